@@ -1,0 +1,138 @@
+using Supervisor.Core.Events;
+
+namespace Supervisor.Core.Language;
+
+/// <summary>
+/// One parsed job file (plus its override): immutable, what the parser produces and the lifecycle consumes.
+/// Defaults are Upstart 1.12's (spec §3). A running instance keeps the definition it was started with.
+/// </summary>
+public sealed record JobDefinition
+{
+    /// <summary>Path relative to the job dir without ".conf": <c>net/apache</c>.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The .conf file it came from (and the .override, if one was applied).</summary>
+    public required string SourcePath { get; init; }
+    public string? OverridePath { get; init; }
+
+    public string? Description { get; init; }
+    public string? Author { get; init; }
+    public string? Version { get; init; }
+    public string? Usage { get; init; }
+
+    /// <summary>The main process (<c>exec</c> or <c>script</c>); null for an abstract job.</summary>
+    public ProcessCommand? Main { get; init; }
+    public ProcessCommand? PreStart { get; init; }
+    public ProcessCommand? PostStart { get; init; }
+    public ProcessCommand? PreStop { get; init; }
+    public ProcessCommand? PostStop { get; init; }
+
+    /// <summary>supd extension <c>check exec|script</c>: run before restart/reload.</summary>
+    public ProcessCommand? Check { get; init; }
+
+    public EventExpression? StartOn { get; init; }
+    public EventExpression? StopOn { get; init; }
+
+    /// <summary>True when a <c>manual</c> stanza was seen (it clears an earlier <c>start on</c>).</summary>
+    public bool Manual { get; init; }
+
+    public IReadOnlyList<string> Emits { get; init; } = [];
+
+    /// <summary><c>env</c> stanzas in file order: <c>KEY=VALUE</c> or a bare <c>KEY</c> (copied from supd's environment).</summary>
+    public IReadOnlyList<string> Env { get; init; } = [];
+    public IReadOnlyList<string> Export { get; init; } = [];
+
+    public bool Task { get; init; }
+    public bool Respawn { get; init; }
+    public RespawnLimit RespawnLimit { get; init; } = RespawnLimit.Default;
+
+    /// <summary>supd extension <c>respawn delay MIN [MAX]</c>; null keeps Upstart's immediate respawn.</summary>
+    public RespawnDelay? RespawnDelay { get; init; }
+
+    public IReadOnlyList<ExitCondition> NormalExit { get; init; } = [];
+
+    /// <summary><c>instance NAME</c>, unexpanded (may contain <c>$VAR</c>); empty for a single-instance job.</summary>
+    public string Instance { get; init; } = "";
+
+    public ConsoleMode Console { get; init; } = ConsoleMode.Log;
+
+    /// <summary>File creation mask; null means the default (022).</summary>
+    public int? Umask { get; init; }
+    public int? Nice { get; init; }
+
+    /// <summary><c>oom score</c> (-1000..1000; <c>never</c> = -1000); the legacy <c>oom</c> is converted to a score.</summary>
+    public int? OomScore { get; init; }
+
+    /// <summary><c>limit RESOURCE SOFT HARD</c>, keyed by Upstart's resource name (<c>nofile</c>, <c>core</c>, …).</summary>
+    public IReadOnlyDictionary<string, ResourceLimit> Limits { get; init; } = new Dictionary<string, ResourceLimit>();
+
+    public string? Chroot { get; init; }
+    public string? Chdir { get; init; }
+    public string? Setuid { get; init; }
+    public string? Setgid { get; init; }
+
+    public ExpectMode Expect { get; init; } = ExpectMode.None;
+
+    public int KillSignal { get; init; } = Signals.SIGTERM;
+    public TimeSpan KillTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public int ReloadSignal { get; init; } = Signals.SIGHUP;
+
+    public string? ApparmorLoad { get; init; }
+    public string? ApparmorSwitch { get; init; }
+
+    /// <summary><c>cgroup</c> stanzas (Upstart 1.13), accepted and kept verbatim.</summary>
+    public IReadOnlyList<string> Cgroups { get; init; } = [];
+
+    /// <summary>supd extension <c>env-file PATH</c> (a leading '-' makes it optional).</summary>
+    public IReadOnlyList<EnvFileReference> EnvFiles { get; init; } = [];
+
+    /// <summary>supd extension <c>log rotate SIZE COUNT</c>; null uses the daemon-wide default.</summary>
+    public LogRotation? LogRotate { get; init; }
+
+    /// <summary>supd extension <c>log timestamps</c>.</summary>
+    public bool LogTimestamps { get; init; }
+
+    /// <summary>supd extension <c>critical</c>: when this job fails for good, supd stops everything and exits non-zero.</summary>
+    public bool Critical { get; init; }
+}
+
+/// <summary>The command of one job process: an <c>exec</c> line or a <c>script</c> block.</summary>
+/// <param name="IsScript">True for <c>script … end script</c>.</param>
+/// <param name="Text">The raw command line (quotes and backslashes kept), or the script body with its common indentation removed.</param>
+/// <param name="Line">Line of the stanza in its file, for messages.</param>
+public sealed record ProcessCommand(bool IsScript, string Text, int Line = 0)
+{
+    public static ProcessCommand Exec(string command, int line = 0) => new(false, command, line);
+    public static ProcessCommand Script(string body, int line = 0) => new(true, body, line);
+}
+
+/// <summary><c>respawn limit COUNT INTERVAL</c>; <c>unlimited</c> or a zero count or interval disables the limit.</summary>
+public sealed record RespawnLimit(int Count, int IntervalSeconds)
+{
+    public static readonly RespawnLimit Default = new(10, 5);
+    public static readonly RespawnLimit Unlimited = new(0, 0);
+    public bool IsUnlimited => Count == 0 || IntervalSeconds == 0;
+}
+
+/// <summary><c>respawn delay MIN [MAX]</c> in seconds (fractions allowed).</summary>
+public sealed record RespawnDelay(double MinSeconds, double MaxSeconds);
+
+/// <summary>An entry of <c>normal exit</c>: an exit status or a signal.</summary>
+public readonly record struct ExitCondition(bool IsSignal, int Value)
+{
+    public static ExitCondition Status(int code) => new(false, code);
+    public static ExitCondition Signal(int signal) => new(true, signal);
+    public override string ToString() => IsSignal ? Signals.Name(Value) : Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>Soft and hard value of one <c>limit</c>; null means <c>unlimited</c>.</summary>
+public sealed record ResourceLimit(ulong? Soft, ulong? Hard);
+
+public sealed record EnvFileReference(string Path, bool Optional);
+
+/// <summary><c>log rotate SIZE COUNT</c>: rotate at SIZE bytes, keep COUNT old files.</summary>
+public sealed record LogRotation(long SizeBytes, int Count);
+
+public enum ConsoleMode { Log, None, Output, Owner }
+
+public enum ExpectMode { None, Stop, Fork, Daemon }
