@@ -1,0 +1,46 @@
+namespace Supervisor.Core.Events;
+
+/// <summary>
+/// One emitted event as the loop tracks it (spec §8). It goes Pending → Handling → Finished: once handled (matched
+/// against every job) it stays Handling while anything blocks it, a job whose condition it satisfied (until that job
+/// reaches its rest state), a half-satisfied condition that latched it, or the job that emitted it (for
+/// <c>starting</c>/<c>stopping</c>). Owned by the supervisor loop; never touched from another thread.
+/// </summary>
+public sealed class Event
+{
+    private int _blockers;
+
+    public Event(long id, string name, EnvironmentList environment)
+    {
+        Id = id;
+        Name = name;
+        Environment = environment;
+    }
+
+    public long Id { get; }
+    public string Name { get; }
+    public EnvironmentList Environment { get; }
+    public EventProgress Progress { get; internal set; } = EventProgress.Pending;
+
+    /// <summary>Set when a job that held this event failed; a finished failed event emits <c>NAME/failed</c>.</summary>
+    public bool Failed { get; internal set; }
+
+    public int Blockers => _blockers;
+
+    /// <summary>Callbacks run on the loop when the event finishes (emit waiters, the job blocked on starting/stopping).</summary>
+    internal List<Action<Event>> OnFinished { get; } = [];
+
+    internal void Block() => _blockers++;
+
+    internal void Unblock()
+    {
+        if (_blockers == 0) throw new InvalidOperationException($"Event {Name} unblocked more often than blocked");
+        _blockers--;
+    }
+
+    /// <summary>"runlevel RUNLEVEL=2 PREVLEVEL=N".</summary>
+    public override string ToString() =>
+        Environment.Count == 0 ? Name : Name + " " + string.Join(' ', Environment.ToStrings());
+}
+
+public enum EventProgress { Pending, Handling, Finished }

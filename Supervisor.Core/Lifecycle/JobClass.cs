@@ -1,0 +1,26 @@
+using Supervisor.Core.Events;
+using Supervisor.Core.Language;
+
+namespace Supervisor.Core.Lifecycle;
+
+/// <summary>
+/// A loaded job: its definition, its <c>start on</c> matcher, and its live instances keyed by instance name
+/// (<c>""</c> for a single-instance job). Owned by the supervisor loop.
+/// </summary>
+internal sealed class JobClass
+{
+    public JobClass(JobDefinition definition)
+    {
+        Definition = definition;
+        StartOn = definition.StartOn is null ? null : new EventMatcher(definition.StartOn);
+    }
+
+    public JobDefinition Definition { get; }
+    public string Name => Definition.Name;
+    public EventMatcher? StartOn { get; }
+    public Dictionary<string, JobInstance> Instances { get; } = new(StringComparer.Ordinal);
+
+    // What the last instance left behind, so status can tell "never started" from "failed a second ago".
+    public ProcessExitRecord? LastExit { get; set; }
+    public string? LastFailure { get; set; }
+}

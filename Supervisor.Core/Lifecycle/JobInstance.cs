@@ -1,0 +1,83 @@
+using Supervisor.Core.Events;
+using Supervisor.Core.Language;
+using Supervisor.Core.Logs;
+using Supervisor.Core.Processes;
+
+namespace Supervisor.Core.Lifecycle;
+
+/// <summary>
+/// One running (or starting, or stopping) copy of a job. All of its fields are read and written only on the
+/// supervisor loop; the control API sees it through <see cref="JobStatusSnapshot"/>.
+/// </summary>
+internal sealed class JobInstance
+{
+    public JobInstance(JobClass jobClass, string name, JobLogFile? log)
+    {
+        Class = jobClass;
+        Definition = jobClass.Definition;
+        Name = name;
+        Log = log;
+        StopOn = Definition.StopOn is null ? null : new EventMatcher(Definition.StopOn);
+    }
+
+    public JobClass Class { get; }
+
+    /// <summary>The definition this instance was started with (kept when the file changes on disk).</summary>
+    public JobDefinition Definition { get; }
+    public string Name { get; }
+    public string DisplayName => Name.Length == 0 ? Class.Name : $"{Class.Name} ({Name})";
+    public JobLogFile? Log { get; }
+
+    public JobGoal Goal { get; set; } = JobGoal.Stop;
+    public JobState State { get; set; } = JobState.Waiting;
+
+    /// <summary>The instance's environment: class env plus the start request's or events' variables (spec §4).</summary>
+    public EnvironmentList Environment { get; set; } = new();
+
+    /// <summary>The environment the next start adopts (set by a start request or event while the goal changes).</summary>
+    public EnvironmentList? PendingStartEnvironment { get; set; }
+
+    /// <summary>Variables from <c>stop on</c> events or <c>stop JOB K=V</c>, for pre-stop and post-stop.</summary>
+    public EnvironmentList StopEnvironment { get; set; } = new();
+
+    public EventMatcher? StopOn { get; }
+
+    /// <summary>Live process ids by kind; absent when not running.</summary>
+    public Dictionary<ProcessKind, int> Pids { get; } = [];
+
+    public int MainPid => Pids.GetValueOrDefault(ProcessKind.Main);
+    public bool MainAlive => MainPid != 0;
+    public DateTimeOffset? MainStarted { get; set; }
+
+    /// <summary>The main process ended while post-start or pre-stop ran; acted on when that script ends.</summary>
+    public ExitStatus? PendingMainExit { get; set; }
+
+    /// <summary>The starting/stopping event this instance waits on.</summary>
+    public Event? Blocker { get; set; }
+
+    /// <summary>Events this instance holds until it reaches its rest state (those that started or stopped it).</summary>
+    public List<Event> Blocking { get; } = [];
+
+    /// <summary>Requests waiting for this instance to reach its goal.</summary>
+    public List<InstanceWaiter> Waiters { get; } = [];
+
+    // Failure bookkeeping: the first failure of a cycle wins; cleared when the instance next enters starting.
+    public bool Failed { get; set; }
+    public string? FailedProcess { get; set; }
+    public ExitStatus? FailedStatus { get; set; }
+    public string? FailureReason { get; set; }
+
+    public ProcessExitRecord? LastExit { get; set; }
+    public int RespawnCount { get; set; }
+
+    // Runaway detection window (spec §7): a fixed window, as Upstart's.
+    public long RespawnWindowStart { get; set; }
+    public int RespawnWindowCount { get; set; }
+
+    /// <summary>Generation of the armed kill timer; a fired timer of an older generation is ignored.</summary>
+    public long KillTimerGeneration { get; set; }
+    public ITimer? KillTimer { get; set; }
+}
+
+/// <summary>A control request waiting for an instance: it completes when the instance reaches its goal or fails.</summary>
+internal sealed record InstanceWaiter(JobGoal Goal, TaskCompletionSource<JobStatusSnapshot?> Reply);

@@ -1,0 +1,46 @@
+using Supervisor.Core.Processes;
+
+namespace Supervisor.Core.Lifecycle;
+
+/// <summary>An immutable picture of one job instance (or of a job with no instance) for the control API.</summary>
+public sealed record JobStatusSnapshot
+{
+    public required string Job { get; init; }
+    public string Instance { get; init; } = "";
+    public JobGoal Goal { get; init; } = JobGoal.Stop;
+    public JobState State { get; init; } = JobState.Waiting;
+
+    /// <summary>Live processes in initctl's order: main, pre-start, post-start, pre-stop, post-stop.</summary>
+    public IReadOnlyList<(ProcessKind Kind, int Pid)> Processes { get; init; } = [];
+    public string? Description { get; init; }
+    public string SourcePath { get; init; } = "";
+    public int RespawnCount { get; init; }
+    public ProcessExitRecord? LastExit { get; init; }
+    public string? Failure { get; init; }
+    public DateTimeOffset? MainStarted { get; init; }
+    public string LogPath { get; init; } = "";
+    public long LogBytesDropped { get; init; }
+
+    /// <summary>initctl's status line: <c>ticker start/running, process 4825</c> (spec §10).</summary>
+    public string StatusLine()
+    {
+        var name = Instance.Length == 0 ? Job : $"{Job} ({Instance})";
+        var line = $"{name} {Goal.Name()}/{State.Name()}";
+        if (Processes.Count == 0) return line;
+        var (firstKind, firstPid) = Processes[0];
+        line += firstKind is ProcessKind.Main or ProcessKind.PreStart or ProcessKind.PostStop
+            ? $", process {firstPid}"
+            : $", ({firstKind.Name()}) process {firstPid}";
+        foreach (var (kind, pid) in Processes.Skip(1))
+            line += $"\n\t{kind.Name()} process {pid}";
+        return line;
+    }
+}
+
+/// <summary>How a process of a job last ended (or failed to start).</summary>
+public sealed record ProcessExitRecord(ProcessKind Process, int Pid, ExitStatus? Status, string? SpawnError, DateTimeOffset When)
+{
+    public override string ToString() => SpawnError is not null
+        ? $"{Process.Name()} process failed to spawn: {SpawnError}"
+        : $"{Process.Name()} process {Status}";
+}

@@ -1,0 +1,26 @@
+namespace Supervisor.Core.Lifecycle;
+
+/// <summary>The closed set of ways a request can be refused (mapped to gRPC status codes by the daemon).</summary>
+public enum SupervisorError
+{
+    UnknownJob,
+    UnknownInstance,
+    AlreadyRunning,
+    AlreadyStopped,
+    NotRunning,
+    JobFailedToStart,
+    JobFailedWhileStopping,
+    EventFailed,
+    InvalidArgument,
+    ShuttingDown,
+}
+
+/// <summary>A refused request; <see cref="Exception.Message"/> is what the user sees after "supctl: ".</summary>
+public sealed class SupervisorException(SupervisorError error, string message, IReadOnlyList<string>? details = null)
+    : Exception(message)
+{
+    public SupervisorError Error { get; } = error;
+
+    /// <summary>Extra lines that explain a failure (which process, how it ended).</summary>
+    public IReadOnlyList<string> Details { get; } = details ?? [];
+}

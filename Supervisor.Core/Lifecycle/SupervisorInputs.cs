@@ -1,0 +1,34 @@
+using Supervisor.Core.Language;
+using Supervisor.Core.Processes;
+
+namespace Supervisor.Core.Lifecycle;
+
+/// <summary>
+/// The closed set of messages the supervisor loop acts on. Everything that happens to supd (a child exits, a timer
+/// fires, a request arrives) becomes one of these and is handled on the loop, one at a time.
+/// </summary>
+internal abstract record SupervisorInput;
+
+internal sealed record ChildExitedInput(ChildExit Exit) : SupervisorInput;
+
+internal sealed record KillTimerFiredInput(JobInstance Instance, long Generation) : SupervisorInput;
+
+internal sealed record LoadJobsInput(IReadOnlyList<JobDefinition> Jobs, TaskCompletionSource Reply) : SupervisorInput;
+
+internal sealed record ListInput(TaskCompletionSource<IReadOnlyList<JobStatusSnapshot>> Reply) : SupervisorInput;
+
+internal sealed record StatusInput(string Job, IReadOnlyList<string> Environment, TaskCompletionSource<JobStatusSnapshot> Reply)
+    : SupervisorInput;
+
+internal enum JobCommand { Start, Stop, Restart, Reload }
+
+internal sealed record JobCommandInput(
+    JobCommand Command, string Job, IReadOnlyList<string> Environment, bool Wait,
+    TaskCompletionSource<JobStatusSnapshot?> Reply) : SupervisorInput;
+
+internal sealed record EmitInput(string Name, IReadOnlyList<string> Environment, bool Wait, TaskCompletionSource Reply)
+    : SupervisorInput;
+
+internal sealed record ShutdownInput(TaskCompletionSource Reply) : SupervisorInput;
+
+internal sealed record KillEverythingInput(TaskCompletionSource Reply) : SupervisorInput;

@@ -1,0 +1,151 @@
+using Supervisor.Core.Events;
+
+namespace Supervisor.Core.Lifecycle;
+
+// Events: emitting, matching against every job (stop conditions first, then start), and finishing (spec §5.3, §8).
+public sealed partial class SupervisorLoop
+{
+    private Event Emit(string name, EnvironmentList environment)
+    {
+        var e = new Event(++_nextEventId, name, environment);
+        _pendingEvents.Enqueue(e);
+        LogEventEmitted(e.ToString());
+        return e;
+    }
+
+    /// <summary>Emits starting/started/stopping/stopped with Upstart's variables, in Upstart's order (spec §8).</summary>
+    private Event EmitJobEvent(string name, JobInstance instance, bool withResult)
+    {
+        var environment = new EnvironmentList();
+        environment.Set("JOB", instance.Class.Name);
+        environment.Set("INSTANCE", instance.Name);
+        if (withResult)
+        {
+            environment.Set("RESULT", instance.Failed ? "failed" : "ok");
+            if (instance.Failed)
+            {
+                environment.Set("PROCESS", instance.FailedProcess!);
+                if (instance.FailedStatus is { } status)
+                {
+                    if (status.IsSignal) environment.Set("EXIT_SIGNAL", Signals.Name(status.Signal));
+                    else environment.Set("EXIT_STATUS", status.Code.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
+        }
+        foreach (var key in instance.Definition.Export)
+        {
+            // Exported variables never override the built-in ones.
+            if (environment.Get(key) is null && instance.Environment.Get(key) is { } value) environment.Set(key, value);
+        }
+        return Emit(name, environment);
+    }
+
+    private void HandleEmit(EmitInput input)
+    {
+        if (string.IsNullOrWhiteSpace(input.Name) || input.Name.Any(char.IsWhiteSpace))
+        {
+            input.Reply.TrySetException(new SupervisorException(SupervisorError.InvalidArgument, $"Invalid event name: '{input.Name}'"));
+            return;
+        }
+        if (!EnvironmentList.AreAssignments(input.Environment))
+        {
+            input.Reply.TrySetException(new SupervisorException(SupervisorError.InvalidArgument, "Env must be KEY=VALUE pairs"));
+            return;
+        }
+        var e = Emit(input.Name, new EnvironmentList(input.Environment));
+        if (!input.Wait)
+        {
+            input.Reply.TrySetResult();
+            return;
+        }
+        e.OnFinished.Add(finished =>
+        {
+            if (finished.Failed) input.Reply.TrySetException(new SupervisorException(SupervisorError.EventFailed, "Event failed"));
+            else input.Reply.TrySetResult();
+        });
+    }
+
+    /// <summary>Handles pending events and finishes unblocked ones until nothing changes (Upstart's event_poll).</summary>
+    private void PollEvents()
+    {
+        bool progress;
+        do
+        {
+            progress = false;
+            while (_pendingEvents.TryDequeue(out var e))
+            {
+                e.Progress = EventProgress.Handling;
+                HandleEvent(e);
+                _handlingEvents.Add(e);
+                progress = true;
+            }
+            for (var i = 0; i < _handlingEvents.Count; i++)
+            {
+                var e = _handlingEvents[i];
+                if (e.Blockers > 0) continue;
+                _handlingEvents.RemoveAt(i--);
+                FinishEvent(e);
+                progress = true;
+            }
+        }
+        while (progress);
+    }
+
+    private void FinishEvent(Event e)
+    {
+        e.Progress = EventProgress.Finished;
+        foreach (var callback in e.OnFinished) callback(e);
+        e.OnFinished.Clear();
+        if (e.Failed && !e.Name.EndsWith("/failed", StringComparison.Ordinal))
+            Emit(e.Name + "/failed", new EnvironmentList(e.Environment.ToStrings()));
+    }
+
+    /// <summary>Offers an event to every job: stop conditions of live instances first, then start conditions.</summary>
+    private void HandleEvent(Event e)
+    {
+        foreach (var jobClass in _jobs.Values)
+        {
+            foreach (var instance in jobClass.Instances.Values.ToList())
+            {
+                if (instance.StopOn is not { } stopOn) continue;
+                if (!stopOn.Handle(e, instance.Environment.Get)) continue;
+                if (instance.Goal != JobGoal.Stop)
+                {
+                    TakeBlocks(instance, stopOn);
+                    instance.StopEnvironment = stopOn.Environment("UPSTART_STOP_EVENTS");
+                    ChangeGoal(instance, JobGoal.Stop);
+                }
+                stopOn.Reset();
+            }
+
+            if (jobClass.StartOn is not { } startOn || IsShuttingDown) continue;
+            if (!startOn.Handle(e, static _ => null)) continue;
+            var environment = ClassEnvironment(jobClass.Definition);
+            environment.AddRange(startOn.Environment("UPSTART_EVENTS"));
+            if (TryInstanceFor(jobClass, environment, create: true, out var target, out var error))
+            {
+                if (target!.Goal != JobGoal.Start)
+                {
+                    TakeBlocks(target, startOn);
+                    target.PendingStartEnvironment = environment;
+                    ChangeGoal(target, JobGoal.Start);
+                }
+            }
+            else
+            {
+                LogInstanceNameFailed(jobClass.Name, error!);
+            }
+            startOn.Reset();
+        }
+    }
+
+    // The instance holds the events that satisfied its condition until it reaches its rest state.
+    private static void TakeBlocks(JobInstance instance, EventMatcher matcher)
+    {
+        foreach (var e in matcher.MatchedEvents())
+        {
+            e.Block();
+            instance.Blocking.Add(e);
+        }
+    }
+}

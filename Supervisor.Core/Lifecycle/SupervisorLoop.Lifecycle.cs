@@ -1,0 +1,441 @@
+using Supervisor.Core.Events;
+using Supervisor.Core.Language;
+using Supervisor.Core.Processes;
+
+namespace Supervisor.Core.Lifecycle;
+
+// Goals, states and process exits: Upstart's job.c and job_process.c, driven by JobStateMachine.Next.
+public sealed partial class SupervisorLoop
+{
+    private void ChangeGoal(JobInstance instance, JobGoal goal)
+    {
+        if (instance.Goal == goal) return;
+        var from = instance.Goal;
+        instance.Goal = goal;
+        LogGoalChanged(instance.DisplayName, from.Name(), goal.Name());
+
+        // A goal change acts at once only from a rest state; elsewhere the current step picks it up when it ends.
+        if ((instance.State == JobState.Waiting && goal == JobGoal.Start) ||
+            (instance.State == JobState.Running && goal == JobGoal.Stop))
+        {
+            ChangeState(instance, Next(instance));
+        }
+    }
+
+    private static JobState Next(JobInstance instance) =>
+        JobStateMachine.Next(instance.State, instance.Goal, instance.MainAlive);
+
+    /// <summary>Enters <paramref name="next"/> and keeps going while each state completes at once.</summary>
+    private void ChangeState(JobInstance instance, JobState next)
+    {
+        while (true)
+        {
+            var from = instance.State;
+            instance.State = next;
+            LogStateChanged(instance.DisplayName, from.Name(), next.Name());
+            if (!Enter(instance, from)) return;
+            next = Next(instance);
+        }
+    }
+
+    /// <summary>Runs the entry action of the instance's new state; false when it must now wait (or rest).</summary>
+    private bool Enter(JobInstance instance, JobState from)
+    {
+        var definition = instance.Definition;
+        switch (instance.State)
+        {
+            case JobState.Starting:
+                instance.Environment = instance.PendingStartEnvironment ?? instance.Environment;
+                instance.PendingStartEnvironment = null;
+                instance.StopEnvironment = new EnvironmentList();
+                instance.PendingMainExit = null;
+                ClearFailure(instance);
+                BlockOn(instance, EmitJobEvent("starting", instance, withResult: false));
+                return false;
+
+            case JobState.Security:
+                return true; // apparmor load: not applied by this build (the language issue rejects it at start)
+
+            case JobState.PreStart:
+                return !RunHook(instance, ProcessKind.PreStart, definition.PreStart, failOnSpawnError: true);
+
+            case JobState.Spawned:
+                if (definition.Main is null) return true;
+                if (!Spawn(instance, ProcessKind.Main, definition.Main, out var error))
+                {
+                    Fail(instance, ProcessKind.Main, null, error);
+                    ChangeGoalQuietly(instance, JobGoal.Stop);
+                }
+                return true;
+
+            case JobState.PostStart:
+                return !RunHook(instance, ProcessKind.PostStart, definition.PostStart, failOnSpawnError: false);
+
+            case JobState.Running:
+                if (from == JobState.PostStart)
+                {
+                    EmitJobEvent("started", instance, withResult: false);
+                    if (!definition.Task)
+                    {
+                        ReleaseBlocking(instance);
+                        FinishWaiters(instance);
+                    }
+                }
+                else if (from == JobState.PreStop)
+                {
+                    // The stop was cancelled by a start while pre-stop ran.
+                    instance.StopEnvironment = new EnvironmentList();
+                    FinishWaiters(instance);
+                }
+                if (instance.PendingMainExit is { } pending)
+                {
+                    instance.PendingMainExit = null;
+                    OnMainExitWhileRunning(instance, pending);
+                }
+                return false;
+
+            case JobState.PreStop:
+                return !RunHook(instance, ProcessKind.PreStop, definition.PreStop, failOnSpawnError: false);
+
+            case JobState.Stopping:
+                BlockOn(instance, EmitJobEvent("stopping", instance, withResult: true));
+                return false;
+
+            case JobState.Killed:
+                if (instance.MainAlive)
+                {
+                    KillMain(instance);
+                    return false;
+                }
+                return true;
+
+            case JobState.PostStop:
+                return !RunHook(instance, ProcessKind.PostStop, definition.PostStop, failOnSpawnError: true);
+
+            case JobState.Waiting:
+                EmitJobEvent("stopped", instance, withResult: true);
+                ReleaseBlocking(instance);
+                instance.Class.Instances.Remove(instance.Name);
+                instance.Class.LastExit = instance.LastExit;
+                instance.Class.LastFailure = instance.Failed ? instance.FailureReason : null;
+                FinishWaiters(instance);
+                return false;
+
+            default:
+                throw new InvalidOperationException($"Cannot enter {instance.State}");
+        }
+    }
+
+    /// <summary>Spawns a hook if the job has one; true when the state must wait for it to exit.</summary>
+    private bool RunHook(JobInstance instance, ProcessKind kind, ProcessCommand? command, bool failOnSpawnError)
+    {
+        if (command is null) return false;
+        if (Spawn(instance, kind, command, out var error)) return true;
+        if (failOnSpawnError)
+        {
+            Fail(instance, kind, null, error);
+            ChangeGoalQuietly(instance, JobGoal.Stop);
+        }
+        return false;
+    }
+
+    // Changes the goal without inducing a transition: used inside a state's own step, which moves on by itself.
+    private void ChangeGoalQuietly(JobInstance instance, JobGoal goal)
+    {
+        if (instance.Goal == goal) return;
+        LogGoalChanged(instance.DisplayName, instance.Goal.Name(), goal.Name());
+        instance.Goal = goal;
+    }
+
+    private void BlockOn(JobInstance instance, Event e)
+    {
+        instance.Blocker = e;
+        e.OnFinished.Add(finished =>
+        {
+            if (!ReferenceEquals(instance.Blocker, finished)) return;
+            instance.Blocker = null;
+            ChangeState(instance, Next(instance));
+        });
+    }
+
+    private void KillMain(JobInstance instance)
+    {
+        var pid = instance.MainPid;
+        var signal = instance.Definition.KillSignal;
+        LogKilling(instance.DisplayName, pid, Signals.Name(signal));
+        if (!_processes.SignalGroup(pid, signal)) _processes.Signal(pid, signal);
+
+        var generation = ++instance.KillTimerGeneration;
+        instance.KillTimer?.Dispose();
+        instance.KillTimer = _time.CreateTimer(
+            _ => Post(new KillTimerFiredInput(instance, generation)), null, instance.Definition.KillTimeout, Timeout.InfiniteTimeSpan);
+    }
+
+    private void OnKillTimerFired(JobInstance instance, long generation)
+    {
+        if (generation != instance.KillTimerGeneration || instance.State != JobState.Killed || !instance.MainAlive) return;
+        LogKillTimeout(instance.DisplayName, instance.MainPid, instance.Definition.KillTimeout.TotalSeconds);
+        _processes.SignalGroup(instance.MainPid, Signals.SIGKILL);
+        _processes.Signal(instance.MainPid, Signals.SIGKILL);
+    }
+
+    private void CancelKillTimer(JobInstance instance)
+    {
+        instance.KillTimerGeneration++;
+        instance.KillTimer?.Dispose();
+        instance.KillTimer = null;
+    }
+
+    private bool Spawn(JobInstance instance, ProcessKind kind, ProcessCommand command, out string? error)
+    {
+        var environment = ProcessEnvironment(instance, kind);
+        var description = $"{instance.DisplayName} {kind.Name()} process";
+        if (!CommandLine.TryResolve(command, environment.Get("PATH"), out var file, out var argv, out error))
+        {
+            LogSpawnFailed(instance.DisplayName, kind.Name(), error!);
+            RecordExit(instance, kind, 0, null, error);
+            return false;
+        }
+        var definition = instance.Definition;
+        var request = new SpawnRequest(
+            description, file, argv, environment.ToStrings(),
+            definition.Chdir ?? _options.DefaultWorkingDirectory,
+            definition.Console == ConsoleMode.None ? null : instance.Log);
+        var result = _processes.Spawn(request);
+        if (!result.Succeeded)
+        {
+            error = result.Error;
+            LogSpawnFailed(instance.DisplayName, kind.Name(), error!);
+            RecordExit(instance, kind, 0, null, error);
+            return false;
+        }
+        instance.Pids[kind] = result.Pid;
+        _processesByPid[result.Pid] = (instance, kind);
+        if (kind == ProcessKind.Main) instance.MainStarted = _time.GetUtcNow();
+        LogSpawned(instance.DisplayName, kind.Name(), result.Pid);
+        return true;
+    }
+
+    private void OnChildExited(ChildExit exit)
+    {
+        if (!_processesByPid.Remove(exit.Pid, out var owner))
+        {
+            LogUnknownChild(exit.Pid, exit.Status.ToString());
+            return;
+        }
+        var (instance, kind) = owner;
+        instance.Pids.Remove(kind);
+        RecordExit(instance, kind, exit.Pid, exit.Status, null);
+        LogProcessExited(instance.DisplayName, kind.Name(), exit.Pid, exit.Status.ToString());
+
+        switch (kind)
+        {
+            case ProcessKind.Main:
+                OnMainExited(instance, exit.Pid, exit.Status);
+                break;
+            case ProcessKind.PreStart:
+                if (!exit.Status.IsSuccess)
+                {
+                    Fail(instance, kind, exit.Status, null);
+                    ChangeGoalQuietly(instance, JobGoal.Stop);
+                }
+                if (instance.State == JobState.PreStart) ChangeState(instance, Next(instance));
+                break;
+            case ProcessKind.PostStart:
+                if (instance.State == JobState.PostStart) ChangeState(instance, Next(instance));
+                break;
+            case ProcessKind.PreStop:
+                if (instance.State == JobState.PreStop) ChangeState(instance, Next(instance));
+                break;
+            case ProcessKind.PostStop:
+                if (!exit.Status.IsSuccess)
+                {
+                    Fail(instance, kind, exit.Status, null);
+                    ChangeGoalQuietly(instance, JobGoal.Stop);
+                }
+                if (instance.State == JobState.PostStop) ChangeState(instance, Next(instance));
+                break;
+        }
+    }
+
+    private void OnMainExited(JobInstance instance, int pid, ExitStatus status)
+    {
+        // Whatever else is left in the main process's group (children that ignored the kill signal, or that a
+        // crashed main left behind) goes with it, so a stop or a respawn never leaves strays running.
+        _processes.SignalGroup(pid, Signals.SIGKILL);
+
+        switch (instance.State)
+        {
+            case JobState.Killed:
+                CancelKillTimer(instance);
+                ChangeState(instance, Next(instance));
+                break;
+            case JobState.Spawned or JobState.PostStart or JobState.PreStop:
+                // Acted on when the running step (post-start or pre-stop script) ends.
+                instance.PendingMainExit = status;
+                break;
+            case JobState.Running:
+                OnMainExitWhileRunning(instance, status);
+                break;
+            default:
+                // Starting/stopping: the state machine notices the main process is gone as it moves on.
+                break;
+        }
+    }
+
+    private void OnMainExitWhileRunning(JobInstance instance, ExitStatus status)
+    {
+        var definition = instance.Definition;
+        if (instance.Goal == JobGoal.Stop)
+        {
+            ChangeState(instance, Next(instance));
+            return;
+        }
+        if (IsFailure(definition, status))
+        {
+            if (definition.Respawn)
+            {
+                if (RespawningTooFast(instance))
+                {
+                    LogRespawningTooFast(instance.DisplayName, definition.RespawnLimit.Count, definition.RespawnLimit.IntervalSeconds);
+                    Fail(instance, null, null, null);
+                    ChangeGoalQuietly(instance, JobGoal.Stop);
+                }
+                else
+                {
+                    LogRespawning(instance.DisplayName);
+                    instance.RespawnCount++;
+                }
+            }
+            else
+            {
+                Fail(instance, ProcessKind.Main, status, null);
+                ChangeGoalQuietly(instance, JobGoal.Stop);
+            }
+        }
+        else
+        {
+            ChangeGoalQuietly(instance, JobGoal.Stop);
+        }
+        // Goal start here is the respawn path (running → stopping → killed → post-stop → starting).
+        ChangeState(instance, Next(instance));
+    }
+
+    /// <summary>Spec §7: a non-zero status fails, and so does any exit of a respawning service, unless listed in normal exit.</summary>
+    internal static bool IsFailure(JobDefinition definition, ExitStatus status)
+    {
+        foreach (var normal in definition.NormalExit)
+        {
+            if (normal.IsSignal ? status.IsSignal && status.Signal == normal.Value : !status.IsSignal && status.Code == normal.Value)
+                return false;
+        }
+        if (definition.Respawn && !definition.Task) return true;
+        return !status.IsSuccess;
+    }
+
+    // Upstart's fixed window: COUNT respawns are allowed within INTERVAL seconds of the window's first one.
+    private bool RespawningTooFast(JobInstance instance)
+    {
+        var limit = instance.Definition.RespawnLimit;
+        if (limit.IsUnlimited) return false;
+        var now = _time.GetTimestamp();
+        if (instance.RespawnWindowCount > 0 && _time.GetElapsedTime(instance.RespawnWindowStart, now).TotalSeconds < limit.IntervalSeconds)
+        {
+            instance.RespawnWindowCount++;
+            return instance.RespawnWindowCount > limit.Count;
+        }
+        instance.RespawnWindowStart = now;
+        instance.RespawnWindowCount = 1;
+        return false;
+    }
+
+    /// <summary>Records the cycle's first failure (process null means "respawn": too fast) and fails the events it holds.</summary>
+    private void Fail(JobInstance instance, ProcessKind? process, ExitStatus? status, string? spawnError)
+    {
+        if (instance.Failed) return;
+        instance.Failed = true;
+        instance.FailedProcess = process?.Name() ?? "respawn";
+        instance.FailedStatus = status;
+        var definition = instance.Definition;
+        instance.FailureReason = process is null
+            ? $"respawning too fast ({definition.RespawnLimit.Count} times in {definition.RespawnLimit.IntervalSeconds}s), stopped"
+            : spawnError is not null
+                ? $"{process.Value.Name()} process failed to spawn: {spawnError}"
+                : $"{process.Value.Name()} process {status}";
+        foreach (var e in instance.Blocking) e.Failed = true;
+    }
+
+    private static void ClearFailure(JobInstance instance)
+    {
+        instance.Failed = false;
+        instance.FailedProcess = null;
+        instance.FailedStatus = null;
+        instance.FailureReason = null;
+    }
+
+    private void RecordExit(JobInstance instance, ProcessKind kind, int pid, ExitStatus? status, string? spawnError) =>
+        instance.LastExit = new ProcessExitRecord(kind, pid, status, spawnError, _time.GetUtcNow());
+
+    private static void ReleaseBlocking(JobInstance instance)
+    {
+        foreach (var e in instance.Blocking) e.Unblock();
+        instance.Blocking.Clear();
+    }
+
+    /// <summary>Completes the requests waiting on this instance, now at a rest state.</summary>
+    private void FinishWaiters(JobInstance instance)
+    {
+        if (instance.Waiters.Count == 0) return;
+        var waiters = instance.Waiters.ToArray();
+        instance.Waiters.Clear();
+        var snapshot = instance.State == JobState.Waiting ? ClassSnapshot(instance.Class) : Snapshot(instance);
+        foreach (var waiter in waiters)
+        {
+            if (instance.Failed && instance.State == JobState.Waiting)
+            {
+                var stopping = waiter.Goal == JobGoal.Stop;
+                if (!stopping || instance.FailedProcess is "pre-stop" or "post-stop")
+                {
+                    waiter.Reply.TrySetException(new SupervisorException(
+                        stopping ? SupervisorError.JobFailedWhileStopping : SupervisorError.JobFailedToStart,
+                        stopping ? "Job failed while stopping" : "Job failed to start",
+                        [$"{instance.DisplayName}: {instance.FailureReason}"]));
+                    continue;
+                }
+            }
+            waiter.Reply.TrySetResult(snapshot);
+        }
+    }
+
+    /// <summary>The environment of one job process (spec §4): defaults, env stanzas, start variables, UPSTART_*.</summary>
+    private EnvironmentList ProcessEnvironment(JobInstance instance, ProcessKind kind)
+    {
+        var environment = new EnvironmentList();
+        environment.AddRange(instance.Environment);
+        environment.Set("UPSTART_JOB", instance.Class.Name);
+        environment.Set("UPSTART_INSTANCE", instance.Name);
+        if (kind is ProcessKind.PreStop or ProcessKind.PostStop) environment.AddRange(instance.StopEnvironment);
+        return environment;
+    }
+
+    /// <summary>Steps 1 and 2 of spec §4: PATH and TERM, then the job's env stanzas in file order.</summary>
+    private EnvironmentList ClassEnvironment(JobDefinition definition)
+    {
+        var environment = new EnvironmentList();
+        environment.Set("PATH", _options.DefaultPath);
+        environment.Set("TERM", _options.DefaultTerm);
+        foreach (var entry in definition.Env)
+        {
+            var eq = entry.IndexOf('=', StringComparison.Ordinal);
+            if (eq >= 0)
+            {
+                environment.Set(entry[..eq], entry[(eq + 1)..]);
+            }
+            else if (_options.DaemonEnvironment(entry) is { } inherited)
+            {
+                environment.Set(entry, inherited);
+            }
+        }
+        return environment;
+    }
+}

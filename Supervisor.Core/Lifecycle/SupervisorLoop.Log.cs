@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+
+namespace Supervisor.Core.Lifecycle;
+
+// supd's own log lines about jobs: one line per state change, spawn, exit, respawn and kill escalation.
+public sealed partial class SupervisorLoop
+{
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "{Job} goal changed from {From} to {To}")]
+    private partial void LogGoalChanged(string job, string from, string to);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "{Job} state changed from {From} to {To}")]
+    private partial void LogStateChanged(string job, string from, string to);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "{Job} {Process} process ({Pid}) started")]
+    private partial void LogSpawned(string job, string process, int pid);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Failed to spawn {Job} {Process} process: {Reason}")]
+    private partial void LogSpawnFailed(string job, string process, string reason);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "{Job} {Process} process ({Pid}) {Status}")]
+    private partial void LogProcessExited(string job, string process, int pid, string status);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "{Job} main process ended, respawning")]
+    private partial void LogRespawning(string job);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Error, Message = "{Job} respawning too fast (more than {Count} times in {Interval}s), stopped")]
+    private partial void LogRespawningTooFast(string job, int count, int interval);
+
+    [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "{Job} sending SIG{Signal} to process group {Pid}")]
+    private partial void LogKilling(string job, int pid, string signal);
+
+    [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "{Job} main process ({Pid}) still running {Timeout}s after the kill signal; sending SIGKILL to its group")]
+    private partial void LogKillTimeout(string job, int pid, double timeout);
+
+    [LoggerMessage(EventId = 109, Level = LogLevel.Debug, Message = "Event {Event}")]
+    private partial void LogEventEmitted(string @event);
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "{Job}: cannot name the instance to start: {Reason}")]
+    private partial void LogInstanceNameFailed(string job, string reason);
+
+    [LoggerMessage(EventId = 111, Level = LogLevel.Debug, Message = "Reaped pid {Pid} that belongs to no job: {Status}")]
+    private partial void LogUnknownChild(int pid, string status);
+
+    [LoggerMessage(EventId = 112, Level = LogLevel.Information, Message = "{Job} sending SIG{Signal} to main process {Pid} (reload)")]
+    private partial void LogReloading(string job, int pid, string signal);
+
+    [LoggerMessage(EventId = 113, Level = LogLevel.Information, Message = "Loaded {Count} jobs")]
+    private partial void LogJobsLoaded(int count);
+
+    [LoggerMessage(EventId = 114, Level = LogLevel.Information, Message = "Shutting down: stopping {Count} job instances")]
+    private partial void LogShutdown(int count);
+
+    [LoggerMessage(EventId = 115, Level = LogLevel.Warning, Message = "Shutdown ran out of time: killing {Job} {Process} process group {Pid}")]
+    private partial void LogKillEverything(string job, string process, int pid);
+}

@@ -1,0 +1,227 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Supervisor.Core.Events;
+using Supervisor.Core.Language;
+using Supervisor.Core.Logs;
+using Supervisor.Core.Processes;
+
+namespace Supervisor.Core.Lifecycle;
+
+/// <summary>
+/// Overview: the one place supervision state lives and changes.
+///
+/// Jobs, instances, events and timers are owned by this loop and touched only from <see cref="RunAsync"/>, which
+/// reads one message at a time from a channel. Process exits (from the reaper thread), timer expiries, control
+/// requests and emitted events are all messages (<see cref="SupervisorInput"/>); the public methods post one and
+/// await its reply. After each message the event queue is run to quiescence, as Upstart's event_poll does.
+/// Nothing here blocks: spawning is a posix_spawn call, and everything slow (log pumping, gRPC) runs elsewhere.
+///
+/// The partial files split the loop by concern: Lifecycle (goals, states, process exits), Events (emit, match,
+/// finish), Requests (control commands and queries).
+/// </summary>
+public sealed partial class SupervisorLoop : IAsyncDisposable
+{
+    private readonly Channel<SupervisorInput> _inputs = Channel.CreateUnbounded<SupervisorInput>(
+        new UnboundedChannelOptions { SingleReader = true });
+    private readonly IProcessControl _processes;
+    private readonly JobLogDirectory? _logs;
+    private readonly TimeProvider _time;
+    private readonly SupervisorOptions _options;
+    private readonly ILogger _log;
+
+    private readonly SortedDictionary<string, JobClass> _jobs = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, (JobInstance Instance, ProcessKind Kind)> _processesByPid = [];
+    private readonly Queue<Event> _pendingEvents = new();
+    private readonly List<Event> _handlingEvents = [];
+    private long _nextEventId;
+    private TaskCompletionSource? _shutdown;
+    private Task? _running;
+
+    public SupervisorLoop(IProcessControl processes, JobLogDirectory? logs, TimeProvider time, SupervisorOptions options, ILogger<SupervisorLoop> log)
+    {
+        _processes = processes;
+        _logs = logs;
+        _time = time;
+        _options = options;
+        _log = log;
+    }
+
+    /// <summary>True once a shutdown was requested: events no longer start jobs and start requests are refused.</summary>
+    public bool IsShuttingDown => _shutdown is not null;
+
+    /// <summary>Starts the reaper and the loop; the returned task ends when the loop stops (or faults on a bug).</summary>
+    public Task StartAsync(CancellationToken stoppingToken)
+    {
+        _processes.Start(exit => Post(new ChildExitedInput(exit)));
+        _running = Task.Run(() => RunAsync(stoppingToken), CancellationToken.None);
+        return _running;
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var input in _inputs.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                Dispatch(input);
+                PollEvents();
+                CheckShutdownComplete();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void Post(SupervisorInput input)
+    {
+        if (!_inputs.Writer.TryWrite(input))
+            throw new SupervisorException(SupervisorError.ShuttingDown, "supd is shutting down");
+    }
+
+    private Task<T> Ask<T>(Func<TaskCompletionSource<T>, SupervisorInput> make)
+    {
+        var reply = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(make(reply));
+        return reply.Task;
+    }
+
+    private Task Ask(Func<TaskCompletionSource, SupervisorInput> make)
+    {
+        var reply = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(make(reply));
+        return reply.Task;
+    }
+
+    // ---- The public API: each call is one message and its reply. ----
+
+    public Task LoadAsync(IReadOnlyList<JobDefinition> jobs) => Ask(r => new LoadJobsInput(jobs, r));
+
+    public Task<IReadOnlyList<JobStatusSnapshot>> ListAsync() => Ask<IReadOnlyList<JobStatusSnapshot>>(r => new ListInput(r));
+
+    public Task<JobStatusSnapshot> StatusAsync(string job, IReadOnlyList<string> environment) =>
+        Ask<JobStatusSnapshot>(r => new StatusInput(job, environment, r));
+
+    /// <summary>Starts a job; with <paramref name="wait"/>, completes when a service runs or a task has finished.</summary>
+    public Task<JobStatusSnapshot?> StartAsync(string job, IReadOnlyList<string> environment, bool wait = true) =>
+        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Start, job, environment, wait, r));
+
+    public Task<JobStatusSnapshot?> StopAsync(string job, IReadOnlyList<string> environment, bool wait = true) =>
+        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Stop, job, environment, wait, r));
+
+    public Task<JobStatusSnapshot?> RestartAsync(string job, IReadOnlyList<string> environment, bool wait = true) =>
+        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Restart, job, environment, wait, r));
+
+    /// <summary>Sends the job's reload signal to its main process.</summary>
+    public Task<JobStatusSnapshot?> ReloadAsync(string job, IReadOnlyList<string> environment) =>
+        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Reload, job, environment, false, r));
+
+    /// <summary>Emits an event; with <paramref name="wait"/>, completes when the event has finished (spec §8).</summary>
+    public Task EmitAsync(string name, IReadOnlyList<string> environment, bool wait = true) =>
+        Ask(r => new EmitInput(name, environment, wait, r));
+
+    /// <summary>Stops every job; completes when no instance is left. Bound it with <see cref="KillEverythingAsync"/>.</summary>
+    public Task ShutdownAsync() => Ask(r => new ShutdownInput(r));
+
+    /// <summary>SIGKILLs the process group of every process still alive (the end of a shutdown that ran out of time).</summary>
+    public Task KillEverythingAsync() => Ask(r => new KillEverythingInput(r));
+
+    private void Dispatch(SupervisorInput input)
+    {
+        switch (input)
+        {
+            case ChildExitedInput x: OnChildExited(x.Exit); break;
+            case KillTimerFiredInput x: OnKillTimerFired(x.Instance, x.Generation); break;
+            case LoadJobsInput x: Reply(x.Reply, () => LoadJobs(x.Jobs)); break;
+            case ListInput x: Reply(x.Reply, List); break;
+            case StatusInput x: Reply(x.Reply, () => Status(x.Job, x.Environment)); break;
+            case JobCommandInput x: HandleJobCommand(x); break;
+            case EmitInput x: HandleEmit(x); break;
+            case ShutdownInput x: BeginShutdown(x.Reply); break;
+            case KillEverythingInput x: Reply(x.Reply, KillEverything); break;
+            default: throw new InvalidOperationException($"Unknown input {input.GetType().Name}");
+        }
+    }
+
+    // Refusals (SupervisorException) go back to the caller; anything else is a bug and stops the loop.
+    private static void Reply<T>(TaskCompletionSource<T> reply, Func<T> handler)
+    {
+        try
+        {
+            reply.TrySetResult(handler());
+        }
+        catch (SupervisorException e)
+        {
+            reply.TrySetException(e);
+        }
+    }
+
+    private static void Reply(TaskCompletionSource reply, Action handler)
+    {
+        try
+        {
+            handler();
+            reply.TrySetResult();
+        }
+        catch (SupervisorException e)
+        {
+            reply.TrySetException(e);
+        }
+    }
+
+    private void LoadJobs(IReadOnlyList<JobDefinition> jobs)
+    {
+        foreach (var definition in jobs)
+        {
+            if (_jobs.TryGetValue(definition.Name, out var existing) && existing.Instances.Count > 0)
+                continue; // running instances keep their definition; reloading configuration is its own feature
+            _jobs[definition.Name] = new JobClass(definition);
+        }
+        LogJobsLoaded(jobs.Count);
+    }
+
+    private void BeginShutdown(TaskCompletionSource reply)
+    {
+        _shutdown ??= reply;
+        if (!ReferenceEquals(_shutdown, reply)) _shutdown.Task.ContinueWith(_ => reply.TrySetResult(), TaskScheduler.Default);
+        LogShutdown(_jobs.Values.Sum(c => c.Instances.Count));
+        foreach (var instance in AllInstances())
+        {
+            // A pre-start or post-start would hold the stop until it ends by itself: end it now.
+            foreach (var kind in new[] { ProcessKind.PreStart, ProcessKind.PostStart })
+            {
+                if (instance.Pids.TryGetValue(kind, out var pid))
+                    _processes.SignalGroup(pid, instance.Definition.KillSignal);
+            }
+            ChangeGoal(instance, JobGoal.Stop);
+        }
+    }
+
+    private void CheckShutdownComplete()
+    {
+        if (_shutdown is not null && !_shutdown.Task.IsCompleted && !_jobs.Values.Any(c => c.Instances.Count > 0))
+            _shutdown.TrySetResult();
+    }
+
+    private void KillEverything()
+    {
+        foreach (var (pid, (instance, kind)) in _processesByPid)
+        {
+            LogKillEverything(instance.DisplayName, kind.Name(), pid);
+            _processes.SignalGroup(pid, Signals.SIGKILL);
+        }
+    }
+
+    private IEnumerable<JobInstance> AllInstances() => _jobs.Values.SelectMany(c => c.Instances.Values).ToList();
+
+    public async ValueTask DisposeAsync()
+    {
+        _inputs.Writer.TryComplete();
+        if (_running is not null)
+        {
+            try { await _running.ConfigureAwait(false); }
+            catch (OperationCanceledException) { }
+        }
+        _processes.Dispose();
+    }
+}

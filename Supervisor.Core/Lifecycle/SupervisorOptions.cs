@@ -1,0 +1,17 @@
+namespace Supervisor.Core.Lifecycle;
+
+/// <summary>Daemon-wide settings the supervision loop needs.</summary>
+public sealed class SupervisorOptions
+{
+    /// <summary>PATH given to jobs (Upstart's PID 1 value).</summary>
+    public string DefaultPath { get; set; } = "/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/sbin:/sbin:/bin";
+
+    /// <summary>TERM given to jobs (Upstart passed the kernel's, "linux").</summary>
+    public string DefaultTerm { get; set; } = "linux";
+
+    /// <summary>Working directory of job processes without <c>chdir</c> (Upstart's PID 1 uses /).</summary>
+    public string DefaultWorkingDirectory { get; set; } = "/";
+
+    /// <summary>Lookup for bare <c>env KEY</c> stanzas, which copy KEY from supd's own environment.</summary>
+    public Func<string, string?> DaemonEnvironment { get; set; } = Environment.GetEnvironmentVariable;
+}

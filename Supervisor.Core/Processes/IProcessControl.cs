@@ -1,0 +1,49 @@
+namespace Supervisor.Core.Processes;
+
+/// <summary>
+/// The OS seam of the supervisor: spawn, signal, and report exits. The real one is <see cref="NativeProcessControl"/>;
+/// tests drive the lifecycle with a fake. Exits arrive through the handler given to <see cref="Start"/>, on the
+/// reaper's thread: the handler must only post a message.
+/// </summary>
+public interface IProcessControl : IDisposable
+{
+    void Start(Action<ChildExit> onExit);
+
+    /// <summary>Spawns a process in its own session and process group (pgid = pid).</summary>
+    SpawnResult Spawn(SpawnRequest request);
+
+    /// <summary>Sends a signal to a live child we spawned (no effect once it was reaped).</summary>
+    bool Signal(int pid, int signal);
+
+    /// <summary>Sends a signal to every process of a process group; false when the group is gone.</summary>
+    bool SignalGroup(int pgid, int signal);
+
+    /// <summary>Completes when every output pipe opened so far has been drained to end of file.</summary>
+    Task DrainOutputAsync(TimeSpan timeout);
+}
+
+/// <summary>Everything needed to start one job process.</summary>
+/// <param name="Description">"nagios main process", for messages.</param>
+/// <param name="File">Absolute path of the program.</param>
+/// <param name="Output">Where stdout and stderr go; null means /dev/null (console none).</param>
+public sealed record SpawnRequest(
+    string Description,
+    string File,
+    IReadOnlyList<string> Arguments,
+    IReadOnlyList<string> Environment,
+    string WorkingDirectory,
+    IOutputSink? Output);
+
+/// <summary>A pid, or why the process could not be started ("unable to execute: No such file or directory").</summary>
+public readonly record struct SpawnResult(int Pid, string? Error)
+{
+    public static SpawnResult Started(int pid) => new(pid, null);
+    public static SpawnResult Failed(string error) => new(0, error);
+    public bool Succeeded => Error is null;
+}
+
+/// <summary>Receives a job's captured output, as raw bytes, from any thread.</summary>
+public interface IOutputSink
+{
+    void Write(ReadOnlySpan<byte> data);
+}

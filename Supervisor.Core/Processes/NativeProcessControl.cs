@@ -1,0 +1,308 @@
+using System.Collections.Concurrent;
+using System.IO.Pipes;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+using Supervisor.Core.Interop;
+
+namespace Supervisor.Core.Processes;
+
+/// <summary>
+/// Overview: spawning and reaping for real, without System.Diagnostics.Process.
+///
+/// Spawn: posix_spawn with a new session (pgid = sid = pid), an empty signal mask, every signal back to SIG_DFL,
+/// stdin from /dev/null, stdout and stderr dup'ed onto the write end of a fresh pipe, and every fd from 3 up closed
+/// (addclosefrom_np), so a job never inherits supd's descriptors or its ignored SIGPIPE. The parent's write end is
+/// closed right after the spawn, or the pipe would never reach end of file.
+///
+/// Reap: one dedicated thread ("supd-reaper") polls a pidfd per child plus an eventfd used to wake it, and reaps
+/// each child with waitid(P_PIDFD), so the runtime never sees (or steals) an exit status. supd is a child subreaper,
+/// so orphans of a job (its double-forked daemons) are re-parented to us: a sweep with waitid(P_ALL, WNOWAIT) after
+/// every wake-up and on a 1 s tick reaps those we do not own, so zombies never accumulate.
+///
+/// Races: a pid cannot be recycled until we reap it, so pidfd_open right after posix_spawn is exact. The spawn,
+/// the pidfd registration and the orphan sweep share one lock, so the sweep can never mistake a just-spawned child
+/// for an orphan and swallow its status.
+/// </summary>
+public sealed partial class NativeProcessControl : IProcessControl
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<int, int> _pidfds = new();
+    private readonly ConcurrentDictionary<Task, bool> _pumps = new();
+    private readonly ILogger _log;
+    private readonly int _wakeFd;
+    private Thread? _thread;
+    private Action<ChildExit>? _onExit;
+    private volatile bool _disposed;
+    private long _orphansReaped;
+
+    public NativeProcessControl(ILogger<NativeProcessControl> log)
+    {
+        _log = log;
+        _wakeFd = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+        if (_wakeFd < 0) throw new IOException($"eventfd: {Errno.Last}");
+        if (Libc.Prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+            LogSubreaperFailed(Errno.Last.Message);
+    }
+
+    /// <summary>Orphans (not spawned by us) reaped so far.</summary>
+    public long OrphansReaped => Interlocked.Read(ref _orphansReaped);
+
+    public void Start(Action<ChildExit> onExit)
+    {
+        _onExit = onExit;
+        _thread = new Thread(ReapLoop) { IsBackground = true, Name = "supd-reaper" };
+        _thread.Start();
+    }
+
+    public unsafe SpawnResult Spawn(SpawnRequest request)
+    {
+        if (!Directory.Exists(request.WorkingDirectory))
+            return SpawnResult.Failed($"unable to change working directory: {request.WorkingDirectory}: No such file or directory");
+
+        int* pipe = stackalloc int[2] { -1, -1 };
+        if (request.Output is not null && Libc.Pipe2(pipe, Libc.O_CLOEXEC) != 0)
+            return SpawnResult.Failed($"unable to create output pipe: {Errno.Last}");
+
+        using var path = new NativeString(request.File);
+        using var cwd = new NativeString(request.WorkingDirectory);
+        using var devNull = new NativeString("/dev/null");
+        using var argv = new NativeStringArray(request.Arguments);
+        using var envp = new NativeStringArray(request.Environment);
+
+        byte* attr = stackalloc byte[Libc.SpawnAttrSize];
+        byte* actions = stackalloc byte[Libc.FileActionsSize];
+        byte* mask = stackalloc byte[Libc.SigSetSize];
+        byte* defaults = stackalloc byte[Libc.SigSetSize];
+        Libc.SpawnAttrInit(attr);
+        Libc.FileActionsInit(actions);
+        int rc, pid = 0;
+        try
+        {
+            Libc.SigEmptySet(mask);
+            Libc.SigFillSet(defaults);
+            Libc.SpawnAttrSetSigMask(attr, mask);
+            Libc.SpawnAttrSetSigDefault(attr, defaults);
+            Libc.SpawnAttrSetFlags(attr, Libc.POSIX_SPAWN_SETSID | Libc.POSIX_SPAWN_SETSIGMASK | Libc.POSIX_SPAWN_SETSIGDEF);
+            Libc.FileActionsAddOpen(actions, 0, devNull.Pointer, Libc.O_RDONLY, 0);
+            if (request.Output is not null)
+            {
+                Libc.FileActionsAddDup2(actions, pipe[1], 1);
+                Libc.FileActionsAddDup2(actions, pipe[1], 2);
+            }
+            else
+            {
+                Libc.FileActionsAddOpen(actions, 1, devNull.Pointer, Libc.O_WRONLY, 0);
+                Libc.FileActionsAddOpen(actions, 2, devNull.Pointer, Libc.O_WRONLY, 0);
+            }
+            Libc.FileActionsAddChdir(actions, cwd.Pointer);
+            Libc.FileActionsAddCloseFrom(actions, 3);
+
+            lock (_gate)
+            {
+                rc = Libc.PosixSpawn(out pid, path.Pointer, actions, attr, argv.Pointer, envp.Pointer);
+                if (rc == 0) Track(pid);
+            }
+        }
+        finally
+        {
+            Libc.FileActionsDestroy(actions);
+            Libc.SpawnAttrDestroy(attr);
+            if (pipe[1] >= 0) Libc.Close(pipe[1]);
+        }
+
+        if (rc != 0)
+        {
+            if (pipe[0] >= 0) Libc.Close(pipe[0]);
+            return SpawnResult.Failed($"unable to execute: {new Errno(rc).Message}");
+        }
+        if (request.Output is not null) StartPump(pipe[0], request.Output, request.Description);
+        Wake();
+        return SpawnResult.Started(pid);
+    }
+
+    // Under _gate, right after posix_spawn: the child cannot have been reaped yet, so its pid is still its own.
+    private void Track(int pid)
+    {
+        var pidfd = Libc.PidfdOpen(pid, 0);
+        if (pidfd < 0)
+        {
+            // Without a pidfd the reaper would only find it through the sweep; keep it exact instead.
+            var error = Errno.Last;
+            LogPidfdFailed(pid, error.Message);
+            _pidfds[pid] = -1;
+            return;
+        }
+        _pidfds[pid] = pidfd;
+    }
+
+    public bool Signal(int pid, int signal)
+    {
+        lock (_gate)
+        {
+            if (!_pidfds.TryGetValue(pid, out var pidfd)) return false;
+            return pidfd >= 0
+                ? SendViaPidfd(pidfd, signal)
+                : Libc.Kill(pid, signal) == 0;
+        }
+    }
+
+    public bool SignalGroup(int pgid, int signal) => pgid > 1 && Libc.Kill(-pgid, signal) == 0;
+
+    public async Task DrainOutputAsync(TimeSpan timeout)
+    {
+        var pending = _pumps.Keys.ToArray();
+        if (pending.Length == 0) return;
+        try
+        {
+            await Task.WhenAll(pending).WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A job's orphan still holds its output pipe open; its bytes keep flowing while supd lives.
+        }
+    }
+
+    private void StartPump(int readFd, IOutputSink sink, string description)
+    {
+        var stream = new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle(readFd, ownsHandle: true));
+        var pump = OutputPump.RunAsync(stream, sink, description, _log);
+        _pumps[pump] = true;
+        pump.ContinueWith(t => _pumps.TryRemove(t, out _), TaskScheduler.Default);
+    }
+
+    private static unsafe bool SendViaPidfd(int pidfd, int signal) => Libc.PidfdSendSignal(pidfd, signal, null, 0) == 0;
+
+    private unsafe void Wake()
+    {
+        ulong one = 1;
+        Libc.Write(_wakeFd, &one, sizeof(ulong));
+    }
+
+    private unsafe void ReapLoop()
+    {
+        var exits = new List<ChildExit>();
+        var fds = new List<(int Pid, int Fd)>();
+        while (!_disposed)
+        {
+            fds.Clear();
+            lock (_gate)
+            {
+                foreach (var (pid, fd) in _pidfds)
+                    if (fd >= 0) fds.Add((pid, fd));
+            }
+            var set = new Libc.PollFd[fds.Count + 1];
+            set[0] = new Libc.PollFd { Fd = _wakeFd, Events = Libc.POLLIN };
+            for (var i = 0; i < fds.Count; i++) set[i + 1] = new Libc.PollFd { Fd = fds[i].Fd, Events = Libc.POLLIN };
+
+            int ready;
+            fixed (Libc.PollFd* p = set) ready = Libc.Poll(p, (nuint)set.Length, 1000);
+            if (ready < 0)
+            {
+                var error = Errno.Last;
+                if (error.Value == Errno.EINTR) continue;
+                Environment.FailFast($"supd reaper: poll failed: {error}");
+            }
+            if (_disposed) break;
+            if ((set[0].REvents & Libc.POLLIN) != 0)
+            {
+                ulong counter;
+                Libc.Read(_wakeFd, &counter, sizeof(ulong));
+            }
+
+            lock (_gate)
+            {
+                for (var i = 0; i < fds.Count; i++)
+                {
+                    if (set[i + 1].REvents != 0) TryReapOwned(fds[i].Pid, exits);
+                }
+                SweepLocked(exits);
+            }
+            foreach (var exit in exits) _onExit?.Invoke(exit);
+            exits.Clear();
+        }
+    }
+
+    // Under _gate. Reaps one of our children if it has exited.
+    private unsafe void TryReapOwned(int pid, List<ChildExit> exits)
+    {
+        if (!_pidfds.TryGetValue(pid, out var pidfd)) return;
+        Libc.SigInfo info = default;
+        var rc = pidfd >= 0
+            ? Libc.WaitId(Libc.P_PIDFD, pidfd, &info, Libc.WEXITED | Libc.WNOHANG)
+            : Libc.WaitId(Libc.P_PID, pid, &info, Libc.WEXITED | Libc.WNOHANG);
+        if (rc != 0)
+        {
+            var error = Errno.Last;
+            if (error.Value == Errno.EINTR) return;
+            // ECHILD: something else reaped our child (a runtime SIGCHLD handler). Its status is lost; say so.
+            LogStatusLost(pid, error.Message);
+            Forget(pid, pidfd);
+            exits.Add(new ChildExit(pid, ExitStatus.Exited(255)));
+            return;
+        }
+        if (info.Pid == 0) return;
+        Forget(pid, pidfd);
+        exits.Add(new ChildExit(pid, Decode(info)));
+    }
+
+    // Under _gate. Collects every exited child: ours through their pidfd, orphans by pid.
+    private unsafe void SweepLocked(List<ChildExit> exits)
+    {
+        while (true)
+        {
+            Libc.SigInfo info = default;
+            if (Libc.WaitId(Libc.P_ALL, 0, &info, Libc.WEXITED | Libc.WNOHANG | Libc.WNOWAIT) != 0 || info.Pid == 0)
+                return;
+            if (_pidfds.ContainsKey(info.Pid))
+            {
+                TryReapOwned(info.Pid, exits);
+                continue;
+            }
+            Libc.SigInfo orphan = default;
+            if (Libc.WaitId(Libc.P_PID, info.Pid, &orphan, Libc.WEXITED | Libc.WNOHANG) != 0) return;
+            Interlocked.Increment(ref _orphansReaped);
+            LogOrphanReaped(info.Pid, Decode(orphan).ToString());
+        }
+    }
+
+    private void Forget(int pid, int pidfd)
+    {
+        _pidfds.Remove(pid);
+        if (pidfd >= 0) Libc.Close(pidfd);
+    }
+
+    private static ExitStatus Decode(in Libc.SigInfo info) => info.Code switch
+    {
+        Libc.CLD_EXITED => ExitStatus.Exited(info.Status),
+        Libc.CLD_DUMPED => ExitStatus.Killed(info.Status, coreDumped: true),
+        _ => ExitStatus.Killed(info.Status),
+    };
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Wake();
+        _thread?.Join(TimeSpan.FromSeconds(2));
+        lock (_gate)
+        {
+            foreach (var fd in _pidfds.Values)
+                if (fd >= 0) Libc.Close(fd);
+            _pidfds.Clear();
+        }
+        Libc.Close(_wakeFd);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not become a child subreaper ({Reason}); orphans of jobs go to init")]
+    private partial void LogSubreaperFailed(string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "pidfd_open({Pid}) failed: {Reason}; tracking it by pid")]
+    private partial void LogPidfdFailed(int pid, string reason);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Exit status of pid {Pid} was taken by someone else ({Reason}); reporting status 255")]
+    private partial void LogStatusLost(int pid, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Reaped orphan {Pid}: {Status}")]
+    private partial void LogOrphanReaped(int pid, string status);
+}
