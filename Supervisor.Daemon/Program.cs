@@ -1,1 +1,26 @@
-Console.Error.WriteLine("placeholder");
+using System.CommandLine;
+using Supervisor.Daemon.Hosting;
+
+// supd: parse the flags, then run the host. Errors a user can cause end as one line on stderr.
+var commandLine = new SupdCommandLine();
+var parse = commandLine.Root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    foreach (var error in parse.Errors) Console.Error.WriteLine($"supd: {error.Message}");
+    Console.Error.WriteLine("Try `supd --help' for more information.");
+    return 2;
+}
+
+commandLine.Root.SetAction(async (result, _) =>
+{
+    try
+    {
+        return await SupdHost.RunAsync(args, commandLine.ToConfiguration(result), result.GetValue(commandLine.ConfigFile));
+    }
+    catch (StartupException e)
+    {
+        Console.Error.WriteLine($"supd: {e.Message}");
+        return 1;
+    }
+});
+return await parse.InvokeAsync();

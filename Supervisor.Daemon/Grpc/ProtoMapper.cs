@@ -1,0 +1,42 @@
+using Supervisor.Core;
+using Supervisor.Core.Lifecycle;
+using Supervisor.Protocol;
+
+namespace Supervisor.Daemon.Grpc;
+
+/// <summary>Core snapshots to protocol messages, in one place.</summary>
+internal static class ProtoMapper
+{
+    public static JobStatus ToProto(JobStatusSnapshot snapshot)
+    {
+        var status = new JobStatus
+        {
+            Job = snapshot.Job,
+            Instance = snapshot.Instance,
+            Goal = snapshot.Goal.Name(),
+            State = snapshot.State.Name(),
+            Description = snapshot.Description ?? "",
+            SourcePath = snapshot.SourcePath,
+            RespawnCount = snapshot.RespawnCount,
+            Failure = snapshot.Failure ?? "",
+            MainStartedUnixMs = snapshot.MainStarted?.ToUnixTimeMilliseconds() ?? 0,
+            LogPath = snapshot.LogPath,
+            LogBytesDropped = snapshot.LogBytesDropped,
+        };
+        foreach (var (kind, pid) in snapshot.Processes)
+            status.Processes.Add(new ProcessInfo { Kind = kind.Name(), Pid = pid });
+        if (snapshot.LastExit is { } exit)
+        {
+            status.LastExit = new ProcessExit
+            {
+                Process = exit.Process.Name(),
+                Pid = exit.Pid,
+                ExitStatus = exit.Status is { IsSignal: false } s ? s.Code : 0,
+                SignalName = exit.Status is { IsSignal: true } k ? Signals.Name(k.Signal) : "",
+                SpawnError = exit.SpawnError ?? "",
+                UnixMs = exit.When.ToUnixTimeMilliseconds(),
+            };
+        }
+        return status;
+    }
+}

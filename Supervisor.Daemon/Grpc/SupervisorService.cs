@@ -1,0 +1,79 @@
+using Grpc.Core;
+using Supervisor.Core.Lifecycle;
+using Supervisor.Protocol;
+using ProtoService = Supervisor.Protocol.Supervisor;
+
+namespace Supervisor.Daemon.Grpc;
+
+/// <summary>
+/// The control API as a thin adapter: validate, send one request to the supervision loop, await its reply, map it.
+/// Refusals come back as <see cref="SupervisorException"/> and leave as a status code whose detail is the line supctl
+/// prints (plus indented lines that explain a failure).
+/// </summary>
+public sealed class SupervisorService(SupervisorLoop loop) : ProtoService.SupervisorBase
+{
+    public static string VersionText => $"supd (supd {typeof(SupervisorService).Assembly.GetName().Version?.ToString(3)})";
+
+    public override Task<ListReply> List(ListRequest request, ServerCallContext context) => Call(async () =>
+    {
+        var reply = new ListReply();
+        foreach (var snapshot in await loop.ListAsync().ConfigureAwait(false)) reply.Jobs.Add(ProtoMapper.ToProto(snapshot));
+        return reply;
+    });
+
+    public override Task<StatusReply> Status(StatusRequest request, ServerCallContext context) => Call(async () =>
+        new StatusReply { Status = ProtoMapper.ToProto(await loop.StatusAsync(RequireJob(request.Job), request.Env).ConfigureAwait(false)) });
+
+    public override Task<JobControlReply> Start(JobControlRequest request, ServerCallContext context) =>
+        Control(request, () => loop.StartAsync(RequireJob(request.Job), request.Env, !request.NoWait));
+
+    public override Task<JobControlReply> Stop(JobControlRequest request, ServerCallContext context) =>
+        Control(request, () => loop.StopAsync(RequireJob(request.Job), request.Env, !request.NoWait));
+
+    public override Task<JobControlReply> Restart(JobControlRequest request, ServerCallContext context) =>
+        Control(request, () => loop.RestartAsync(RequireJob(request.Job), request.Env, !request.NoWait));
+
+    public override Task<JobControlReply> Reload(JobControlRequest request, ServerCallContext context) =>
+        Control(request, () => loop.ReloadAsync(RequireJob(request.Job), request.Env));
+
+    public override Task<EmitReply> Emit(EmitRequest request, ServerCallContext context) => Call(async () =>
+    {
+        await loop.EmitAsync(request.Event, request.Env, !request.NoWait).ConfigureAwait(false);
+        return new EmitReply();
+    });
+
+    public override Task<VersionReply> Version(VersionRequest request, ServerCallContext context) =>
+        Task.FromResult(new VersionReply { Version = VersionText });
+
+    private Task<JobControlReply> Control(JobControlRequest request, Func<Task<JobStatusSnapshot?>> action) => Call(async () =>
+    {
+        var snapshot = await action().ConfigureAwait(false);
+        return new JobControlReply { Status = snapshot is null ? null : ProtoMapper.ToProto(snapshot) };
+    });
+
+    private static string RequireJob(string job) =>
+        string.IsNullOrEmpty(job) ? throw new SupervisorException(SupervisorError.InvalidArgument, "missing job name") : job;
+
+    private static async Task<T> Call<T>(Func<Task<T>> action)
+    {
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (SupervisorException e)
+        {
+            var detail = e.Details.Count == 0 ? e.Message : e.Message + "\n" + string.Join("\n", e.Details.Select(d => "  " + d));
+            throw new RpcException(new Status(ToStatusCode(e.Error), detail));
+        }
+    }
+
+    private static StatusCode ToStatusCode(SupervisorError error) => error switch
+    {
+        SupervisorError.UnknownJob or SupervisorError.UnknownInstance => StatusCode.NotFound,
+        SupervisorError.AlreadyRunning or SupervisorError.AlreadyStopped or SupervisorError.NotRunning => StatusCode.FailedPrecondition,
+        SupervisorError.JobFailedToStart or SupervisorError.JobFailedWhileStopping or SupervisorError.EventFailed => StatusCode.Aborted,
+        SupervisorError.InvalidArgument => StatusCode.InvalidArgument,
+        SupervisorError.ShuttingDown => StatusCode.Unavailable,
+        _ => StatusCode.Unknown,
+    };
+}

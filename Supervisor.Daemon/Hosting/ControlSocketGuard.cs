@@ -1,0 +1,79 @@
+using System.Net.Sockets;
+
+namespace Supervisor.Daemon.Hosting;
+
+/// <summary>
+/// Makes sure this supd is the only one serving its socket. A lock file beside the socket is held (flock, through
+/// FileShare.None) for supd's whole life: a second supd fails to take it and says so. With the lock held, a socket
+/// file that is still there was left by a dead supd and is removed, unless something answers on it.
+/// </summary>
+public sealed class ControlSocketGuard : IDisposable
+{
+    // sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
+    private const int MaxSocketPathBytes = 107;
+
+    private readonly FileStream _lock;
+
+    private ControlSocketGuard(string socketPath, FileStream lockStream)
+    {
+        SocketPath = socketPath;
+        _lock = lockStream;
+    }
+
+    public string SocketPath { get; }
+
+    public static ControlSocketGuard Acquire(string socketPath)
+    {
+        if (System.Text.Encoding.UTF8.GetByteCount(socketPath) > MaxSocketPathBytes)
+            throw new StartupException($"socket path is too long ({socketPath.Length} > {MaxSocketPathBytes} bytes): {socketPath}");
+        var directory = Path.GetDirectoryName(socketPath)!;
+        DirectoryCreator.Ensure(directory, "socket directory",
+            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+
+        FileStream lockStream;
+        try
+        {
+            lockStream = new FileStream(socketPath + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            throw new StartupException($"another supd is already running on {socketPath}");
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new StartupException($"cannot create {socketPath}.lock: {e.Message}");
+        }
+
+        if (File.Exists(socketPath))
+        {
+            if (IsAnswering(socketPath))
+            {
+                lockStream.Dispose();
+                throw new StartupException($"another supd is already running on {socketPath}");
+            }
+            File.Delete(socketPath); // stale: left by a supd that died
+        }
+        return new ControlSocketGuard(socketPath, lockStream);
+    }
+
+    private static bool IsAnswering(string socketPath)
+    {
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(socketPath));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        try { File.Delete(SocketPath); } catch (IOException) { }
+        try { File.Delete(SocketPath + ".lock"); } catch (IOException) { }
+        _lock.Dispose();
+    }
+}

@@ -1,0 +1,45 @@
+using System.CommandLine;
+
+namespace Supervisor.Daemon.Hosting;
+
+/// <summary>supd's flags. They become the highest-priority configuration source (above supd.json and SUPD_*).</summary>
+public sealed class SupdCommandLine
+{
+    public Option<string[]> JobDirs { get; } = new("--job-dir")
+    {
+        Description = "Directory of job files (*.conf); repeat for several. Default: /etc/supd/init as root, ~/.config/supd/init otherwise",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public Option<string?> Socket { get; } = new("--socket") { Description = "Control socket path" };
+    public Option<string?> LogDir { get; } = new("--log-dir") { Description = "Directory of job logs and supd.log" };
+    public Option<string?> StateDir { get; } = new("--state-dir") { Description = "Directory of supd's persisted state" };
+    public Option<string?> ConfigFile { get; } = new("--config") { Description = "supd.json to read (default: /etc/supd/supd.json or ~/.config/supd/supd.json, if present)" };
+
+    public RootCommand Root { get; }
+
+    public SupdCommandLine()
+    {
+        Root = new RootCommand("supd: a process supervisor that runs Upstart-syntax job files")
+        {
+            JobDirs, Socket, LogDir, StateDir, ConfigFile,
+        };
+    }
+
+    /// <summary>The flags given, as configuration keys (only those present).</summary>
+    public Dictionary<string, string?> ToConfiguration(ParseResult parse)
+    {
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        var dirs = parse.GetValue(JobDirs) ?? [];
+        for (var i = 0; i < dirs.Length; i++) values[$"JobDirs:{i}"] = dirs[i];
+        Add(values, "Socket", parse.GetValue(Socket));
+        Add(values, "LogDir", parse.GetValue(LogDir));
+        Add(values, "StateDir", parse.GetValue(StateDir));
+        return values;
+    }
+
+    private static void Add(Dictionary<string, string?> values, string key, string? value)
+    {
+        if (value is not null) values[key] = value;
+    }
+}

@@ -1,0 +1,104 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using Serilog;
+using Serilog.Events;
+using Supervisor.Core.Configuration;
+using Supervisor.Core.Lifecycle;
+using Supervisor.Core.Logs;
+using Supervisor.Core.Processes;
+using Supervisor.Daemon.Grpc;
+
+namespace Supervisor.Daemon.Hosting;
+
+/// <summary>Builds and runs supd: configuration, directories, the socket guard, logging, Core services, Kestrel.</summary>
+public static class SupdHost
+{
+    public static async Task<int> RunAsync(string[] args, IReadOnlyDictionary<string, string?> commandLine, string? configFile)
+    {
+        var environment = Environment.GetEnvironmentVariable;
+        var uid = DefaultPaths.CurrentUid;
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.Sources.Clear();
+        var explicitConfig = configFile is not null;
+        configFile ??= DefaultPaths.ConfigFile(uid, environment);
+        if (explicitConfig && !File.Exists(configFile)) throw new StartupException($"configuration file not found: {configFile}");
+        builder.Configuration
+            .AddJsonFile(configFile, optional: true, reloadOnChange: false)
+            .AddEnvironmentVariables("SUPD_")
+            .AddInMemoryCollection(commandLine);
+
+        var options = builder.Configuration.Get<SupdOptions>() ?? new SupdOptions();
+        if (commandLine.Keys.Any(k => k.StartsWith("JobDirs:", StringComparison.OrdinalIgnoreCase)))
+            options.JobDirs = commandLine.Where(k => k.Key.StartsWith("JobDirs:", StringComparison.OrdinalIgnoreCase)).Select(k => k.Value!).ToList();
+        var paths = ResolvePaths(options, uid, environment);
+
+        DirectoryCreator.Ensure(paths.LogDir, "log directory");
+        DirectoryCreator.Ensure(paths.StateDir, "state directory");
+        foreach (var dir in paths.JobDirs) DirectoryCreator.Ensure(dir, "job directory");
+        using var socketGuard = ControlSocketGuard.Acquire(paths.Socket);
+
+        ConfigureLogging(builder, paths);
+        builder.Services.Configure<SupdOptions>(o =>
+        {
+            o.JobDirs = options.JobDirs;
+            o.BootEvents = options.BootEvents;
+            o.ShutdownGraceSeconds = options.ShutdownGraceSeconds;
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(10)); // supd bounds its own shutdown
+        builder.Services.AddSingleton(paths);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(new SupervisorOptions());
+        builder.Services.AddSingleton<IProcessControl, NativeProcessControl>();
+        builder.Services.AddSingleton(sp => new JobLogDirectory(paths.LogDir, sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton<SupervisorLoop>();
+        builder.Services.AddSingleton<SupervisorRuntime>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SupervisorRuntime>());
+        builder.Services.AddGrpc();
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.ListenUnixSocket(paths.Socket, listen => listen.Protocols = HttpProtocols.Http2));
+
+        await using var app = builder.Build();
+        app.MapGrpcService<SupervisorService>();
+
+        var runtime = app.Services.GetRequiredService<SupervisorRuntime>();
+        await runtime.StartSupervisionAsync().ConfigureAwait(false);
+        await app.StartAsync().ConfigureAwait(false);
+        File.SetUnixFileMode(paths.Socket, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+        app.Logger.LogInformation("Listening on {Socket}", paths.Socket);
+        await runtime.EmitBootEventsAsync().ConfigureAwait(false);
+        await app.WaitForShutdownAsync().ConfigureAwait(false);
+        await Log.CloseAndFlushAsync().ConfigureAwait(false);
+        return Environment.ExitCode;
+    }
+
+    public static SupdPaths ResolvePaths(SupdOptions options, uint uid, Func<string, string?> environment)
+    {
+        var jobDirs = options.JobDirs.Count > 0 ? options.JobDirs : [DefaultPaths.JobDirectory(uid, environment)];
+        return new SupdPaths(
+            jobDirs.Select(Path.GetFullPath).ToArray(),
+            Path.GetFullPath(options.Socket ?? DefaultPaths.Socket(uid, environment)),
+            Path.GetFullPath(options.LogDir ?? DefaultPaths.LogDirectory(uid, environment)),
+            Path.GetFullPath(options.StateDir ?? DefaultPaths.StateDirectory(uid, environment)));
+    }
+
+    private static void ConfigureLogging(WebApplicationBuilder builder, SupdPaths paths)
+    {
+        builder.Logging.ClearProviders();
+        builder.Services.AddSerilog(logger => logger
+            .MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            .MinimumLevel.Override("Grpc", LogEventLevel.Warning)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(
+                outputTemplate: "supd: {Message:lj}{NewLine}{Exception}",
+                standardErrorFromLevel: LogEventLevel.Verbose)
+            .WriteTo.File(
+                Path.Combine(paths.LogDir, "supd.log"),
+                outputTemplate: "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] {Message:lj}{NewLine}{Exception}",
+                fileSizeLimitBytes: 10 * 1024 * 1024,
+                rollOnFileSizeLimit: true,
+                retainedFileCountLimit: 5));
+    }
+}

@@ -1,0 +1,103 @@
+using Microsoft.Extensions.Options;
+using Supervisor.Core.Language;
+using Supervisor.Core.Lifecycle;
+using Supervisor.Core.Processes;
+
+namespace Supervisor.Daemon.Hosting;
+
+/// <summary>
+/// Starts and stops the supervision loop with the host. Start-up (load the job files, start the loop) runs before
+/// Kestrel listens, so the first request already sees every job; the boot events follow once the socket is up.
+/// On SIGTERM/SIGINT the host calls <see cref="StopAsync"/>: every job is stopped within its kill timeout, and what
+/// is still alive after the grace period is SIGKILLed by process group, so supd leaves nothing behind.
+/// </summary>
+public sealed partial class SupervisorRuntime(
+    SupervisorLoop loop,
+    IProcessControl processes,
+    SupdPaths paths,
+    IOptions<SupdOptions> options,
+    IHostApplicationLifetime lifetime,
+    ILogger<SupervisorRuntime> log) : IHostedService
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private TimeSpan _longestKillTimeout = TimeSpan.FromSeconds(5);
+
+    public async Task StartSupervisionAsync()
+    {
+        var loaded = JobDirectoryLoader.Load(paths.JobDirs);
+        foreach (var error in loaded.Errors) LogJobFileError(error.ToString());
+        if (loaded.Jobs.Count > 0) _longestKillTimeout = loaded.Jobs.Max(j => j.KillTimeout);
+
+        var running = loop.StartAsync(_stopping.Token);
+        _ = running.ContinueWith(t =>
+        {
+            LogLoopFailed(t.Exception!.GetBaseException());
+            Environment.ExitCode = 70;
+            lifetime.StopApplication();
+        }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+
+        await loop.LoadAsync(loaded.Jobs).ConfigureAwait(false);
+        LogStarted(loaded.Jobs.Count, loaded.Errors.Count, string.Join(", ", paths.JobDirs));
+    }
+
+    /// <summary>Emits <c>startup</c>, then the configured boot events, without waiting for them to finish.</summary>
+    public async Task EmitBootEventsAsync()
+    {
+        await loop.EmitAsync("startup", [], wait: false).ConfigureAwait(false);
+        foreach (var line in options.Value.BootEvents)
+        {
+            var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (words.Length > 0) await loop.EmitAsync(words[0], words[1..], wait: false).ConfigureAwait(false);
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        var grace = _longestKillTimeout + TimeSpan.FromSeconds(options.Value.ShutdownGraceSeconds);
+        try
+        {
+            await loop.ShutdownAsync().WaitAsync(grace, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            LogShutdownTimeout(grace.TotalSeconds);
+            await loop.KillEverythingAsync().ConfigureAwait(false);
+            try
+            {
+                await loop.ShutdownAsync().WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                LogShutdownIncomplete();
+            }
+        }
+        catch (SupervisorException)
+        {
+            // The loop already stopped (it failed); nothing left to drive.
+        }
+        await processes.DrainOutputAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await loop.DisposeAsync().ConfigureAwait(false);
+        LogStopped();
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "{Error}")]
+    private partial void LogJobFileError(string error);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "supd started: {Jobs} jobs loaded, {Errors} job files rejected, from {Dirs}")]
+    private partial void LogStarted(int jobs, int errors, string dirs);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Critical, Message = "The supervision loop failed; supd is stopping")]
+    private partial void LogLoopFailed(Exception exception);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Jobs did not stop within {Seconds}s; killing what is left")]
+    private partial void LogShutdownTimeout(double seconds);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "Some job processes were still not reaped after SIGKILL")]
+    private partial void LogShutdownIncomplete();
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "supd stopped")]
+    private partial void LogStopped();
+}
