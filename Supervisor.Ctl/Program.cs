@@ -1,1 +1,12 @@
-Console.Error.WriteLine("placeholder");
+using Supervisor.Ctl.Commands;
+
+// supctl: parse, call, format. Usage errors exit 2, refusals 1.
+var commandLine = new CtlCommandLine();
+var parse = commandLine.Root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    foreach (var error in parse.Errors) Console.Error.WriteLine($"supctl: {error.Message}");
+    Console.Error.WriteLine("Try `supctl --help' for more information.");
+    return CommandRunner.Usage;
+}
+return await parse.InvokeAsync();

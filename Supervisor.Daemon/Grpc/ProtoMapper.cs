@@ -1,5 +1,6 @@
 using Supervisor.Core;
 using Supervisor.Core.Lifecycle;
+using Supervisor.Core.Processes;
 using Supervisor.Protocol;
 
 namespace Supervisor.Daemon.Grpc;

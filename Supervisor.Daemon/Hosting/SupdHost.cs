@@ -15,7 +15,7 @@ public static class SupdHost
 {
     public static async Task<int> RunAsync(string[] args, IReadOnlyDictionary<string, string?> commandLine, string? configFile)
     {
-        var environment = Environment.GetEnvironmentVariable;
+        Func<string, string?> environment = Environment.GetEnvironmentVariable;
         var uid = DefaultPaths.CurrentUid;
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });

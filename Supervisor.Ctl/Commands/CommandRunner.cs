@@ -1,0 +1,39 @@
+using Grpc.Core;
+using Supervisor.Ctl.Connection;
+
+namespace Supervisor.Ctl.Commands;
+
+/// <summary>
+/// Runs one verb against supd and turns the outcome into output and an exit status: 0 on success, 1 when supd
+/// refuses (its message after "supctl: ", explanation lines indented below) or cannot be reached.
+/// </summary>
+internal sealed class CommandRunner(string? socketOption)
+{
+    public const int Success = 0, Refused = 1, Usage = 2;
+
+    public async Task<int> RunAsync(Func<Supervisor.Protocol.Supervisor.SupervisorClient, TextWriter, Task> call)
+    {
+        var socket = SupdConnection.ResolveSocket(socketOption);
+        using var connection = new SupdConnection(socket);
+        try
+        {
+            await call(connection.Client, Console.Out).ConfigureAwait(false);
+            return Success;
+        }
+        catch (RpcException e) when (SupdConnection.AsConnectFailure(e) is { } failure)
+        {
+            await Console.Error.WriteLineAsync($"supctl: {failure.Message}").ConfigureAwait(false);
+            return Refused;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled)
+        {
+            return Refused;
+        }
+        catch (RpcException e)
+        {
+            var detail = string.IsNullOrEmpty(e.Status.Detail) ? e.StatusCode.ToString() : e.Status.Detail;
+            await Console.Error.WriteLineAsync($"supctl: {detail}").ConfigureAwait(false);
+            return Refused;
+        }
+    }
+}

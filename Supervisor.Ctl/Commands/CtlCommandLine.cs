@@ -1,0 +1,114 @@
+using System.CommandLine;
+using Supervisor.Ctl.Formatting;
+using Supervisor.Protocol;
+
+namespace Supervisor.Ctl.Commands;
+
+/// <summary>supctl's verbs and options. Each action calls one RPC through <see cref="CommandRunner"/> and prints its result.</summary>
+internal sealed class CtlCommandLine
+{
+    private readonly Option<string?> _socket = new("--socket")
+    {
+        Description = "supd's control socket (default: $SUPD_SOCKET, else supd's default for this user)",
+        Recursive = true,
+    };
+
+    public CtlCommandLine()
+    {
+        Root = new RootCommand("supctl: control supd, the process supervisor") { _socket };
+        Root.Subcommands.Add(List());
+        Root.Subcommands.Add(Status());
+        Root.Subcommands.Add(JobControl("start", "Start a job and wait until it runs (a task: until it has finished)",
+            (client, request, ct) => client.StartAsync(request, cancellationToken: ct).ResponseAsync, printStatus: true));
+        Root.Subcommands.Add(JobControl("stop", "Stop a job and wait until it has stopped",
+            (client, request, ct) => client.StopAsync(request, cancellationToken: ct).ResponseAsync, printStatus: true));
+        Root.Subcommands.Add(JobControl("restart", "Stop and start a job again, and wait until it runs",
+            (client, request, ct) => client.RestartAsync(request, cancellationToken: ct).ResponseAsync, printStatus: true));
+        Root.Subcommands.Add(JobControl("reload", "Send a job's reload signal (SIGHUP unless it sets one) to its main process",
+            (client, request, ct) => client.ReloadAsync(request, cancellationToken: ct).ResponseAsync, printStatus: false));
+        Root.Subcommands.Add(Emit());
+        Root.Subcommands.Add(Version());
+    }
+
+    public RootCommand Root { get; }
+
+    private Command List()
+    {
+        var command = new Command("list", "One status line per job (per instance for instance jobs)");
+        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
+        {
+            var reply = await client.ListAsync(new ListRequest(), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            foreach (var status in reply.Jobs) output.WriteLine(StatusFormatter.StatusLine(status));
+        }));
+        return command;
+    }
+
+    private Command Status()
+    {
+        var job = JobArgument();
+        var env = EnvArgument("KEY=VALUE pairs that select the instance");
+        var command = new Command("status", "Print a job's status line") { job, env };
+        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
+        {
+            var request = new StatusRequest { Job = parse.GetValue(job)! };
+            request.Env.AddRange(parse.GetValue(env) ?? []);
+            var reply = await client.StatusAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            output.WriteLine(StatusFormatter.StatusLine(reply.Status));
+        }));
+        return command;
+    }
+
+    private Command JobControl(
+        string name, string description,
+        Func<Supervisor.Protocol.Supervisor.SupervisorClient, JobControlRequest, CancellationToken, Task<JobControlReply>> call,
+        bool printStatus)
+    {
+        var job = JobArgument();
+        var env = EnvArgument("KEY=VALUE pairs: the job's variables (and its instance)");
+        var noWait = new Option<bool>("--no-wait", "-n") { Description = "Return once the goal is changed" };
+        var command = new Command(name, description) { job, env };
+        if (printStatus) command.Options.Add(noWait);
+        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
+        {
+            var request = new JobControlRequest { Job = parse.GetValue(job)!, NoWait = parse.GetValue(noWait) };
+            request.Env.AddRange(parse.GetValue(env) ?? []);
+            var reply = await call(client, request, ct).ConfigureAwait(false);
+            if (printStatus && reply.Status is not null) output.WriteLine(StatusFormatter.StatusLine(reply.Status));
+        }));
+        return command;
+    }
+
+    private Command Emit()
+    {
+        var name = new Argument<string>("event") { Description = "Event name" };
+        var env = EnvArgument("KEY=VALUE variables of the event");
+        var noWait = new Option<bool>("--no-wait", "-n") { Description = "Return at once instead of waiting for the event to finish" };
+        var command = new Command("emit", "Emit an event; wait until every job it started is running (tasks: finished)") { name, env, noWait };
+        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, _) =>
+        {
+            var request = new EmitRequest { Event = parse.GetValue(name)!, NoWait = parse.GetValue(noWait) };
+            request.Env.AddRange(parse.GetValue(env) ?? []);
+            await client.EmitAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+        }));
+        return command;
+    }
+
+    private Command Version()
+    {
+        var command = new Command("version", "Print supd's and supctl's versions");
+        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
+        {
+            var reply = await client.VersionAsync(new VersionRequest(), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            output.WriteLine(reply.Version);
+            output.WriteLine($"supctl (supd {typeof(CtlCommandLine).Assembly.GetName().Version?.ToString(3)})");
+        }));
+        return command;
+    }
+
+    private CommandRunner Runner(ParseResult parse) => new(parse.GetValue(_socket));
+
+    private static Argument<string> JobArgument() => new("job") { Description = "Job name (its path in the job dir without .conf)" };
+
+    private static Argument<string[]> EnvArgument(string description) =>
+        new("KEY=VALUE") { Description = description, Arity = ArgumentArity.ZeroOrMore };
+}
