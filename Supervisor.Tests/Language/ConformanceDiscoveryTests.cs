@@ -135,10 +135,11 @@ public sealed class ConformanceDiscoveryTests
             Directory.CreateDirectory(jobs);
             File.CreateSymbolicLink(Path.Combine(jobs, "l.conf"), conf);
             Directory.CreateSymbolicLink(Path.Combine(jobs, "dir"), elsewhere);
+            Directory.CreateSymbolicLink(Path.Combine(jobs, "dir2"), elsewhere);
             Directory.CreateSymbolicLink(Path.Combine(jobs, "loop"), jobs);
             var result = JobDirectoryLoader.Load([jobs]);
             Assert.That(result.Errors, Is.Empty);
-            Assert.That(result.Jobs.Select(j => j.Name), Is.EqualTo(new[] { "dir/t", "l" }));
+            Assert.That(result.Jobs.Select(j => j.Name), Is.EqualTo(new[] { "dir/t", "dir2/t", "l" }), "the loop is not followed");
         }
         finally
         {
