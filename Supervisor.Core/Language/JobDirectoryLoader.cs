@@ -67,7 +67,8 @@ public static class JobDirectoryLoader
     private static void Walk(string root, string directory, Dictionary<string, (string? Conf, string? Override)> found,
         List<ParseError> errors, HashSet<string> visited)
     {
-        // Symlinked directories are followed; remember real paths so a link loop cannot recurse forever.
+        // Symlinked directories are followed; the real paths of the directories being walked (the current
+        // chain only) stop a link loop from recursing forever.
         string realPath;
         IEnumerable<FileSystemInfo> entries;
         try
@@ -119,6 +120,7 @@ public static class JobDirectoryLoader
             found.TryGetValue(name, out var files);
             found[name] = isConf ? files with { Conf = entry.FullName } : files with { Override = entry.FullName };
         }
+        visited.Remove(realPath);
     }
 
     /// <summary>libnih's directory filter: hidden, backup, swap, revision-control and packaging names.</summary>

@@ -389,11 +389,12 @@ public static class JobParser
 
     private static EnvFileReference ParseEnvFile(ConfigReader reader)
     {
-        var value = SingleArgument(reader);
+        var value = reader.NextArgument();
         var optional = value.StartsWith('-');
         var path = optional ? value[1..] : value;
         if (path.Length == 0)
             throw new ConfigSyntaxException(reader.Position, "Expected token after env-file: a file path");
+        reader.SkipComment();
         return new EnvFileReference(path, optional);
     }
 
