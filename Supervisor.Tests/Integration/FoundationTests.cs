@@ -1,0 +1,351 @@
+using System.Diagnostics;
+using NUnit.Framework;
+using Supervisor.Tests.Support;
+
+namespace Supervisor.Tests.Integration;
+
+/// <summary>The Foundation's vertical slice, as a user drives it: real supd, real supctl, real processes.</summary>
+[TestFixture]
+[Parallelizable(ParallelScope.All)]
+public sealed class FoundationTests
+{
+    private const string Ticker = """
+        respawn
+        start on startup
+        script
+            while true; do echo "tick $$"; sleep 1; done
+        end script
+        """;
+
+    [Test]
+    public async Task Status_of_a_running_job_prints_initctls_line()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("ticker", Ticker);
+        await supd.StartAsync();
+
+        var status = await supd.WaitForStatusAsync("ticker", @"^ticker start/running, process \d+\n$");
+        Assert.That(status.ExitCode, Is.EqualTo(0));
+        Assert.That(ProcessTable.IsAlive(SupdHarness.PidOf(status.Stdout)), Is.True);
+    }
+
+    [Test]
+    public async Task A_SIGKILLed_respawning_job_comes_back_with_a_new_pid()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("ticker", Ticker);
+        await supd.StartAsync();
+        var first = SupdHarness.PidOf((await supd.WaitForStatusAsync("ticker", "start/running, process")).Stdout);
+
+        SupdHarness.Signal(first, 9);
+
+        var next = await Eventually.GetAsync(() => supd.MainPidAsync("ticker"), pid => pid != 0 && pid != first, "a new ticker pid");
+        Assert.That(ProcessTable.IsAlive(next), Is.True);
+        await supd.WaitForLogAsync("ticker", $"tick {next}");
+        Assert.That(supd.DaemonOutput, Does.Contain("ticker main process ended, respawning"));
+    }
+
+    [Test]
+    public async Task Stop_ends_the_job_and_its_children_and_start_brings_it_back()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("family", """
+            start on startup
+            script
+                sleep 1000 &
+                sleep 1000 &
+                wait
+            end script
+            """);
+        await supd.StartAsync();
+        var pid = SupdHarness.PidOf((await supd.WaitForStatusAsync("family", "start/running")).Stdout);
+        await Eventually.TrueAsync(() => ProcessTable.InGroup(pid).Count == 3, "the shell and its two sleeps");
+
+        var stop = await supd.CtlAsync("stop", "family");
+
+        Assert.That(stop, Has.Property("ExitCode").EqualTo(0).And.Property("Stdout").EqualTo("family stop/waiting\n"));
+        await Eventually.TrueAsync(() => ProcessTable.InGroup(pid).Count == 0, "every process of the job's group to be gone");
+
+        var start = await supd.CtlAsync("start", "family");
+        Assert.That(start.ExitCode, Is.EqualTo(0), start.ToString());
+        Assert.That(start.Stdout, Does.Match(@"^family start/running, process \d+\n$"));
+        Assert.That(SupdHarness.PidOf(start.Stdout), Is.Not.EqualTo(pid));
+    }
+
+    [Test]
+    public async Task Emit_helloworld_puts_the_event_variables_in_the_jobs_log()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("helloworld", "start on helloworld\nexec env\n");
+        await supd.StartAsync();
+
+        var emit = await supd.CtlAsync("emit", "helloworld", "foo=bar", "baz=fizz");
+
+        Assert.That(emit, Has.Property("ExitCode").EqualTo(0).And.Property("Stdout").Empty);
+        await supd.WaitForLogAsync("helloworld", "UPSTART_INSTANCE=");
+        var log = supd.ReadLog("helloworld");
+        Assert.That(log, Does.Contain("foo=bar\n").And.Contain("baz=fizz\n")
+            .And.Contain("UPSTART_EVENTS=helloworld\n").And.Contain("UPSTART_JOB=helloworld\n")
+            .And.Contain("PATH=/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/sbin:/sbin:/bin\n"));
+        Assert.That(log, Does.Not.Contain("SUPD_SOCKET").And.Not.Contain("DOTNET_"), "supd's own environment must not leak into jobs");
+    }
+
+    [Test]
+    public async Task Unknown_job_is_refused_with_exit_1()
+    {
+        await using var supd = new SupdHarness();
+        await supd.StartAsync();
+
+        foreach (var verb in new[] { "status", "start", "stop", "restart" })
+        {
+            var result = await supd.CtlAsync(verb, "foo");
+            Assert.That(result, Has.Property("ExitCode").EqualTo(1).And.Property("Stderr").EqualTo("supctl: Unknown job: foo\n"), verb);
+        }
+    }
+
+    [Test]
+    public async Task Starting_a_running_job_says_it_is_already_running()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("ticker", Ticker);
+        await supd.StartAsync();
+        await supd.WaitForStatusAsync("ticker", "start/running");
+
+        var result = await supd.CtlAsync("start", "ticker");
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Stderr, Is.EqualTo("supctl: Job is already running: ticker\n"));
+    }
+
+    [Test]
+    public async Task Stopping_a_stopped_job_is_refused()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("idle", "exec sleep 1000\n");
+        await supd.StartAsync();
+
+        var result = await supd.CtlAsync("stop", "idle");
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Stderr, Is.EqualTo("supctl: Job has already been stopped: idle\n"));
+    }
+
+    [Test]
+    public async Task SIGTERM_to_supd_stops_every_job_and_leaves_no_process_behind()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("ticker", Ticker);
+        supd.WriteJob("stubborn", """
+            start on startup
+            kill timeout 1
+            script
+                trap '' TERM
+                sleep 1000 &
+                while true; do sleep 1; done
+            end script
+            """);
+        await supd.StartAsync();
+        await supd.WaitForStatusAsync("ticker", "start/running");
+        await supd.WaitForStatusAsync("stubborn", "start/running");
+        await Eventually.TrueAsync(() => ProcessTable.WithEnvironment(supd.Marker).Count >= 4, "the jobs and their children");
+
+        var exitCode = await supd.TerminateAsync();
+
+        Assert.That(exitCode, Is.EqualTo(0), supd.DaemonOutput);
+        Assert.That(ProcessTable.WithEnvironment(supd.Marker), Is.Empty, "job processes left after supd exited");
+    }
+
+    [Test]
+    public async Task A_malformed_job_file_is_reported_and_the_others_still_load()
+    {
+        await using var supd = new SupdHarness();
+        var bad = supd.WriteJob("broken", "description \"broken\"\nfrobnicate yes\nexec sleep 1\n");
+        supd.WriteJob("ticker", Ticker);
+        await supd.StartAsync();
+
+        await supd.WaitForStatusAsync("ticker", "start/running");
+        var list = await supd.CtlAsync("list");
+        Assert.That(list.Stdout, Does.Contain("ticker start/running").And.Not.Contain("broken"));
+        // The marker env line comes first, so the bad stanza is on line 3.
+        Assert.That(supd.DaemonOutput, Does.Contain($"{bad}:3: Unknown stanza"));
+        Assert.That(File.ReadAllText(Path.Combine(supd.LogDir, "supd.log")), Does.Contain($"{bad}:3: Unknown stanza"));
+        var status = await supd.CtlAsync("status", "broken");
+        Assert.That(status.Stderr, Is.EqualTo("supctl: Unknown job: broken\n"));
+    }
+
+    [Test]
+    public async Task A_task_start_waits_until_it_has_run()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("once", "task\nexec echo ran-once\n");
+        await supd.StartAsync();
+
+        var result = await supd.CtlAsync("start", "once");
+
+        Assert.That(result, Has.Property("ExitCode").EqualTo(0).And.Property("Stdout").EqualTo("once stop/waiting\n"));
+        await supd.WaitForLogAsync("once", "ran-once\n");
+    }
+
+    [Test]
+    public async Task Hooks_run_around_the_main_process_and_their_output_reaches_the_log()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("hooked", """
+            pre-start exec echo pre-start-ran
+            exec sleep 1000
+            post-stop script
+                echo "post-stop-ran $UPSTART_JOB"
+            end script
+            """);
+        await supd.StartAsync();
+
+        Assert.That((await supd.CtlAsync("start", "hooked")).ExitCode, Is.EqualTo(0));
+        Assert.That((await supd.CtlAsync("stop", "hooked")).ExitCode, Is.EqualTo(0));
+
+        await supd.WaitForLogAsync("hooked", "post-stop-ran hooked\n");
+        Assert.That(supd.ReadLog("hooked"), Does.StartWith("pre-start-ran\n"));
+    }
+
+    [Test]
+    public async Task A_failing_pre_start_fails_the_start_with_the_reason()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("picky", "pre-start exec false\nexec sleep 1000\n");
+        await supd.StartAsync();
+
+        var result = await supd.CtlAsync("start", "picky");
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Stderr, Is.EqualTo("supctl: Job failed to start\n  picky: pre-start process exited with status 1\n"));
+        Assert.That((await supd.CtlAsync("status", "picky")).Stdout, Is.EqualTo("picky stop/waiting\n"));
+    }
+
+    [Test]
+    public async Task A_program_that_does_not_exist_fails_to_spawn_with_the_reason()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("ghost", "exec /nonexistent/program --flag\n");
+        await supd.StartAsync();
+
+        var result = await supd.CtlAsync("start", "ghost");
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Stderr, Is.EqualTo(
+            "supctl: Job failed to start\n  ghost: main process failed to spawn: unable to execute: No such file or directory\n"));
+    }
+
+    [Test]
+    public async Task A_job_that_respawns_too_fast_is_stopped()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("crashy", "respawn\nrespawn limit 3 60\nexec false\n");
+        await supd.StartAsync();
+
+        // As with Upstart, start returns once the service has reached running; the crash loop follows.
+        var result = await supd.CtlAsync("start", "crashy");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+
+        await supd.WaitForStatusAsync("crashy", "^crashy stop/waiting\n$");
+        await Eventually.TrueAsync(() => supd.DaemonOutput.Contains("crashy respawning too fast"), "the runaway message");
+        Assert.That(supd.DaemonOutput.Split('\n').Count(l => l.Contains("crashy main process ended, respawning")), Is.EqualTo(3));
+    }
+
+    [Test]
+    public async Task Restart_replaces_the_main_process()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("ticker", Ticker);
+        await supd.StartAsync();
+        var before = SupdHarness.PidOf((await supd.WaitForStatusAsync("ticker", "start/running")).Stdout);
+
+        var result = await supd.CtlAsync("restart", "ticker");
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        var after = SupdHarness.PidOf(result.Stdout);
+        Assert.That(after, Is.Not.EqualTo(before).And.Not.Zero);
+        await Eventually.TrueAsync(() => !ProcessTable.IsAlive(before), "the old main process to be gone");
+    }
+
+    [Test]
+    public async Task List_shows_every_job()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("b-ticker", Ticker);
+        supd.WriteJob("a-idle", "exec sleep 1000\n");
+        supd.WriteJob("net/apache", "exec sleep 1000\n");
+        await supd.StartAsync();
+        await supd.WaitForStatusAsync("b-ticker", "start/running");
+
+        var list = await supd.CtlAsync("list");
+
+        Assert.That(list.Stdout, Does.Match(@"^a-idle stop/waiting\nb-ticker start/running, process \d+\nnet/apache stop/waiting\n$"));
+    }
+
+    [Test]
+    public async Task A_second_supd_on_the_same_socket_refuses_to_start()
+    {
+        await using var supd = new SupdHarness();
+        await supd.StartAsync();
+
+        using var second = supd.StartSupd();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await second.WaitForExitAsync(cts.Token);
+
+        Assert.That(second.ExitCode, Is.EqualTo(1));
+        Assert.That(supd.DaemonOutput, Does.Contain($"supd: another supd is already running on {supd.Socket}"));
+        Assert.That((await supd.CtlAsync("list")).ExitCode, Is.EqualTo(0), "the first supd keeps serving");
+    }
+
+    [Test]
+    public async Task A_stale_socket_left_by_a_dead_supd_is_replaced()
+    {
+        await using var first = new SupdHarness();
+        await first.StartAsync();
+        SupdHarness.Signal(first.SupdPid, 9);
+        await first.SupdProcess!.WaitForExitAsync();
+        Assert.That(File.Exists(first.Socket), Is.True, "a SIGKILLed supd leaves its socket file");
+
+        await first.StartAsync();
+
+        Assert.That((await first.CtlAsync("version")).Stdout, Does.StartWith("supd (supd "));
+    }
+
+    [Test]
+    public async Task Supctl_without_a_daemon_fails_at_once_with_the_path()
+    {
+        var socket = Path.Combine("/tmp", "supd-none-" + Guid.NewGuid().ToString("N")[..8] + ".sock");
+
+        var result = await SupdHarness.RunCtlAsync(Binaries.Supctl, ["--socket", socket, "list"], TimeSpan.FromSeconds(30));
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Stderr, Is.EqualTo($"supctl: cannot connect to supd at {socket}: No such file or directory (is supd running?)\n"));
+    }
+
+    [Test]
+    public async Task Supctl_usage_errors_exit_2()
+    {
+        var missingJob = await SupdHarness.RunCtlAsync(Binaries.Supctl, ["status"]);
+        var unknownVerb = await SupdHarness.RunCtlAsync(Binaries.Supctl, ["frobnicate"]);
+
+        Assert.That(missingJob.ExitCode, Is.EqualTo(2));
+        Assert.That(unknownVerb.ExitCode, Is.EqualTo(2));
+        Assert.That(unknownVerb.Stderr, Does.Contain("supctl: Unrecognized command or argument 'frobnicate'"));
+    }
+
+    [Test]
+    public async Task Supctl_finds_supd_through_SUPD_SOCKET()
+    {
+        await using var supd = new SupdHarness();
+        await supd.StartAsync();
+        var info = new ProcessStartInfo(Binaries.Supctl) { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add("version");
+        info.Environment["SUPD_SOCKET"] = supd.Socket;
+
+        using var process = Process.Start(info)!;
+        var stdout = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.That(process.ExitCode, Is.EqualTo(0));
+        Assert.That(stdout, Does.StartWith("supd (supd 0."));
+    }
+}

@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Supervisor.Tests.Support;
+
+/// <summary>
+/// A real supd on its own socket, job dir, log dir and state dir under a fresh temp directory, driven through the
+/// real supctl. Every process it starts is tracked by pid and killed on disposal: supd itself, and every job process
+/// (found by a unique marker in the job environment, so even escaped children are cleaned up).
+/// </summary>
+public sealed partial class SupdHarness : IAsyncDisposable
+{
+    private readonly StringBuilder _output = new();
+    private Process? _supd;
+
+    public SupdHarness()
+    {
+        // Short: a Unix socket path must fit in 108 bytes.
+        Root = Path.Combine("/tmp", "supd-t-" + Guid.NewGuid().ToString("N")[..10]);
+        Directory.CreateDirectory(Root);
+        JobDir = Path.Combine(Root, "init");
+        LogDir = Path.Combine(Root, "log");
+        StateDir = Path.Combine(Root, "state");
+        Socket = Path.Combine(Root, "supd.sock");
+        Directory.CreateDirectory(JobDir);
+        Marker = "SUPD_TEST_MARKER=" + Path.GetFileName(Root);
+    }
+
+    public string Root { get; }
+    public string JobDir { get; }
+    public string LogDir { get; }
+    public string StateDir { get; }
+    public string Socket { get; }
+
+    /// <summary>An environment entry every job of this harness carries (through <see cref="WriteJob"/>).</summary>
+    public string Marker { get; }
+
+    public int SupdPid => _supd?.Id ?? 0;
+    public Process? SupdProcess => _supd;
+
+    /// <summary>What supd wrote to stdout and stderr so far.</summary>
+    public string DaemonOutput
+    {
+        get { lock (_output) return _output.ToString(); }
+    }
+
+    /// <summary>Writes <c>JOBDIR/NAME.conf</c>; the marker env line is added so cleanup finds every job process.</summary>
+    public string WriteJob(string name, string text)
+    {
+        var path = Path.Combine(JobDir, name + ".conf");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, $"env {Marker}\n{text}");
+        return path;
+    }
+
+    public string LogPath(string job) => Path.Combine(LogDir, job.Replace('/', '_') + ".log");
+
+    public string ReadLog(string job) => File.Exists(LogPath(job)) ? File.ReadAllText(LogPath(job)) : "";
+
+    /// <summary>Starts supd and waits until it answers on its socket.</summary>
+    public async Task StartAsync(params string[] extraArgs)
+    {
+        _supd = StartSupd(extraArgs);
+        await Eventually.GetAsync(
+            async () => _supd.HasExited ? -1 : (await CtlAsync("list")).ExitCode,
+            rc => rc is 0 or -1,
+            "supd to answer on its socket");
+        if (_supd.HasExited) throw new InvalidOperationException($"supd exited at start-up ({_supd.ExitCode}):\n{DaemonOutput}");
+    }
+
+    /// <summary>Starts another supd process with this harness's paths (and the given extra arguments), not waiting.</summary>
+    public Process StartSupd(params string[] extraArgs)
+    {
+        var info = new ProcessStartInfo(Binaries.Supd)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (var arg in new[] { "--job-dir", JobDir, "--socket", Socket, "--log-dir", LogDir, "--state-dir", StateDir }.Concat(extraArgs))
+            info.ArgumentList.Add(arg);
+        var process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+    }
+
+    public Task<CtlResult> CtlAsync(params string[] args) => RunCtlAsync(Binaries.Supctl, ["--socket", Socket, .. args]);
+
+    public static async Task<CtlResult> RunCtlAsync(string program, IEnumerable<string> args, TimeSpan? timeout = null)
+    {
+        var info = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        using var process = Process.Start(info)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"supctl {string.Join(' ', args)} did not finish");
+        }
+        return new CtlResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>The main pid in a status line (<c>ticker start/running, process 4825</c>), or 0.</summary>
+    public static int PidOf(string statusLine)
+    {
+        var match = ProcessPid().Match(statusLine);
+        return match.Success ? int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+    }
+
+    public async Task<int> MainPidAsync(string job) => PidOf((await CtlAsync("status", job)).Stdout);
+
+    /// <summary>Waits until <c>supctl status JOB</c> prints a line matching <paramref name="pattern"/>.</summary>
+    public Task<CtlResult> WaitForStatusAsync(string job, string pattern, TimeSpan? timeout = null) =>
+        Eventually.GetAsync(() => CtlAsync("status", job), r => Regex.IsMatch(r.Stdout, pattern), $"status of {job} to match '{pattern}'", timeout);
+
+    public Task WaitForLogAsync(string job, string text, TimeSpan? timeout = null) =>
+        Eventually.TrueAsync(() => ReadLog(job).Contains(text, StringComparison.Ordinal), $"'{text}' in {job}.log", timeout);
+
+    /// <summary>Sends SIGTERM to supd and waits for it to exit; returns its exit status.</summary>
+    public async Task<int> TerminateAsync(TimeSpan? timeout = null)
+    {
+        if (_supd is null || _supd.HasExited) return _supd?.ExitCode ?? 0;
+        Signal(_supd.Id, 15);
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        await _supd.WaitForExitAsync(cts.Token);
+        return _supd.ExitCode;
+    }
+
+    public static void Signal(int pid, int signal) => _ = Kill(pid, signal);
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int Kill(int pid, int signal);
+
+    [GeneratedRegex(@"process (\d+)")]
+    private static partial Regex ProcessPid();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_supd is not null && !_supd.HasExited)
+        {
+            Signal(_supd.Id, 9);
+            await _supd.WaitForExitAsync();
+        }
+        _supd?.Dispose();
+        // Anything of ours still alive (supd was killed, or a test left a job behind) goes now.
+        var marker = Path.GetFileName(Root);
+        foreach (var pid in ProcessTable.WithEnvironment(marker)) Signal(pid, 9);
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+public sealed record CtlResult(int ExitCode, string Stdout, string Stderr)
+{
+    public override string ToString() => $"exit {ExitCode}; stdout: {Stdout.Trim()}; stderr: {Stderr.Trim()}";
+}
