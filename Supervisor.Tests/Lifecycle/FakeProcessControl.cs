@@ -1,0 +1,84 @@
+using Supervisor.Core.Processes;
+
+namespace Supervisor.Tests.Lifecycle;
+
+/// <summary>Records spawns and signals; the test decides when and how each process exits.</summary>
+internal sealed class FakeProcessControl : IProcessControl
+{
+    private readonly Lock _gate = new();
+    private readonly List<(SpawnRequest Request, int Pid)> _spawns = [];
+    private readonly List<(int Pid, int Signal, bool Group)> _signals = [];
+    private readonly HashSet<int> _alive = [];
+    private Action<ChildExit>? _onExit;
+    private int _nextPid = 1000;
+
+    /// <summary>Optional: decide a spawn's outcome (e.g. a spawn failure).</summary>
+    public Func<SpawnRequest, SpawnResult?>? OnSpawn { get; set; }
+
+    public IReadOnlyList<(SpawnRequest Request, int Pid)> Spawns
+    {
+        get { lock (_gate) return _spawns.ToArray(); }
+    }
+
+    public IReadOnlyList<(int Pid, int Signal, bool Group)> SignalsSent
+    {
+        get { lock (_gate) return _signals.ToArray(); }
+    }
+
+    /// <summary>The pid of the latest process spawned for "JOB KIND process".</summary>
+    public int PidOf(string job, string kind) =>
+        Spawns.LastOrDefault(s => s.Request.Description == $"{job} {kind} process").Pid;
+
+    public IReadOnlyList<string> SpawnOrder => Spawns.Select(s => s.Request.Description).ToArray();
+
+    public void Start(Action<ChildExit> onExit) => _onExit = onExit;
+
+    public SpawnResult Spawn(SpawnRequest request)
+    {
+        if (OnSpawn?.Invoke(request) is { } decided) return decided;
+        lock (_gate)
+        {
+            var pid = ++_nextPid;
+            _spawns.Add((request, pid));
+            _alive.Add(pid);
+            return SpawnResult.Started(pid);
+        }
+    }
+
+    /// <summary>Reports a process's exit to the loop, as the reaper would.</summary>
+    public void Exit(int pid, ExitStatus status)
+    {
+        lock (_gate)
+        {
+            if (!_alive.Remove(pid)) throw new InvalidOperationException($"pid {pid} is not running");
+        }
+        _onExit!(new ChildExit(pid, status));
+    }
+
+    public bool IsAlive(int pid)
+    {
+        lock (_gate) return _alive.Contains(pid);
+    }
+
+    public bool Signal(int pid, int signal)
+    {
+        lock (_gate)
+        {
+            _signals.Add((pid, signal, false));
+            return _alive.Contains(pid);
+        }
+    }
+
+    public bool SignalGroup(int pgid, int signal)
+    {
+        lock (_gate)
+        {
+            _signals.Add((pgid, signal, true));
+            return _alive.Contains(pgid);
+        }
+    }
+
+    public Task DrainOutputAsync(TimeSpan timeout) => Task.CompletedTask;
+
+    public void Dispose() { }
+}

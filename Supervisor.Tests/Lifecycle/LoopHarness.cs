@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Supervisor.Core.Language;
+using Supervisor.Core.Lifecycle;
+using Supervisor.Core.Processes;
+
+namespace Supervisor.Tests.Lifecycle;
+
+/// <summary>A SupervisorLoop over fake processes and a fake clock: the state machine without the OS.</summary>
+internal sealed class LoopHarness : IAsyncDisposable
+{
+    private LoopHarness()
+    {
+        Loop = new SupervisorLoop(Processes, null, Time, new SupervisorOptions { DaemonEnvironment = _ => null },
+            NullLogger<SupervisorLoop>.Instance);
+    }
+
+    public FakeProcessControl Processes { get; } = new();
+    public FakeTimeProvider Time { get; } = new();
+    public SupervisorLoop Loop { get; }
+
+    /// <summary>Loads jobs given as (name, job file text).</summary>
+    public static async Task<LoopHarness> CreateAsync(params (string Name, string Text)[] jobs)
+    {
+        var harness = new LoopHarness();
+        _ = harness.Loop.StartAsync(CancellationToken.None);
+        var definitions = jobs.Select(j =>
+        {
+            var result = JobParser.Parse(j.Name, $"/test/{j.Name}.conf", j.Text);
+            return result.Job ?? throw new ArgumentException(result.Error!.ToString());
+        }).ToArray();
+        await harness.Loop.LoadAsync(definitions);
+        return harness;
+    }
+
+    /// <summary>Returns once everything posted before has been handled (the loop reads in order).</summary>
+    public Task SettleAsync() => Loop.ListAsync();
+
+    public async Task<string> StatusAsync(string job, params string[] environment) =>
+        (await Loop.StatusAsync(job, environment)).StatusLine();
+
+    public async Task ExitAsync(int pid, ExitStatus status)
+    {
+        Processes.Exit(pid, status);
+        await SettleAsync();
+    }
+
+    public async Task ExitAsync(string job, string kind, ExitStatus status)
+    {
+        var pid = Processes.PidOf(job, kind);
+        if (pid == 0) throw new InvalidOperationException($"no {job} {kind} process was spawned");
+        await ExitAsync(pid, status);
+    }
+
+    public async Task AdvanceAsync(TimeSpan by)
+    {
+        Time.Advance(by);
+        await SettleAsync();
+    }
+
+    public async ValueTask DisposeAsync() => await Loop.DisposeAsync();
+}
