@@ -34,14 +34,20 @@ public sealed partial class NativeProcessControl : IProcessControl
     private Thread? _thread;
     private Action<ChildExit>? _onExit;
     private volatile bool _disposed;
+    private readonly bool _reapOrphans;
     private long _orphansReaped;
 
-    public NativeProcessControl(ILogger<NativeProcessControl> log)
+    /// <param name="childSubreaper">
+    /// Become a child subreaper and reap every child, ours or adopted (supd). Off only where this process also runs
+    /// children it does not own through System.Diagnostics.Process (a test host): then only our pidfds are reaped.
+    /// </param>
+    public NativeProcessControl(ILogger<NativeProcessControl> log, bool childSubreaper = true)
     {
         _log = log;
+        _reapOrphans = childSubreaper;
         _wakeFd = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
         if (_wakeFd < 0) throw new IOException($"eventfd: {Errno.Last}");
-        if (Libc.Prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+        if (childSubreaper && Libc.Prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
             LogSubreaperFailed(Errno.Last.Message);
     }
 
@@ -216,7 +222,7 @@ public sealed partial class NativeProcessControl : IProcessControl
                 {
                     if (set[i + 1].REvents != 0) TryReapOwned(fds[i].Pid, exits);
                 }
-                SweepLocked(exits);
+                if (_reapOrphans) SweepLocked(exits);
             }
             foreach (var exit in exits) _onExit?.Invoke(exit);
             exits.Clear();

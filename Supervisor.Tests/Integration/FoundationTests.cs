@@ -311,6 +311,27 @@ public sealed class FoundationTests
     }
 
     [Test]
+    public async Task Orphans_of_a_job_are_reaped_so_no_zombie_stays_behind()
+    {
+        await using var supd = new SupdHarness();
+        // Each run leaves a background child behind in a new session (as a daemon would), then exits.
+        supd.WriteJob("forker", """
+            task
+            exec setsid sh -c 'sleep 0.2 & exit 0'
+            """);
+        await supd.StartAsync();
+
+        for (var run = 0; run < 5; run++)
+            Assert.That((await supd.CtlAsync("start", "forker")).ExitCode, Is.EqualTo(0));
+
+        await Eventually.TrueAsync(() => ProcessTable.WithEnvironment(supd.Marker).Count == 0, "the orphaned sleeps to end");
+        await Eventually.TrueAsync(
+            () => !ProcessTable.AllPids().Any(pid => ProcessTable.Stat(pid) is { State: 'Z' } s && s.Ppid == supd.SupdPid),
+            "no zombie children of supd");
+        Assert.That(ProcessTable.Stat(supd.SupdPid)!.Value.State, Is.Not.EqualTo('Z'));
+    }
+
+    [Test]
     public async Task Supctl_without_a_daemon_fails_at_once_with_the_path()
     {
         var socket = Path.Combine("/tmp", "supd-none-" + Guid.NewGuid().ToString("N")[..8] + ".sock");
