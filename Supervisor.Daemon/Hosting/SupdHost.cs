@@ -35,7 +35,9 @@ public static class SupdHost
 
         DirectoryCreator.Ensure(paths.LogDir, "log directory");
         DirectoryCreator.Ensure(paths.StateDir, "state directory");
-        foreach (var dir in paths.JobDirs) DirectoryCreator.Ensure(dir, "job directory");
+        // The default job dir is created; a dir the user named is not (a typo must not become an empty dir).
+        if (options.JobDirs.Count == 0) DirectoryCreator.Ensure(paths.JobDirs[0], "job directory");
+        var missingJobDirs = paths.JobDirs.Where(d => !Directory.Exists(d)).ToArray();
         using var socketGuard = ControlSocketGuard.Acquire(paths.Socket);
 
         ConfigureLogging(builder, paths);
@@ -66,6 +68,7 @@ public static class SupdHost
         await runtime.StartSupervisionAsync().ConfigureAwait(false);
         await app.StartAsync().ConfigureAwait(false);
         File.SetUnixFileMode(paths.Socket, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+        foreach (var dir in missingJobDirs) app.Logger.LogWarning("Job directory {Dir} does not exist; no jobs loaded from it", dir);
         app.Logger.LogInformation("Listening on {Socket}", paths.Socket);
         await runtime.EmitBootEventsAsync().ConfigureAwait(false);
         await app.WaitForShutdownAsync().ConfigureAwait(false);
