@@ -332,6 +332,49 @@ public sealed class FoundationTests
     }
 
     [Test]
+    public async Task Settings_come_from_supd_json_and_SUPD_environment_variables_and_flags_win()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("ticker", Ticker);
+        var jsonLogDir = Path.Combine(supd.Root, "json-log");
+        var config = Path.Combine(supd.Root, "supd.json");
+        File.WriteAllText(config, $$"""
+            { "JobDirs": ["{{supd.JobDir}}"], "LogDir": "{{jsonLogDir}}", "StateDir": "{{supd.Root}}/json-state" }
+            """);
+        var socket = Path.Combine(supd.Root, "env.sock");
+
+        supd.StartSupdWith(["--config", config, "--state-dir", supd.StateDir], new Dictionary<string, string>
+        {
+            ["SUPD_SOCKET"] = socket,
+            ["SUPD_STATEDIR"] = Path.Combine(supd.Root, "env-state"),
+        });
+        var status = await Eventually.GetAsync(
+            () => SupdHarness.RunCtlAsync(Binaries.Supctl, ["--socket", socket, "status", "ticker"]),
+            r => r.Stdout.Contains("start/running"), "supd on the socket from SUPD_SOCKET");
+
+        Assert.That(status.ExitCode, Is.EqualTo(0));
+        Assert.That(File.Exists(Path.Combine(jsonLogDir, "supd.log")), Is.True, "LogDir from supd.json");
+        Assert.That(Directory.Exists(supd.StateDir), Is.True, "--state-dir wins over SUPD_STATEDIR and supd.json");
+        Assert.That(Directory.Exists(Path.Combine(supd.Root, "env-state")), Is.False);
+        Assert.That(Directory.Exists(Path.Combine(supd.Root, "json-state")), Is.False);
+        await Eventually.TrueAsync(() => File.Exists(Path.Combine(jsonLogDir, "ticker.log")), "the job log in the configured dir");
+    }
+
+    [Test]
+    public async Task A_missing_config_file_given_by_flag_is_a_one_line_error()
+    {
+        await using var supd = new SupdHarness();
+        var missing = Path.Combine(supd.Root, "nope.json");
+
+        using var process = supd.StartSupd("--config", missing);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(cts.Token);
+
+        Assert.That(process.ExitCode, Is.EqualTo(1));
+        Assert.That(supd.DaemonOutput, Is.EqualTo($"supd: configuration file not found: {missing}\n"));
+    }
+
+    [Test]
     public async Task Supctl_without_a_daemon_fails_at_once_with_the_path()
     {
         var socket = Path.Combine("/tmp", "supd-none-" + Guid.NewGuid().ToString("N")[..8] + ".sock");

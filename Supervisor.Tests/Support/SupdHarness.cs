@@ -70,7 +70,11 @@ public sealed partial class SupdHarness : IAsyncDisposable
     }
 
     /// <summary>Starts another supd process with this harness's paths (and the given extra arguments), not waiting.</summary>
-    public Process StartSupd(params string[] extraArgs)
+    public Process StartSupd(params string[] extraArgs) =>
+        StartSupdWith(new[] { "--job-dir", JobDir, "--socket", Socket, "--log-dir", LogDir, "--state-dir", StateDir }.Concat(extraArgs), null);
+
+    /// <summary>Starts supd with exactly these arguments and extra environment variables; it becomes this harness's supd.</summary>
+    public Process StartSupdWith(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment)
     {
         var info = new ProcessStartInfo(Binaries.Supd)
         {
@@ -78,14 +82,15 @@ public sealed partial class SupdHarness : IAsyncDisposable
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
-        foreach (var arg in new[] { "--job-dir", JobDir, "--socket", Socket, "--log-dir", LogDir, "--state-dir", StateDir }.Concat(extraArgs))
-            info.ArgumentList.Add(arg);
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
         var process = new Process { StartInfo = info };
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        if (environment is not null) _supd = process;
         return process;
     }
 
