@@ -242,34 +242,24 @@ public static class JobParser
         return conditions;
     }
 
-    private static ConsoleMode ParseConsole(ConfigReader reader)
-    {
-        var value = reader.NextArgument();
-        ConsoleMode mode = value switch
-        {
-            "log" => ConsoleMode.Log,
-            "none" => ConsoleMode.None,
-            "output" => ConsoleMode.Output,
-            "owner" => ConsoleMode.Owner,
-            _ => throw new ConfigSyntaxException(reader.Position, $"Unknown stanza 'console {value}': expected log, none, output or owner"),
-        };
-        reader.SkipComment();
-        return mode;
-    }
+    private static ConsoleMode ParseConsole(ConfigReader reader) => ParseKeyword(reader, "console",
+        ("log", ConsoleMode.Log), ("none", ConsoleMode.None), ("output", ConsoleMode.Output), ("owner", ConsoleMode.Owner));
 
-    private static ExpectMode ParseExpect(ConfigReader reader)
+    private static ExpectMode ParseExpect(ConfigReader reader) => ParseKeyword(reader, "expect",
+        ("stop", ExpectMode.Stop), ("daemon", ExpectMode.Daemon), ("fork", ExpectMode.Fork), ("none", ExpectMode.None));
+
+    // One word out of a fixed set; anything else is Upstart's "Unknown stanza" naming the choices.
+    private static T ParseKeyword<T>(ConfigReader reader, string stanza, params (string Word, T Value)[] choices)
     {
         var value = reader.NextArgument();
-        ExpectMode mode = value switch
+        foreach (var (word, result) in choices)
         {
-            "none" => ExpectMode.None,
-            "stop" => ExpectMode.Stop,
-            "fork" => ExpectMode.Fork,
-            "daemon" => ExpectMode.Daemon,
-            _ => throw new ConfigSyntaxException(reader.Position, $"Unknown stanza 'expect {value}': expected stop, fork, daemon or none"),
-        };
-        reader.SkipComment();
-        return mode;
+            if (word != value) continue;
+            reader.SkipComment();
+            return result;
+        }
+        var expected = string.Join(", ", choices[..^1].Select(c => c.Word)) + " or " + choices[^1].Word;
+        throw new ConfigSyntaxException(reader.Position, $"Unknown stanza '{stanza} {value}': expected {expected}");
     }
 
     private static int ParseUmask(ConfigReader reader)
