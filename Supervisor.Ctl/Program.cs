@@ -2,11 +2,11 @@ using Supervisor.Ctl.Commands;
 
 // supctl: parse, call, format. Usage errors exit 2, refusals 1.
 var commandLine = new CtlCommandLine();
-var parse = commandLine.Root.Parse(args);
+var parse = commandLine.Root.Parse(Invocation.Rewrite(args));
 if (parse.Errors.Count > 0)
 {
-    foreach (var error in parse.Errors) Console.Error.WriteLine($"supctl: {error.Message}");
-    Console.Error.WriteLine("Try `supctl --help' for more information.");
+    foreach (var error in parse.Errors) Console.Error.WriteLine($"{Invocation.ProgramName}: {error.Message}");
+    Console.Error.WriteLine($"Try `{Invocation.ProgramName} --help' for more information.");
     return CommandRunner.Usage;
 }
 return await parse.InvokeAsync();

@@ -23,4 +23,7 @@ internal sealed class JobClass
     // What the last instance left behind, so status can tell "never started" from "failed a second ago".
     public ProcessExitRecord? LastExit { get; set; }
     public string? LastFailure { get; set; }
+
+    /// <summary>The "started by its own events" warning was logged (once per job).</summary>
+    public bool WarnedSelfTriggered { get; set; }
 }

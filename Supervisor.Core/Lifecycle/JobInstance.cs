@@ -68,6 +68,9 @@ internal sealed class JobInstance
     public string? FailureReason { get; set; }
 
     public ProcessExitRecord? LastExit { get; set; }
+
+    /// <summary>Set when the process did not do what <c>expect</c> said (it is then supervised as it is).</summary>
+    public string? ExpectProblem { get; set; }
     public int RespawnCount { get; set; }
 
     // Runaway detection window (spec §7): a fixed window, as Upstart's.

@@ -20,6 +20,10 @@ public sealed record JobStatusSnapshot
     public DateTimeOffset? MainStarted { get; init; }
     public string LogPath { get; init; } = "";
     public long LogBytesDropped { get; init; }
+    public string? Usage { get; init; }
+
+    /// <summary>What the job's expect stanza promised and what its process did, when they differ.</summary>
+    public string? ExpectProblem { get; init; }
 
     /// <summary>initctl's status line: <c>ticker start/running, process 4825</c> (spec §10).</summary>
     public string StatusLine()

@@ -17,13 +17,14 @@ internal sealed record LoadJobsInput(IReadOnlyList<JobDefinition> Jobs, TaskComp
 
 internal sealed record ListInput(TaskCompletionSource<IReadOnlyList<JobStatusSnapshot>> Reply) : SupervisorInput;
 
-internal sealed record StatusInput(string Job, IReadOnlyList<string> Environment, TaskCompletionSource<JobStatusSnapshot> Reply)
-    : SupervisorInput;
+internal sealed record StatusInput(
+    string Job, IReadOnlyList<string> Environment, string? Instance, TaskCompletionSource<JobStatusSnapshot> Reply) : SupervisorInput;
 
 internal enum JobCommand { Start, Stop, Restart, Reload }
 
+/// <param name="Instance">Selects the instance by name (initctl inside a job); null selects it through the job's instance stanza.</param>
 internal sealed record JobCommandInput(
-    JobCommand Command, string Job, IReadOnlyList<string> Environment, bool Wait,
+    JobCommand Command, string Job, IReadOnlyList<string> Environment, bool Wait, string? Instance,
     TaskCompletionSource<JobStatusSnapshot?> Reply) : SupervisorInput;
 
 internal sealed record EmitInput(string Name, IReadOnlyList<string> Environment, bool Wait, TaskCompletionSource Reply)

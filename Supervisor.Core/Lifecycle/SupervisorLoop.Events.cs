@@ -10,6 +10,7 @@ public sealed partial class SupervisorLoop
         var e = new Event(++_nextEventId, name, environment);
         _pendingEvents.Enqueue(e);
         LogEventEmitted(e.ToString());
+        Publish((sequence, time) => new EventNotification(sequence, time, name, environment.ToStrings()));
         return e;
     }
 
@@ -122,21 +123,32 @@ public sealed partial class SupervisorLoop
             if (!startOn.Handle(e, static _ => null)) continue;
             var environment = ClassEnvironment(jobClass.Definition);
             environment.AddRange(startOn.Environment("UPSTART_EVENTS"));
-            if (TryInstanceFor(jobClass, environment, create: true, out var target, out var error))
+            WarnIfSelfTriggered(jobClass, e);
+            try
             {
-                if (target!.Goal != JobGoal.Start)
+                var target = Select(jobClass, environment, null, create: true)!;
+                if (target.Goal != JobGoal.Start)
                 {
                     TakeBlocks(target, startOn);
                     target.PendingStartEnvironment = environment;
                     ChangeGoal(target, JobGoal.Start);
                 }
             }
-            else
+            catch (SupervisorException failure)
             {
-                LogInstanceNameFailed(jobClass.Name, error!);
+                LogInstanceNameFailed(jobClass.Name, failure.Message);
             }
             startOn.Reset();
         }
+    }
+
+    // Upstart loops for ever on a job started by its own events (C88); supd runs it too, but says so once.
+    private void WarnIfSelfTriggered(JobClass jobClass, Event e)
+    {
+        if (jobClass.WarnedSelfTriggered || e.Environment.Get("JOB") != jobClass.Name) return;
+        if (e.Name is not ("starting" or "started" or "stopping" or "stopped")) return;
+        jobClass.WarnedSelfTriggered = true;
+        LogSelfTriggered(jobClass.Name, e.Name);
     }
 
     // The instance holds the events that satisfied its condition until it reaches its rest state.

@@ -33,6 +33,7 @@ public sealed partial class SupervisorLoop
             var from = instance.State;
             instance.State = next;
             LogStateChanged(instance.DisplayName, from.Name(), next.Name());
+            Publish((sequence, time) => new StateChangeNotification(sequence, time, instance.Class.Name, instance.Name, instance.Goal, from, next));
             if (!Enter(instance, from)) return;
             next = Next(instance);
         }
@@ -399,7 +400,7 @@ public sealed partial class SupervisorLoop
                     waiter.Reply.TrySetException(new SupervisorException(
                         stopping ? SupervisorError.JobFailedWhileStopping : SupervisorError.JobFailedToStart,
                         stopping ? "Job failed while stopping" : "Job failed to start",
-                        [$"{instance.DisplayName}: {instance.FailureReason}"]));
+                        [$"  {instance.DisplayName}: {instance.FailureReason}"]));
                     continue;
                 }
             }
@@ -424,6 +425,7 @@ public sealed partial class SupervisorLoop
         var environment = new EnvironmentList();
         environment.Set("PATH", _options.DefaultPath);
         environment.Set("TERM", _options.DefaultTerm);
+        foreach (var (key, value) in _options.JobEnvironment) environment.Set(key, value);
         foreach (var entry in definition.Env)
         {
             var eq = entry.IndexOf('=', StringComparison.Ordinal);

@@ -32,7 +32,7 @@ public sealed partial class SupervisorLoop
     [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "{Job} main process ({Pid}) still running {Timeout}s after the kill signal; sending SIGKILL to its group")]
     private partial void LogKillTimeout(string job, int pid, double timeout);
 
-    [LoggerMessage(EventId = 109, Level = LogLevel.Debug, Message = "Event {Event}")]
+    [LoggerMessage(EventId = 109, Level = LogLevel.Information, Message = "Event {Event}")]
     private partial void LogEventEmitted(string @event);
 
     [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "{Job}: cannot name the instance to start: {Reason}")]
@@ -49,6 +49,9 @@ public sealed partial class SupervisorLoop
 
     [LoggerMessage(EventId = 114, Level = LogLevel.Information, Message = "Shutting down: stopping {Count} job instances")]
     private partial void LogShutdown(int count);
+
+    [LoggerMessage(EventId = 116, Level = LogLevel.Warning, Message = "{Job} is started by its own {Event} event: it will start again every time it stops")]
+    private partial void LogSelfTriggered(string job, string @event);
 
     [LoggerMessage(EventId = 115, Level = LogLevel.Warning, Message = "Shutdown ran out of time: killing {Job} {Process} process group {Pid}")]
     private partial void LogKillEverything(string job, string process, int pid);

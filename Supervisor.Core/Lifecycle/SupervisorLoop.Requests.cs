@@ -17,17 +17,15 @@ public sealed partial class SupervisorLoop
         return list;
     }
 
-    private JobStatusSnapshot Status(string job, IReadOnlyList<string> environment)
+    private JobStatusSnapshot Status(string job, IReadOnlyList<string> environment, string? instanceName)
     {
         var jobClass = FindClass(job);
         CheckAssignments(environment);
         var requestEnvironment = ClassEnvironment(jobClass.Definition);
         requestEnvironment.AddRange(environment);
-        if (!TryInstanceFor(jobClass, requestEnvironment, create: false, out var instance, out var error))
-            throw new SupervisorException(SupervisorError.InvalidArgument, error!);
-        if (instance is not null) return Snapshot(instance);
-        if (jobClass.Definition.Instance.Length > 0)
-            throw UnknownInstance(jobClass, requestEnvironment);
+        if (Select(jobClass, requestEnvironment, instanceName, create: false) is { } instance) return Snapshot(instance);
+        if (jobClass.Definition.Instance.Length > 0 || !string.IsNullOrEmpty(instanceName))
+            throw UnknownInstance(jobClass, instanceName ?? InstanceName(jobClass, requestEnvironment));
         return ClassSnapshot(jobClass);
     }
 
@@ -56,9 +54,8 @@ public sealed partial class SupervisorLoop
     private void Start(JobClass jobClass, EnvironmentList environment, JobCommandInput input)
     {
         if (IsShuttingDown) throw new SupervisorException(SupervisorError.ShuttingDown, "supd is shutting down");
-        if (!TryInstanceFor(jobClass, environment, create: true, out var instance, out var error))
-            throw new SupervisorException(SupervisorError.InvalidArgument, error!);
-        if (instance!.Goal == JobGoal.Start)
+        var instance = Select(jobClass, environment, input.Instance, create: true)!;
+        if (instance.Goal == JobGoal.Start)
             throw new SupervisorException(SupervisorError.AlreadyRunning, $"Job is already running: {instance.DisplayName}");
         instance.PendingStartEnvironment = environment;
         Await(instance, JobGoal.Start, input);
@@ -67,7 +64,7 @@ public sealed partial class SupervisorLoop
 
     private void Stop(JobClass jobClass, EnvironmentList environment, JobCommandInput input)
     {
-        var instance = ExistingInstance(jobClass, environment);
+        var instance = ExistingInstance(jobClass, environment, input.Instance);
         if (instance.Goal == JobGoal.Stop)
             throw new SupervisorException(SupervisorError.AlreadyStopped, $"Job has already been stopped: {instance.DisplayName}");
         var stopEnvironment = new EnvironmentList(input.Environment);
@@ -79,7 +76,7 @@ public sealed partial class SupervisorLoop
     private void Restart(JobClass jobClass, EnvironmentList environment, JobCommandInput input)
     {
         if (IsShuttingDown) throw new SupervisorException(SupervisorError.ShuttingDown, "supd is shutting down");
-        var instance = ExistingInstance(jobClass, environment);
+        var instance = ExistingInstance(jobClass, environment, input.Instance);
         if (instance.Goal == JobGoal.Stop)
             throw new SupervisorException(SupervisorError.AlreadyStopped, $"Job has already been stopped: {instance.DisplayName}");
         // New variables replace the start environment; none keeps the one it has.
@@ -91,7 +88,7 @@ public sealed partial class SupervisorLoop
 
     private void Reload(JobClass jobClass, EnvironmentList environment, JobCommandInput input)
     {
-        var instance = ExistingInstance(jobClass, environment);
+        var instance = ExistingInstance(jobClass, environment, input.Instance);
         if (!instance.MainAlive)
             throw new SupervisorException(SupervisorError.NotRunning, $"Job is not running: {instance.DisplayName}");
         var signal = instance.Definition.ReloadSignal;
@@ -118,38 +115,32 @@ public sealed partial class SupervisorLoop
             throw new SupervisorException(SupervisorError.InvalidArgument, "Env must be KEY=VALUE pairs");
     }
 
-    private JobInstance ExistingInstance(JobClass jobClass, EnvironmentList environment)
-    {
-        if (!TryInstanceFor(jobClass, environment, create: false, out var instance, out var error))
-            throw new SupervisorException(SupervisorError.InvalidArgument, error!);
-        if (instance is not null) return instance;
-        if (jobClass.Definition.Instance.Length == 0)
-            throw new SupervisorException(SupervisorError.AlreadyStopped, $"Job has already been stopped: {jobClass.Name}");
-        throw UnknownInstance(jobClass, environment);
-    }
+    private JobInstance ExistingInstance(JobClass jobClass, EnvironmentList environment, string? instanceName) =>
+        Select(jobClass, environment, instanceName, create: false)
+        ?? throw UnknownInstance(jobClass, instanceName ?? InstanceName(jobClass, environment));
 
-    private static SupervisorException UnknownInstance(JobClass jobClass, EnvironmentList environment)
-    {
-        EnvironmentExpander.TryExpand(jobClass.Definition.Instance, environment.Get, out var name, out _);
-        return new SupervisorException(SupervisorError.UnknownInstance, $"Unknown instance: {jobClass.Name} ({name})");
-    }
+    // Upstart says "Unknown instance: " with the (often empty) instance name; supd names the job too.
+    private static SupervisorException UnknownInstance(JobClass jobClass, string name) =>
+        new(SupervisorError.UnknownInstance, $"Unknown instance: {(name.Length == 0 ? jobClass.Name : $"{jobClass.Name} ({name})")}");
 
-    /// <summary>Finds (or creates) the instance that <paramref name="environment"/> names through the job's <c>instance</c> stanza.</summary>
-    private bool TryInstanceFor(JobClass jobClass, EnvironmentList environment, bool create, out JobInstance? instance, out string? error)
+    /// <summary>The instance a request or event names: by name, or through the job's <c>instance</c> stanza.</summary>
+    private JobInstance? Select(JobClass jobClass, EnvironmentList environment, string? instanceName, bool create)
     {
-        instance = null;
-        var name = "";
-        if (jobClass.Definition.Instance.Length > 0 &&
-            !EnvironmentExpander.TryExpand(jobClass.Definition.Instance, environment.Get, out name, out error))
-        {
-            return false;
-        }
-        error = null;
-        if (jobClass.Instances.TryGetValue(name, out instance)) return true;
-        if (!create) return true;
+        var name = instanceName ?? InstanceName(jobClass, environment);
+        if (jobClass.Instances.TryGetValue(name, out var instance) || !create) return instance;
         instance = new JobInstance(jobClass, name, _logs?.For(jobClass.Name, name));
         jobClass.Instances[name] = instance;
-        return true;
+        return instance;
+    }
+
+    /// <summary>Expands the <c>instance</c> stanza; a missing variable is refused with the job's usage (spec §10, C83).</summary>
+    private static string InstanceName(JobClass jobClass, EnvironmentList environment)
+    {
+        var template = jobClass.Definition.Instance;
+        if (template.Length == 0) return "";
+        if (EnvironmentExpander.TryExpand(template, environment.Get, out var name, out var error)) return name;
+        var usage = jobClass.Definition.Usage;
+        throw new SupervisorException(SupervisorError.InvalidArgument, error!, usage is null ? null : [$"Usage: {usage}"]);
     }
 
     private JobStatusSnapshot ClassSnapshot(JobClass jobClass) => new()
@@ -160,6 +151,7 @@ public sealed partial class SupervisorLoop
         LogPath = _logs?.PathFor(jobClass.Name, "") ?? "",
         LastExit = jobClass.LastExit,
         Failure = jobClass.LastFailure,
+        Usage = jobClass.Definition.Usage,
     };
 
     private JobStatusSnapshot Snapshot(JobInstance instance) => new()
@@ -180,5 +172,7 @@ public sealed partial class SupervisorLoop
         MainStarted = instance.MainAlive ? instance.MainStarted : null,
         LogPath = instance.Log?.Path ?? "",
         LogBytesDropped = instance.Log?.BytesDropped ?? 0,
+        Usage = instance.Definition.Usage,
+        ExpectProblem = instance.ExpectProblem,
     };
 }

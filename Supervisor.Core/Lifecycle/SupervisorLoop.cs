@@ -34,6 +34,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     private readonly Queue<Event> _pendingEvents = new();
     private readonly List<Event> _handlingEvents = [];
     private long _nextEventId;
+    private long _nextSequence;
     private TaskCompletionSource? _shutdown;
     private Task? _running;
 
@@ -44,6 +45,19 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         _time = time;
         _options = options;
         _log = log;
+    }
+
+    /// <summary>
+    /// Every event and state change, on the loop thread, in order. Handlers must not block or throw; they copy the
+    /// notification to their own bounded queue (the event monitor does).
+    /// </summary>
+    public event Action<SupervisorNotification>? Notified;
+
+    private void Publish(Func<long, DateTimeOffset, SupervisorNotification> make)
+    {
+        var handlers = Notified;
+        if (handlers is null) return;
+        handlers(make(++_nextSequence, _time.GetUtcNow()));
     }
 
     /// <summary>True once a shutdown was requested: events no longer start jobs and start requests are refused.</summary>
@@ -99,22 +113,23 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
 
     public Task<IReadOnlyList<JobStatusSnapshot>> ListAsync() => Ask<IReadOnlyList<JobStatusSnapshot>>(r => new ListInput(r));
 
-    public Task<JobStatusSnapshot> StatusAsync(string job, IReadOnlyList<string> environment) =>
-        Ask<JobStatusSnapshot>(r => new StatusInput(job, environment, r));
+    /// <param name="instance">Selects the instance by name; null selects it through the job's instance stanza and <paramref name="environment"/>.</param>
+    public Task<JobStatusSnapshot> StatusAsync(string job, IReadOnlyList<string> environment, string? instance = null) =>
+        Ask<JobStatusSnapshot>(r => new StatusInput(job, environment, instance, r));
 
     /// <summary>Starts a job; with <paramref name="wait"/>, completes when a service runs or a task has finished.</summary>
-    public Task<JobStatusSnapshot?> StartAsync(string job, IReadOnlyList<string> environment, bool wait = true) =>
-        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Start, job, environment, wait, r));
+    public Task<JobStatusSnapshot?> StartAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null) =>
+        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Start, job, environment, wait, instance, r));
 
-    public Task<JobStatusSnapshot?> StopAsync(string job, IReadOnlyList<string> environment, bool wait = true) =>
-        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Stop, job, environment, wait, r));
+    public Task<JobStatusSnapshot?> StopAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null) =>
+        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Stop, job, environment, wait, instance, r));
 
-    public Task<JobStatusSnapshot?> RestartAsync(string job, IReadOnlyList<string> environment, bool wait = true) =>
-        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Restart, job, environment, wait, r));
+    public Task<JobStatusSnapshot?> RestartAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null) =>
+        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Restart, job, environment, wait, instance, r));
 
     /// <summary>Sends the job's reload signal to its main process.</summary>
-    public Task<JobStatusSnapshot?> ReloadAsync(string job, IReadOnlyList<string> environment) =>
-        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Reload, job, environment, false, r));
+    public Task<JobStatusSnapshot?> ReloadAsync(string job, IReadOnlyList<string> environment, string? instance = null) =>
+        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Reload, job, environment, false, instance, r));
 
     /// <summary>Emits an event; with <paramref name="wait"/>, completes when the event has finished (spec §8).</summary>
     public Task EmitAsync(string name, IReadOnlyList<string> environment, bool wait = true) =>
@@ -134,7 +149,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             case KillTimerFiredInput x: OnKillTimerFired(x.Instance, x.Generation); break;
             case LoadJobsInput x: Reply(x.Reply, () => LoadJobs(x.Jobs)); break;
             case ListInput x: Reply(x.Reply, List); break;
-            case StatusInput x: Reply(x.Reply, () => Status(x.Job, x.Environment)); break;
+            case StatusInput x: Reply(x.Reply, () => Status(x.Job, x.Environment, x.Instance)); break;
             case JobCommandInput x: HandleJobCommand(x); break;
             case EmitInput x: HandleEmit(x); break;
             case ShutdownInput x: BeginShutdown(x.Reply); break;

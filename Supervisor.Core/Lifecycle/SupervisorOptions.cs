@@ -12,6 +12,9 @@ public sealed class SupervisorOptions
     /// <summary>Working directory of job processes without <c>chdir</c> (Upstart's PID 1 uses /).</summary>
     public string DefaultWorkingDirectory { get; set; } = "/";
 
+    /// <summary>Set in every job's environment after PATH and TERM (supd's socket, so initctl inside a job finds it).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> JobEnvironment { get; set; } = [];
+
     /// <summary>Lookup for bare <c>env KEY</c> stanzas, which copy KEY from supd's own environment.</summary>
     public Func<string, string?> DaemonEnvironment { get; set; } = Environment.GetEnvironmentVariable;
 }

@@ -11,6 +11,14 @@ internal sealed class CommandRunner(string? socketOption)
 {
     public const int Success = 0, Refused = 1, Usage = 2;
 
+    /// <summary>Upstart's "missing job name" usage error.</summary>
+    public static int MissingJob()
+    {
+        Console.Error.WriteLine($"{Invocation.ProgramName}: missing job name");
+        Console.Error.WriteLine($"Try `{Invocation.ProgramName} --help' for more information.");
+        return Usage;
+    }
+
     public async Task<int> RunAsync(Func<Supervisor.Protocol.Supervisor.SupervisorClient, TextWriter, Task> call)
     {
         var socket = SupdConnection.ResolveSocket(socketOption);
@@ -22,7 +30,7 @@ internal sealed class CommandRunner(string? socketOption)
         }
         catch (RpcException e) when (SupdConnection.AsConnectFailure(e) is { } failure)
         {
-            await Console.Error.WriteLineAsync($"supctl: {failure.Message}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"{Invocation.ProgramName}: {failure.Message}").ConfigureAwait(false);
             return Refused;
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled)
@@ -32,7 +40,7 @@ internal sealed class CommandRunner(string? socketOption)
         catch (RpcException e)
         {
             var detail = string.IsNullOrEmpty(e.Status.Detail) ? e.StatusCode.ToString() : e.Status.Detail;
-            await Console.Error.WriteLineAsync($"supctl: {detail}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"{Invocation.ProgramName}: {detail}").ConfigureAwait(false);
             return Refused;
         }
     }

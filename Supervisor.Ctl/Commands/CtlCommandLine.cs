@@ -27,6 +27,7 @@ internal sealed class CtlCommandLine
         Root.Subcommands.Add(JobControl("reload", "Send a job's reload signal (SIGHUP unless it sets one) to its main process",
             (client, request, ct) => client.ReloadAsync(request, cancellationToken: ct).ResponseAsync, printStatus: false));
         Root.Subcommands.Add(Emit());
+        Root.Subcommands.Add(Usage());
         Root.Subcommands.Add(Version());
     }
 
@@ -48,13 +49,19 @@ internal sealed class CtlCommandLine
         var job = JobArgument();
         var env = EnvArgument("KEY=VALUE pairs that select the instance");
         var command = new Command("status", "Print a job's status line") { job, env };
-        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
+        command.SetAction((parse, ct) =>
         {
-            var request = new StatusRequest { Job = parse.GetValue(job)! };
-            request.Env.AddRange(parse.GetValue(env) ?? []);
-            var reply = await client.StatusAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
-            output.WriteLine(StatusFormatter.StatusLine(reply.Status));
-        }));
+            if (Invocation.Target(parse.GetValue(job)) is not { } target) return Task.FromResult(CommandRunner.MissingJob());
+            return Runner(parse).RunAsync(async (client, output) =>
+            {
+                var request = new StatusRequest { Job = target.Job };
+                if (target.Instance is not null) request.Instance = target.Instance;
+                request.Env.AddRange(parse.GetValue(env) ?? []);
+                var reply = await client.StatusAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+                output.WriteLine(StatusFormatter.StatusLine(reply.Status));
+                if (reply.Status.ExpectProblem.Length > 0) output.WriteLine($"\t{reply.Status.ExpectProblem}");
+            });
+        });
         return command;
     }
 
@@ -68,13 +75,19 @@ internal sealed class CtlCommandLine
         var noWait = new Option<bool>("--no-wait", "-n") { Description = "Return once the goal is changed" };
         var command = new Command(name, description) { job, env };
         if (printStatus) command.Options.Add(noWait);
-        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
+        command.SetAction((parse, ct) =>
         {
-            var request = new JobControlRequest { Job = parse.GetValue(job)!, NoWait = parse.GetValue(noWait) };
-            request.Env.AddRange(parse.GetValue(env) ?? []);
-            var reply = await call(client, request, ct).ConfigureAwait(false);
-            if (printStatus && reply.Status is not null) output.WriteLine(StatusFormatter.StatusLine(reply.Status));
-        }));
+            if (Invocation.Target(parse.GetValue(job)) is not { } target) return Task.FromResult(CommandRunner.MissingJob());
+            return Runner(parse).RunAsync(async (client, output) =>
+            {
+                // Acting on the calling job never waits: it would wait for itself.
+                var request = new JobControlRequest { Job = target.Job, NoWait = parse.GetValue(noWait) || target.FromEnvironment };
+                if (target.Instance is not null) request.Instance = target.Instance;
+                request.Env.AddRange(parse.GetValue(env) ?? []);
+                var reply = await call(client, request, ct).ConfigureAwait(false);
+                if (printStatus && reply.Status is not null) output.WriteLine(StatusFormatter.StatusLine(reply.Status));
+            });
+        });
         return command;
     }
 
@@ -93,6 +106,21 @@ internal sealed class CtlCommandLine
         return command;
     }
 
+    private Command Usage()
+    {
+        var job = new Argument<string>("job") { Description = "Job name" };
+        var command = new Command("usage", "Print a job's usage stanza (the variables its start takes)") { job };
+        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
+        {
+            var name = parse.GetValue(job)!;
+            var reply = await client.ListAsync(new ListRequest(), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            var status = reply.Jobs.FirstOrDefault(j => j.Job == name)
+                ?? throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.NotFound, $"Unknown job: {name}"));
+            output.WriteLine($"Usage: {status.Usage}");
+        }));
+        return command;
+    }
+
     private Command Version()
     {
         var command = new Command("version", "Print supd's and supctl's versions");
@@ -107,7 +135,12 @@ internal sealed class CtlCommandLine
 
     private CommandRunner Runner(ParseResult parse) => new(parse.GetValue(_socket));
 
-    private static Argument<string> JobArgument() => new("job") { Description = "Job name (its path in the job dir without .conf)" };
+    // Optional: inside a job process, no job means the calling job ($UPSTART_JOB), as with initctl.
+    private static Argument<string?> JobArgument() => new("job")
+    {
+        Description = "Job name (its path in the job dir without .conf); inside a job, defaults to the calling job",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
 
     private static Argument<string[]> EnvArgument(string description) =>
         new("KEY=VALUE") { Description = description, Arity = ArgumentArity.ZeroOrMore };

@@ -23,6 +23,8 @@ internal static class ProtoMapper
             MainStartedUnixMs = snapshot.MainStarted?.ToUnixTimeMilliseconds() ?? 0,
             LogPath = snapshot.LogPath,
             LogBytesDropped = snapshot.LogBytesDropped,
+            Usage = snapshot.Usage ?? "",
+            ExpectProblem = snapshot.ExpectProblem ?? "",
         };
         foreach (var (kind, pid) in snapshot.Processes)
             status.Processes.Add(new ProcessInfo { Kind = kind.Name(), Pid = pid });

@@ -22,19 +22,19 @@ public sealed class SupervisorService(SupervisorLoop loop) : ProtoService.Superv
     });
 
     public override Task<StatusReply> Status(StatusRequest request, ServerCallContext context) => Call(async () =>
-        new StatusReply { Status = ProtoMapper.ToProto(await loop.StatusAsync(RequireJob(request.Job), request.Env).ConfigureAwait(false)) });
+        new StatusReply { Status = ProtoMapper.ToProto(await loop.StatusAsync(RequireJob(request.Job), request.Env, Instance(request.HasInstance, request.Instance)).ConfigureAwait(false)) });
 
     public override Task<JobControlReply> Start(JobControlRequest request, ServerCallContext context) =>
-        Control(request, () => loop.StartAsync(RequireJob(request.Job), request.Env, !request.NoWait));
+        Control(request, () => loop.StartAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance)));
 
     public override Task<JobControlReply> Stop(JobControlRequest request, ServerCallContext context) =>
-        Control(request, () => loop.StopAsync(RequireJob(request.Job), request.Env, !request.NoWait));
+        Control(request, () => loop.StopAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance)));
 
     public override Task<JobControlReply> Restart(JobControlRequest request, ServerCallContext context) =>
-        Control(request, () => loop.RestartAsync(RequireJob(request.Job), request.Env, !request.NoWait));
+        Control(request, () => loop.RestartAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance)));
 
     public override Task<JobControlReply> Reload(JobControlRequest request, ServerCallContext context) =>
-        Control(request, () => loop.ReloadAsync(RequireJob(request.Job), request.Env));
+        Control(request, () => loop.ReloadAsync(RequireJob(request.Job), request.Env, Instance(request.HasInstance, request.Instance)));
 
     public override Task<EmitReply> Emit(EmitRequest request, ServerCallContext context) => Call(async () =>
     {
@@ -51,6 +51,8 @@ public sealed class SupervisorService(SupervisorLoop loop) : ProtoService.Superv
         return new JobControlReply { Status = snapshot is null ? null : ProtoMapper.ToProto(snapshot) };
     });
 
+    private static string? Instance(bool given, string name) => given ? name : null;
+
     private static string RequireJob(string job) =>
         string.IsNullOrEmpty(job) ? throw new SupervisorException(SupervisorError.InvalidArgument, "missing job name") : job;
 
@@ -62,7 +64,7 @@ public sealed class SupervisorService(SupervisorLoop loop) : ProtoService.Superv
         }
         catch (SupervisorException e)
         {
-            var detail = e.Details.Count == 0 ? e.Message : e.Message + "\n" + string.Join("\n", e.Details.Select(d => "  " + d));
+            var detail = e.Details.Count == 0 ? e.Message : e.Message + "\n" + string.Join("\n", e.Details);
             throw new RpcException(new Status(ToStatusCode(e.Error), detail));
         }
     }

@@ -41,16 +41,21 @@ public static class SupdHost
         using var socketGuard = ControlSocketGuard.Acquire(paths.Socket);
 
         ConfigureLogging(builder, paths);
+        var tools = JobTools.Install(paths.StateDir, options.Supctl, out var toolsProblem);
+        var supervisorOptions = new SupervisorOptions { JobEnvironment = [new("SUPD_SOCKET", paths.Socket)] };
+        if (tools is not null) supervisorOptions.DefaultPath = tools + ":" + supervisorOptions.DefaultPath;
+
         builder.Services.Configure<SupdOptions>(o =>
         {
             o.JobDirs = options.JobDirs;
             o.BootEvents = options.BootEvents;
+            o.ShutdownEvent = options.ShutdownEvent;
             o.ShutdownGraceSeconds = options.ShutdownGraceSeconds;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(10)); // supd bounds its own shutdown
         builder.Services.AddSingleton(paths);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(new SupervisorOptions());
+        builder.Services.AddSingleton(supervisorOptions);
         builder.Services.AddSingleton<IProcessControl, NativeProcessControl>();
         builder.Services.AddSingleton(sp => new JobLogDirectory(paths.LogDir, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<SupervisorLoop>();
@@ -68,6 +73,7 @@ public static class SupdHost
         await runtime.StartSupervisionAsync().ConfigureAwait(false);
         await app.StartAsync().ConfigureAwait(false);
         File.SetUnixFileMode(paths.Socket, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+        if (toolsProblem is not null) app.Logger.LogWarning("{Problem}", toolsProblem);
         foreach (var dir in missingJobDirs) app.Logger.LogWarning("Job directory {Dir} does not exist; no jobs loaded from it", dir);
         app.Logger.LogInformation("Listening on {Socket}", paths.Socket);
         await runtime.EmitBootEventsAsync().ConfigureAwait(false);

@@ -12,8 +12,17 @@ public sealed class SupdOptions
     public string? LogDir { get; set; }
     public string? StateDir { get; set; }
 
-    /// <summary>Events emitted after <c>startup</c>, so jobs written for Ubuntu start unmodified (lifecycle issue).</summary>
-    public List<string> BootEvents { get; set; } = [];
+    /// <summary>
+    /// Events emitted after <c>startup</c>, separated by ';', each "NAME [KEY=VALUE…]", so jobs written for Ubuntu
+    /// (<c>start on filesystem</c>, <c>start on runlevel [2345]</c>) start unmodified. Empty: none.
+    /// </summary>
+    public string BootEvents { get; set; } = "filesystem; runlevel RUNLEVEL=2 PREVLEVEL=N";
+
+    /// <summary>Emitted on SIGTERM/SIGINT before every job is stopped, so <c>stop on</c> and shutdown tasks run. Empty: none.</summary>
+    public string ShutdownEvent { get; set; } = "runlevel RUNLEVEL=0 PREVLEVEL=2";
+
+    /// <summary>The supctl binary that job processes reach as initctl/start/stop/…; found beside supd when not set.</summary>
+    public string? Supctl { get; set; }
 
     /// <summary>Extra time on top of the longest kill timeout that a shutdown may take before everything is SIGKILLed.</summary>
     public double ShutdownGraceSeconds { get; set; } = 10;

@@ -44,10 +44,34 @@ public sealed partial class SupervisorRuntime(
     public async Task EmitBootEventsAsync()
     {
         await loop.EmitAsync("startup", [], wait: false).ConfigureAwait(false);
-        foreach (var line in options.Value.BootEvents)
+        foreach (var (name, environment) in ParseEvents(options.Value.BootEvents))
+            await loop.EmitAsync(name, environment, wait: false).ConfigureAwait(false);
+    }
+
+    /// <summary>"filesystem; runlevel RUNLEVEL=2 PREVLEVEL=N" → (filesystem, []), (runlevel, [RUNLEVEL=2, PREVLEVEL=N]).</summary>
+    public static IEnumerable<(string Name, string[] Environment)> ParseEvents(string list) =>
+        list.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(e => e.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(words => (words[0], words[1..]));
+
+    // The shutdown event lets `stop on runlevel [016]` jobs stop in their own order and shutdown tasks run,
+    // bounded by the grace period; whatever is still up afterwards is stopped by ShutdownAsync.
+    private async Task EmitShutdownEventAsync(TimeSpan grace)
+    {
+        foreach (var (name, environment) in ParseEvents(options.Value.ShutdownEvent))
         {
-            var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (words.Length > 0) await loop.EmitAsync(words[0], words[1..], wait: false).ConfigureAwait(false);
+            try
+            {
+                await loop.EmitAsync(name, environment, wait: true).WaitAsync(grace, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                LogShutdownEventTimeout(name, grace.TotalSeconds);
+            }
+            catch (SupervisorException e)
+            {
+                LogShutdownEventFailed(name, e.Message);
+            }
         }
     }
 
@@ -56,6 +80,7 @@ public sealed partial class SupervisorRuntime(
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         var grace = _longestKillTimeout + TimeSpan.FromSeconds(options.Value.ShutdownGraceSeconds);
+        await EmitShutdownEventAsync(grace).ConfigureAwait(false);
         try
         {
             await loop.ShutdownAsync().WaitAsync(grace, CancellationToken.None).ConfigureAwait(false);
@@ -97,6 +122,12 @@ public sealed partial class SupervisorRuntime(
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "Some job processes were still not reaped after SIGKILL")]
     private partial void LogShutdownIncomplete();
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "The shutdown event {Event} did not finish within {Seconds}s; stopping every job now")]
+    private partial void LogShutdownEventTimeout(string @event, double seconds);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "The shutdown event {Event} failed: {Reason}")]
+    private partial void LogShutdownEventFailed(string @event, string reason);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "supd stopped")]
     private partial void LogStopped();

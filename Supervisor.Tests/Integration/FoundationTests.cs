@@ -86,8 +86,9 @@ public sealed class FoundationTests
         var log = supd.ReadLog("helloworld");
         Assert.That(log, Does.Contain("foo=bar\n").And.Contain("baz=fizz\n")
             .And.Contain("UPSTART_EVENTS=helloworld\n").And.Contain("UPSTART_JOB=helloworld\n")
-            .And.Contain("PATH=/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/sbin:/sbin:/bin\n"));
-        Assert.That(log, Does.Not.Contain("SUPD_SOCKET").And.Not.Contain("DOTNET_"), "supd's own environment must not leak into jobs");
+            .And.Contain($"PATH={supd.StateDir}/bin:/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/sbin:/sbin:/bin\n")
+            .And.Contain($"SUPD_SOCKET={supd.Socket}\n"));
+        Assert.That(log, Does.Not.Contain("DOTNET_").And.Not.Contain("SUPD_TEST_ONLY"), "supd's own environment must not leak into jobs");
     }
 
     [Test]
@@ -118,7 +119,7 @@ public sealed class FoundationTests
     }
 
     [Test]
-    public async Task Stopping_a_stopped_job_is_refused()
+    public async Task Stopping_a_stopped_job_is_refused_as_an_unknown_instance()
     {
         await using var supd = new SupdHarness();
         supd.WriteJob("idle", "exec sleep 1000\n");
@@ -127,7 +128,8 @@ public sealed class FoundationTests
         var result = await supd.CtlAsync("stop", "idle");
 
         Assert.That(result.ExitCode, Is.EqualTo(1));
-        Assert.That(result.Stderr, Is.EqualTo("supctl: Job has already been stopped: idle\n"));
+        // Upstart prints "Unknown instance: " with an empty name here (spec §12.12); supd names the job.
+        Assert.That(result.Stderr, Is.EqualTo("supctl: Unknown instance: idle\n"));
     }
 
     [Test]

@@ -214,7 +214,7 @@ public sealed class SupervisorLoopTests
         var failure = Assert.ThrowsAsync<SupervisorException>(async () => await start)!;
         Assert.That(failure.Error, Is.EqualTo(SupervisorError.JobFailedToStart));
         Assert.That(failure.Message, Is.EqualTo("Job failed to start"));
-        Assert.That(failure.Details, Is.EqualTo(new[] { "svc: pre-start process exited with status 3" }));
+        Assert.That(failure.Details, Is.EqualTo(new[] { "  svc: pre-start process exited with status 3" }));
         Assert.That(h.Processes.SpawnOrder, Is.EqualTo(new[] { "svc pre-start process", "svc post-stop process" }));
     }
 
@@ -226,7 +226,7 @@ public sealed class SupervisorLoopTests
 
         var failure = Assert.ThrowsAsync<SupervisorException>(async () => await h.Loop.StartAsync("svc", []))!;
 
-        Assert.That(failure.Details, Is.EqualTo(new[] { "svc: main process failed to spawn: unable to execute: No such file or directory" }));
+        Assert.That(failure.Details, Is.EqualTo(new[] { "  svc: main process failed to spawn: unable to execute: No such file or directory" }));
         Assert.That((await h.Loop.StatusAsync("svc", [])).LastExit!.SpawnError, Is.EqualTo("unable to execute: No such file or directory"));
     }
 

@@ -83,6 +83,8 @@ public sealed partial class SupdHarness : IAsyncDisposable
             RedirectStandardInput = true,
         };
         foreach (var arg in args) info.ArgumentList.Add(arg);
+        // A variable of supd's own environment: it must never reach a job.
+        info.Environment["SUPD_TEST_ONLY"] = "supd-private";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
         var process = new Process { StartInfo = info };
         process.OutputDataReceived += (_, e) => Append(e.Data);
