@@ -77,6 +77,20 @@ internal sealed class JobInstance
     public long RespawnWindowStart { get; set; }
     public int RespawnWindowCount { get; set; }
 
+    /// <summary>Unique per start of this instance; the main process carries it as SUPD_TAG so its daemon can be found.</summary>
+    public string Tag { get; set; } = "";
+
+    /// <summary>The process group to signal: the main pid's own, or the adopted daemon's group after expect fork/daemon.</summary>
+    public int MainProcessGroup { get; set; }
+
+    // expect: when the wait began, when the first process exited (fork/daemon), the candidate seen last and how often.
+    public long ExpectTimerGeneration { get; set; }
+    public ITimer? ExpectTimer { get; set; }
+    public long ExpectStarted { get; set; }
+    public long ExpectInitialExitAt { get; set; }
+    public int ExpectCandidate { get; set; }
+    public int ExpectCandidatePolls { get; set; }
+
     /// <summary>Generation of the armed kill timer; a fired timer of an older generation is ignored.</summary>
     public long KillTimerGeneration { get; set; }
     public ITimer? KillTimer { get; set; }

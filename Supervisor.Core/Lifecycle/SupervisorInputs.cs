@@ -13,6 +13,8 @@ internal sealed record ChildExitedInput(ChildExit Exit) : SupervisorInput;
 
 internal sealed record KillTimerFiredInput(JobInstance Instance, long Generation) : SupervisorInput;
 
+internal sealed record ExpectTimerFiredInput(JobInstance Instance, long Generation) : SupervisorInput;
+
 internal sealed record LoadJobsInput(IReadOnlyList<JobDefinition> Jobs, TaskCompletionSource Reply) : SupervisorInput;
 
 internal sealed record ListInput(TaskCompletionSource<IReadOnlyList<JobStatusSnapshot>> Reply) : SupervisorInput;

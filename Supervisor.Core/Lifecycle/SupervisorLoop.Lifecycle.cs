@@ -20,6 +20,12 @@ public sealed partial class SupervisorLoop
         {
             ChangeState(instance, Next(instance));
         }
+        else if (instance.State == JobState.Spawned && goal == JobGoal.Stop)
+        {
+            // Waiting on expect must never make a job unstoppable (Upstart hung here, spec §12.4).
+            StopExpect(instance);
+            ChangeState(instance, Next(instance));
+        }
     }
 
     private static JobState Next(JobInstance instance) =>
@@ -50,6 +56,8 @@ public sealed partial class SupervisorLoop
                 instance.PendingStartEnvironment = null;
                 instance.StopEnvironment = new EnvironmentList();
                 instance.PendingMainExit = null;
+                instance.Tag = $"{Environment.ProcessId}.{++_nextTag}";
+                instance.ExpectProblem = null;
                 ClearFailure(instance);
                 BlockOn(instance, EmitJobEvent("starting", instance, withResult: false));
                 return false;
@@ -66,8 +74,11 @@ public sealed partial class SupervisorLoop
                 {
                     Fail(instance, ProcessKind.Main, null, error);
                     ChangeGoalQuietly(instance, JobGoal.Stop);
+                    return true;
                 }
-                return true;
+                if (definition.Expect == ExpectMode.None) return true;
+                StartExpect(instance);
+                return false;
 
             case JobState.PostStart:
                 return !RunHook(instance, ProcessKind.PostStart, definition.PostStart, failOnSpawnError: false);
@@ -163,8 +174,8 @@ public sealed partial class SupervisorLoop
     {
         var pid = instance.MainPid;
         var signal = instance.Definition.KillSignal;
-        LogKilling(instance.DisplayName, pid, Signals.Name(signal));
-        if (!_processes.SignalGroup(pid, signal)) _processes.Signal(pid, signal);
+        LogKilling(instance.DisplayName, instance.MainProcessGroup, Signals.Name(signal));
+        if (!_processes.SignalGroup(instance.MainProcessGroup, signal)) _processes.Signal(pid, signal);
 
         var generation = ++instance.KillTimerGeneration;
         instance.KillTimer?.Dispose();
@@ -176,7 +187,7 @@ public sealed partial class SupervisorLoop
     {
         if (generation != instance.KillTimerGeneration || instance.State != JobState.Killed || !instance.MainAlive) return;
         LogKillTimeout(instance.DisplayName, instance.MainPid, instance.Definition.KillTimeout.TotalSeconds);
-        _processes.SignalGroup(instance.MainPid, Signals.SIGKILL);
+        _processes.SignalGroup(instance.MainProcessGroup, Signals.SIGKILL);
         _processes.Signal(instance.MainPid, Signals.SIGKILL);
     }
 
@@ -212,7 +223,11 @@ public sealed partial class SupervisorLoop
         }
         instance.Pids[kind] = result.Pid;
         _processesByPid[result.Pid] = (instance, kind);
-        if (kind == ProcessKind.Main) instance.MainStarted = _time.GetUtcNow();
+        if (kind == ProcessKind.Main)
+        {
+            instance.MainStarted = _time.GetUtcNow();
+            instance.MainProcessGroup = result.Pid;
+        }
         LogSpawned(instance.DisplayName, kind.Name(), result.Pid);
         return true;
     }
@@ -261,9 +276,18 @@ public sealed partial class SupervisorLoop
 
     private void OnMainExited(JobInstance instance, int pid, ExitStatus status)
     {
+        var group = instance.MainProcessGroup;
+        instance.MainProcessGroup = 0;
+        if (instance.State == JobState.Spawned && instance.Definition.Expect is ExpectMode.Fork or ExpectMode.Daemon && status.IsSuccess)
+        {
+            // The fork we were told to expect: its child lives on in the group; follow it (OnExpectTimer).
+            instance.ExpectInitialExitAt = _time.GetTimestamp();
+            return;
+        }
+
         // Whatever else is left in the main process's group (children that ignored the kill signal, or that a
         // crashed main left behind) goes with it, so a stop or a respawn never leaves strays running.
-        _processes.SignalGroup(pid, Signals.SIGKILL);
+        _processes.SignalGroup(group, Signals.SIGKILL);
 
         switch (instance.State)
         {
@@ -271,7 +295,14 @@ public sealed partial class SupervisorLoop
                 CancelKillTimer(instance);
                 ChangeState(instance, Next(instance));
                 break;
-            case JobState.Spawned or JobState.PostStart or JobState.PreStop:
+            case JobState.Spawned:
+                // Only an expect wait rests here: the process ended before doing what it promised.
+                StopExpect(instance);
+                Fail(instance, ProcessKind.Main, status, null);
+                ChangeGoalQuietly(instance, JobGoal.Stop);
+                ChangeState(instance, Next(instance));
+                break;
+            case JobState.PostStart or JobState.PreStop:
                 // Acted on when the running step (post-start or pre-stop script) ends.
                 instance.PendingMainExit = status;
                 break;
@@ -351,18 +382,18 @@ public sealed partial class SupervisorLoop
     }
 
     /// <summary>Records the cycle's first failure (process null means "respawn": too fast) and fails the events it holds.</summary>
-    private void Fail(JobInstance instance, ProcessKind? process, ExitStatus? status, string? spawnError)
+    private void Fail(JobInstance instance, ProcessKind? process, ExitStatus? status, string? spawnError, string? reason = null)
     {
         if (instance.Failed) return;
         instance.Failed = true;
         instance.FailedProcess = process?.Name() ?? "respawn";
         instance.FailedStatus = status;
         var definition = instance.Definition;
-        instance.FailureReason = process is null
+        instance.FailureReason = reason ?? (process is null
             ? $"respawning too fast ({definition.RespawnLimit.Count} times in {definition.RespawnLimit.IntervalSeconds}s), stopped"
             : spawnError is not null
                 ? $"{process.Value.Name()} process failed to spawn: {spawnError}"
-                : $"{process.Value.Name()} process {status}";
+                : $"{process.Value.Name()} process {status}");
         foreach (var e in instance.Blocking) e.Failed = true;
     }
 
@@ -415,6 +446,8 @@ public sealed partial class SupervisorLoop
         environment.AddRange(instance.Environment);
         environment.Set("UPSTART_JOB", instance.Class.Name);
         environment.Set("UPSTART_INSTANCE", instance.Name);
+        // The tag finds the main process's daemon after it forks (expect fork/daemon); only main carries it.
+        if (kind == ProcessKind.Main) environment.Set("SUPD_TAG", instance.Tag);
         if (kind is ProcessKind.PreStop or ProcessKind.PostStop) environment.AddRange(instance.StopEnvironment);
         return environment;
     }

@@ -53,6 +53,12 @@ public sealed partial class SupervisorLoop
     [LoggerMessage(EventId = 116, Level = LogLevel.Warning, Message = "{Job} is started by its own {Event} event: it will start again every time it stops")]
     private partial void LogSelfTriggered(string job, string @event);
 
+    [LoggerMessage(EventId = 117, Level = LogLevel.Information, Message = "{Job} expect {Expect}: following process {Pid}")]
+    private partial void LogExpectSatisfied(string job, string expect, int pid);
+
+    [LoggerMessage(EventId = 118, Level = LogLevel.Warning, Message = "{Job} {Problem}")]
+    private partial void LogExpectProblem(string job, string problem);
+
     [LoggerMessage(EventId = 115, Level = LogLevel.Warning, Message = "Shutdown ran out of time: killing {Job} {Process} process group {Pid}")]
     private partial void LogKillEverything(string job, string process, int pid);
 }

@@ -35,6 +35,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     private readonly List<Event> _handlingEvents = [];
     private long _nextEventId;
     private long _nextSequence;
+    private long _nextTag;
     private TaskCompletionSource? _shutdown;
     private Task? _running;
 
@@ -147,6 +148,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         {
             case ChildExitedInput x: OnChildExited(x.Exit); break;
             case KillTimerFiredInput x: OnKillTimerFired(x.Instance, x.Generation); break;
+            case ExpectTimerFiredInput x: OnExpectTimer(x.Instance, x.Generation); break;
             case LoadJobsInput x: Reply(x.Reply, () => LoadJobs(x.Jobs)); break;
             case ListInput x: Reply(x.Reply, List); break;
             case StatusInput x: Reply(x.Reply, () => Status(x.Job, x.Environment, x.Instance)); break;

@@ -15,6 +15,15 @@ public sealed class SupervisorOptions
     /// <summary>Set in every job's environment after PATH and TERM (supd's socket, so initctl inside a job finds it).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> JobEnvironment { get; set; } = [];
 
+    /// <summary>How long a job may take to do what its <c>expect</c> says before supd supervises it as it is.</summary>
+    public TimeSpan ExpectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often supd looks at a job waiting on <c>expect</c> (stopped yet? forked yet?).</summary>
+    public TimeSpan ExpectPollInterval { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>After an <c>expect fork|daemon</c> job's first process exits, how long its daemon may take to show up.</summary>
+    public TimeSpan ExpectForkGrace { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Lookup for bare <c>env KEY</c> stanzas, which copy KEY from supd's own environment.</summary>
     public Func<string, string?> DaemonEnvironment { get; set; } = Environment.GetEnvironmentVariable;
 }

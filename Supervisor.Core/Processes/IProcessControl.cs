@@ -20,6 +20,21 @@ public interface IProcessControl : IDisposable
 
     /// <summary>Completes when every output pipe opened so far has been drained to end of file.</summary>
     Task DrainOutputAsync(TimeSpan timeout);
+
+    /// <summary>State, parent, group and session of a live process (from /proc); null when it is gone.</summary>
+    ProcessInfo? Inspect(int pid);
+
+    /// <summary>Live processes re-parented to supd (it is a subreaper) whose environment has <c>KEY=VALUE</c>, not yet tracked.</summary>
+    IReadOnlyList<int> FindAdopted(string key, string value);
+
+    /// <summary>Starts tracking an adopted child, so its exit is reported like a spawned one's; false when it is gone.</summary>
+    bool Adopt(int pid);
+}
+
+/// <summary>What /proc says of a process: state letter (R, S, T for stopped, Z…), parent, process group, session.</summary>
+public readonly record struct ProcessInfo(char State, int ParentPid, int ProcessGroup, int Session)
+{
+    public bool IsStopped => State is 'T' or 't';
 }
 
 /// <summary>Everything needed to start one job process.</summary>

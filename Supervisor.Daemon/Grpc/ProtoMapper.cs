@@ -27,7 +27,7 @@ internal static class ProtoMapper
             ExpectProblem = snapshot.ExpectProblem ?? "",
         };
         foreach (var (kind, pid) in snapshot.Processes)
-            status.Processes.Add(new ProcessInfo { Kind = kind.Name(), Pid = pid });
+            status.Processes.Add(new Supervisor.Protocol.ProcessInfo { Kind = kind.Name(), Pid = pid });
         if (snapshot.LastExit is { } exit)
         {
             status.LastExit = new ProcessExit

@@ -80,5 +80,39 @@ internal sealed class FakeProcessControl : IProcessControl
 
     public Task DrainOutputAsync(TimeSpan timeout) => Task.CompletedTask;
 
+    /// <summary>What Inspect reports per pid (default: running, parent supd, its own group and session).</summary>
+    public Dictionary<int, ProcessInfo> Info { get; } = [];
+
+    /// <summary>Processes the test pretends were re-parented to supd, with their tag value.</summary>
+    public List<(int Pid, string Tag)> Orphans { get; } = [];
+
+    public ProcessInfo? Inspect(int pid)
+    {
+        lock (_gate)
+        {
+            if (!_alive.Contains(pid) && !Orphans.Any(o => o.Pid == pid)) return null;
+            return Info.TryGetValue(pid, out var info) ? info : new ProcessInfo('S', 1, pid, pid);
+        }
+    }
+
+    public IReadOnlyList<int> FindAdopted(string key, string value)
+    {
+        lock (_gate) return Orphans.Where(o => o.Tag == value && !_alive.Contains(o.Pid)).Select(o => o.Pid).ToArray();
+    }
+
+    public bool Adopt(int pid)
+    {
+        lock (_gate)
+        {
+            Orphans.RemoveAll(o => o.Pid == pid);
+            return _alive.Add(pid);
+        }
+    }
+
+    /// <summary>The tag supd gave the latest main process of JOB (its SUPD_TAG variable).</summary>
+    public string TagOf(string job) =>
+        Spawns.Last(s => s.Request.Description == $"{job} main process").Request.Environment
+            .Single(e => e.StartsWith("SUPD_TAG=", StringComparison.Ordinal))["SUPD_TAG=".Length..];
+
     public void Dispose() { }
 }

@@ -33,8 +33,11 @@ internal sealed class LoopHarness : IAsyncDisposable
         return harness;
     }
 
+    /// <summary>A bound on every wait, so a bug fails one test instead of hanging the run.</summary>
+    public static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
     /// <summary>Returns once everything posted before has been handled (the loop reads in order).</summary>
-    public Task SettleAsync() => Loop.ListAsync();
+    public Task SettleAsync() => Loop.ListAsync().WaitAsync(Bound);
 
     public async Task<string> StatusAsync(string job, params string[] environment) =>
         (await Loop.StatusAsync(job, environment)).StatusLine();
@@ -59,4 +62,10 @@ internal sealed class LoopHarness : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await Loop.DisposeAsync();
+}
+
+internal static class BoundedWait
+{
+    /// <summary>Awaits a reply of the loop within <see cref="LoopHarness.Bound"/>.</summary>
+    public static Task<T> Within<T>(this Task<T> task) => task.WaitAsync(LoopHarness.Bound);
 }

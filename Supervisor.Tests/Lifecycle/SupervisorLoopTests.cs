@@ -26,10 +26,11 @@ public sealed class SupervisorLoopTests
         Assert.That(request.File, Is.EqualTo("/bin/sleep"));
         Assert.That(request.Arguments, Is.EqualTo(new[] { "/bin/sleep", "100" }));
         Assert.That(request.WorkingDirectory, Is.EqualTo("/"));
-        Assert.That(request.Environment, Is.EqualTo(new[]
+        Assert.That(request.Environment.SkipLast(1), Is.EqualTo(new[]
         {
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/sbin:/sbin:/bin", "TERM=linux", "UPSTART_JOB=svc", "UPSTART_INSTANCE=",
         }));
+        Assert.That(request.Environment[^1], Does.Match(@"^SUPD_TAG=\d+\.\d+$"), "the main process carries the instance's tag");
     }
 
     [Test]
@@ -147,7 +148,7 @@ public sealed class SupervisorLoopTests
         Assert.That(stop.IsCompleted, Is.False);
 
         await h.ExitAsync(pid, ExitStatus.Killed(Signals.SIGKILL));
-        Assert.That((await stop)!.StatusLine(), Is.EqualTo("svc stop/waiting"));
+        Assert.That((await stop.Within())!.StatusLine(), Is.EqualTo("svc stop/waiting"));
     }
 
     [Test]
@@ -160,7 +161,7 @@ public sealed class SupervisorLoopTests
         await h.SettleAsync();
 
         await h.ExitAsync(pid, ExitStatus.Killed(Signals.SIGTERM));
-        await stop;
+        await stop.WaitAsync(LoopHarness.Bound);
         await h.AdvanceAsync(TimeSpan.FromSeconds(10));
 
         // TERM to the group, then SIGKILL once to sweep whatever the main process left in its group; no timer SIGKILL.
@@ -184,7 +185,7 @@ public sealed class SupervisorLoopTests
         await h.ExitAsync("svc", "pre-start", Ok);
         Assert.That(await h.StatusAsync("svc"), Does.Match(@"^svc start/post-start, process \d+\n\tpost-start process \d+$"));
         await h.ExitAsync("svc", "post-start", Ok);
-        Assert.That((await start)!.StatusLine(), Does.StartWith("svc start/running"));
+        Assert.That((await start.Within())!.StatusLine(), Does.StartWith("svc start/running"));
 
         var stop = h.Loop.StopAsync("svc", []);
         await h.SettleAsync();
@@ -193,7 +194,7 @@ public sealed class SupervisorLoopTests
         await h.ExitAsync("svc", "main", ExitStatus.Killed(Signals.SIGTERM));
         Assert.That(await h.StatusAsync("svc"), Does.StartWith("svc stop/post-stop, process"));
         await h.ExitAsync("svc", "post-stop", Ok);
-        await stop;
+        await stop.WaitAsync(LoopHarness.Bound);
 
         Assert.That(h.Processes.SpawnOrder, Is.EqualTo(new[]
         {
@@ -211,7 +212,7 @@ public sealed class SupervisorLoopTests
         await h.ExitAsync("svc", "pre-start", ExitStatus.Exited(3));
         await h.ExitAsync("svc", "post-stop", Ok);
 
-        var failure = Assert.ThrowsAsync<SupervisorException>(async () => await start)!;
+        var failure = Assert.ThrowsAsync<SupervisorException>(async () => await start.Within())!;
         Assert.That(failure.Error, Is.EqualTo(SupervisorError.JobFailedToStart));
         Assert.That(failure.Message, Is.EqualTo("Job failed to start"));
         Assert.That(failure.Details, Is.EqualTo(new[] { "  svc: pre-start process exited with status 3" }));
@@ -240,7 +241,7 @@ public sealed class SupervisorLoopTests
         Assert.That(start.IsCompleted, Is.False);
         await h.ExitAsync("job", "main", Ok);
 
-        Assert.That((await start)!.StatusLine(), Is.EqualTo("job stop/waiting"));
+        Assert.That((await start.Within())!.StatusLine(), Is.EqualTo("job stop/waiting"));
     }
 
     [Test]
@@ -308,7 +309,7 @@ public sealed class SupervisorLoopTests
         Assert.That(emit.IsCompleted, Is.False, "the service is still in pre-start");
         await h.ExitAsync("svc", "pre-start", Ok);
 
-        await emit;
+        await emit.WaitAsync(LoopHarness.Bound);
     }
 
     [Test]
@@ -322,7 +323,7 @@ public sealed class SupervisorLoopTests
         await h.SettleAsync();
         await h.ExitAsync("check", "main", ExitStatus.Exited(2));
 
-        var failure = Assert.ThrowsAsync<SupervisorException>(async () => await emit)!;
+        var failure = Assert.ThrowsAsync<SupervisorException>(async () => await emit.WaitAsync(LoopHarness.Bound))!;
         Assert.That((failure.Error, failure.Message), Is.EqualTo((SupervisorError.EventFailed, "Event failed")));
         Assert.That(h.Processes.SpawnOrder, Is.EqualTo(new[] { "check main process", "alert main process" }));
     }
@@ -340,7 +341,7 @@ public sealed class SupervisorLoopTests
         Assert.That(await h.StatusAsync("svc"), Is.EqualTo("svc start/starting"));
 
         await h.ExitAsync("prepare", "main", Ok);
-        await start;
+        await start.WaitAsync(LoopHarness.Bound);
 
         Assert.That(h.Processes.SpawnOrder, Is.EqualTo(new[] { "prepare main process", "svc main process" }));
     }
@@ -375,7 +376,7 @@ public sealed class SupervisorLoopTests
 
         var second = h.Processes.PidOf("svc", "main");
         Assert.That(second, Is.Not.EqualTo(first));
-        Assert.That((await restart)!.StatusLine(), Is.EqualTo($"svc start/running, process {second}"));
+        Assert.That((await restart.Within())!.StatusLine(), Is.EqualTo($"svc start/running, process {second}"));
     }
 
     [Test]
@@ -407,7 +408,7 @@ public sealed class SupervisorLoopTests
         await h.ExitAsync("a", "main", ExitStatus.Killed(Signals.SIGTERM));
         await h.ExitAsync("b", "main", ExitStatus.Killed(Signals.SIGTERM));
 
-        await shutdown;
+        await shutdown.WaitAsync(LoopHarness.Bound);
         var refused = Assert.ThrowsAsync<SupervisorException>(async () => await h.Loop.StartAsync("a", []))!;
         Assert.That(refused.Error, Is.EqualTo(SupervisorError.ShuttingDown));
     }

@@ -1,0 +1,93 @@
+using System.Globalization;
+using System.Text;
+using Supervisor.Core.Interop;
+
+namespace Supervisor.Core.Processes;
+
+// expect fork/daemon without ptrace: the daemon a job's first process leaves behind is re-parented to supd (a child
+// subreaper) and carries the job's tag in its environment; it is found through /proc and tracked by pidfd from then on.
+public sealed partial class NativeProcessControl
+{
+    public ProcessInfo? Inspect(int pid) => ProcFs.Stat(pid);
+
+    public IReadOnlyList<int> FindAdopted(string key, string value)
+    {
+        var self = Environment.ProcessId;
+        var needle = Encoding.UTF8.GetBytes($"{key}={value}\0");
+        var found = new List<int>();
+        foreach (var pid in ProcFs.Pids())
+        {
+            if (ProcFs.Stat(pid) is not { } info || info.ParentPid != self || info.State == 'Z') continue;
+            lock (_gate)
+            {
+                if (_pidfds.ContainsKey(pid)) continue;
+            }
+            if (ProcFs.EnvironmentContains(pid, needle)) found.Add(pid);
+        }
+        return found;
+    }
+
+    public bool Adopt(int pid)
+    {
+        lock (_gate)
+        {
+            if (_pidfds.ContainsKey(pid)) return true;
+            var pidfd = Libc.PidfdOpen(pid, 0);
+            if (pidfd < 0) return false;
+            _pidfds[pid] = pidfd;
+        }
+        Wake();
+        return true;
+    }
+}
+
+/// <summary>The few /proc reads supd needs.</summary>
+internal static class ProcFs
+{
+    public static IEnumerable<int> Pids()
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) yield return pid;
+        }
+    }
+
+    /// <summary>/proc/PID/stat after the command name: state, ppid, pgrp, session.</summary>
+    public static ProcessInfo? Stat(int pid)
+    {
+        try
+        {
+            var text = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+            return new ProcessInfo(fields[0][0], Int(fields[1]), Int(fields[2]), Int(fields[3]));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    public static bool EnvironmentContains(int pid, byte[] entry)
+    {
+        try
+        {
+            var environ = File.ReadAllBytes($"/proc/{pid}/environ");
+            // Entries are NUL-terminated; match at the start of the block or after a NUL.
+            var span = environ.AsSpan();
+            var index = span.IndexOf(entry);
+            while (index >= 0)
+            {
+                if (index == 0 || span[index - 1] == 0) return true;
+                var next = span[(index + 1)..].IndexOf(entry);
+                index = next < 0 ? -1 : index + 1 + next;
+            }
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static int Int(string s) => int.Parse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+}
