@@ -99,6 +99,10 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
 
     public Task<IReadOnlyList<JobStatusSnapshot>> ListAsync() => Ask<IReadOnlyList<JobStatusSnapshot>>(r => new ListInput(r));
 
+    /// <summary>The loaded job definitions, by name; refused with <c>Unknown job</c> when <paramref name="job"/> is not one of them.</summary>
+    public Task<IReadOnlyList<JobDefinition>> DefinitionsAsync(string? job = null) =>
+        Ask<IReadOnlyList<JobDefinition>>(r => new DefinitionsInput(job, r));
+
     public Task<JobStatusSnapshot> StatusAsync(string job, IReadOnlyList<string> environment) =>
         Ask<JobStatusSnapshot>(r => new StatusInput(job, environment, r));
 
@@ -134,6 +138,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             case KillTimerFiredInput x: OnKillTimerFired(x.Instance, x.Generation); break;
             case LoadJobsInput x: Reply(x.Reply, () => LoadJobs(x.Jobs)); break;
             case ListInput x: Reply(x.Reply, List); break;
+            case DefinitionsInput x: Reply(x.Reply, () => Definitions(x.Job)); break;
             case StatusInput x: Reply(x.Reply, () => Status(x.Job, x.Environment)); break;
             case JobCommandInput x: HandleJobCommand(x); break;
             case EmitInput x: HandleEmit(x); break;
@@ -167,6 +172,12 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         {
             reply.TrySetException(e);
         }
+    }
+
+    private IReadOnlyList<JobDefinition> Definitions(string? job)
+    {
+        if (job is not null) FindClass(job);
+        return _jobs.Values.Select(c => c.Definition).ToList();
     }
 
     private void LoadJobs(IReadOnlyList<JobDefinition> jobs)
