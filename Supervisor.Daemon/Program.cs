@@ -15,7 +15,11 @@ commandLine.Root.SetAction(async (result, _) =>
 {
     try
     {
-        return await SupdHost.RunAsync(args, commandLine.ToConfiguration(result), result.GetValue(commandLine.ConfigFile));
+        var configuration = commandLine.ToConfiguration(result);
+        var configFile = result.GetValue(commandLine.ConfigFile);
+        if (result.GetValue(commandLine.Check))
+            return JobFileCheck.Run(configuration, configFile, Console.Out, Console.Error);
+        return await SupdHost.RunAsync(args, configuration, configFile);
     }
     catch (StartupException e)
     {

@@ -19,6 +19,8 @@ internal sealed record LoadJobsInput(IReadOnlyList<JobDefinition> Jobs, TaskComp
 
 internal sealed record ListInput(TaskCompletionSource<IReadOnlyList<JobStatusSnapshot>> Reply) : SupervisorInput;
 
+internal sealed record DefinitionsInput(string? Job, TaskCompletionSource<IReadOnlyList<JobDefinition>> Reply) : SupervisorInput;
+
 internal sealed record StatusInput(
     string Job, IReadOnlyList<string> Environment, string? Instance, TaskCompletionSource<JobStatusSnapshot> Reply) : SupervisorInput;
 

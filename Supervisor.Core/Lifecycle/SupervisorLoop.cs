@@ -114,6 +114,10 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
 
     public Task<IReadOnlyList<JobStatusSnapshot>> ListAsync() => Ask<IReadOnlyList<JobStatusSnapshot>>(r => new ListInput(r));
 
+    /// <summary>The loaded job definitions, by name; refused with <c>Unknown job</c> when <paramref name="job"/> is not one of them.</summary>
+    public Task<IReadOnlyList<JobDefinition>> DefinitionsAsync(string? job = null) =>
+        Ask<IReadOnlyList<JobDefinition>>(r => new DefinitionsInput(job, r));
+
     /// <param name="instance">Selects the instance by name; null selects it through the job's instance stanza and <paramref name="environment"/>.</param>
     public Task<JobStatusSnapshot> StatusAsync(string job, IReadOnlyList<string> environment, string? instance = null) =>
         Ask<JobStatusSnapshot>(r => new StatusInput(job, environment, instance, r));
@@ -151,6 +155,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             case ExpectTimerFiredInput x: OnExpectTimer(x.Instance, x.Generation); break;
             case LoadJobsInput x: Reply(x.Reply, () => LoadJobs(x.Jobs)); break;
             case ListInput x: Reply(x.Reply, List); break;
+            case DefinitionsInput x: Reply(x.Reply, () => Definitions(x.Job)); break;
             case StatusInput x: Reply(x.Reply, () => Status(x.Job, x.Environment, x.Instance)); break;
             case JobCommandInput x: HandleJobCommand(x); break;
             case EmitInput x: HandleEmit(x); break;
@@ -184,6 +189,12 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         {
             reply.TrySetException(e);
         }
+    }
+
+    private IReadOnlyList<JobDefinition> Definitions(string? job)
+    {
+        if (job is not null) FindClass(job);
+        return _jobs.Values.Select(c => c.Definition).ToList();
     }
 
     private void LoadJobs(IReadOnlyList<JobDefinition> jobs)

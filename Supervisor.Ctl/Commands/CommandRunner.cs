@@ -19,14 +19,21 @@ internal sealed class CommandRunner(string? socketOption)
         return Usage;
     }
 
-    public async Task<int> RunAsync(Func<Supervisor.Protocol.Supervisor.SupervisorClient, TextWriter, Task> call)
+    public Task<int> RunAsync(Func<Supervisor.Protocol.Supervisor.SupervisorClient, TextWriter, Task> call) =>
+        RunAsync(async (client, output) =>
+        {
+            await call(client, output).ConfigureAwait(false);
+            return Success;
+        });
+
+    /// <summary>As above, for a verb whose successful call still decides the exit status (check-config).</summary>
+    public async Task<int> RunAsync(Func<Supervisor.Protocol.Supervisor.SupervisorClient, TextWriter, Task<int>> call)
     {
         var socket = SupdConnection.ResolveSocket(socketOption);
         using var connection = new SupdConnection(socket);
         try
         {
-            await call(connection.Client, Console.Out).ConfigureAwait(false);
-            return Success;
+            return await call(connection.Client, Console.Out).ConfigureAwait(false);
         }
         catch (RpcException e) when (SupdConnection.AsConnectFailure(e) is { } failure)
         {

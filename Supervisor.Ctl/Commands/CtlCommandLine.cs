@@ -28,6 +28,8 @@ internal sealed class CtlCommandLine
             (client, request, ct) => client.ReloadAsync(request, cancellationToken: ct).ResponseAsync, printStatus: false));
         Root.Subcommands.Add(Emit());
         Root.Subcommands.Add(Usage());
+        Root.Subcommands.Add(ShowConfig());
+        Root.Subcommands.Add(CheckConfig());
         Root.Subcommands.Add(Version());
     }
 
@@ -121,6 +123,44 @@ internal sealed class CtlCommandLine
         return command;
     }
 
+    private Command ShowConfig()
+    {
+        var job = OptionalJobArgument();
+        var enumerate = new Option<bool>("--enumerate", "-e") { Description = "One line per event of start on/stop on, with its job and variables" };
+        var command = new Command("show-config", "Print each job's emits, start on and stop on (initctl's format)") { job, enumerate };
+        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
+        {
+            var request = new ShowConfigRequest { Job = parse.GetValue(job) ?? "", Enumerate = parse.GetValue(enumerate) };
+            var reply = await client.ShowConfigAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            output.Write(reply.Text);
+        }));
+        return command;
+    }
+
+    private Command CheckConfig()
+    {
+        var job = OptionalJobArgument();
+        var ignore = new Option<string[]>("--ignore-events", "-i")
+        {
+            Description = "Comma-separated events to treat as emitted (ev1,ev2); may be repeated",
+            HelpName = "EVENTS",
+        };
+        var warn = new Option<bool>("--warn", "-w") { Description = "Also report an unreachable side of an 'or'" };
+        var command = new Command("check-config", "Report start on/stop on events nothing emits and jobs that do not exist; exit 1 if any")
+        {
+            job, ignore, warn,
+        };
+        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
+        {
+            var request = new CheckConfigRequest { Job = parse.GetValue(job) ?? "", Warn = parse.GetValue(warn) };
+            request.IgnoreEvents.AddRange((parse.GetValue(ignore) ?? []).SelectMany(list => list.Split(',', StringSplitOptions.RemoveEmptyEntries)));
+            var reply = await client.CheckConfigAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            output.Write(reply.Text);
+            return reply.Problems.Count == 0 ? CommandRunner.Success : CommandRunner.Refused;
+        }));
+        return command;
+    }
+
     private Command Version()
     {
         var command = new Command("version", "Print supd's and supctl's versions");
@@ -141,6 +181,9 @@ internal sealed class CtlCommandLine
         Description = "Job name (its path in the job dir without .conf); inside a job, defaults to the calling job",
         Arity = ArgumentArity.ZeroOrOne,
     };
+
+    private static Argument<string?> OptionalJobArgument() =>
+        new("job") { Description = "Only this job (default: every job)", Arity = ArgumentArity.ZeroOrOne };
 
     private static Argument<string[]> EnvArgument(string description) =>
         new("KEY=VALUE") { Description = description, Arity = ArgumentArity.ZeroOrMore };

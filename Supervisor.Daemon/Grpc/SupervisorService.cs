@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Supervisor.Core.Language;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Protocol;
 using ProtoService = Supervisor.Protocol.Supervisor;
@@ -42,6 +43,23 @@ public sealed class SupervisorService(SupervisorLoop loop) : ProtoService.Superv
         return new EmitReply();
     });
 
+    public override Task<ShowConfigReply> ShowConfig(ShowConfigRequest request, ServerCallContext context) => Call(async () =>
+    {
+        var job = OptionalJob(request.Job);
+        var jobs = await loop.DefinitionsAsync(job).ConfigureAwait(false);
+        return new ShowConfigReply { Text = ConfigReport.ShowConfig(jobs, job, request.Enumerate) };
+    });
+
+    public override Task<CheckConfigReply> CheckConfig(CheckConfigRequest request, ServerCallContext context) => Call(async () =>
+    {
+        var job = OptionalJob(request.Job);
+        var jobs = await loop.DefinitionsAsync(job).ConfigureAwait(false);
+        var problems = ConfigReport.CheckConfig(jobs, job, request.IgnoreEvents, request.Warn);
+        var reply = new CheckConfigReply { Text = ConfigReport.FormatProblems(problems) };
+        reply.Problems.AddRange(problems.Select(p => new CheckConfigProblem { Job = p.Job, Condition = p.Condition, Message = p.Message }));
+        return reply;
+    });
+
     public override Task<VersionReply> Version(VersionRequest request, ServerCallContext context) =>
         Task.FromResult(new VersionReply { Version = VersionText });
 
@@ -55,6 +73,8 @@ public sealed class SupervisorService(SupervisorLoop loop) : ProtoService.Superv
 
     private static string RequireJob(string job) =>
         string.IsNullOrEmpty(job) ? throw new SupervisorException(SupervisorError.InvalidArgument, "missing job name") : job;
+
+    private static string? OptionalJob(string job) => string.IsNullOrEmpty(job) ? null : job;
 
     private static async Task<T> Call<T>(Func<Task<T>> action)
     {

@@ -16,13 +16,18 @@ public sealed class SupdCommandLine
     public Option<string?> StateDir { get; } = new("--state-dir") { Description = "Directory of supd's persisted state" };
     public Option<string?> ConfigFile { get; } = new("--config") { Description = "supd.json to read (default: /etc/supd/supd.json or ~/.config/supd/supd.json, if present)" };
 
+    public Option<bool> Check { get; } = new("--check")
+    {
+        Description = "Check every job file and exit (0: all valid, 1: errors), like nginx -t; no daemon is started",
+    };
+
     public RootCommand Root { get; }
 
     public SupdCommandLine()
     {
         Root = new RootCommand("supd: a process supervisor that runs Upstart-syntax job files")
         {
-            JobDirs, Socket, LogDir, StateDir, ConfigFile,
+            JobDirs, Socket, LogDir, StateDir, ConfigFile, Check,
         };
     }
 

@@ -20,17 +20,8 @@ public static class SupdHost
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
-        var explicitConfig = configFile is not null;
-        configFile ??= DefaultPaths.ConfigFile(uid, environment);
-        if (explicitConfig && !File.Exists(configFile)) throw new StartupException($"configuration file not found: {configFile}");
-        builder.Configuration
-            .AddJsonFile(configFile, optional: true, reloadOnChange: false)
-            .AddEnvironmentVariables("SUPD_")
-            .AddInMemoryCollection(commandLine);
-
-        var options = builder.Configuration.Get<SupdOptions>() ?? new SupdOptions();
-        if (commandLine.Keys.Any(k => k.StartsWith("JobDirs:", StringComparison.OrdinalIgnoreCase)))
-            options.JobDirs = commandLine.Where(k => k.Key.StartsWith("JobDirs:", StringComparison.OrdinalIgnoreCase)).Select(k => k.Value!).ToList();
+        AddConfiguration(builder.Configuration, commandLine, configFile, uid, environment);
+        var options = BindOptions(builder.Configuration, commandLine);
         var paths = ResolvePaths(options, uid, environment);
 
         DirectoryCreator.Ensure(paths.LogDir, "log directory");
@@ -80,6 +71,31 @@ public static class SupdHost
         await app.WaitForShutdownAsync().ConfigureAwait(false);
         await Log.CloseAndFlushAsync().ConfigureAwait(false);
         return Environment.ExitCode;
+    }
+
+    /// <summary>
+    /// supd's configuration sources, lowest to highest: supd.json (<paramref name="configFile"/>, else the default one if
+    /// present), SUPD_* environment variables, the flags. A --config that does not exist is a <see cref="StartupException"/>.
+    /// </summary>
+    public static void AddConfiguration(IConfigurationBuilder configuration, IReadOnlyDictionary<string, string?> commandLine,
+        string? configFile, uint uid, Func<string, string?> environment)
+    {
+        var explicitConfig = configFile is not null;
+        configFile ??= DefaultPaths.ConfigFile(uid, environment);
+        if (explicitConfig && !File.Exists(configFile)) throw new StartupException($"configuration file not found: {configFile}");
+        configuration
+            .AddJsonFile(configFile, optional: true, reloadOnChange: false)
+            .AddEnvironmentVariables("SUPD_")
+            .AddInMemoryCollection(commandLine);
+    }
+
+    /// <summary>Binds <see cref="SupdOptions"/>; --job-dir flags replace the job dirs of lower sources instead of merging by index.</summary>
+    public static SupdOptions BindOptions(IConfiguration configuration, IReadOnlyDictionary<string, string?> commandLine)
+    {
+        var options = configuration.Get<SupdOptions>() ?? new SupdOptions();
+        if (commandLine.Keys.Any(k => k.StartsWith("JobDirs:", StringComparison.OrdinalIgnoreCase)))
+            options.JobDirs = commandLine.Where(k => k.Key.StartsWith("JobDirs:", StringComparison.OrdinalIgnoreCase)).Select(k => k.Value!).ToList();
+        return options;
     }
 
     public static SupdPaths ResolvePaths(SupdOptions options, uint uid, Func<string, string?> environment)
