@@ -21,6 +21,9 @@ public sealed record JobStatusSnapshot
     public string LogPath { get; init; } = "";
     public long LogBytesDropped { get; init; }
 
+    /// <summary>Hints (nice, oom score) the kernel refused for this instance's processes, which run without them.</summary>
+    public IReadOnlyList<string> NotApplied { get; init; } = [];
+
     /// <summary>initctl's status line: <c>ticker start/running, process 4825</c> (spec §10).</summary>
     public string StatusLine()
     {

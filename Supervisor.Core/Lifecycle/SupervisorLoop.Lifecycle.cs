@@ -188,19 +188,28 @@ public sealed partial class SupervisorLoop
 
     private bool Spawn(JobInstance instance, ProcessKind kind, ProcessCommand command, out string? error)
     {
+        var definition = instance.Definition;
+        error = Unsupported(definition);
+        if (error is null) RefreshEnvFiles(instance, kind, out error);
+        if (error is not null)
+        {
+            LogSpawnFailed(instance.DisplayName, kind.Name(), error);
+            RecordExit(instance, kind, 0, null, error);
+            return false;
+        }
         var environment = ProcessEnvironment(instance, kind);
         var description = $"{instance.DisplayName} {kind.Name()} process";
-        if (!CommandLine.TryResolve(command, environment.Get("PATH"), out var file, out var argv, out error))
+        if (!CommandLine.TryResolve(command, environment.Get("PATH"), out var file, out var argv, out error, definition.Chroot))
         {
             LogSpawnFailed(instance.DisplayName, kind.Name(), error!);
             RecordExit(instance, kind, 0, null, error);
             return false;
         }
-        var definition = instance.Definition;
         var request = new SpawnRequest(
             description, file, argv, environment.ToStrings(),
             definition.Chdir ?? _options.DefaultWorkingDirectory,
-            definition.Console == ConsoleMode.None ? null : instance.Log);
+            definition.Console is ConsoleMode.Log ? instance.Log : null,
+            ProcessSettings.From(definition));
         var result = _processes.Spawn(request);
         if (!result.Succeeded)
         {
@@ -209,6 +218,7 @@ public sealed partial class SupervisorLoop
             RecordExit(instance, kind, 0, null, error);
             return false;
         }
+        RecordNotApplied(instance, result.NotApplied);
         instance.Pids[kind] = result.Pid;
         _processesByPid[result.Pid] = (instance, kind);
         if (kind == ProcessKind.Main) instance.MainStarted = _time.GetUtcNow();
@@ -407,11 +417,23 @@ public sealed partial class SupervisorLoop
         }
     }
 
-    /// <summary>The environment of one job process (spec §4): defaults, env stanzas, start variables, UPSTART_*.</summary>
+    /// <summary>
+    /// The environment of one job process (spec §4): defaults, env stanzas, env-files, start variables, UPSTART_*.
+    /// The instance's environment holds the defaults and env stanzas with the start variables over them; an env-file
+    /// value replaces an entry the start did not change (still the class value), so start variables keep winning.
+    /// </summary>
     private EnvironmentList ProcessEnvironment(JobInstance instance, ProcessKind kind)
     {
         var environment = new EnvironmentList();
         environment.AddRange(instance.Environment);
+        if (_processState.TryGetValue(instance, out var state) && state.EnvFileValues.Count > 0)
+        {
+            var defaults = ClassEnvironment(instance.Definition);
+            foreach (var (key, value) in state.EnvFileValues)
+            {
+                if (environment.Get(key) is not { } current || current == defaults.Get(key)) environment.Set(key, value);
+            }
+        }
         environment.Set("UPSTART_JOB", instance.Class.Name);
         environment.Set("UPSTART_INSTANCE", instance.Name);
         if (kind is ProcessKind.PreStop or ProcessKind.PostStop) environment.AddRange(instance.StopEnvironment);

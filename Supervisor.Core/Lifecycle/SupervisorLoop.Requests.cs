@@ -180,5 +180,6 @@ public sealed partial class SupervisorLoop
         MainStarted = instance.MainAlive ? instance.MainStarted : null,
         LogPath = instance.Log?.Path ?? "",
         LogBytesDropped = instance.Log?.BytesDropped ?? 0,
+        NotApplied = NotAppliedOf(instance),
     };
 }

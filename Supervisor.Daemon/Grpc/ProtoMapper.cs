@@ -24,6 +24,7 @@ internal static class ProtoMapper
             LogPath = snapshot.LogPath,
             LogBytesDropped = snapshot.LogBytesDropped,
         };
+        status.NotApplied.Add(snapshot.NotApplied);
         foreach (var (kind, pid) in snapshot.Processes)
             status.Processes.Add(new ProcessInfo { Kind = kind.Name(), Pid = pid });
         if (snapshot.LastExit is { } exit)
