@@ -125,11 +125,19 @@ public static class ExecHelper
     /// The helper itself, called first thing in supd's Main: applies the settings and execs the job; returns only
     /// when it could not (the exit status, 127).
     /// </summary>
+    /// <remarks>
+    /// Resource limits are set last, just before setuid and execve, not first as Upstart's fork child did: the
+    /// helper is a running .NET process, and a limit such as <c>as</c> or <c>data</c> below what the runtime has
+    /// reserved would make its next allocation fail. So everything the last steps need (argv, envp, the status
+    /// line, the P/Invoke stubs) is prepared before, and nothing after setrlimit allocates. They still come before
+    /// setuid, so root can raise a hard limit for the job.
+    /// </remarks>
     public static unsafe int Run(string[] args)
     {
         Libc.Fcntl(StatusFd, Libc.F_SETFD, Libc.FD_CLOEXEC);
         var strip = new List<string>();
-        string? chroot = null, chdir = null;
+        var limits = new List<(string Name, int Resource, Libc.RLimit Limit)>();
+        string? umask = null, nice = null, oom = null, chroot = null, chdir = null;
         uint[]? groups = null;
         uint? gid = null, uid = null;
         var i = 1; // args[0] is the flag
@@ -140,25 +148,14 @@ public static class ExecHelper
             switch (option)
             {
                 case "--limit":
-                    {
-                        var parts = value.Split(':');
-                        if (parts.Length != 3 || !ResourceLimits.TryGetNumber(parts[0], out var resource))
-                            return Fail("limit", $"unknown resource limit: {value}");
-                        var limit = new Libc.RLimit { Current = ParseLimit(parts[1]), Maximum = ParseLimit(parts[2]) };
-                        if (Libc.SetRLimit(resource, &limit) != 0)
-                            return Fail("limit", $"unable to set \"{parts[0]}\" resource limit: {Errno.Last.Message}");
-                        break;
-                    }
-                case "--umask":
-                    Libc.Umask(Convert.ToUInt32(value, 8));
+                    var parts = value.Split(':');
+                    if (parts.Length != 3 || !ResourceLimits.TryGetNumber(parts[0], out var resource))
+                        return Fail("limit", $"unknown resource limit: {value}");
+                    limits.Add((parts[0], resource, new Libc.RLimit { Current = ParseLimit(parts[1]), Maximum = ParseLimit(parts[2]) }));
                     break;
-                case "--nice":
-                    if (Libc.SetPriority(Libc.PRIO_PROCESS, 0, int.Parse(value, CultureInfo.InvariantCulture)) != 0)
-                        Warn($"nice {value}", Errno.Last.Message);
-                    break;
-                case "--oom":
-                    if (!WriteOomScore(value, out var oomError)) Warn($"oom score {value}", oomError);
-                    break;
+                case "--umask": umask = value; break;
+                case "--nice": nice = value; break;
+                case "--oom": oom = value; break;
                 case "--chroot": chroot = value; break;
                 case "--chdir": chdir = value; break;
                 case "--groups": groups = value.Split(',').Select(g => uint.Parse(g, CultureInfo.InvariantCulture)).ToArray(); break;
@@ -170,6 +167,17 @@ public static class ExecHelper
         }
         if (i + 2 > args.Length) return Fail("", "exec helper: no program given");
 
+        // Everything execve needs, prepared while the process can still allocate freely.
+        using var file = new NativeString(args[i + 1]);
+        using var argv = new NativeStringArray(args[(i + 2)..]);
+        var envp = Environ(strip);
+        var execLine = Encoding.UTF8.GetBytes("exec\t\t\n");
+
+        if (umask is not null) Libc.Umask(Convert.ToUInt32(umask, 8));
+        if (nice is not null && Libc.SetPriority(Libc.PRIO_PROCESS, 0, int.Parse(nice, CultureInfo.InvariantCulture)) != 0)
+            Warn($"nice {nice}", Errno.Last.Message);
+        if (oom is not null && !WriteOomScore(oom, out var oomError))
+            Warn($"oom score {oom}", oomError);
         if (chroot is not null)
         {
             using var root = new NativeString(chroot);
@@ -191,13 +199,23 @@ public static class ExecHelper
         }
         if (gid is { } newGid && Libc.SetGid(newGid) != 0)
             return Fail("setgid", $"unable to setgid: {Errno.Last.Message}");
+
+        // Compile the stubs of the last calls now: harmless calls that fail without effect.
+        Libc.Write(StatusFd, null, 0);
+        Libc.SetUid(uint.MaxValue);
+        Libc.Execve(null, null, null);
+        Libc.RLimit probe;
+        Libc.GetRLimit(Libc.RLIMIT_NOFILE, &probe);
+        foreach (var (name, number, limit) in limits)
+        {
+            var l = limit;
+            if (Libc.SetRLimit(number, &l) != 0)
+                return Fail("limit", $"unable to set \"{name}\" resource limit: {Errno.Last.Message}");
+        }
         if (uid is { } newUid && Libc.SetUid(newUid) != 0)
             return Fail("setuid", $"unable to setuid: {Errno.Last.Message}");
 
-        using var file = new NativeString(args[i + 1]);
-        using var argv = new NativeStringArray(args[(i + 2)..]);
-        var envp = Environ(strip);
-        WriteStatus("exec", "", "");
+        fixed (byte* line = execLine) Libc.Write(StatusFd, line, (nuint)execLine.Length);
         Libc.Execve(file.Pointer, argv.Pointer, envp);
         return Fail("exec", $"unable to execute: {Errno.Last.Message}");
     }
