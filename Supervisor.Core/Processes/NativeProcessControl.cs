@@ -197,8 +197,7 @@ public sealed partial class NativeProcessControl : IProcessControl
         lock (_gate)
         {
             _pending.Remove(pid);
-            _held.Remove(pid, out var exit);
-            held = exit;
+            held = _held.Remove(pid, out var exit) ? exit : null;
             if (report.Error is not null)
             {
                 if (held is null)
