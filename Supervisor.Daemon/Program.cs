@@ -1,30 +1,40 @@
 using System.CommandLine;
+using Supervisor.Core.Processes;
 using Supervisor.Daemon.Hosting;
 
-// supd: parse the flags, then run the host. Errors a user can cause end as one line on stderr.
-var commandLine = new SupdCommandLine();
-var parse = commandLine.Root.Parse(args);
-if (parse.Errors.Count > 0)
-{
-    foreach (var error in parse.Errors) Console.Error.WriteLine($"supd: {error.Message}");
-    Console.Error.WriteLine("Try `supd --help' for more information.");
-    return 2;
-}
+// Helper mode first, before System.CommandLine or the host are touched: supd started by itself to apply a job's
+// limits, credentials and chroot and exec the job (ExecHelper). It must start fast and run nothing else.
+if (args.Length > 0 && args[0] == ExecHelper.Flag) return ExecHelper.Run(args);
+return await RunSupdAsync(args);
 
-commandLine.Root.SetAction(async (result, _) =>
+// supd: parse the flags, then check the job files (--check) or run the host. Errors a user can cause end as one
+// line on stderr.
+static async Task<int> RunSupdAsync(string[] args)
 {
-    try
+    var commandLine = new SupdCommandLine();
+    var parse = commandLine.Root.Parse(args);
+    if (parse.Errors.Count > 0)
     {
-        var configuration = commandLine.ToConfiguration(result);
-        var configFile = result.GetValue(commandLine.ConfigFile);
-        if (result.GetValue(commandLine.Check))
-            return JobFileCheck.Run(configuration, configFile, Console.Out, Console.Error);
-        return await SupdHost.RunAsync(args, configuration, configFile);
+        foreach (var error in parse.Errors) Console.Error.WriteLine($"supd: {error.Message}");
+        Console.Error.WriteLine("Try `supd --help' for more information.");
+        return 2;
     }
-    catch (StartupException e)
+
+    commandLine.Root.SetAction(async (result, _) =>
     {
-        Console.Error.WriteLine($"supd: {e.Message}");
-        return 1;
-    }
-});
-return await parse.InvokeAsync();
+        try
+        {
+            var configuration = commandLine.ToConfiguration(result);
+            var configFile = result.GetValue(commandLine.ConfigFile);
+            if (result.GetValue(commandLine.Check))
+                return JobFileCheck.Run(configuration, configFile, Console.Out, Console.Error);
+            return await SupdHost.RunAsync(args, configuration, configFile);
+        }
+        catch (StartupException e)
+        {
+            Console.Error.WriteLine($"supd: {e.Message}");
+            return 1;
+        }
+    });
+    return await parse.InvokeAsync();
+}

@@ -31,11 +31,24 @@ internal sealed class JobInstance
     public JobGoal Goal { get; set; } = JobGoal.Stop;
     public JobState State { get; set; } = JobState.Waiting;
 
-    /// <summary>The instance's environment: class env plus the start request's or events' variables (spec §4).</summary>
+    /// <summary>
+    /// The instance's environment (spec §4): class env, env-file values, then the start variables. Used for
+    /// <c>stop on</c> expansion and exported variables; each process gets it plus UPSTART_* (ProcessEnvironment).
+    /// </summary>
     public EnvironmentList Environment { get; set; } = new();
 
-    /// <summary>The environment the next start adopts (set by a start request or event while the goal changes).</summary>
-    public EnvironmentList? PendingStartEnvironment { get; set; }
+    /// <summary>What the start request or the events gave (K=V, event variables, UPSTART_EVENTS), kept for respawns.</summary>
+    public EnvironmentList StartVariables { get; set; } = new();
+
+    /// <summary>The start variables the next start adopts (set by a start request or event while the goal changes).</summary>
+    public EnvironmentList? PendingStartVariables { get; set; }
+
+    /// <summary>Values read from the job's env-files for the current start (re-read by each start's first process).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> EnvFileValues { get; set; } = [];
+    public bool EnvFilesRead { get; set; }
+
+    /// <summary>Hints (nice, oom score) the kernel refused for this instance's processes; they run without.</summary>
+    public List<string> NotApplied { get; } = [];
 
     /// <summary>Variables from <c>stop on</c> events or <c>stop JOB K=V</c>, for pre-stop and post-stop.</summary>
     public EnvironmentList StopEnvironment { get; set; } = new();

@@ -25,6 +25,9 @@ public sealed record JobStatusSnapshot
     /// <summary>What the job's expect stanza promised and what its process did, when they differ.</summary>
     public string? ExpectProblem { get; init; }
 
+    /// <summary>Hints (nice, oom score) the kernel refused for this instance's processes, which run without them.</summary>
+    public IReadOnlyList<string> NotApplied { get; init; } = [];
+
     /// <summary>initctl's status line: <c>ticker start/running, process 4825</c> (spec §10).</summary>
     public string StatusLine()
     {

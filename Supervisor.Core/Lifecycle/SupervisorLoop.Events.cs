@@ -121,8 +121,9 @@ public sealed partial class SupervisorLoop
 
             if (jobClass.StartOn is not { } startOn || IsShuttingDown) continue;
             if (!startOn.Handle(e, static _ => null)) continue;
+            var variables = startOn.Environment("UPSTART_EVENTS");
             var environment = ClassEnvironment(jobClass.Definition);
-            environment.AddRange(startOn.Environment("UPSTART_EVENTS"));
+            environment.AddRange(variables);
             WarnIfSelfTriggered(jobClass, e);
             try
             {
@@ -130,7 +131,7 @@ public sealed partial class SupervisorLoop
                 if (target.Goal != JobGoal.Start)
                 {
                     TakeBlocks(target, startOn);
-                    target.PendingStartEnvironment = environment;
+                    target.PendingStartVariables = variables;
                     ChangeGoal(target, JobGoal.Start);
                 }
             }

@@ -52,8 +52,9 @@ public sealed partial class SupervisorLoop
         switch (instance.State)
         {
             case JobState.Starting:
-                instance.Environment = instance.PendingStartEnvironment ?? instance.Environment;
-                instance.PendingStartEnvironment = null;
+                instance.StartVariables = instance.PendingStartVariables ?? instance.StartVariables;
+                instance.PendingStartVariables = null;
+                instance.Environment = ComposeEnvironment(instance);
                 instance.StopEnvironment = new EnvironmentList();
                 instance.PendingMainExit = null;
                 instance.Tag = $"{Environment.ProcessId}.{++_nextTag}";
@@ -200,19 +201,28 @@ public sealed partial class SupervisorLoop
 
     private bool Spawn(JobInstance instance, ProcessKind kind, ProcessCommand command, out string? error)
     {
+        var definition = instance.Definition;
+        error = Unsupported(definition);
+        if (error is null) RefreshEnvFiles(instance, kind, out error);
+        if (error is not null)
+        {
+            LogSpawnFailed(instance.DisplayName, kind.Name(), error);
+            RecordExit(instance, kind, 0, null, error);
+            return false;
+        }
         var environment = ProcessEnvironment(instance, kind);
         var description = $"{instance.DisplayName} {kind.Name()} process";
-        if (!CommandLine.TryResolve(command, environment.Get("PATH"), out var file, out var argv, out error))
+        if (!CommandLine.TryResolve(command, environment.Get("PATH"), out var file, out var argv, out error, definition.Chroot))
         {
             LogSpawnFailed(instance.DisplayName, kind.Name(), error!);
             RecordExit(instance, kind, 0, null, error);
             return false;
         }
-        var definition = instance.Definition;
         var request = new SpawnRequest(
             description, file, argv, environment.ToStrings(),
             definition.Chdir ?? _options.DefaultWorkingDirectory,
-            definition.Console == ConsoleMode.None ? null : instance.Log);
+            definition.Console is ConsoleMode.Log ? instance.Log : null,
+            ProcessSettings.From(definition));
         var result = _processes.Spawn(request);
         if (!result.Succeeded)
         {
@@ -221,6 +231,7 @@ public sealed partial class SupervisorLoop
             RecordExit(instance, kind, 0, null, error);
             return false;
         }
+        RecordNotApplied(instance, result.NotApplied);
         instance.Pids[kind] = result.Pid;
         _processesByPid[result.Pid] = (instance, kind);
         if (kind == ProcessKind.Main)
@@ -439,16 +450,24 @@ public sealed partial class SupervisorLoop
         }
     }
 
-    /// <summary>The environment of one job process (spec §4): defaults, env stanzas, start variables, UPSTART_*.</summary>
+    /// <summary>The environment of one job process (spec §4): defaults, env stanzas, env-files, start variables, UPSTART_*.</summary>
     private EnvironmentList ProcessEnvironment(JobInstance instance, ProcessKind kind)
     {
-        var environment = new EnvironmentList();
-        environment.AddRange(instance.Environment);
+        var environment = ComposeEnvironment(instance);
         environment.Set("UPSTART_JOB", instance.Class.Name);
         environment.Set("UPSTART_INSTANCE", instance.Name);
         // The tag finds the main process's daemon after it forks (expect fork/daemon); only main carries it.
         if (kind == ProcessKind.Main) environment.Set("SUPD_TAG", instance.Tag);
         if (kind is ProcessKind.PreStop or ProcessKind.PostStop) environment.AddRange(instance.StopEnvironment);
+        return environment;
+    }
+
+    /// <summary>Spec §4 with env-files: <c>env</c> stanzas, then env-file values, then the start variables.</summary>
+    private EnvironmentList ComposeEnvironment(JobInstance instance)
+    {
+        var environment = ClassEnvironment(instance.Definition);
+        foreach (var (key, value) in instance.EnvFileValues) environment.Set(key, value);
+        environment.AddRange(instance.StartVariables);
         return environment;
     }
 

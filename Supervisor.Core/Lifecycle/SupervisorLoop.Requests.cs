@@ -57,7 +57,7 @@ public sealed partial class SupervisorLoop
         var instance = Select(jobClass, environment, input.Instance, create: true)!;
         if (instance.Goal == JobGoal.Start)
             throw new SupervisorException(SupervisorError.AlreadyRunning, $"Job is already running: {instance.DisplayName}");
-        instance.PendingStartEnvironment = environment;
+        instance.PendingStartVariables = new EnvironmentList(input.Environment);
         Await(instance, JobGoal.Start, input);
         ChangeGoal(instance, JobGoal.Start);
     }
@@ -80,7 +80,7 @@ public sealed partial class SupervisorLoop
         if (instance.Goal == JobGoal.Stop)
             throw new SupervisorException(SupervisorError.AlreadyStopped, $"Job has already been stopped: {instance.DisplayName}");
         // New variables replace the start environment; none keeps the one it has.
-        if (input.Environment.Count > 0) instance.PendingStartEnvironment = environment;
+        if (input.Environment.Count > 0) instance.PendingStartVariables = new EnvironmentList(input.Environment);
         Await(instance, JobGoal.Start, input);
         ChangeGoal(instance, JobGoal.Stop);
         ChangeGoal(instance, JobGoal.Start);
@@ -174,5 +174,6 @@ public sealed partial class SupervisorLoop
         LogBytesDropped = instance.Log?.BytesDropped ?? 0,
         Usage = instance.Definition.Usage,
         ExpectProblem = instance.ExpectProblem,
+        NotApplied = instance.NotApplied.ToArray(),
     };
 }

@@ -18,7 +18,8 @@ public static class CommandLine
         command.IsScript || command.Text.AsSpan().IndexOfAny(ShellCharacters) >= 0;
 
     /// <summary>Resolves the command; on failure returns the spawn error text.</summary>
-    public static bool TryResolve(ProcessCommand command, string? searchPath, out string file, out IReadOnlyList<string> argv, out string? error)
+    /// <param name="root">The job's <c>chroot</c>: PATH is searched inside it.</param>
+    public static bool TryResolve(ProcessCommand command, string? searchPath, out string file, out IReadOnlyList<string> argv, out string? error, string? root = null)
     {
         error = null;
         if (command.IsScript)
@@ -50,7 +51,8 @@ public static class CommandLine
         foreach (var dir in (searchPath ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
             var candidate = Path.Combine(dir, words[0]);
-            if (File.Exists(candidate) && (File.GetUnixFileMode(candidate) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0)
+            var onDisk = root is null ? candidate : Path.Join(root, candidate);
+            if (File.Exists(onDisk) && (File.GetUnixFileMode(onDisk) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0)
             {
                 file = candidate;
                 return true;

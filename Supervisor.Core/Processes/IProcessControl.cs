@@ -40,21 +40,31 @@ public readonly record struct ProcessInfo(char State, int ParentPid, int Process
 /// <summary>Everything needed to start one job process.</summary>
 /// <param name="Description">"nagios main process", for messages.</param>
 /// <param name="File">Absolute path of the program.</param>
-/// <param name="Output">Where stdout and stderr go; null means /dev/null (console none).</param>
+/// <param name="Output">
+/// Where stdout and stderr go; null means /dev/null (console none), or supd's own stdout and stderr when
+/// <see cref="ProcessSettings.Console"/> is output or owner.
+/// </param>
+/// <param name="WorkingDirectory">The directory to run in (inside the chroot, if there is one).</param>
+/// <param name="Settings">The job's per-process stanzas; null means none.</param>
 public sealed record SpawnRequest(
     string Description,
     string File,
     IReadOnlyList<string> Arguments,
     IReadOnlyList<string> Environment,
     string WorkingDirectory,
-    IOutputSink? Output);
+    IOutputSink? Output,
+    ProcessSettings? Settings = null);
 
-/// <summary>A pid, or why the process could not be started ("unable to execute: No such file or directory").</summary>
-public readonly record struct SpawnResult(int Pid, string? Error)
+/// <summary>
+/// A pid, or why the process could not be started ("unable to execute: No such file or directory"). A started
+/// process may come with hints that could not be applied (<c>oom score -1000: Permission denied</c>).
+/// </summary>
+public readonly record struct SpawnResult(int Pid, string? Error, IReadOnlyList<string>? NotAppliedHints = null)
 {
-    public static SpawnResult Started(int pid) => new(pid, null);
+    public static SpawnResult Started(int pid, IReadOnlyList<string>? notApplied = null) => new(pid, null, notApplied);
     public static SpawnResult Failed(string error) => new(0, error);
     public bool Succeeded => Error is null;
+    public IReadOnlyList<string> NotApplied => NotAppliedHints ?? [];
 }
 
 /// <summary>Receives a job's captured output, as raw bytes, from any thread.</summary>

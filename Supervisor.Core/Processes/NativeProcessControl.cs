@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using Supervisor.Core.Interop;
+using Supervisor.Core.Language;
 
 namespace Supervisor.Core.Processes;
 
@@ -35,6 +36,14 @@ public sealed partial class NativeProcessControl : IProcessControl
     private Action<ChildExit>? _onExit;
     private volatile bool _disposed;
     private readonly bool _reapOrphans;
+    private readonly int _umask = ReadUmask();
+
+    // Exec helpers whose report is still awaited; their exit, if reaped meanwhile, is held in _held.
+    private readonly HashSet<int> _pending = [];
+    private readonly Dictionary<int, ChildExit> _held = [];
+
+    // Exec helpers that failed: their exit is not reported.
+    private readonly HashSet<int> _discard = [];
     private long _orphansReaped;
 
     /// <param name="childSubreaper">
@@ -61,20 +70,52 @@ public sealed partial class NativeProcessControl : IProcessControl
         _thread.Start();
     }
 
+    /// <summary>How supd starts itself as the exec helper (argv before <c>--exec-helper</c>).</summary>
+    public IReadOnlyList<string> ExecHelperCommand { get; init; } = ExecHelper.DefaultCommand();
+
+    /// <summary>How long Spawn waits for the exec helper's report.</summary>
+    public TimeSpan ExecHelperTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     public unsafe SpawnResult Spawn(SpawnRequest request)
     {
-        if (!Directory.Exists(request.WorkingDirectory))
+        var settings = request.Settings ?? ProcessSettings.Default;
+        var credentials = Credentials.Resolve(settings, out var credentialError);
+        if (credentials is null) return SpawnResult.Failed(credentialError!);
+
+        var helper = ExecHelper.IsNeeded(settings, credentials, _umask);
+        // Without chroot, the directory is checked here for a clear message; inside a chroot the helper checks it.
+        if (settings.Chroot is null && !Directory.Exists(request.WorkingDirectory))
             return SpawnResult.Failed($"unable to change working directory: {request.WorkingDirectory}: No such file or directory");
 
+        var environment = WithLoginVariables(request.Environment, credentials);
+        var file = request.File;
+        var arguments = request.Arguments;
+        if (helper)
+        {
+            var (argv, extra) = ExecHelper.BuildCommand(
+                ExecHelperCommand, settings, credentials, request.WorkingDirectory, request.File, request.Arguments, environment);
+            file = argv[0];
+            arguments = argv;
+            environment = [.. environment, .. extra];
+        }
+
+        var inheritConsole = request.Output is null && settings.Console is ConsoleMode.Output or ConsoleMode.Owner;
         int* pipe = stackalloc int[2] { -1, -1 };
+        int* status = stackalloc int[2] { -1, -1 };
         if (request.Output is not null && Libc.Pipe2(pipe, Libc.O_CLOEXEC) != 0)
             return SpawnResult.Failed($"unable to create output pipe: {Errno.Last}");
+        if (helper && Libc.Pipe2(status, Libc.O_CLOEXEC) != 0)
+        {
+            var error = Errno.Last;
+            if (pipe[0] >= 0) { Libc.Close(pipe[0]); Libc.Close(pipe[1]); }
+            return SpawnResult.Failed($"unable to create status pipe: {error}");
+        }
 
-        using var path = new NativeString(request.File);
-        using var cwd = new NativeString(request.WorkingDirectory);
+        using var path = new NativeString(file);
+        using var cwd = new NativeString(helper ? "/" : request.WorkingDirectory);
         using var devNull = new NativeString("/dev/null");
-        using var argv = new NativeStringArray(request.Arguments);
-        using var envp = new NativeStringArray(request.Environment);
+        using var argvNative = new NativeStringArray(arguments);
+        using var envp = new NativeStringArray(environment);
 
         byte* attr = stackalloc byte[Libc.SpawnAttrSize];
         byte* actions = stackalloc byte[Libc.FileActionsSize];
@@ -96,18 +137,25 @@ public sealed partial class NativeProcessControl : IProcessControl
                 Libc.FileActionsAddDup2(actions, pipe[1], 1);
                 Libc.FileActionsAddDup2(actions, pipe[1], 2);
             }
-            else
+            else if (!inheritConsole)
             {
                 Libc.FileActionsAddOpen(actions, 1, devNull.Pointer, Libc.O_WRONLY, 0);
                 Libc.FileActionsAddOpen(actions, 2, devNull.Pointer, Libc.O_WRONLY, 0);
             }
+            // console output/owner: fds 1 and 2 stay supd's own (posix_spawn keeps them; they are not close-on-exec).
+            if (helper) Libc.FileActionsAddDup2(actions, status[1], ExecHelper.StatusFd);
+            // The helper changes directory itself, after chroot; starting it in / keeps it off any mount it might pin.
             Libc.FileActionsAddChdir(actions, cwd.Pointer);
-            Libc.FileActionsAddCloseFrom(actions, 3);
+            Libc.FileActionsAddCloseFrom(actions, helper ? ExecHelper.StatusFd + 1 : 3);
 
             lock (_gate)
             {
-                rc = Libc.PosixSpawn(out pid, path.Pointer, actions, attr, argv.Pointer, envp.Pointer);
-                if (rc == 0) Track(pid);
+                rc = Libc.PosixSpawn(out pid, path.Pointer, actions, attr, argvNative.Pointer, envp.Pointer);
+                if (rc == 0)
+                {
+                    Track(pid);
+                    if (helper) _pending.Add(pid);
+                }
             }
         }
         finally
@@ -115,16 +163,80 @@ public sealed partial class NativeProcessControl : IProcessControl
             Libc.FileActionsDestroy(actions);
             Libc.SpawnAttrDestroy(attr);
             if (pipe[1] >= 0) Libc.Close(pipe[1]);
+            if (status[1] >= 0) Libc.Close(status[1]);
         }
 
         if (rc != 0)
         {
             if (pipe[0] >= 0) Libc.Close(pipe[0]);
-            return SpawnResult.Failed($"unable to execute: {new Errno(rc).Message}");
+            if (status[0] >= 0) Libc.Close(status[0]);
+            return SpawnResult.Failed(helper
+                ? $"unable to start the exec helper {file}: {new Errno(rc).Message}"
+                : $"unable to execute: {new Errno(rc).Message}");
         }
         if (request.Output is not null) StartPump(pipe[0], request.Output, request.Description);
         Wake();
-        return SpawnResult.Started(pid);
+        if (!helper) return SpawnResult.Started(pid);
+
+        ExecHelper.Report report;
+        try
+        {
+            report = ExecHelper.ReadStatus(status[0], ExecHelperTimeout);
+        }
+        finally
+        {
+            Libc.Close(status[0]);
+        }
+        return Settle(pid, report);
+    }
+
+    // The helper reported: a failed one's exit is nobody's business (the spawn failed); a successful one is the job.
+    private SpawnResult Settle(int pid, ExecHelper.Report report)
+    {
+        ChildExit? held;
+        lock (_gate)
+        {
+            _pending.Remove(pid);
+            held = _held.Remove(pid, out var exit) ? exit : null;
+            if (report.Error is not null)
+            {
+                if (held is null)
+                {
+                    _discard.Add(pid);
+                    // A helper that hangs is killed; one that failed exits by itself.
+                    Signal(pid, Signals.SIGKILL);
+                }
+                held = null;
+            }
+        }
+        if (held is { } early) _onExit?.Invoke(early);
+        return report.Error is not null
+            ? SpawnResult.Failed(report.Error)
+            : SpawnResult.Started(pid, report.NotApplied);
+    }
+
+    /// <summary>HOME, USER and LOGNAME from the passwd entry of <c>setuid</c>, unless the job sets them itself.</summary>
+    private static IReadOnlyList<string> WithLoginVariables(IReadOnlyList<string> environment, Credentials credentials)
+    {
+        if (credentials.UserName is null) return environment;
+        var result = environment.ToList();
+        void Add(string key, string value)
+        {
+            if (!result.Any(e => e.StartsWith(key + "=", StringComparison.Ordinal))) result.Add($"{key}={value}");
+        }
+        Add("HOME", credentials.Home ?? "/");
+        Add("USER", credentials.UserName);
+        Add("LOGNAME", credentials.UserName);
+        return result;
+    }
+
+    // supd's own umask, read without changing it (umask(2) can only be read by setting it).
+    private static int ReadUmask()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("Umask:", StringComparison.Ordinal))
+                return Convert.ToInt32(line[6..].Trim(), 8);
+        return -1;
     }
 
     // Under _gate, right after posix_spawn: the child cannot have been reaped yet, so its pid is still its own.
@@ -244,12 +356,20 @@ public sealed partial class NativeProcessControl : IProcessControl
             // ECHILD: something else reaped our child (a runtime SIGCHLD handler). Its status is lost; say so.
             LogStatusLost(pid, error.Message);
             Forget(pid, pidfd);
-            exits.Add(new ChildExit(pid, ExitStatus.Exited(255)));
+            Report(new ChildExit(pid, ExitStatus.Exited(255)), exits);
             return;
         }
         if (info.Pid == 0) return;
         Forget(pid, pidfd);
-        exits.Add(new ChildExit(pid, Decode(info)));
+        Report(new ChildExit(pid, Decode(info)), exits);
+    }
+
+    // Under _gate. An exec helper's exit waits for its report; a failed helper's is dropped.
+    private void Report(ChildExit exit, List<ChildExit> exits)
+    {
+        if (_discard.Remove(exit.Pid)) return;
+        if (_pending.Contains(exit.Pid)) _held[exit.Pid] = exit;
+        else exits.Add(exit);
     }
 
     // Under _gate. Collects every exited child: ours through their pidfd, orphans by pid.

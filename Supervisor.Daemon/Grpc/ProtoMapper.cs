@@ -26,6 +26,7 @@ internal static class ProtoMapper
             Usage = snapshot.Usage ?? "",
             ExpectProblem = snapshot.ExpectProblem ?? "",
         };
+        status.NotApplied.Add(snapshot.NotApplied);
         foreach (var (kind, pid) in snapshot.Processes)
             status.Processes.Add(new Supervisor.Protocol.ProcessInfo { Kind = kind.Name(), Pid = pid });
         if (snapshot.LastExit is { } exit)

@@ -36,6 +36,9 @@ public sealed partial class SupdHarness : IAsyncDisposable
     /// <summary>An environment entry every job of this harness carries (through <see cref="WriteJob"/>).</summary>
     public string Marker { get; }
 
+    /// <summary>A command supd runs under (<c>setpriv --reuid=65534 …</c>), or null to run it directly.</summary>
+    public IReadOnlyList<string>? Wrapper { get; init; }
+
     public int SupdPid => _supd?.Id ?? 0;
     public Process? SupdProcess => _supd;
 
@@ -76,12 +79,17 @@ public sealed partial class SupdHarness : IAsyncDisposable
     /// <summary>Starts supd with exactly these arguments and extra environment variables; it becomes this harness's supd.</summary>
     public Process StartSupdWith(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment)
     {
-        var info = new ProcessStartInfo(Binaries.Supd)
+        var info = new ProcessStartInfo(Wrapper is { Count: > 0 } ? Wrapper[0] : Binaries.Supd)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
+        if (Wrapper is { Count: > 0 })
+        {
+            foreach (var arg in Wrapper.Skip(1)) info.ArgumentList.Add(arg);
+            info.ArgumentList.Add(Binaries.Supd);
+        }
         foreach (var arg in args) info.ArgumentList.Add(arg);
         // A variable of supd's own environment: it must never reach a job.
         info.Environment["SUPD_TEST_ONLY"] = "supd-private";

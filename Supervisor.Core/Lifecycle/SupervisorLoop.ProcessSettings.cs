@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Logging;
+using Supervisor.Core.Language;
+using Supervisor.Core.Processes;
+
+namespace Supervisor.Core.Lifecycle;
+
+// The process environment stanzas at run time: env-files read at each start, stanzas this build cannot honour,
+// and the hints (nice, oom score) the kernel refused.
+public sealed partial class SupervisorLoop
+{
+    private static readonly ProcessKind[] CycleOrder =
+        [ProcessKind.PreStart, ProcessKind.Main, ProcessKind.PostStart, ProcessKind.PreStop, ProcessKind.PostStop];
+
+    /// <summary>
+    /// Reads the env-files when <paramref name="kind"/> is the first process of a start (each entry into
+    /// starting runs pre-start, or else main, once), so each start, respawns included, sees the files as they are.
+    /// </summary>
+    private bool RefreshEnvFiles(JobInstance instance, ProcessKind kind, out string? error)
+    {
+        error = null;
+        var definition = instance.Definition;
+        if (definition.EnvFiles.Count == 0) return true;
+        var first = CycleOrder.FirstOrDefault(k => CommandOf(definition, k) is not null, ProcessKind.Main);
+        if (instance.EnvFilesRead && kind != first) return true;
+        if (!EnvFile.TryRead(definition.EnvFiles, out var values, out error)) return false;
+        instance.EnvFileValues = values;
+        instance.EnvFilesRead = true;
+        instance.Environment = ComposeEnvironment(instance);
+        return true;
+    }
+
+    private static ProcessCommand? CommandOf(JobDefinition definition, ProcessKind kind) => kind switch
+    {
+        ProcessKind.PreStart => definition.PreStart,
+        ProcessKind.Main => definition.Main,
+        ProcessKind.PostStart => definition.PostStart,
+        ProcessKind.PreStop => definition.PreStop,
+        ProcessKind.PostStop => definition.PostStop,
+        ProcessKind.Check => definition.Check,
+        _ => null,
+    };
+
+    /// <summary>Stanzas this build cannot honour: the job must not run less confined than it asked.</summary>
+    private static string? Unsupported(JobDefinition definition) =>
+        definition.ApparmorLoad is not null ? "apparmor load is not supported by supd"
+        : definition.ApparmorSwitch is not null ? "apparmor switch is not supported by supd"
+        : definition.Cgroups.Count > 0 ? "cgroup is not supported by supd"
+        : null;
+
+    private void RecordNotApplied(JobInstance instance, IReadOnlyList<string> notApplied)
+    {
+        foreach (var hint in notApplied)
+        {
+            if (instance.NotApplied.Contains(hint)) continue;
+            instance.NotApplied.Add(hint);
+            LogHintNotApplied(instance.DisplayName, hint);
+        }
+    }
+
+    [LoggerMessage(EventId = 140, Level = LogLevel.Warning, Message = "{Job}: {Hint}; running it without")]
+    private partial void LogHintNotApplied(string job, string hint);
+}

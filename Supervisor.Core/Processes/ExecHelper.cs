@@ -1,0 +1,289 @@
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
+using Supervisor.Core.Interop;
+
+namespace Supervisor.Core.Processes;
+
+/// <summary>
+/// Overview: the exec helper is supd itself started as <c>supd --exec-helper OPTIONS -- FILE ARGV…</c> by posix_spawn,
+/// for job processes that need what posix_spawn cannot set (limits, umask, nice, oom score, chroot, credentials).
+/// posix_spawn has already given it the job's session, signal state, stdio, environment and working directory;
+/// the helper applies the rest in Upstart's order (spec §6: rlimits, umask, nice, oom score, chroot, chdir,
+/// initgroups, setgid, setuid) and execve's the job, so the job keeps the helper's pid.
+///
+/// Protocol: fd 3 of the helper is the write end of a status pipe. The helper marks it close-on-exec first thing,
+/// then writes one line per event, <c>KIND\tSTANZA\tMESSAGE\n</c>:
+/// <c>warn</c> (a hint, nice or oom score, the kernel refused; the helper carries on), <c>fail</c> (a hard failure;
+/// the helper exits 127 without running the job) and <c>exec</c> (written just before execve). A successful
+/// execve closes the pipe, so supd reads to end of file: the last line <c>exec</c> means the job runs, <c>fail</c>
+/// means the spawn failed with that message, and nothing at all means the helper died before it could report.
+/// </summary>
+public static class ExecHelper
+{
+    public const string Flag = "--exec-helper";
+
+    /// <summary>The fd the status pipe arrives on in the helper.</summary>
+    internal const int StatusFd = 3;
+
+    /// <summary>
+    /// Environment variables supd adds for the helper's runtime (the helper removes them before exec): where the
+    /// runtime is, if supd was told, and no tiered PGO, which only slows a process that lives 40 ms.
+    /// </summary>
+    private static IEnumerable<(string Name, string? Value)> RuntimeVariables()
+    {
+        yield return ("DOTNET_ROOT", Environment.GetEnvironmentVariable("DOTNET_ROOT"));
+        yield return ("DOTNET_TieredPGO", "0");
+    }
+
+    /// <summary>
+    /// How to start supd in helper mode: the running binary (<see cref="Environment.ProcessPath"/>), or
+    /// <c>dotnet supd.dll</c> when supd runs under the dotnet host.
+    /// </summary>
+    public static IReadOnlyList<string> DefaultCommand()
+    {
+        var process = Environment.ProcessPath ?? throw new InvalidOperationException("supd cannot find its own binary");
+        if (Path.GetFileNameWithoutExtension(process) == "dotnet" && Assembly.GetEntryAssembly()?.GetName().Name is { } name)
+            return [process, Path.Combine(AppContext.BaseDirectory, name + ".dll")];
+        return [process];
+    }
+
+    /// <summary>True when the settings need more than posix_spawn (relative to supd's own <paramref name="umask"/>).</summary>
+    public static bool IsNeeded(ProcessSettings settings, Credentials credentials, int umask) =>
+        settings.Umask != umask || settings.Nice is not null || settings.OomScore is not null ||
+        settings.Limits.Count > 0 || settings.Chroot is not null || credentials.ChangesIds;
+
+    /// <summary>The helper's argv (after <paramref name="command"/>) and the variables to add to its environment.</summary>
+    internal static (List<string> Argv, List<string> ExtraEnvironment) BuildCommand(
+        IReadOnlyList<string> command, ProcessSettings settings, Credentials credentials, string workingDirectory,
+        string file, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
+    {
+        var argv = new List<string>(command) { Flag };
+        foreach (var (name, limit) in settings.Limits)
+            argv.AddRange(["--limit", $"{name}:{Format(limit.Soft)}:{Format(limit.Hard)}"]);
+        argv.AddRange(["--umask", Convert.ToString(settings.Umask, 8)]);
+        if (settings.Nice is { } nice) argv.AddRange(["--nice", nice.ToString(CultureInfo.InvariantCulture)]);
+        if (settings.OomScore is { } oom) argv.AddRange(["--oom", oom.ToString(CultureInfo.InvariantCulture)]);
+        if (settings.Chroot is { } root) argv.AddRange(["--chroot", root]);
+        argv.AddRange(["--chdir", workingDirectory]);
+        if (credentials.Groups is { } groups) argv.AddRange(["--groups", string.Join(',', groups)]);
+        if (credentials.Gid is { } gid) argv.AddRange(["--gid", gid.ToString(CultureInfo.InvariantCulture)]);
+        if (credentials.Uid is { } uid) argv.AddRange(["--uid", uid.ToString(CultureInfo.InvariantCulture)]);
+
+        var extra = new List<string>();
+        foreach (var (name, value) in RuntimeVariables())
+        {
+            if (value is null) continue;
+            if (environment.Any(e => e.StartsWith(name + "=", StringComparison.Ordinal))) continue;
+            extra.Add($"{name}={value}");
+            argv.AddRange(["--strip-env", name]);
+        }
+        argv.Add("--");
+        argv.Add(file);
+        argv.AddRange(arguments);
+        return (argv, extra);
+    }
+
+    private static string Format(ulong? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "unlimited";
+
+    /// <summary>What the helper reported: a failure message, or success with the hints it could not apply.</summary>
+    internal sealed record Report(string? Error, IReadOnlyList<string> NotApplied);
+
+    /// <summary>Reads the status pipe to end of file, waiting at most <paramref name="timeout"/>.</summary>
+    internal static unsafe Report ReadStatus(int fd, TimeSpan timeout)
+    {
+        var bytes = new List<byte>();
+        var buffer = stackalloc byte[512];
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (true)
+        {
+            var remaining = deadline - Environment.TickCount64;
+            if (remaining <= 0) return new Report($"the exec helper did not report within {timeout.TotalSeconds:0}s", []);
+            var poll = new Libc.PollFd { Fd = fd, Events = Libc.POLLIN };
+            var ready = Libc.Poll(&poll, 1, (int)Math.Min(remaining, int.MaxValue));
+            if (ready < 0 && Errno.Last.Value == Errno.EINTR) continue;
+            if (ready <= 0) continue;
+            var n = Libc.Read(fd, buffer, 512);
+            if (n < 0 && Errno.Last.Value is Errno.EINTR or Errno.EAGAIN) continue;
+            if (n <= 0) break;
+            for (var i = 0; i < n; i++) bytes.Add(buffer[i]);
+        }
+
+        string? error = "the exec helper ended before it could run the job";
+        var notApplied = new List<string>();
+        foreach (var line in Encoding.UTF8.GetString(bytes.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = line.Split('\t', 3);
+            var kind = parts[0];
+            var stanza = parts.Length > 1 ? parts[1] : "";
+            var message = parts.Length > 2 ? parts[2] : "";
+            switch (kind)
+            {
+                case "warn": notApplied.Add($"{stanza}: {message}"); break;
+                case "fail": error = message; break;
+                case "exec": error = null; break;
+            }
+        }
+        return new Report(error, notApplied);
+    }
+
+    /// <summary>
+    /// The helper itself, called first thing in supd's Main: applies the settings and execs the job; returns only
+    /// when it could not (the exit status, 127).
+    /// </summary>
+    /// <remarks>
+    /// Resource limits are set last, just before setuid and execve, not first as Upstart's fork child did: the
+    /// helper is a running .NET process, and a limit such as <c>as</c> or <c>data</c> below what the runtime has
+    /// reserved would make its next allocation fail. So everything the last steps need (argv, envp, the status
+    /// line, the P/Invoke stubs) is prepared before, and nothing after setrlimit allocates. They still come before
+    /// setuid, so root can raise a hard limit for the job.
+    /// </remarks>
+    public static unsafe int Run(string[] args)
+    {
+        Libc.Fcntl(StatusFd, Libc.F_SETFD, Libc.FD_CLOEXEC);
+        var strip = new List<string>();
+        var limits = new List<(string Name, int Resource, Libc.RLimit Limit)>();
+        string? umask = null, nice = null, oom = null, chroot = null, chdir = null;
+        uint[]? groups = null;
+        uint? gid = null, uid = null;
+        var i = 1; // args[0] is the flag
+        for (; i < args.Length && args[i] != "--"; i++)
+        {
+            var option = args[i];
+            var value = i + 1 < args.Length ? args[++i] : "";
+            switch (option)
+            {
+                case "--limit":
+                    var parts = value.Split(':');
+                    if (parts.Length != 3 || !ResourceLimits.TryGetNumber(parts[0], out var resource))
+                        return Fail("limit", $"unknown resource limit: {value}");
+                    limits.Add((parts[0], resource, new Libc.RLimit { Current = ParseLimit(parts[1]), Maximum = ParseLimit(parts[2]) }));
+                    break;
+                case "--umask": umask = value; break;
+                case "--nice": nice = value; break;
+                case "--oom": oom = value; break;
+                case "--chroot": chroot = value; break;
+                case "--chdir": chdir = value; break;
+                case "--groups": groups = value.Split(',').Select(g => uint.Parse(g, CultureInfo.InvariantCulture)).ToArray(); break;
+                case "--gid": gid = uint.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--uid": uid = uint.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--strip-env": strip.Add(value + "="); break;
+                default: return Fail("", $"exec helper: unknown option {option}");
+            }
+        }
+        if (i + 2 > args.Length) return Fail("", "exec helper: no program given");
+
+        // Everything execve needs, prepared while the process can still allocate freely.
+        using var file = new NativeString(args[i + 1]);
+        using var argv = new NativeStringArray(args[(i + 2)..]);
+        var envp = Environ(strip);
+        var execLine = Encoding.UTF8.GetBytes("exec\t\t\n");
+
+        if (umask is not null) Libc.Umask(Convert.ToUInt32(umask, 8));
+        if (nice is not null && Libc.SetPriority(Libc.PRIO_PROCESS, 0, int.Parse(nice, CultureInfo.InvariantCulture)) != 0)
+            Warn($"nice {nice}", Errno.Last.Message);
+        if (oom is not null && !WriteOomScore(oom, out var oomError))
+            Warn($"oom score {oom}", oomError);
+        if (chroot is not null)
+        {
+            using var root = new NativeString(chroot);
+            if (Libc.Chroot(root.Pointer) != 0)
+                return Fail("chroot", $"unable to change root directory: {chroot}: {Errno.Last.Message}");
+            chdir ??= "/";
+        }
+        if (chdir is not null)
+        {
+            using var dir = new NativeString(chdir);
+            if (Libc.Chdir(dir.Pointer) != 0)
+                return Fail("chdir", $"unable to change working directory: {chdir}: {Errno.Last.Message}");
+        }
+        if (groups is not null)
+        {
+            fixed (uint* g = groups)
+                if (Libc.SetGroups((nuint)groups.Length, g) != 0)
+                    return Fail("setuid", $"unable to initgroups: {Errno.Last.Message}");
+        }
+        if (gid is { } newGid && Libc.SetGid(newGid) != 0)
+            return Fail("setgid", $"unable to setgid: {Errno.Last.Message}");
+
+        // Compile the stubs of the last calls now: harmless calls that fail without effect.
+        Libc.Write(StatusFd, null, 0);
+        Libc.SetUid(uint.MaxValue);
+        Libc.Execve(null, null, null);
+        Libc.RLimit probe;
+        Libc.GetRLimit(Libc.RLIMIT_NOFILE, &probe);
+        foreach (var (name, number, limit) in limits)
+        {
+            var l = limit;
+            if (Libc.SetRLimit(number, &l) != 0)
+                return Fail("limit", $"unable to set \"{name}\" resource limit: {Errno.Last.Message}");
+        }
+        if (uid is { } newUid && Libc.SetUid(newUid) != 0)
+            return Fail("setuid", $"unable to setuid: {Errno.Last.Message}");
+
+        fixed (byte* line = execLine) Libc.Write(StatusFd, line, (nuint)execLine.Length);
+        Libc.Execve(file.Pointer, argv.Pointer, envp);
+        return Fail("exec", $"unable to execute: {Errno.Last.Message}");
+    }
+
+    private static ulong ParseLimit(string text) =>
+        text == "unlimited" ? Libc.RLIM_INFINITY : ulong.Parse(text, CultureInfo.InvariantCulture);
+
+    private static bool WriteOomScore(string value, out string error)
+    {
+        error = "";
+        try
+        {
+            File.WriteAllText("/proc/self/oom_score_adj", value);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // .NET reports EACCES/EPERM as UnauthorizedAccessException ("Access to the path … is denied").
+            error = e is UnauthorizedAccessException ? new Errno(Errno.EACCES).Message : e.Message;
+            return false;
+        }
+    }
+
+    // The environment posix_spawn gave us (the job's), in its order, minus what supd added for the runtime.
+    private static unsafe byte** Environ(List<string> strip)
+    {
+        var environ = *(byte***)NativeLibrary.GetExport(NativeLibrary.Load("libc.so.6"), "environ");
+        if (strip.Count == 0) return environ;
+        var kept = new List<nint>();
+        for (var p = environ; *p != null; p++)
+        {
+            var entry = new string((sbyte*)*p);
+            if (!strip.Any(s => entry.StartsWith(s, StringComparison.Ordinal))) kept.Add((nint)(*p));
+        }
+        var result = (byte**)NativeMemory.Alloc((nuint)(kept.Count + 1), (nuint)sizeof(byte*));
+        for (var k = 0; k < kept.Count; k++) result[k] = (byte*)kept[k];
+        result[kept.Count] = null;
+        return result;
+    }
+
+    private static void Warn(string stanza, string message) => WriteStatus("warn", stanza, message);
+
+    private static int Fail(string stanza, string message)
+    {
+        WriteStatus("fail", stanza, message);
+        return 127;
+    }
+
+    private static unsafe void WriteStatus(string kind, string stanza, string message)
+    {
+        var line = Encoding.UTF8.GetBytes($"{kind}\t{stanza}\t{message.Replace('\n', ' ')}\n");
+        fixed (byte* p = line)
+        {
+            var written = 0;
+            while (written < line.Length)
+            {
+                var n = Libc.Write(StatusFd, p + written, (nuint)(line.Length - written));
+                if (n < 0 && Errno.Last.Value == Errno.EINTR) continue;
+                if (n <= 0) return;
+                written += (int)n;
+            }
+        }
+    }
+}
