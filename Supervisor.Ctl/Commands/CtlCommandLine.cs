@@ -61,7 +61,9 @@ internal sealed class CtlCommandLine
                 request.Env.AddRange(parse.GetValue(env) ?? []);
                 var reply = await client.StatusAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
                 output.WriteLine(StatusFormatter.StatusLine(reply.Status));
+                // initctl's one line, then what did not go as the job file says, one indented line each.
                 if (reply.Status.ExpectProblem.Length > 0) output.WriteLine($"\t{reply.Status.ExpectProblem}");
+                foreach (var hint in reply.Status.NotApplied) output.WriteLine($"\tnot applied: {hint}");
             });
         });
         return command;
