@@ -41,7 +41,7 @@ public sealed partial class SupervisorLoop
     [LoggerMessage(EventId = 111, Level = LogLevel.Debug, Message = "Reaped pid {Pid} that belongs to no job: {Status}")]
     private partial void LogUnknownChild(int pid, string status);
 
-    [LoggerMessage(EventId = 112, Level = LogLevel.Information, Message = "{Job} sending SIG{Signal} to main process {Pid} (reload)")]
+    [LoggerMessage(EventId = 112, Level = LogLevel.Information, Message = "{Job} sending SIG{Signal} to process group {Pid} (reload)")]
     private partial void LogReloading(string job, int pid, string signal);
 
     [LoggerMessage(EventId = 113, Level = LogLevel.Information, Message = "Loaded {Count} jobs")]

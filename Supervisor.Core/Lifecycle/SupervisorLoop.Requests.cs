@@ -92,8 +92,9 @@ public sealed partial class SupervisorLoop
         if (!instance.MainAlive)
             throw new SupervisorException(SupervisorError.NotRunning, $"Job is not running: {instance.DisplayName}");
         var signal = instance.Definition.ReloadSignal;
-        LogReloading(instance.DisplayName, instance.MainPid, Signals.Name(signal));
-        _processes.Signal(instance.MainPid, signal);
+        // To the main process's group, as every signal supd sends a job (Upstart sent reload to the main pid only).
+        LogReloading(instance.DisplayName, instance.MainProcessGroup, Signals.Name(signal));
+        if (!_processes.SignalGroup(instance.MainProcessGroup, signal)) _processes.Signal(instance.MainPid, signal);
         input.Reply.TrySetResult(Snapshot(instance));
     }
 

@@ -380,6 +380,23 @@ public sealed class SupervisorLoopTests
     }
 
     [Test]
+    public async Task Reload_sends_the_reload_signal_to_the_main_process_group()
+    {
+        await using var h = await LoopHarness.CreateAsync(("svc", "reload signal USR1\nexec /bin/sleep 100\n"));
+        await h.Loop.StartAsync("svc", []);
+        var pid = h.Processes.PidOf("svc", "main");
+
+        await h.Loop.ReloadAsync("svc", []).Within();
+
+        Assert.That(h.Processes.SignalsSent, Is.EqualTo(new[] { (pid, Signals.SIGUSR1, true) }));
+        var stop = h.Loop.StopAsync("svc", []);
+        await h.ExitAsync(pid, ExitStatus.Killed(Signals.SIGTERM));
+        await stop.Within();
+        var refused = Assert.ThrowsAsync<SupervisorException>(async () => await h.Loop.ReloadAsync("svc", []).Within())!;
+        Assert.That(refused.Message, Is.EqualTo("Unknown instance: svc"));
+    }
+
+    [Test]
     public async Task Instances_are_named_by_their_variables()
     {
         await using var h = await LoopHarness.CreateAsync(("tty", "instance $TTY\nexec /sbin/getty $TTY\n"));
