@@ -64,7 +64,7 @@ public sealed partial class SupervisorLoop
                 return false;
 
             case JobState.Security:
-                return true; // apparmor load: not applied by this build (the language issue rejects it at start)
+                return true; // apparmor load is not supported: the first spawn of such a job fails naming the stanza
 
             case JobState.PreStart:
                 return !RunHook(instance, ProcessKind.PreStart, definition.PreStart, failOnSpawnError: true);
