@@ -34,6 +34,8 @@ public sealed class ConformanceRuntimeTests
         Assert.That(start.ExitCode, Is.EqualTo(0), start.ToString());
         Assert.That(start.Stdout, Does.Match(@"^x start/running, process \d+\n$"));
         Assert.That(ProcessTable.IsAlive(SupdHarness.PidOf(start.Stdout)), Is.True);
+        // supd's log reaches the harness a little after the reply: wait for the line, then look at the whole trace.
+        await DaemonTrace.WaitForEventAsync(supd, "x", "started");
         Assert.That(Events(supd, "x"), Is.EqualTo(new[] { "starting", "started" }));
 
         var again = await supd.CtlAsync("start", "x");
@@ -68,8 +70,8 @@ public sealed class ConformanceRuntimeTests
         Open(gate);
         var emitted = await emit;
         Assert.That(emitted, Has.Property("ExitCode").EqualTo(0).And.Property("Stdout").Empty);
-        Assert.That(Events(supd, "x"), Does.Contain("stopped RESULT=ok"), "the task had finished when emit returned");
-        Assert.That((await supd.CtlAsync("status", "x")).Stdout, Is.EqualTo("x stop/waiting\n"));
+        Assert.That((await supd.CtlAsync("status", "x")).Stdout, Is.EqualTo("x stop/waiting\n"), "the task had finished when emit returned");
+        await DaemonTrace.WaitForEventAsync(supd, "x", "stopped RESULT=ok");
 
         // emit --no-wait returns at once: the task is still running after it returned.
         File.Delete(gate);
@@ -247,6 +249,7 @@ public sealed class ConformanceRuntimeTests
 
         Assert.That(stop, Has.Property("ExitCode").EqualTo(0).And.Property("Stdout").EqualTo("x stop/waiting\n"));
         Assert.That(supd.ReadLog("x"), Does.Contain("got TERM"), "the shell trapped TERM");
+        await DaemonTrace.WaitForEventAsync(supd, "x", "stopped RESULT=ok");
         var output = supd.DaemonOutput;
         // The order of the kill sequence: TERM to the group, then (supd's wording) the escalation, then KILL.
         var term = DaemonTrace.IndexOf(output, $"supd: x sending SIGTERM to process group {pid}");
@@ -301,6 +304,7 @@ public sealed class ConformanceRuntimeTests
         var started = await start;
 
         Assert.That(started.Stdout, Does.Match(@"^x start/running, process \d+\n$"), started.ToString());
+        await DaemonTrace.WaitForEventAsync(supd, "x", "started");
         var output = supd.DaemonOutput;
         Assert.That(DaemonTrace.IndexOf(output, "supd: Event stopped JOB=y INSTANCE= RESULT=ok"),
             Is.GreaterThanOrEqualTo(0).And.LessThan(DaemonTrace.IndexOf(output, "supd: x state changed from starting to")),
@@ -320,8 +324,8 @@ public sealed class ConformanceRuntimeTests
         // supd adds the indented reason after initctl's line.
         Assert.That(spawn.Stderr, Is.EqualTo(
             "supctl: Job failed to start\n  x: main process failed to spawn: unable to execute: No such file or directory\n"));
-        Assert.That(supd.DaemonOutput, Does.Contain("supd: Failed to spawn x main process: unable to execute: No such file or directory\n"));
         await DaemonTrace.WaitForEventAsync(supd, "x", "stopped RESULT=failed PROCESS=main");
+        Assert.That(supd.DaemonOutput, Does.Contain("supd: Failed to spawn x main process: unable to execute: No such file or directory\n"));
         Assert.That(Events(supd, "x").Where(e => e.StartsWith("stop", StringComparison.Ordinal)),
             Is.EqualTo(new[] { "stopping RESULT=failed PROCESS=main", "stopped RESULT=failed PROCESS=main" }), "no EXIT_STATUS");
 
@@ -401,7 +405,7 @@ public sealed class ConformanceRuntimeTests
         var restart = await supd.CtlAsync("restart", "withprestop");
         Assert.That(restart, Has.Property("ExitCode").EqualTo(0).And.Property("Stdout").EqualTo($"withprestop start/running, process {before}\n"),
             "pre-stop runs, then the job returns to running with the same process");
-        Assert.That(supd.DaemonOutput, Does.Match(@"supd: withprestop pre-stop process \(\d+\) started"));
+        await Eventually.TrueAsync(() => Regex.IsMatch(supd.DaemonOutput, @"supd: withprestop pre-stop process \(\d+\) started"), "the pre-stop line");
         Assert.That(ProcessTable.IsAlive(before), Is.True);
 
         var plainBefore = SupdHarness.PidOf((await supd.CtlAsync("start", "plain")).Stdout);
