@@ -98,12 +98,18 @@ public sealed partial class SupervisorLoop
         input.Reply.TrySetResult(Snapshot(instance));
     }
 
-    // Without wait the reply is the status right after the goal change.
+    // Without wait the reply is the status once this request has settled: after the event queue has run, the job
+    // has gone as far as it can without outside input (a service or task that starts at once is running).
     private void Await(JobInstance instance, JobGoal goal, JobCommandInput input)
     {
         if (input.Wait) instance.Waiters.Add(new InstanceWaiter(goal, input.Reply));
-        else input.Reply.TrySetResult(null);
+        else AfterSettling(() => input.Reply.TrySetResult(CurrentSnapshot(instance)));
     }
+
+    private JobStatusSnapshot CurrentSnapshot(JobInstance instance) =>
+        instance.Class.Instances.TryGetValue(instance.Name, out var live) && ReferenceEquals(live, instance)
+            ? Snapshot(instance)
+            : ClassSnapshot(instance.Class);
 
     private JobClass FindClass(string job) =>
         _jobs.TryGetValue(job, out var jobClass)

@@ -36,6 +36,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     private long _nextEventId;
     private long _nextSequence;
     private long _nextTag;
+    private readonly List<Action> _afterSettling = [];
     private TaskCompletionSource? _shutdown;
     private Task? _running;
 
@@ -80,6 +81,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             {
                 Dispatch(input);
                 PollEvents();
+                RunAfterSettling();
                 CheckShutdownComplete();
             }
         }
@@ -223,6 +225,17 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             }
             ChangeGoal(instance, JobGoal.Stop);
         }
+    }
+
+    /// <summary>Runs <paramref name="action"/> once the current input and the events it caused have been handled.</summary>
+    private void AfterSettling(Action action) => _afterSettling.Add(action);
+
+    private void RunAfterSettling()
+    {
+        if (_afterSettling.Count == 0) return;
+        var actions = _afterSettling.ToArray();
+        _afterSettling.Clear();
+        foreach (var action in actions) action();
     }
 
     private void CheckShutdownComplete()
