@@ -8,19 +8,11 @@ namespace Supervisor.Tests.Integration;
 [Parallelizable(ParallelScope.All)]
 public sealed class ExpectAndJobToolsTests
 {
-    private static string Script(SupdHarness supd, string name, string body)
-    {
-        var path = Path.Combine(supd.Root, name);
-        File.WriteAllText(path, "#!/bin/sh\n" + body);
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        return path;
-    }
-
     [Test]
     public async Task Expect_daemon_follows_a_double_forked_daemon_in_a_new_session()
     {
         await using var supd = new SupdHarness();
-        var daemon = Script(supd, "food", "setsid sh -c 'sleep 100000 & exit 0' &\nexit 0\n");
+        var daemon = supd.WriteScript("food", "setsid sh -c 'sleep 100000 & exit 0' &\nexit 0\n");
         supd.WriteJob("food", $"expect daemon\nrespawn\nexec {daemon}\n");
         await supd.StartAsync();
 
@@ -41,7 +33,7 @@ public sealed class ExpectAndJobToolsTests
     public async Task Expect_stop_waits_for_the_process_to_stop_itself_then_continues_it()
     {
         await using var supd = new SupdHarness();
-        var raiser = Script(supd, "ready", "echo preparing\nkill -STOP $$\necho continued\nexec sleep 100000\n");
+        var raiser = supd.WriteScript("ready", "echo preparing\nkill -STOP $$\necho continued\nexec sleep 100000\n");
         supd.WriteJob("ready", $"expect stop\nexec {raiser}\n");
         await supd.StartAsync();
 

@@ -21,20 +21,11 @@ public sealed class SeedExamplesTests
         return supd;
     }
 
-    private static string StandIn(SupdHarness supd, string name, string script)
-    {
-        var path = Path.Combine(supd.Root, name);
-        File.WriteAllText(path, "#!/bin/sh\n" + script);
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
-            UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        return path;
-    }
-
     [Test]
     public async Task Nagios_starts_on_filesystem_comes_back_when_killed_and_is_already_running()
     {
         await using var seeded = WithSeedJob("nagios", "");
-        var nagios = StandIn(seeded, "nagios3", "echo \"nagios reading $1\"\nexec sleep 100000\n");
+        var nagios = seeded.WriteScript("nagios3", "echo \"nagios reading $1\"\nexec sleep 100000\n");
         File.AppendAllText(Path.Combine(seeded.JobDir, "nagios.override"), $"exec {nagios} /etc/nagios3/nagios.cfg\n");
         await seeded.StartAsync();
 
@@ -55,7 +46,7 @@ public sealed class SeedExamplesTests
     {
         await using var supd = WithSeedJob("ssh", "");
         // Like sshd without -D: fork into the background and return.
-        var sshd = StandIn(supd, "sshd", "sleep 100000 &\nexit 0\n");
+        var sshd = supd.WriteScript("sshd", "sleep 100000 &\nexit 0\n");
         File.AppendAllText(Path.Combine(supd.JobDir, "ssh.override"), $"exec {sshd}\n");
         await supd.StartAsync();
 
@@ -78,7 +69,7 @@ public sealed class SeedExamplesTests
     public async Task Helloworld_logs_the_event_variables_as_the_article_shows()
     {
         await using var supd = WithSeedJob("helloworld", "");
-        var logger = StandIn(supd, "logger", "tag=$2\nwhile IFS= read -r line; do echo \"$tag: $line\"; done\n");
+        var logger = supd.WriteScript("logger", "tag=$2\nwhile IFS= read -r line; do echo \"$tag: $line\"; done\n");
         File.AppendAllText(Path.Combine(supd.JobDir, "helloworld.override"), $"exec env | {logger} -t helloworld\n");
         await supd.StartAsync();
 

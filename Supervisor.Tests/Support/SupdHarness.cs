@@ -57,6 +57,16 @@ public sealed partial class SupdHarness : IAsyncDisposable
         return path;
     }
 
+    /// <summary>Writes an executable shell script under the harness's root (a stand-in program for a job to run).</summary>
+    public string WriteScript(string name, string body)
+    {
+        var path = Path.Combine(Root, name);
+        File.WriteAllText(path, "#!/bin/sh\n" + body);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+            UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        return path;
+    }
+
     public string LogPath(string job) => Path.Combine(LogDir, job.Replace('/', '_') + ".log");
 
     public string ReadLog(string job) => File.Exists(LogPath(job)) ? File.ReadAllText(LogPath(job)) : "";
