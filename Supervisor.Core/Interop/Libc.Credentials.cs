@@ -36,6 +36,16 @@ internal static unsafe partial class Libc
     [LibraryImport(Name, EntryPoint = "getgrnam_r")]
     internal static partial int GetGrNamR(byte* name, Group* entry, byte* buffer, nuint size, Group** result);
 
+    [LibraryImport(Name, EntryPoint = "getpwuid_r")]
+    internal static partial int GetPwUidR(uint uid, Passwd* entry, byte* buffer, nuint size, Passwd** result);
+
+    [LibraryImport(Name, EntryPoint = "getgrgid_r")]
+    internal static partial int GetGrGidR(uint gid, Group* entry, byte* buffer, nuint size, Group** result);
+
+    /// <summary>Changes a file's owner and group; <see cref="uint.MaxValue"/> (-1) leaves one unchanged.</summary>
+    [LibraryImport(Name, EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Chown(string path, uint owner, uint group);
+
     /// <summary>-1 when <paramref name="count"/> was too small (it then holds the number needed).</summary>
     [LibraryImport(Name, EntryPoint = "getgrouplist")]
     internal static partial int GetGroupList(byte* user, uint group, uint* groups, int* count);

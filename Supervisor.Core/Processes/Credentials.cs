@@ -71,9 +71,9 @@ public sealed record Credentials(uint? Uid, uint? Gid, IReadOnlyList<uint>? Grou
         return new Credentials(user?.Uid, gid, groups, user?.Name, user?.Home);
     }
 
-    private sealed record UserEntry(string Name, uint Uid, uint Gid, string Home);
+    internal sealed record UserEntry(string Name, uint Uid, uint Gid, string Home);
 
-    private static unsafe UserEntry? LookUpUser(string name)
+    internal static unsafe UserEntry? LookUpUser(string name)
     {
         using var native = new NativeString(name);
         for (var size = 4096; size <= 1 << 20; size *= 4)
@@ -90,7 +90,7 @@ public sealed record Credentials(uint? Uid, uint? Gid, IReadOnlyList<uint>? Grou
         return null;
     }
 
-    private static unsafe uint? LookUpGroup(string name)
+    internal static unsafe uint? LookUpGroup(string name)
     {
         using var native = new NativeString(name);
         for (var size = 4096; size <= 1 << 20; size *= 4)
@@ -107,7 +107,7 @@ public sealed record Credentials(uint? Uid, uint? Gid, IReadOnlyList<uint>? Grou
         return null;
     }
 
-    private static unsafe IReadOnlyList<uint> GroupList(string user, uint gid)
+    internal static unsafe IReadOnlyList<uint> GroupList(string user, uint gid)
     {
         using var native = new NativeString(user);
         var count = 64;
@@ -123,7 +123,7 @@ public sealed record Credentials(uint? Uid, uint? Gid, IReadOnlyList<uint>? Grou
         }
     }
 
-    private static unsafe string Utf8(byte* text) => text is null ? "" : new string((sbyte*)text);
+    internal static unsafe string Utf8(byte* text) => text is null ? "" : new string((sbyte*)text);
 
     private static T? FromFile<T>(string root, string file, string name, Func<string[], T?> parse) where T : class
     {

@@ -31,6 +31,7 @@ internal sealed class CtlCommandLine
         Root.Subcommands.Add(ShowConfig());
         Root.Subcommands.Add(CheckConfig());
         Root.Subcommands.Add(Version());
+        Root.Subcommands.Add(Access());
     }
 
     public RootCommand Root { get; }
@@ -171,6 +172,18 @@ internal sealed class CtlCommandLine
             var reply = await client.VersionAsync(new VersionRequest(), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
             output.WriteLine(reply.Version);
             output.WriteLine($"supctl (supd {typeof(CtlCommandLine).Assembly.GetName().Version?.ToString(3)})");
+        }));
+        return command;
+    }
+
+    private Command Access()
+    {
+        var user = new Argument<string?>("user") { Description = "A user name or uid (default: you)", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("access", "Print what a user may do: daemon-wide rights, per-job rights, and the rules granting them") { user };
+        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
+        {
+            var reply = await client.AccessAsync(new AccessRequest { User = parse.GetValue(user) ?? "" }, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            foreach (var line in AccessFormatter.Lines(reply)) output.WriteLine(line);
         }));
         return command;
     }

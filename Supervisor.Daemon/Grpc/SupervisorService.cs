@@ -1,5 +1,7 @@
 using Grpc.Core;
+using Supervisor.Core.Access;
 using Supervisor.Core.Language;
+using Supervisor.Daemon.Access;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Protocol;
 using ProtoService = Supervisor.Protocol.Supervisor;
@@ -11,7 +13,7 @@ namespace Supervisor.Daemon.Grpc;
 /// Refusals come back as <see cref="SupervisorException"/> and leave as a status code whose detail is the line supctl
 /// prints (plus indented lines that explain a failure).
 /// </summary>
-public sealed class SupervisorService(SupervisorLoop loop) : ProtoService.SupervisorBase
+public sealed class SupervisorService(SupervisorLoop loop, AccessPolicy policy) : ProtoService.SupervisorBase
 {
     public static string VersionText => $"supd (supd {typeof(SupervisorService).Assembly.GetName().Version?.ToString(3)})";
 
@@ -62,6 +64,35 @@ public sealed class SupervisorService(SupervisorLoop loop) : ProtoService.Superv
 
     public override Task<VersionReply> Version(VersionRequest request, ServerCallContext context) =>
         Task.FromResult(new VersionReply { Version = VersionText });
+
+    public override Task<AccessReply> Access(AccessRequest request, ServerCallContext context) => Call(() =>
+    {
+        var caller = string.IsNullOrEmpty(request.User)
+            ? AccessInterceptor.CallerOf(context) ?? throw new SupervisorException(SupervisorError.InvalidArgument, "no peer credentials")
+            : UserByName(request.User);
+        var access = policy.Describe(caller);
+        var reply = new AccessReply { User = caller.Name, Uid = caller.Uid, Everything = access.Everything ?? "" };
+        reply.Groups.AddRange(new[] { caller.Gid }.Concat(caller.Groups).Distinct().Select(g => SystemAccounts.Instance.GroupName(g) ?? g.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        reply.DaemonWide.AddRange(access.DaemonWide.Select(AccessVerbs.Name));
+        foreach (var rule in access.Rules)
+        {
+            var grant = new AccessGrant { Rule = rule.Describe() };
+            grant.Jobs.AddRange(rule.Jobs);
+            grant.Rights.AddRange(rule.Rights.Select(AccessVerbs.Name));
+            reply.Rules.Add(grant);
+        }
+        return Task.FromResult(reply);
+    });
+
+    // Another user, as the system's database has them: uid, primary group, every group (getgrouplist); or a bare uid.
+    private static Caller UserByName(string name)
+    {
+        if (SystemAccounts.Instance.UserId(name) is { } uid && SystemAccounts.PrimaryGroup(name) is { } gid)
+            return new Caller(uid, gid, SystemAccounts.GroupsOf(name, gid), 0, name);
+        if (uint.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id))
+            return new Caller(id, uint.MaxValue, [], 0, SystemAccounts.Instance.UserName(id) ?? $"uid {id}");
+        throw new SupervisorException(SupervisorError.InvalidArgument, $"unknown user: {name}");
+    }
 
     private Task<JobControlReply> Control(JobControlRequest request, Func<Task<JobStatusSnapshot?>> action) => Call(async () =>
     {

@@ -29,6 +29,9 @@ public sealed class ControlSocketGuard : IDisposable
         var directory = Path.GetDirectoryName(socketPath)!;
         DirectoryCreator.Ensure(directory, "socket directory",
             UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        // Anyone who can write the directory can replace the socket (or its lock) with their own.
+        if ((File.GetUnixFileMode(directory) & UnixFileMode.OtherWrite) != 0)
+            throw new StartupException($"socket directory is writable by others: {directory} (chmod o-w it, or choose another --socket)");
 
         FileStream lockStream;
         try

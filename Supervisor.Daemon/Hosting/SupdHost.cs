@@ -2,10 +2,12 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Serilog;
 using Serilog.Events;
+using Supervisor.Core.Access;
 using Supervisor.Core.Configuration;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Logs;
 using Supervisor.Core.Processes;
+using Supervisor.Daemon.Access;
 using Supervisor.Daemon.Grpc;
 
 namespace Supervisor.Daemon.Hosting;
@@ -29,6 +31,9 @@ public static class SupdHost
         // The default job dir is created; a dir the user named is not (a typo must not become an empty dir).
         if (options.JobDirs.Count == 0) DirectoryCreator.Ensure(paths.JobDirs[0], "job directory");
         var missingJobDirs = paths.JobDirs.Where(d => !Directory.Exists(d)).ToArray();
+        var socketMode = ParseSocketMode(options.SocketMode);
+        var socketGroup = ResolveSocketGroup(options.SocketGroup);
+        var policy = CreatePolicy(options.Access);
         using var socketGuard = ControlSocketGuard.Acquire(paths.Socket);
 
         ConfigureLogging(builder, paths);
@@ -52,10 +57,15 @@ public static class SupdHost
         builder.Services.AddSingleton<SupervisorLoop>();
         builder.Services.AddSingleton<SupervisorRuntime>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SupervisorRuntime>());
-        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(policy);
+        builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<AccessInterceptor>());
 
         builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.ListenUnixSocket(paths.Socket, listen => listen.Protocols = HttpProtocols.Http2));
+            kestrel.ListenUnixSocket(paths.Socket, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                PeerCredentials.Capture(listen);
+            }));
 
         await using var app = builder.Build();
         app.MapGrpcService<SupervisorService>();
@@ -63,10 +73,11 @@ public static class SupdHost
         var runtime = app.Services.GetRequiredService<SupervisorRuntime>();
         await runtime.StartSupervisionAsync().ConfigureAwait(false);
         await app.StartAsync().ConfigureAwait(false);
-        File.SetUnixFileMode(paths.Socket, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+        SecureSocket(paths.Socket, socketMode, socketGroup);
         if (toolsProblem is not null) app.Logger.LogWarning("{Problem}", toolsProblem);
         foreach (var dir in missingJobDirs) app.Logger.LogWarning("Job directory {Dir} does not exist; no jobs loaded from it", dir);
         app.Logger.LogInformation("Listening on {Socket}", paths.Socket);
+        app.Logger.LogInformation("access: {Count} rule(s); root and uid {Uid} may do everything", policy.Rules.Count, uid);
         await runtime.EmitBootEventsAsync().ConfigureAwait(false);
         await app.WaitForShutdownAsync().ConfigureAwait(false);
         await Log.CloseAndFlushAsync().ConfigureAwait(false);
@@ -96,6 +107,47 @@ public static class SupdHost
         if (commandLine.Keys.Any(k => k.StartsWith("JobDirs:", StringComparison.OrdinalIgnoreCase)))
             options.JobDirs = commandLine.Where(k => k.Key.StartsWith("JobDirs:", StringComparison.OrdinalIgnoreCase)).Select(k => k.Value!).ToList();
         return options;
+    }
+
+    /// <summary>SocketMode as octal ("0660"); anything else is a <see cref="StartupException"/>.</summary>
+    public static UnixFileMode ParseSocketMode(string text)
+    {
+        try
+        {
+            var mode = Convert.ToInt32(text.Trim(), 8);
+            if (mode is >= 0 and <= 0x1FF) return (UnixFileMode)mode;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
+        {
+        }
+        throw new StartupException($"SocketMode is not an octal permission mode (like 0660): {text}");
+    }
+
+    private static uint? ResolveSocketGroup(string? name)
+    {
+        if (string.IsNullOrWhiteSpace(name)) return null;
+        return SystemAccounts.Instance.GroupId(name.Trim()) ?? throw new StartupException($"SocketGroup: unknown group: {name}");
+    }
+
+    private static AccessPolicy CreatePolicy(AccessOptions access)
+    {
+        try
+        {
+            return AccessPolicy.Create(access, DefaultPaths.CurrentUid, SystemAccounts.Instance);
+        }
+        catch (AccessConfigurationException e)
+        {
+            throw new StartupException(e.Message);
+        }
+    }
+
+    // The socket is created inside a directory that is not writable by others (ControlSocketGuard); its own mode and
+    // group are then set as configured. Who may do what is decided per request from the peer's credentials.
+    private static void SecureSocket(string socket, UnixFileMode mode, uint? group)
+    {
+        if (group is { } gid && SystemAccounts.ChangeGroup(socket, gid) is { } error)
+            throw new StartupException($"cannot set the group of {socket}: {error}");
+        File.SetUnixFileMode(socket, mode);
     }
 
     public static SupdPaths ResolvePaths(SupdOptions options, uint uid, Func<string, string?> environment)

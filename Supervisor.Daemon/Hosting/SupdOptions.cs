@@ -1,3 +1,5 @@
+using Supervisor.Core.Access;
+
 namespace Supervisor.Daemon.Hosting;
 
 /// <summary>
@@ -26,6 +28,15 @@ public sealed class SupdOptions
 
     /// <summary>Extra time on top of the longest kill timeout that a shutdown may take before everything is SIGKILLed.</summary>
     public double ShutdownGraceSeconds { get; set; } = 10;
+
+    /// <summary>The control socket's permissions, in octal. Connecting needs write permission on it.</summary>
+    public string SocketMode { get; set; } = "0660";
+
+    /// <summary>The control socket's group, by name; not set: supd's own group.</summary>
+    public string? SocketGroup { get; set; }
+
+    /// <summary>Who may do what beyond root and supd's own user (docs/access-control.md).</summary>
+    public AccessOptions Access { get; set; } = new();
 }
 
 /// <summary>The paths supd runs with, after defaults are applied and made absolute.</summary>
