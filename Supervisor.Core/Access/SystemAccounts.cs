@@ -18,35 +18,21 @@ public sealed class SystemAccounts : IAccountDatabase
     /// <summary>Every group <paramref name="name"/> is in (getgrouplist, with the primary group).</summary>
     public static IReadOnlyList<uint> GroupsOf(string name, uint primaryGroup) => Credentials.GroupList(name, primaryGroup);
 
-    public unsafe string? UserName(uint uid)
+    public unsafe string? UserName(uint uid) => Credentials.WithGrowingBuffer<string>((buffer, size) =>
     {
-        for (var size = 4096; size <= 1 << 20; size *= 4)
-        {
-            var buffer = new byte[size];
-            Libc.Passwd entry;
-            Libc.Passwd* result;
-            int rc;
-            fixed (byte* b = buffer) rc = Libc.GetPwUidR(uid, &entry, b, (nuint)size, &result);
-            if (rc == Errno.ERANGE) continue;
-            return rc != 0 || result is null ? null : Credentials.Utf8(entry.Name);
-        }
-        return null;
-    }
+        Libc.Passwd entry;
+        Libc.Passwd* result;
+        var rc = Libc.GetPwUidR(uid, &entry, buffer, size, &result);
+        return (rc, result is null ? null : Credentials.Utf8(entry.Name));
+    });
 
-    public unsafe string? GroupName(uint gid)
+    public unsafe string? GroupName(uint gid) => Credentials.WithGrowingBuffer<string>((buffer, size) =>
     {
-        for (var size = 4096; size <= 1 << 20; size *= 4)
-        {
-            var buffer = new byte[size];
-            Libc.Group entry;
-            Libc.Group* result;
-            int rc;
-            fixed (byte* b = buffer) rc = Libc.GetGrGidR(gid, &entry, b, (nuint)size, &result);
-            if (rc == Errno.ERANGE) continue;
-            return rc != 0 || result is null ? null : Credentials.Utf8(entry.Name);
-        }
-        return null;
-    }
+        Libc.Group entry;
+        Libc.Group* result;
+        var rc = Libc.GetGrGidR(gid, &entry, buffer, size, &result);
+        return (rc, result is null ? null : Credentials.Utf8(entry.Name));
+    });
 
     /// <summary>Sets a file's group (chown with the owner unchanged); returns the errno text on failure.</summary>
     public static string? ChangeGroup(string path, uint gid) =>

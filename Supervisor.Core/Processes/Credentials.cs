@@ -76,33 +76,46 @@ public sealed record Credentials(uint? Uid, uint? Gid, IReadOnlyList<uint>? Grou
     internal static unsafe UserEntry? LookUpUser(string name)
     {
         using var native = new NativeString(name);
-        for (var size = 4096; size <= 1 << 20; size *= 4)
+        var pointer = native.Pointer;
+        return WithGrowingBuffer<UserEntry>((buffer, size) =>
         {
-            var buffer = new byte[size];
             Libc.Passwd entry;
             Libc.Passwd* result;
-            int rc;
-            fixed (byte* b = buffer) rc = Libc.GetPwNamR(native.Pointer, &entry, b, (nuint)size, &result);
-            if (rc == Errno.ERANGE) continue;
-            if (rc != 0 || result is null) return null;
-            return new UserEntry(Utf8(entry.Name), entry.Uid, entry.Gid, Utf8(entry.Dir));
-        }
-        return null;
+            var rc = Libc.GetPwNamR(pointer, &entry, buffer, size, &result);
+            return (rc, result is null ? null : new UserEntry(Utf8(entry.Name), entry.Uid, entry.Gid, Utf8(entry.Dir)));
+        });
     }
 
     internal static unsafe uint? LookUpGroup(string name)
     {
         using var native = new NativeString(name);
+        var pointer = native.Pointer;
+        return WithGrowingBuffer<GroupId>((buffer, size) =>
+        {
+            Libc.Group entry;
+            Libc.Group* result;
+            var rc = Libc.GetGrNamR(pointer, &entry, buffer, size, &result);
+            return (rc, result is null ? null : new GroupId(entry.Gid));
+        })?.Gid;
+    }
+
+    internal sealed record GroupId(uint Gid);
+
+    internal unsafe delegate (int Rc, T? Value) ReentrantLookup<T>(byte* buffer, nuint size) where T : class;
+
+    /// <summary>
+    /// Calls a getpw*_r/getgr*_r lookup with a buffer that grows while the answer does not fit (ERANGE);
+    /// null when there is no such entry or the lookup fails.
+    /// </summary>
+    internal static unsafe T? WithGrowingBuffer<T>(ReentrantLookup<T> lookup) where T : class
+    {
         for (var size = 4096; size <= 1 << 20; size *= 4)
         {
             var buffer = new byte[size];
-            Libc.Group entry;
-            Libc.Group* result;
-            int rc;
-            fixed (byte* b = buffer) rc = Libc.GetGrNamR(native.Pointer, &entry, b, (nuint)size, &result);
-            if (rc == Errno.ERANGE) continue;
-            if (rc != 0 || result is null) return null;
-            return entry.Gid;
+            (int Rc, T? Value) answer;
+            fixed (byte* b = buffer) answer = lookup(b, (nuint)size);
+            if (answer.Rc == Errno.ERANGE) continue;
+            return answer.Rc == 0 ? answer.Value : null;
         }
         return null;
     }
