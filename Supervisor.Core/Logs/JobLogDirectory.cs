@@ -23,9 +23,12 @@ public sealed class JobLogDirectory(string directory, ILoggerFactory loggers) : 
         return _files.GetOrAdd(path, p => new JobLogFile(p, _log));
     }
 
-    public void ReopenAll()
+    /// <summary>Closes every job log; each is opened again (created if it was moved away) on its next write.</summary>
+    public int ReopenAll()
     {
-        foreach (var file in _files.Values) file.Reopen();
+        var files = _files.Values.ToArray();
+        foreach (var file in files) file.Reopen();
+        return files.Length;
     }
 
     public void Dispose()

@@ -30,6 +30,7 @@ internal sealed class CtlCommandLine
         Root.Subcommands.Add(Usage());
         Root.Subcommands.Add(ShowConfig());
         Root.Subcommands.Add(CheckConfig());
+        Root.Subcommands.Add(ReopenLogs());
         Root.Subcommands.Add(Version());
         Root.Subcommands.Add(Access());
     }
@@ -161,6 +162,14 @@ internal sealed class CtlCommandLine
             output.Write(reply.Text);
             return reply.Problems.Count == 0 ? CommandRunner.Success : CommandRunner.Refused;
         }));
+        return command;
+    }
+
+    private Command ReopenLogs()
+    {
+        var command = new Command("reopen-logs", "Reopen every job log file (after an external logrotate moved them); needs admin");
+        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, _) =>
+            await client.ReopenLogsAsync(new ReopenLogsRequest(), cancellationToken: ct).ResponseAsync.ConfigureAwait(false)));
         return command;
     }
 

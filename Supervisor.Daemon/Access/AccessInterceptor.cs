@@ -70,6 +70,7 @@ public sealed class AccessInterceptor(AccessPolicy policy, ILogger<AccessInterce
         "Reload" => "reload",
         "Emit" => "emit",
         "ReloadConfiguration" => "reload-configuration",
+        "ReopenLogs" => "reopen-logs",
         "CheckConfig" => "check-config",
         "ShowConfig" => "show-config",
         "WatchEvents" => "events",

@@ -3,6 +3,7 @@ using Supervisor.Core.Access;
 using Supervisor.Core.Language;
 using Supervisor.Daemon.Access;
 using Supervisor.Core.Lifecycle;
+using Supervisor.Core.Logs;
 using Supervisor.Protocol;
 using ProtoService = Supervisor.Protocol.Supervisor;
 
@@ -13,7 +14,8 @@ namespace Supervisor.Daemon.Grpc;
 /// Refusals come back as <see cref="SupervisorException"/> and leave as a status code whose detail is the line supctl
 /// prints (plus indented lines that explain a failure).
 /// </summary>
-public sealed class SupervisorService(SupervisorLoop loop, AccessPolicy policy) : ProtoService.SupervisorBase
+public sealed class SupervisorService(SupervisorLoop loop, AccessPolicy policy, JobLogDirectory logs, ILogger<SupervisorService> log)
+    : ProtoService.SupervisorBase
 {
     public static string VersionText => $"supd (supd {typeof(SupervisorService).Assembly.GetName().Version?.ToString(3)})";
 
@@ -61,6 +63,13 @@ public sealed class SupervisorService(SupervisorLoop loop, AccessPolicy policy) 
         reply.Problems.AddRange(problems.Select(p => new CheckConfigProblem { Job = p.Job, Condition = p.Condition, Message = p.Message }));
         return reply;
     });
+
+    public override Task<ReopenLogsReply> ReopenLogs(ReopenLogsRequest request, ServerCallContext context)
+    {
+        var files = logs.ReopenAll();
+        log.LogInformation("Reopened {Files} job log files (supctl reopen-logs)", files);
+        return Task.FromResult(new ReopenLogsReply { Files = files });
+    }
 
     public override Task<VersionReply> Version(VersionRequest request, ServerCallContext context) =>
         Task.FromResult(new VersionReply { Version = VersionText });

@@ -1,8 +1,10 @@
+using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Serilog;
 using Serilog.Events;
 using Supervisor.Core.Access;
+using Supervisor.Core;
 using Supervisor.Core.Configuration;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Logs;
@@ -78,6 +80,13 @@ public static class SupdHost
         foreach (var dir in missingJobDirs) app.Logger.LogWarning("Job directory {Dir} does not exist; no jobs loaded from it", dir);
         app.Logger.LogInformation("Listening on {Socket}", paths.Socket);
         app.Logger.LogInformation("access: {Count} rule(s); root and uid {Uid} may do everything", policy.Rules.Count, uid);
+        // SIGUSR1: reopen every job log, for an external logrotate (Cancel, or the default action ends supd).
+        var logs = app.Services.GetRequiredService<JobLogDirectory>();
+        using var reopenOnUsr1 = PosixSignalRegistration.Create((PosixSignal)Signals.SIGUSR1, context =>
+        {
+            context.Cancel = true;
+            app.Logger.LogInformation("Reopened {Files} job log files (SIGUSR1)", logs.ReopenAll());
+        });
         await runtime.EmitBootEventsAsync().ConfigureAwait(false);
         await app.WaitForShutdownAsync().ConfigureAwait(false);
         await Log.CloseAndFlushAsync().ConfigureAwait(false);

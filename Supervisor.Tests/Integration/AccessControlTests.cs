@@ -129,6 +129,9 @@ public sealed partial class AccessControlTests
         await AuditLineAsync(supd, @"^supd: access: allowed stop nagios to nobody \(uid 65534, pid \d+\): control by rule 1 \(user nobody\)$");
         await AuditLineAsync(supd, @"^supd: access: allowed emit deploy to nobody \(uid 65534, pid \d+\): control by rule 1 \(user nobody\)$");
         Assert.That(supd.DaemonOutput, Does.Not.Contain("allowed list"), "reads are not audited");
+        // admin was not granted: the denied path of the third right, end to end.
+        AssertDenied(await AsNobody(supd, "reopen-logs"), "nobody may not reopen-logs (needs admin)");
+        await AuditLineAsync(supd, @"^supd: access: denied reopen-logs to nobody \(uid 65534, pid \d+\): needs admin, no rule$");
         // Root needs no rule, and its control is audited too.
         AssertAllowed(await supd.CtlAsync("restart", "nagios"));
         await AuditLineAsync(supd, @"^supd: access: allowed restart nagios to root \(uid 0, pid \d+\): control by root$");

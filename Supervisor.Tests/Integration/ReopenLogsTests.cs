@@ -1,0 +1,62 @@
+using NUnit.Framework;
+using Supervisor.Tests.Support;
+
+namespace Supervisor.Tests.Integration;
+
+/// <summary>An external logrotate moves a job's log away; supctl reopen-logs or SIGUSR1 makes supd write a new one.</summary>
+[TestFixture]
+[Parallelizable(ParallelScope.All)]
+public sealed class ReopenLogsTests
+{
+    private const string Counter = """
+        start on startup
+        script
+            n=0
+            while true; do n=$((n + 1)); echo "line $n"; sleep 0.1; done
+        end script
+        """;
+
+    [Test]
+    public async Task Reopen_logs_writes_a_new_file_after_the_old_one_was_moved_away()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("counter", Counter);
+        await supd.StartAsync();
+        await supd.WaitForLogAsync("counter", "line 3\n");
+
+        File.Move(supd.LogPath("counter"), supd.LogPath("counter") + ".1");
+        var reopen = await supd.CtlAsync("reopen-logs");
+
+        Assert.That(reopen, Has.Property("ExitCode").EqualTo(0).And.Property("Stdout").Empty);
+        await Eventually.TrueAsync(() => File.Exists(supd.LogPath("counter")) && supd.ReadLog("counter").Contains('\n'), "a new counter.log");
+        Assert.That(supd.DaemonOutput, Does.Contain("Reopened 1 job log files (supctl reopen-logs)"));
+        await AssertNoLineLostAcrossTheRotation(supd);
+    }
+
+    [Test]
+    public async Task SIGUSR1_reopens_the_logs_and_supd_keeps_running()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("counter", Counter);
+        await supd.StartAsync();
+        await supd.WaitForLogAsync("counter", "line 3\n");
+
+        File.Move(supd.LogPath("counter"), supd.LogPath("counter") + ".1");
+        SupdHarness.Signal(supd.SupdPid, 10);
+
+        await Eventually.TrueAsync(() => File.Exists(supd.LogPath("counter")) && supd.ReadLog("counter").Contains('\n'), "a new counter.log");
+        Assert.That(supd.DaemonOutput, Does.Contain("job log files (SIGUSR1)"));
+        Assert.That((await supd.CtlAsync("status", "counter")).Stdout, Does.StartWith("counter start/running"));
+        await AssertNoLineLostAcrossTheRotation(supd);
+    }
+
+    // The moved file ends where the new one begins: every line is in one of them, once.
+    private static async Task AssertNoLineLostAcrossTheRotation(SupdHarness supd)
+    {
+        await Eventually.TrueAsync(() => supd.ReadLog("counter").Split('\n', StringSplitOptions.RemoveEmptyEntries).Length >= 2, "two lines in the new file");
+        var lines = (File.ReadAllText(supd.LogPath("counter") + ".1") + supd.ReadLog("counter"))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var numbers = lines.Select(l => int.Parse(l["line ".Length..], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.That(numbers, Is.EqualTo(Enumerable.Range(1, numbers.Length)));
+    }
+}
