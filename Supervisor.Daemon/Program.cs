@@ -28,7 +28,7 @@ static async Task<int> RunSupdAsync(string[] args)
             var configFile = result.GetValue(commandLine.ConfigFile);
             if (result.GetValue(commandLine.Check))
                 return JobFileCheck.Run(configuration, configFile, Console.Out, Console.Error);
-            return await SupdHost.RunAsync(args, configuration, configFile);
+            return await SupdHost.RunAsync(configuration, configFile);
         }
         catch (StartupException e)
         {

@@ -48,18 +48,29 @@ public static class CommandLine
             file = words[0];
             return true;
         }
-        foreach (var dir in (searchPath ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        if (FindInPath(words[0], searchPath, root) is { } found)
         {
-            var candidate = Path.Combine(dir, words[0]);
-            var onDisk = root is null ? candidate : Path.Join(root, candidate);
-            if (File.Exists(onDisk) && (File.GetUnixFileMode(onDisk) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0)
-            {
-                file = candidate;
-                return true;
-            }
+            file = found;
+            return true;
         }
         file = words[0];
         error = $"unable to execute: {words[0]}: not found in PATH";
         return false;
+    }
+
+    /// <summary>
+    /// The first executable file called <paramref name="name"/> in the directories of <paramref name="searchPath"/>,
+    /// looked up under <paramref name="root"/> (a chroot) but returned as seen from inside it; null when none.
+    /// </summary>
+    public static string? FindInPath(string name, string? searchPath, string? root = null)
+    {
+        const UnixFileMode anyExecute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        foreach (var dir in (searchPath ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, name);
+            var onDisk = root is null ? candidate : Path.Join(root, candidate);
+            if (File.Exists(onDisk) && (File.GetUnixFileMode(onDisk) & anyExecute) != 0) return candidate;
+        }
+        return null;
     }
 }

@@ -1,3 +1,5 @@
+using Supervisor.Core.Processes;
+
 namespace Supervisor.Daemon.Hosting;
 
 /// <summary>
@@ -40,11 +42,6 @@ public static class JobTools
         var tree = AppContext.BaseDirectory.Replace($"{separator}Supervisor.Daemon{separator}bin{separator}", $"{separator}Supervisor.Ctl{separator}bin{separator}", StringComparison.Ordinal);
         var built = Path.Combine(tree, "supctl");
         if (File.Exists(built)) return built;
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(dir, "supctl");
-            if (File.Exists(candidate)) return candidate;
-        }
-        return null;
+        return CommandLine.FindInPath("supctl", Environment.GetEnvironmentVariable("PATH"));
     }
 }

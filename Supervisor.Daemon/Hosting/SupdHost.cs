@@ -17,7 +17,7 @@ namespace Supervisor.Daemon.Hosting;
 /// <summary>Builds and runs supd: configuration, directories, the socket guard, logging, Core services, Kestrel.</summary>
 public static class SupdHost
 {
-    public static async Task<int> RunAsync(string[] args, IReadOnlyDictionary<string, string?> commandLine, string? configFile)
+    public static async Task<int> RunAsync(IReadOnlyDictionary<string, string?> commandLine, string? configFile)
     {
         Func<string, string?> environment = Environment.GetEnvironmentVariable;
         var uid = DefaultPaths.CurrentUid;
@@ -35,7 +35,7 @@ public static class SupdHost
         var missingJobDirs = paths.JobDirs.Where(d => !Directory.Exists(d)).ToArray();
         var socketMode = ParseSocketMode(options.SocketMode);
         var socketGroup = ResolveSocketGroup(options.SocketGroup);
-        var policy = CreatePolicy(options.Access);
+        var policy = CreatePolicy(options.Access, uid);
         using var socketGuard = ControlSocketGuard.Acquire(paths.Socket);
 
         ConfigureLogging(builder, paths);
@@ -43,13 +43,7 @@ public static class SupdHost
         var supervisorOptions = new SupervisorOptions { JobEnvironment = [new("SUPD_SOCKET", paths.Socket)] };
         if (tools is not null) supervisorOptions.DefaultPath = tools + ":" + supervisorOptions.DefaultPath;
 
-        builder.Services.Configure<SupdOptions>(o =>
-        {
-            o.JobDirs = options.JobDirs;
-            o.BootEvents = options.BootEvents;
-            o.ShutdownEvent = options.ShutdownEvent;
-            o.ShutdownGraceSeconds = options.ShutdownGraceSeconds;
-        });
+        builder.Services.AddSingleton(Options.Create(options));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(10)); // supd bounds its own shutdown
         builder.Services.AddSingleton(paths);
         builder.Services.AddSingleton(TimeProvider.System);
@@ -138,11 +132,11 @@ public static class SupdHost
         return SystemAccounts.Instance.GroupId(name.Trim()) ?? throw new StartupException($"SocketGroup: unknown group: {name}");
     }
 
-    private static AccessPolicy CreatePolicy(AccessOptions access)
+    private static AccessPolicy CreatePolicy(AccessOptions access, uint uid)
     {
         try
         {
-            return AccessPolicy.Create(access, DefaultPaths.CurrentUid, SystemAccounts.Instance);
+            return AccessPolicy.Create(access, uid, SystemAccounts.Instance);
         }
         catch (AccessConfigurationException e)
         {

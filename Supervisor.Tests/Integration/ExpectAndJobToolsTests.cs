@@ -23,7 +23,7 @@ public sealed class ExpectAndJobToolsTests
         var stat = ProcessTable.Stat(pid)!.Value;
         Assert.That(File.ReadAllText($"/proc/{pid}/comm"), Is.EqualTo("sleep\n"));
         Assert.That(stat.Session, Is.Not.EqualTo(pid), "the grandchild, not the session leader in the middle");
-        Assert.That(stat.Ppid, Is.EqualTo(supd.SupdPid));
+        Assert.That(stat.ParentPid, Is.EqualTo(supd.SupdPid));
 
         Assert.That((await supd.CtlAsync("stop", "food")).Stdout, Is.EqualTo("food stop/waiting\n"));
         await Eventually.TrueAsync(() => !ProcessTable.IsAlive(pid), "the daemon to be stopped through its own group");

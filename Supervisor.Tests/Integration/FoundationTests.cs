@@ -328,7 +328,7 @@ public sealed class FoundationTests
 
         await Eventually.TrueAsync(() => ProcessTable.WithEnvironment(supd.Marker).Count == 0, "the orphaned sleeps to end");
         await Eventually.TrueAsync(
-            () => !ProcessTable.AllPids().Any(pid => ProcessTable.Stat(pid) is { State: 'Z' } s && s.Ppid == supd.SupdPid),
+            () => !ProcessTable.AllPids().Any(pid => ProcessTable.Stat(pid) is { State: 'Z' } s && s.ParentPid == supd.SupdPid),
             "no zombie children of supd");
         Assert.That(ProcessTable.Stat(supd.SupdPid)!.Value.State, Is.Not.EqualTo('Z'));
     }

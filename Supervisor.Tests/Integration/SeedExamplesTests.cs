@@ -53,7 +53,7 @@ public sealed class SeedExamplesTests
         var status = await supd.WaitForStatusAsync("ssh", @"^ssh start/running, process \d+\n");
         var daemon = SupdHarness.PidOf(status.Stdout);
         Assert.That(File.ReadAllText($"/proc/{daemon}/comm"), Is.EqualTo("sleep\n"), "the followed pid is the forked daemon, not the shell");
-        Assert.That(ProcessTable.Stat(daemon)!.Value.Ppid, Is.EqualTo(supd.SupdPid), "adopted by supd, the subreaper");
+        Assert.That(ProcessTable.Stat(daemon)!.Value.ParentPid, Is.EqualTo(supd.SupdPid), "adopted by supd, the subreaper");
 
         // Killed, it is respawned and followed again.
         SupdHarness.Signal(daemon, 9);

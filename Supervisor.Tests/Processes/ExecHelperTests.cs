@@ -56,7 +56,7 @@ public sealed class ExecHelperTests
             Assert.That(File.ReadAllText($"/proc/{pid}/status"), Does.Contain("Umask:\t0077\n"));
             Assert.That(File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].Split(' ')[16], Is.EqualTo("3"), "nice");
             var stat = ProcessTable.Stat(pid);
-            Assert.That((stat?.Pgrp, stat?.Session), Is.EqualTo(((int?)pid, (int?)pid)));
+            Assert.That((stat?.ProcessGroup, stat?.Session), Is.EqualTo(((int?)pid, (int?)pid)));
         }
         finally
         {

@@ -1,4 +1,4 @@
-using System.Globalization;
+using Supervisor.Core.Processes;
 
 namespace Supervisor.Tests.Support;
 
@@ -12,24 +12,12 @@ public static class ProcessTable
         return stat is not null && stat.Value.State != 'Z';
     }
 
-    /// <summary>Fields of /proc/PID/stat after the command name: state, ppid, pgrp, session.</summary>
-    public static (char State, int Ppid, int Pgrp, int Session)? Stat(int pid)
-    {
-        try
-        {
-            var text = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-            return (fields[0][0], Int(fields[1]), Int(fields[2]), Int(fields[3]));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    /// <summary>State, parent, group and session from /proc/PID/stat (supd's own reader); null when the process is gone.</summary>
+    public static ProcessInfo? Stat(int pid) => ProcFs.Stat(pid);
 
     /// <summary>Every live process whose process group is <paramref name="pgid"/>.</summary>
     public static IReadOnlyList<int> InGroup(int pgid) =>
-        AllPids().Where(pid => Stat(pid) is { } s && s.Pgrp == pgid && s.State != 'Z').ToList();
+        AllPids().Where(pid => Stat(pid) is { } s && s.ProcessGroup == pgid && s.State != 'Z').ToList();
 
     /// <summary>Every process whose environment carries <paramref name="marker"/> (a test's unique tag).</summary>
     public static IReadOnlyList<int> WithEnvironment(string marker) =>
@@ -45,11 +33,5 @@ public static class ProcessTable
             }
         }).ToList();
 
-    public static IEnumerable<int> AllPids() =>
-        Directory.EnumerateDirectories("/proc")
-            .Select(Path.GetFileName)
-            .Where(n => n!.All(char.IsAsciiDigit))
-            .Select(n => Int(n!));
-
-    private static int Int(string s) => int.Parse(s, CultureInfo.InvariantCulture);
+    public static IEnumerable<int> AllPids() => ProcFs.Pids();
 }
