@@ -71,4 +71,7 @@ public readonly record struct SpawnResult(int Pid, string? Error, IReadOnlyList<
 public interface IOutputSink
 {
     void Write(ReadOnlySpan<byte> data);
+
+    /// <summary>The pipe reached end of file: every writer (the process and its children) has closed it.</summary>
+    void Completed() { }
 }

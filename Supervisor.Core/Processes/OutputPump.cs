@@ -26,6 +26,10 @@ internal static partial class OutputPump
         {
             LogPumpFailed(log, description, e.Message);
         }
+        finally
+        {
+            sink.Completed();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the output of {Process} failed: {Reason}")]
