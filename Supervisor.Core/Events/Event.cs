@@ -1,3 +1,5 @@
+using Supervisor.Core.Lifecycle;
+
 namespace Supervisor.Core.Events;
 
 /// <summary>
@@ -26,6 +28,9 @@ public sealed class Event
     public bool Failed { get; internal set; }
 
     public int Blockers => _blockers;
+
+    /// <summary>Why it failed: each job that failed while holding it, and how (shown by <c>supctl emit</c>).</summary>
+    internal List<FailureExplanation> Failures { get; } = [];
 
     /// <summary>Callbacks run on the loop when the event finishes (emit waiters, the job blocked on starting/stopping).</summary>
     internal List<Action<Event>> OnFinished { get; } = [];

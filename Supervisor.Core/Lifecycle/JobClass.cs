@@ -24,6 +24,9 @@ internal sealed class JobClass
     public ProcessExitRecord? LastExit { get; set; }
     public string? LastFailure { get; set; }
 
+    /// <summary>When the last instance ended (the job has been stopped since); null if none has run.</summary>
+    public DateTimeOffset? StoppedSince { get; set; }
+
     /// <summary>The "started by its own events" warning was logged (once per job).</summary>
     public bool WarnedSelfTriggered { get; set; }
 }

@@ -82,6 +82,15 @@ internal sealed class JobInstance
 
     public ProcessExitRecord? LastExit { get; set; }
 
+    /// <summary>When the instance entered its current state.</summary>
+    public DateTimeOffset StateSince { get; set; }
+
+    /// <summary>The last lines each kind of process wrote, for failure messages (replaced at each spawn of that kind).</summary>
+    public Dictionary<ProcessKind, OutputTail> Outputs { get; } = [];
+
+    /// <summary>What the failed process wrote (set with the failure); its last lines explain the failure.</summary>
+    public OutputTail? FailedOutput { get; set; }
+
     /// <summary>Set when the process did not do what <c>expect</c> said (it is then supervised as it is).</summary>
     public string? ExpectProblem { get; set; }
     public int RespawnCount { get; set; }

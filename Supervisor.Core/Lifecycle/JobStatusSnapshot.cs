@@ -18,6 +18,9 @@ public sealed record JobStatusSnapshot
     public ProcessExitRecord? LastExit { get; init; }
     public string? Failure { get; init; }
     public DateTimeOffset? MainStarted { get; init; }
+
+    /// <summary>When the instance entered its state (for a job with no instance: when its last one stopped).</summary>
+    public DateTimeOffset? Since { get; init; }
     public string LogPath { get; init; } = "";
     public long LogBytesDropped { get; init; }
     public string? Usage { get; init; }

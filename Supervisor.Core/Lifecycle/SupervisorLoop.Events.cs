@@ -61,7 +61,7 @@ public sealed partial class SupervisorLoop
         }
         e.OnFinished.Add(finished =>
         {
-            if (finished.Failed) input.Reply.TrySetException(new SupervisorException(SupervisorError.EventFailed, "Event failed"));
+            if (finished.Failed) RejectExplained(input.Reply, SupervisorError.EventFailed, "Event failed", finished.Failures);
             else input.Reply.TrySetResult();
         });
     }

@@ -38,6 +38,7 @@ public sealed partial class SupervisorLoop
         {
             var from = instance.State;
             instance.State = next;
+            instance.StateSince = _time.GetUtcNow();
             LogStateChanged(instance.DisplayName, from.Name(), next.Name());
             Publish((sequence, time) => new StateChangeNotification(sequence, time, instance.Class.Name, instance.Name, instance.Goal, from, next));
             if (!Enter(instance, from)) return;
@@ -131,6 +132,7 @@ public sealed partial class SupervisorLoop
                 instance.Class.Instances.Remove(instance.Name);
                 instance.Class.LastExit = instance.LastExit;
                 instance.Class.LastFailure = instance.Failed ? instance.FailureReason : null;
+                instance.Class.StoppedSince = instance.StateSince;
                 FinishWaiters(instance);
                 return false;
 
@@ -221,7 +223,7 @@ public sealed partial class SupervisorLoop
         var request = new SpawnRequest(
             description, file, argv, environment.ToStrings(),
             definition.Chdir ?? _options.DefaultWorkingDirectory,
-            definition.Console is ConsoleMode.Log ? instance.Log : null,
+            OutputFor(instance),
             ProcessSettings.From(definition));
         var result = _processes.Spawn(request);
         if (!result.Succeeded)
@@ -232,6 +234,7 @@ public sealed partial class SupervisorLoop
             return false;
         }
         RecordNotApplied(instance, result.NotApplied);
+        if (request.Output is Logs.OutputTail tail) instance.Outputs[kind] = tail;
         instance.Pids[kind] = result.Pid;
         _processesByPid[result.Pid] = (instance, kind);
         if (kind == ProcessKind.Main)
@@ -399,13 +402,19 @@ public sealed partial class SupervisorLoop
         instance.Failed = true;
         instance.FailedProcess = process?.Name() ?? "respawn";
         instance.FailedStatus = status;
+        // Respawning too fast (no process): the main process's last words say why it kept dying.
+        instance.FailedOutput = spawnError is null ? instance.Outputs.GetValueOrDefault(process ?? ProcessKind.Main) : null;
         var definition = instance.Definition;
         instance.FailureReason = reason ?? (process is null
             ? $"respawning too fast ({definition.RespawnLimit.Count} times in {definition.RespawnLimit.IntervalSeconds}s), stopped"
             : spawnError is not null
                 ? $"{process.Value.Name()} process failed to spawn: {spawnError}"
                 : $"{process.Value.Name()} process {status}");
-        foreach (var e in instance.Blocking) e.Failed = true;
+        foreach (var e in instance.Blocking)
+        {
+            e.Failed = true;
+            e.Failures.Add(Explain(instance));
+        }
     }
 
     private static void ClearFailure(JobInstance instance)
@@ -414,6 +423,7 @@ public sealed partial class SupervisorLoop
         instance.FailedProcess = null;
         instance.FailedStatus = null;
         instance.FailureReason = null;
+        instance.FailedOutput = null;
     }
 
     private void RecordExit(JobInstance instance, ProcessKind kind, int pid, ExitStatus? status, string? spawnError) =>
@@ -439,10 +449,10 @@ public sealed partial class SupervisorLoop
                 var stopping = waiter.Goal == JobGoal.Stop;
                 if (!stopping || instance.FailedProcess is "pre-stop" or "post-stop")
                 {
-                    waiter.Reply.TrySetException(new SupervisorException(
+                    RejectExplained(waiter.Reply,
                         stopping ? SupervisorError.JobFailedWhileStopping : SupervisorError.JobFailedToStart,
                         stopping ? "Job failed while stopping" : "Job failed to start",
-                        [$"  {instance.DisplayName}: {instance.FailureReason}"]));
+                        [Explain(instance)]);
                     continue;
                 }
             }

@@ -135,7 +135,7 @@ public sealed partial class SupervisorLoop
     {
         var name = instanceName ?? InstanceName(jobClass, environment);
         if (jobClass.Instances.TryGetValue(name, out var instance) || !create) return instance;
-        instance = new JobInstance(jobClass, name, _logs?.For(jobClass.Name, name));
+        instance = new JobInstance(jobClass, name, _logs?.For(jobClass.Name, name, jobClass.Definition.LogRotate));
         jobClass.Instances[name] = instance;
         return instance;
     }
@@ -159,6 +159,8 @@ public sealed partial class SupervisorLoop
         LastExit = jobClass.LastExit,
         Failure = jobClass.LastFailure,
         Usage = jobClass.Definition.Usage,
+        Since = jobClass.StoppedSince,
+        LogBytesDropped = _logs?.Dropped(jobClass.Name, "") ?? 0,
     };
 
     private JobStatusSnapshot Snapshot(JobInstance instance) => new()
@@ -182,5 +184,6 @@ public sealed partial class SupervisorLoop
         Usage = instance.Definition.Usage,
         ExpectProblem = instance.ExpectProblem,
         NotApplied = instance.NotApplied.ToArray(),
+        Since = instance.StateSince,
     };
 }

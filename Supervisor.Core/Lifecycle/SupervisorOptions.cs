@@ -24,6 +24,9 @@ public sealed class SupervisorOptions
     /// <summary>After an <c>expect fork|daemon</c> job's first process exits, how long its daemon may take to show up.</summary>
     public TimeSpan ExpectForkGrace { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long a failure reply waits for the failed process's output to reach end of file (a child may hold it open).</summary>
+    public TimeSpan FailureOutputGrace { get; set; } = TimeSpan.FromSeconds(1.5);
+
     /// <summary>Lookup for bare <c>env KEY</c> stanzas, which copy KEY from supd's own environment.</summary>
     public Func<string, string?> DaemonEnvironment { get; set; } = Environment.GetEnvironmentVariable;
 }

@@ -1,58 +1,82 @@
 using Microsoft.Extensions.Logging;
+using Supervisor.Core.Language;
 using Supervisor.Core.Processes;
 
 namespace Supervisor.Core.Logs;
 
 /// <summary>
-/// One job instance's log file (<c>LOGDIR/JOB.log</c>): every process of the instance writes into it, appended,
-/// through an unbuffered O_APPEND stream so each chunk read from a pipe reaches the file in one write(2).
-/// The file is opened on the first output (as Upstart does); when it cannot be written the bytes are counted as
-/// dropped, one warning is logged per episode, and the next write tries again.
+/// One job instance's log file (<c>LOGDIR/JOB.log</c>), which every process of the instance writes into.
+/// <list type="bullet">
+/// <item>Appended with write(2) on an O_APPEND fd, mode 0640, opened on the first output (as Upstart does).</item>
+/// <item>Rotated by size: <c>JOB.log</c> is always the current file, older ones are <c>JOB.log.1</c> … <c>JOB.log.N</c>.
+/// The cut is made at a line boundary: a line that straddles the limit finishes in the old file if it ends within
+/// <see cref="LineOvershoot"/> bytes (or the size limit, if smaller); only a longer line is split.</item>
+/// <item>Trouble (directory missing or unwritable, ENOSPC, EPERM, EIO): the bytes are counted as dropped, one warning is
+/// logged per episode, and the next write tries again, so the pump keeps draining and the job never blocks on it.</item>
+/// <item>Deleted or moved away under us: noticed within a second, and a new file is opened at the path.</item>
+/// </list>
+/// Thread-safe: the pumps of several processes write concurrently; each chunk goes to the file in one piece.
 /// </summary>
 public sealed partial class JobLogFile : IOutputSink, IDisposable
 {
+    public const int LineOvershoot = 64 * 1024;
+    private const int Mode0640 = 0x1A0;
+    private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
+
     private readonly Lock _gate = new();
     private readonly ILogger _log;
-    private FileStream? _stream;
+    private readonly TimeProvider _time;
+    private AppendFile? _file;
+    private bool _atLineStart = true;
+    private long _nextCheck;
+    private long _rotationBlockedUntil;
+    private bool _rotationFailing;
     private bool _failing;
+    private long _episodeDropped;
     private long _bytesDropped;
     private long _bytesWritten;
+    private LogRotation _rotation;
 
-    public JobLogFile(string path, ILogger log)
+    public JobLogFile(string path, ILogger log, LogRotation? rotation = null, TimeProvider? time = null)
     {
         Path = path;
         _log = log;
+        _time = time ?? TimeProvider.System;
+        _rotation = rotation ?? LogSettings.DefaultRotation;
     }
 
     public string Path { get; }
     public long BytesDropped => Interlocked.Read(ref _bytesDropped);
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
+    /// <summary>Size limit and how many rotated files to keep (the job's <c>log rotate</c>, else the daemon-wide default).</summary>
+    public LogRotation Rotation
+    {
+        get { lock (_gate) return _rotation; }
+        set { lock (_gate) _rotation = value; }
+    }
+
     public void Write(ReadOnlySpan<byte> data)
     {
         lock (_gate)
         {
-            try
+            CheckStillNamed();
+            while (!data.IsEmpty)
             {
-                _stream ??= Open(Path);
-                _stream.Write(data);
-                Interlocked.Add(ref _bytesWritten, data.Length);
-                if (_failing)
+                if (!EnsureOpen(out var reason))
                 {
-                    _failing = false;
-                    LogRecovered(Path, BytesDropped);
+                    Drop(data.Length, reason);
+                    return;
                 }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                Interlocked.Add(ref _bytesDropped, data.Length);
-                _stream?.Dispose();
-                _stream = null;
-                if (!_failing)
+                if (!RotationDue(data.Length))
                 {
-                    _failing = true;
-                    LogWriteFailed(Path, e.Message);
+                    Append(data);
+                    return;
                 }
+                var take = Cut(data);
+                if (take > 0) Append(data[..take]);
+                data = data[take..];
+                if (!data.IsEmpty && _file is not null) Rotate();
             }
         }
     }
@@ -60,27 +84,141 @@ public sealed partial class JobLogFile : IOutputSink, IDisposable
     /// <summary>Closes the file so the next write opens it again (after an external rotation).</summary>
     public void Reopen()
     {
-        lock (_gate)
+        lock (_gate) Close();
+    }
+
+    private bool RotationDue(int length) =>
+        _file is not null && _file.Size + length > _rotation.SizeBytes && _time.GetTimestamp() >= _rotationBlockedUntil;
+
+    // How many bytes of data still go to the current file before it is rotated (possibly none).
+    private int Cut(ReadOnlySpan<byte> data)
+    {
+        var size = _file!.Size;
+        var limit = _rotation.SizeBytes;
+        var room = (int)Math.Clamp(limit - size, 0, data.Length);
+        var fit = data[..room].LastIndexOf((byte)'\n');
+        if (fit >= 0) return fit + 1;
+        if (_atLineStart && size > 0) return 0; // the next line starts the new file
+        // Mid-line at the limit (or a first line longer than the limit): finish the line if it ends soon, else split it.
+        var hard = (int)Math.Clamp(limit + Math.Min(LineOvershoot, limit) - size, 0, data.Length);
+        var end = data[..hard].IndexOf((byte)'\n');
+        return end >= 0 ? end + 1 : hard;
+    }
+
+    private void Rotate()
+    {
+        Close();
+        var count = _rotation.Count;
+        string? failure = null;
+        if (count == 0)
         {
-            _stream?.Dispose();
-            _stream = null;
+            if (!AppendFile.Delete(Path, out var error)) failure = error.Message;
+        }
+        else
+        {
+            for (var i = count - 1; i >= 0 && failure is null; i--)
+            {
+                var from = i == 0 ? Path : $"{Path}.{i}";
+                if (!AppendFile.Rename(from, $"{Path}.{i + 1}", out var error)) failure = error.Message;
+            }
+        }
+        if (failure is null)
+        {
+            _atLineStart = true;
+            if (_rotationFailing)
+            {
+                _rotationFailing = false;
+                LogRotationRecovered(Path);
+            }
+            return;
+        }
+        // Keep writing to the file as it is (past its limit) rather than lose output; try again in a while.
+        _rotationBlockedUntil = _time.GetTimestamp() + (long)(CheckInterval.TotalSeconds * _time.TimestampFrequency);
+        if (!_rotationFailing)
+        {
+            _rotationFailing = true;
+            LogRotationFailed(Path, failure);
         }
     }
 
-    private static FileStream Open(string path) => new(path, new FileStreamOptions
+    private bool EnsureOpen(out string reason)
     {
-        Mode = FileMode.Append,
-        Access = FileAccess.Write,
-        Share = FileShare.ReadWrite | FileShare.Delete,
-        BufferSize = 0,
-        UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead,
-    });
+        reason = "";
+        if (_file is not null) return true;
+        _file = AppendFile.Open(Path, Mode0640, out var error);
+        if (_file is null)
+        {
+            reason = error.Message;
+            return false;
+        }
+        _atLineStart = true;
+        _nextCheck = _time.GetTimestamp() + (long)(CheckInterval.TotalSeconds * _time.TimestampFrequency);
+        return true;
+    }
+
+    // At most once a second: a file deleted or moved away under us is replaced by a new one at the path.
+    private void CheckStillNamed()
+    {
+        if (_file is null) return;
+        var now = _time.GetTimestamp();
+        if (now < _nextCheck) return;
+        _nextCheck = now + (long)(CheckInterval.TotalSeconds * _time.TimestampFrequency);
+        if (AppendFile.IdentityOf(Path) == _file.Identity) return;
+        LogFileReplaced(Path);
+        Close();
+    }
+
+    private void Append(ReadOnlySpan<byte> data)
+    {
+        var done = _file!.Write(data, out var error);
+        Interlocked.Add(ref _bytesWritten, done);
+        if (done > 0) _atLineStart = data[done - 1] == (byte)'\n';
+        if (done < data.Length)
+        {
+            Close();
+            Drop(data.Length - done, error.Message);
+            return;
+        }
+        if (_failing)
+        {
+            _failing = false;
+            LogRecovered(Path, _episodeDropped);
+        }
+    }
+
+    private void Drop(int count, string reason)
+    {
+        Interlocked.Add(ref _bytesDropped, count);
+        if (_failing)
+        {
+            _episodeDropped += count;
+            return;
+        }
+        _failing = true;
+        _episodeDropped = count;
+        LogWriteFailed(Path, reason);
+    }
+
+    private void Close()
+    {
+        _file?.Dispose();
+        _file = null;
+    }
 
     public void Dispose() => Reopen();
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot write job log {Path}: {Reason}; dropping output until it can be written")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot write job log {Path}: {Reason}; counting dropped output until it can be written")]
     private partial void LogWriteFailed(string path, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job log {Path} is writable again; {Dropped} bytes were dropped meanwhile")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job log {Path} is writable again; {Dropped} bytes were dropped meanwhile")]
     private partial void LogRecovered(string path, long dropped);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot rotate job log {Path}: {Reason}; writing on past its size limit")]
+    private partial void LogRotationFailed(string path, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job log {Path} rotates again")]
+    private partial void LogRotationRecovered(string path);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job log {Path} was deleted or moved away; opening a new one")]
+    private partial void LogFileReplaced(string path);
 }

@@ -52,6 +52,8 @@ internal sealed class FakeProcessControl : IProcessControl
         {
             if (!_alive.Remove(pid)) throw new InvalidOperationException($"pid {pid} is not running");
         }
+        // Its pipe reaches end of file as it exits (no child of a fake holds it open).
+        _spawns.FirstOrDefault(s => s.Pid == pid).Request?.Output?.Completed();
         _onExit!(new ChildExit(pid, status));
     }
 

@@ -1,0 +1,37 @@
+using System.Runtime.InteropServices;
+
+namespace Supervisor.Core.Interop;
+
+/// <summary>File calls for the job logs: open, rename, unlink, statx, fcntl (pipe size).</summary>
+internal static unsafe partial class Libc
+{
+    internal const int O_CREAT = 0x40, O_APPEND = 0x400;
+    internal const int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000;
+    internal const uint STATX_BASIC_STATS = 0x7ff;
+    internal const int F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
+
+    /// <summary>
+    /// struct statx (linux/stat.h): the same layout on every architecture, 256 bytes; only the fields used are named.
+    /// </summary>
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    internal struct Statx
+    {
+        [FieldOffset(16)] public uint NLink;
+        [FieldOffset(32)] public ulong Inode;
+        [FieldOffset(40)] public ulong Size;
+        [FieldOffset(136)] public uint DevMajor;
+        [FieldOffset(140)] public uint DevMinor;
+    }
+
+    [LibraryImport(Name, EntryPoint = "open", SetLastError = true)]
+    internal static partial int Open(byte* path, int flags, int mode);
+
+    [LibraryImport(Name, EntryPoint = "rename", SetLastError = true)]
+    internal static partial int Rename(byte* from, byte* to);
+
+    [LibraryImport(Name, EntryPoint = "unlink", SetLastError = true)]
+    internal static partial int Unlink(byte* path);
+
+    [LibraryImport(Name, EntryPoint = "statx", SetLastError = true)]
+    internal static partial int StatX(int dirFd, byte* path, int flags, uint mask, Statx* result);
+}

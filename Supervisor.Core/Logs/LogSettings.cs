@@ -1,0 +1,18 @@
+using Supervisor.Core.Language;
+
+namespace Supervisor.Core.Logs;
+
+/// <summary>Daemon-wide settings of the job logs; a job's own <c>log rotate</c> and <c>log timestamps</c> add to them.</summary>
+public sealed record LogSettings
+{
+    /// <summary>10 MiB per file, 5 rotated files kept.</summary>
+    public static readonly LogRotation DefaultRotation = new(10L << 20, 5);
+
+    public LogRotation Rotation { get; init; } = DefaultRotation;
+
+    /// <summary>Prefix every line of every job log with an ISO-8601 time (as <c>log timestamps</c> does for one job).</summary>
+    public bool Timestamps { get; init; }
+
+    /// <summary>Where every job line is also written as <c>JOB| line</c> (supd's stdout with --log-to-stdout); null: nowhere.</summary>
+    public LogMirror? Mirror { get; init; }
+}

@@ -1,0 +1,131 @@
+using Supervisor.Core.Interop;
+
+namespace Supervisor.Core.Processes;
+
+/// <summary>
+/// A file opened O_APPEND for one writer (a job log), written with write(2) directly so a failure (ENOSPC, EPERM, EIO)
+/// says exactly how many bytes reached the file, plus the few path calls rotation needs. Not thread-safe: its owner
+/// serialises access.
+/// </summary>
+internal sealed unsafe class AppendFile : IDisposable
+{
+    private int _fd;
+
+    private AppendFile(int fd, long size, FileIdentity identity)
+    {
+        _fd = fd;
+        Size = size;
+        Identity = identity;
+    }
+
+    /// <summary>Bytes in the file: its size at open plus what was written since.</summary>
+    public long Size { get; private set; }
+
+    public FileIdentity Identity { get; }
+
+    /// <summary>Opens (creating with <paramref name="mode"/>, 0640 for logs) <paramref name="path"/> for appending.</summary>
+    public static AppendFile? Open(string path, int mode, out Errno error)
+    {
+        using var native = new NativeString(path);
+        var fd = Libc.Open(native.Pointer, Libc.O_WRONLY | Libc.O_APPEND | Libc.O_CREAT | Libc.O_CLOEXEC, mode);
+        if (fd < 0)
+        {
+            error = Errno.Last;
+            return null;
+        }
+        Libc.Statx stat;
+        if (Libc.StatX(fd, EmptyPath, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, &stat) != 0)
+        {
+            error = Errno.Last;
+            Libc.Close(fd);
+            return null;
+        }
+        error = default;
+        return new AppendFile(fd, (long)stat.Size, new FileIdentity(stat.DevMajor, stat.DevMinor, stat.Inode));
+    }
+
+    /// <summary>Writes all of <paramref name="data"/>; on failure returns how much was written and the error.</summary>
+    public int Write(ReadOnlySpan<byte> data, out Errno error)
+    {
+        error = default;
+        var done = 0;
+        fixed (byte* start = data)
+        {
+            while (done < data.Length)
+            {
+                var n = Libc.Write(_fd, start + done, (nuint)(data.Length - done));
+                if (n < 0)
+                {
+                    var e = Errno.Last;
+                    if (e.Value == Errno.EINTR) continue;
+                    error = e;
+                    break;
+                }
+                if (n == 0)
+                {
+                    error = new Errno(Errno.ENOSPC);
+                    break;
+                }
+                done += (int)n;
+            }
+        }
+        Size += done;
+        return done;
+    }
+
+    /// <summary>False once the file has no name left (deleted under us): writes would go nowhere anyone can read.</summary>
+    public bool IsLinked()
+    {
+        Libc.Statx stat;
+        return Libc.StatX(_fd, EmptyPath, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, &stat) != 0 || stat.NLink > 0;
+    }
+
+    /// <summary>The identity of whatever <paramref name="path"/> names now, or null when nothing does.</summary>
+    public static FileIdentity? IdentityOf(string path)
+    {
+        using var native = new NativeString(path);
+        Libc.Statx stat;
+        if (Libc.StatX(Libc.AT_FDCWD, native.Pointer, 0, Libc.STATX_BASIC_STATS, &stat) != 0) return null;
+        return new FileIdentity(stat.DevMajor, stat.DevMinor, stat.Inode);
+    }
+
+    /// <summary>rename(2); a missing source is not an error (nothing to move).</summary>
+    public static bool Rename(string from, string to, out Errno error)
+    {
+        using var a = new NativeString(from);
+        using var b = new NativeString(to);
+        if (Libc.Rename(a.Pointer, b.Pointer) == 0)
+        {
+            error = default;
+            return true;
+        }
+        error = Errno.Last;
+        return error.Value == Errno.ENOENT;
+    }
+
+    /// <summary>unlink(2); a missing file is not an error.</summary>
+    public static bool Delete(string path, out Errno error)
+    {
+        using var native = new NativeString(path);
+        if (Libc.Unlink(native.Pointer) == 0)
+        {
+            error = default;
+            return true;
+        }
+        error = Errno.Last;
+        return error.Value == Errno.ENOENT;
+    }
+
+    // A NUL-terminated empty string for AT_EMPTY_PATH, allocated once for the life of the process.
+    private static readonly byte* EmptyPath = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(1);
+
+    public void Dispose()
+    {
+        if (_fd < 0) return;
+        Libc.Close(_fd);
+        _fd = -1;
+    }
+}
+
+/// <summary>Device and inode: tells whether a path still names the file we have open.</summary>
+internal readonly record struct FileIdentity(uint DevMajor, uint DevMinor, ulong Inode);
