@@ -409,7 +409,7 @@ public static class JobParser
     }
 
     /// <summary>A positive byte count with an optional binary suffix: <c>1048576</c>, <c>512K</c>, <c>50M</c>, <c>1G</c>.</summary>
-    private static bool TryParseSize(string text, out long bytes)
+    internal static bool TryParseSize(string text, out long bytes)
     {
         bytes = 0;
         var multiplier = 1L;

@@ -73,13 +73,6 @@ internal sealed unsafe class AppendFile : IDisposable
         return done;
     }
 
-    /// <summary>False once the file has no name left (deleted under us): writes would go nowhere anyone can read.</summary>
-    public bool IsLinked()
-    {
-        Libc.Statx stat;
-        return Libc.StatX(_fd, EmptyPath, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, &stat) != 0 || stat.NLink > 0;
-    }
-
     /// <summary>The identity of whatever <paramref name="path"/> names now, or null when nothing does.</summary>
     public static FileIdentity? IdentityOf(string path)
     {
@@ -87,6 +80,23 @@ internal sealed unsafe class AppendFile : IDisposable
         Libc.Statx stat;
         if (Libc.StatX(Libc.AT_FDCWD, native.Pointer, 0, Libc.STATX_BASIC_STATS, &stat) != 0) return null;
         return new FileIdentity(stat.DevMajor, stat.DevMinor, stat.Inode);
+    }
+
+    /// <summary>The identity of an open file (a reader's handle), or null when it cannot be read.</summary>
+    public static FileIdentity? IdentityOf(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            Libc.Statx stat;
+            if (Libc.StatX((int)handle.DangerousGetHandle(), EmptyPath, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, &stat) != 0) return null;
+            return new FileIdentity(stat.DevMajor, stat.DevMinor, stat.Inode);
+        }
+        finally
+        {
+            if (added) handle.DangerousRelease();
+        }
     }
 
     /// <summary>rename(2); a missing source is not an error (nothing to move).</summary>

@@ -67,6 +67,22 @@ internal static class ProcFs
         }
     }
 
+    /// <summary>/proc/PID/cmdline as one line (arguments joined by spaces), or null when the process is gone.</summary>
+    public static string? CommandLine(int pid)
+    {
+        try
+        {
+            var bytes = File.ReadAllBytes($"/proc/{pid}/cmdline");
+            // One line: arguments joined by spaces, a script's newlines and tabs shown as spaces.
+            var text = new string(System.Text.Encoding.UTF8.GetString(bytes).TrimEnd('\0').Select(c => char.IsControl(c) ? ' ' : c).ToArray());
+            return text.Length == 0 ? null : text;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     public static bool EnvironmentContains(int pid, byte[] entry)
     {
         try

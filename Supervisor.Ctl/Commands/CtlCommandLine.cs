@@ -33,6 +33,8 @@ internal sealed class CtlCommandLine
         Root.Subcommands.Add(ReopenLogs());
         Root.Subcommands.Add(Version());
         Root.Subcommands.Add(Access());
+        Root.Subcommands.Add(Show());
+        Root.Subcommands.Add(Log());
     }
 
     public RootCommand Root { get; }
@@ -195,6 +197,73 @@ internal sealed class CtlCommandLine
             foreach (var line in AccessFormatter.Lines(reply)) output.WriteLine(line);
         }));
         return command;
+    }
+
+    private Command Show()
+    {
+        var job = JobArgument();
+        var env = EnvArgument("KEY=VALUE pairs that select the instance");
+        var command = new Command("show", "Show a job in detail: state and since when, main process, last exit, failure, backoff, log and its last lines") { job, env };
+        command.SetAction((parse, ct) =>
+        {
+            if (Invocation.Target(parse.GetValue(job)) is not { } target) return Task.FromResult(CommandRunner.MissingJob());
+            return Runner(parse).RunAsync(async (client, output) =>
+            {
+                var request = new StatusRequest { Job = target.Job };
+                if (target.Instance is not null) request.Instance = target.Instance;
+                request.Env.AddRange(parse.GetValue(env) ?? []);
+                var reply = await client.StatusAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+                var tail = new TailLogRequest { Job = target.Job, Lines = ShowLogLines };
+                tail.Env.AddRange(parse.GetValue(env) ?? []);
+                var text = new MemoryStream();
+                await foreach (var chunk in ReadTail(client, tail, ct).ConfigureAwait(false)) chunk.Data.WriteTo(text);
+                var log = System.Text.Encoding.UTF8.GetString(text.GetBuffer(), 0, (int)text.Length);
+                foreach (var line in ShowFormatter.Lines(reply.Status, log, ShowLogLines, DateTimeOffset.Now)) output.WriteLine(line);
+            });
+        });
+        return command;
+    }
+
+    private const int ShowLogLines = 10;
+
+    private Command Log()
+    {
+        var job = JobArgument();
+        var env = EnvArgument("KEY=VALUE pairs that select the instance");
+        var lines = new Option<int>("--lines", "-n") { Description = "How many of the last lines to print", DefaultValueFactory = _ => 10 };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new output, across rotations, until Ctrl-C" };
+        var command = new Command("log", "Print the last lines of a job's log; with -f, follow it") { job, env, lines, follow };
+        command.SetAction((parse, ct) =>
+        {
+            if (Invocation.Target(parse.GetValue(job)) is not { } target) return Task.FromResult(CommandRunner.MissingJob());
+            return Runner(parse).RunAsync(async (client, _) =>
+            {
+                var request = new TailLogRequest { Job = target.Job, Lines = parse.GetValue(lines), Follow = parse.GetValue(follow) };
+                request.Env.AddRange(parse.GetValue(env) ?? []);
+                // Raw bytes, as the job wrote them; flushed per piece so a follower sees each line as it comes.
+                await using var stdout = Console.OpenStandardOutput();
+                try
+                {
+                    await foreach (var chunk in ReadTail(client, request, ct).ConfigureAwait(false))
+                    {
+                        chunk.Data.WriteTo(stdout);
+                        await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                    }
+                }
+                catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.Cancelled && ct.IsCancellationRequested)
+                {
+                    // Ctrl-C ends a follow: that is success.
+                }
+            });
+        });
+        return command;
+    }
+
+    private static async IAsyncEnumerable<TailLogReply> ReadTail(Supervisor.Protocol.Supervisor.SupervisorClient client, TailLogRequest request,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        using var call = client.TailLog(request, cancellationToken: ct);
+        while (await call.ResponseStream.MoveNext(ct).ConfigureAwait(false)) yield return call.ResponseStream.Current;
     }
 
     private CommandRunner Runner(ParseResult parse) => new(parse.GetValue(_socket));

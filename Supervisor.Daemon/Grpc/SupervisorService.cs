@@ -4,6 +4,7 @@ using Supervisor.Core.Language;
 using Supervisor.Daemon.Access;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Logs;
+using Supervisor.Core.Processes;
 using Supervisor.Protocol;
 using ProtoService = Supervisor.Protocol.Supervisor;
 
@@ -14,7 +15,7 @@ namespace Supervisor.Daemon.Grpc;
 /// Refusals come back as <see cref="SupervisorException"/> and leave as a status code whose detail is the line supctl
 /// prints (plus indented lines that explain a failure).
 /// </summary>
-public sealed class SupervisorService(SupervisorLoop loop, AccessPolicy policy, JobLogDirectory logs, ILogger<SupervisorService> log)
+public sealed class SupervisorService(SupervisorLoop loop, AccessPolicy policy, JobLogDirectory logs, TimeProvider time, ILogger<SupervisorService> log)
     : ProtoService.SupervisorBase
 {
     public static string VersionText => $"supd (supd {typeof(SupervisorService).Assembly.GetName().Version?.ToString(3)})";
@@ -27,7 +28,33 @@ public sealed class SupervisorService(SupervisorLoop loop, AccessPolicy policy, 
     });
 
     public override Task<StatusReply> Status(StatusRequest request, ServerCallContext context) => Call(async () =>
-        new StatusReply { Status = ProtoMapper.ToProto(await loop.StatusAsync(RequireJob(request.Job), request.Env, Instance(request.HasInstance, request.Instance)).ConfigureAwait(false)) });
+    {
+        var status = ProtoMapper.ToProto(await loop.StatusAsync(RequireJob(request.Job), request.Env, Instance(request.HasInstance, request.Instance)).ConfigureAwait(false));
+        var main = status.Processes.FirstOrDefault(p => p.Kind == "main");
+        if (main is not null) status.MainCommand = ProcFs.CommandLine(main.Pid) ?? "";
+        return new StatusReply { Status = status };
+    });
+
+    /// <summary>The last lines of the job's log, then (follow) what is appended, across rotations, until the caller goes.</summary>
+    public override async Task TailLog(TailLogRequest request, IServerStreamWriter<TailLogReply> responseStream, ServerCallContext context)
+    {
+        if (request.Lines < 0) throw new RpcException(new Status(StatusCode.InvalidArgument, "the number of lines must not be negative"));
+        var snapshot = await Call(() => loop.StatusAsync(RequireJob(request.Job), request.Env)).ConfigureAwait(false);
+        var chunks = LogTail.ReadAsync(snapshot.LogPath, request.Lines, request.Follow, time, context.CancellationToken);
+        try
+        {
+            await foreach (var chunk in chunks.ConfigureAwait(false))
+            {
+                await responseStream.WriteAsync(
+                    new TailLogReply { Data = Google.Protobuf.ByteString.CopyFrom(chunk.Data.Span), Rotated = chunk.Rotated },
+                    context.CancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // The follower pressed Ctrl-C.
+        }
+    }
 
     public override Task<JobControlReply> Start(JobControlRequest request, ServerCallContext context) =>
         Control(request, () => loop.StartAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance)));

@@ -16,6 +16,11 @@ public sealed class SupdCommandLine
     public Option<string?> StateDir { get; } = new("--state-dir") { Description = "Directory of supd's persisted state" };
     public Option<string?> ConfigFile { get; } = new("--config") { Description = "supd.json to read (default: /etc/supd/supd.json or ~/.config/supd/supd.json, if present)" };
 
+    public Option<bool> LogToStdout { get; } = new("--log-to-stdout")
+    {
+        Description = "Also write every job's output to supd's stdout as 'JOB| line' (for containers)",
+    };
+
     public Option<bool> Check { get; } = new("--check")
     {
         Description = "Check every job file and exit (0: all valid, 1: errors), like nginx -t; no daemon is started",
@@ -27,7 +32,7 @@ public sealed class SupdCommandLine
     {
         Root = new RootCommand("supd: a process supervisor that runs Upstart-syntax job files")
         {
-            JobDirs, Socket, LogDir, StateDir, ConfigFile, Check,
+            JobDirs, Socket, LogDir, StateDir, ConfigFile, LogToStdout, Check,
         };
     }
 
@@ -40,6 +45,7 @@ public sealed class SupdCommandLine
         Add(values, "Socket", parse.GetValue(Socket));
         Add(values, "LogDir", parse.GetValue(LogDir));
         Add(values, "StateDir", parse.GetValue(StateDir));
+        if (parse.GetValue(LogToStdout)) values["LogToStdout"] = "true";
         return values;
     }
 

@@ -36,6 +36,7 @@ public static class SupdHost
         var socketMode = ParseSocketMode(options.SocketMode);
         var socketGroup = ResolveSocketGroup(options.SocketGroup);
         var policy = CreatePolicy(options.Access, uid);
+        var rotation = ParseLogRotation(options);
         using var socketGuard = ControlSocketGuard.Acquire(paths.Socket);
 
         ConfigureLogging(builder, paths);
@@ -49,7 +50,12 @@ public static class SupdHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(supervisorOptions);
         builder.Services.AddSingleton<IProcessControl, NativeProcessControl>();
-        builder.Services.AddSingleton(sp => new JobLogDirectory(paths.LogDir, sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(sp => new JobLogDirectory(paths.LogDir, sp.GetRequiredService<ILoggerFactory>(), new LogSettings
+        {
+            Rotation = rotation,
+            Timestamps = options.LogTimestamps,
+            Mirror = options.LogToStdout ? new LogMirror(Console.OpenStandardOutput(), sp.GetRequiredService<ILogger<LogMirror>>()) : null,
+        }, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<SupervisorLoop>();
         builder.Services.AddSingleton<SupervisorRuntime>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SupervisorRuntime>());
@@ -124,6 +130,16 @@ public static class SupdHost
         {
         }
         throw new StartupException($"SocketMode is not an octal permission mode (like 0660): {text}");
+    }
+
+    /// <summary>The daemon-wide log rotation (LogRotateSize, LogRotateCount); a bad value is a <see cref="StartupException"/>.</summary>
+    public static Supervisor.Core.Language.LogRotation ParseLogRotation(SupdOptions options)
+    {
+        if (!Supervisor.Core.Language.JobParser.TryParseSize(options.LogRotateSize.Trim(), out var size))
+            throw new StartupException($"LogRotateSize is not a size (bytes, or a number with K, M or G: 10M): {options.LogRotateSize}");
+        if (options.LogRotateCount < 0)
+            throw new StartupException($"LogRotateCount must not be negative: {options.LogRotateCount}");
+        return new Supervisor.Core.Language.LogRotation(size, options.LogRotateCount);
     }
 
     private static uint? ResolveSocketGroup(string? name)

@@ -35,6 +35,18 @@ public sealed class SupdOptions
     /// <summary>The control socket's group, by name; not set: supd's own group.</summary>
     public string? SocketGroup { get; set; }
 
+    /// <summary>Job logs rotate past this size (bytes, or with a K, M or G suffix) unless a job says <c>log rotate</c>.</summary>
+    public string LogRotateSize { get; set; } = "10M";
+
+    /// <summary>How many rotated files (<c>JOB.log.1</c> … <c>JOB.log.N</c>) are kept; 0 keeps none.</summary>
+    public int LogRotateCount { get; set; } = 5;
+
+    /// <summary>Prefix every line of every job log with an ISO-8601 time (a job can ask for it alone: <c>log timestamps</c>).</summary>
+    public bool LogTimestamps { get; set; }
+
+    /// <summary>Also write every job line to supd's stdout as <c>JOB| line</c> (for containers: <c>docker logs</c>).</summary>
+    public bool LogToStdout { get; set; }
+
     /// <summary>Who may do what beyond root and supd's own user (docs/access-control.md).</summary>
     public AccessOptions Access { get; set; } = new();
 }
