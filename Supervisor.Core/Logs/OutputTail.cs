@@ -27,6 +27,7 @@ public sealed class OutputTail(IOutputSink? inner, int lines = OutputTail.Defaul
         inner?.Write(data);
         lock (_gate)
         {
+            data = LastLinesOf(data);
             while (!data.IsEmpty)
             {
                 var newline = data.IndexOf((byte)'\n');
@@ -39,6 +40,28 @@ public sealed class OutputTail(IOutputSink? inner, int lines = OutputTail.Defaul
                 data = data[(newline + 1)..];
             }
         }
+    }
+
+    // Only a chunk's last complete lines (and its unfinished end) can still be among the last lines: skip the rest
+    // unread, so a fast writer costs a few searches per chunk, not a string per line.
+    private ReadOnlySpan<byte> LastLinesOf(ReadOnlySpan<byte> data)
+    {
+        var lastNewline = data.LastIndexOf((byte)'\n');
+        if (lastNewline < 0) return data;
+        var search = data[..lastNewline];
+        for (var found = 1; found < lines; found++)
+        {
+            var previous = search.LastIndexOf((byte)'\n');
+            if (previous < 0) return data; // fewer lines than kept: the first one may finish the pending line
+            search = search[..previous];
+        }
+        var start = search.LastIndexOf((byte)'\n');
+        if (start < 0) return data;
+        // The pending line ended somewhere before: it is older than every line kept now.
+        _partial.Clear();
+        _partialCut = false;
+        _lines.Clear();
+        return data[(start + 1)..];
     }
 
     public void Completed()
