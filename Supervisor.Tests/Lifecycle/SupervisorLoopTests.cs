@@ -220,6 +220,37 @@ public sealed class SupervisorLoopTests
     }
 
     [Test]
+    public async Task A_failed_start_says_what_the_failing_process_wrote_last()
+    {
+        await using var h = await LoopHarness.CreateAsync(("svc", "pre-start exec /bin/false\nexec /bin/sleep 100\n"));
+        var start = h.Loop.StartAsync("svc", []);
+        await h.SettleAsync();
+
+        var output = h.Processes.Spawns.Single().Request.Output!;
+        output.Write(System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(1, 12).Select(i => $"line {i}\n")) + "no newline"));
+        await h.ExitAsync("svc", "pre-start", ExitStatus.Exited(3));
+
+        var failure = Assert.ThrowsAsync<SupervisorException>(async () => await start.Within())!;
+        Assert.That(failure.Details, Is.EqualTo(new[] { "  svc: pre-start process exited with status 3" }
+            .Concat(Enumerable.Range(4, 9).Select(i => $"    line {i}")).Append("    no newline")));
+    }
+
+    [Test]
+    public async Task A_failed_emit_names_the_job_that_failed_and_its_output()
+    {
+        await using var h = await LoopHarness.CreateAsync(("t", "start on go\ntask\nexec /bin/false\n"));
+        var emit = h.Loop.EmitAsync("go", []);
+        await h.SettleAsync();
+
+        h.Processes.Spawns.Single().Request.Output!.Write("cannot reach the database\n"u8);
+        await h.ExitAsync("t", "main", ExitStatus.Killed(11));
+
+        var failure = Assert.ThrowsAsync<SupervisorException>(async () => await emit.WaitAsync(LoopHarness.Bound))!;
+        Assert.That(failure.Error, Is.EqualTo(SupervisorError.EventFailed));
+        Assert.That(failure.Details, Is.EqualTo(new[] { "  t: main process killed by signal SEGV", "    cannot reach the database" }));
+    }
+
+    [Test]
     public async Task A_spawn_failure_of_the_main_process_fails_the_start()
     {
         await using var h = await LoopHarness.CreateAsync(("svc", "exec /bin/sleep 100\n"));
