@@ -241,18 +241,12 @@ internal sealed class CtlCommandLine
                 var request = new TailLogRequest { Job = target.Job, Lines = parse.GetValue(lines), Follow = parse.GetValue(follow) };
                 request.Env.AddRange(parse.GetValue(env) ?? []);
                 // Raw bytes, as the job wrote them; flushed per piece so a follower sees each line as it comes.
+                // Ctrl-C cancels the stream; supctl then exits 130, as tail -f does.
                 await using var stdout = Console.OpenStandardOutput();
-                try
+                await foreach (var chunk in ReadTail(client, request, ct).ConfigureAwait(false))
                 {
-                    await foreach (var chunk in ReadTail(client, request, ct).ConfigureAwait(false))
-                    {
-                        chunk.Data.WriteTo(stdout);
-                        await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-                    }
-                }
-                catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.Cancelled && ct.IsCancellationRequested)
-                {
-                    // Ctrl-C ends a follow: that is success.
+                    chunk.Data.WriteTo(stdout);
+                    await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
                 }
             });
         });
