@@ -231,6 +231,33 @@ public sealed partial class LogCaptureTests
         Assert.That(await supd.MainPidAsync("chatty"), Is.EqualTo(pid));
     }
 
+    [Test]
+    public async Task Log_needs_read_on_the_job_not_access_to_the_log_directory()
+    {
+        if (Environment.UserName != "root") Assert.Ignore("needs root: to run supctl as nobody (setpriv)");
+        if (!File.Exists("/usr/bin/setpriv")) Assert.Ignore("setpriv is not installed");
+        await using var supd = new SupdHarness();
+        supd.WriteJob("web", "start on startup\nexec /bin/sh -c 'echo served; exec sleep 1000'\n");
+        supd.WriteJob("db", "start on startup\nexec /bin/sh -c 'echo secret; exec sleep 1000'\n");
+        File.SetUnixFileMode(supd.Root, (UnixFileMode)0x1ED); // 0755: nobody reaches the socket, not the 0700 log dir
+        var config = Path.Combine(supd.Root, "supd.json");
+        File.WriteAllText(config, """
+            { "SocketMode": "0666", "Access": { "Rules": [ { "User": "nobody", "Jobs": ["web"], "Rights": ["read"] } ] } }
+            """);
+        await supd.StartAsync("--config", config);
+        await supd.WaitForLogAsync("web", "served\n");
+        await supd.WaitForLogAsync("db", "secret\n");
+        File.SetUnixFileMode(supd.LogDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        Task<CtlResult> AsNobody(params string[] args) => SupdHarness.RunCtlAsync("/usr/bin/setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", Binaries.Supctl, "--socket", supd.Socket, .. args]);
+        var web = await AsNobody("log", "web");
+        Assert.That(web, Has.Property("ExitCode").EqualTo(0).And.Property("Stdout").EqualTo("served\n"));
+        var db = await AsNobody("log", "db");
+        Assert.That(db.ExitCode, Is.EqualTo(1));
+        Assert.That(db.Stderr, Is.EqualTo("supctl: permission denied: nobody may not log db (needs read)\n"));
+    }
+
     private static async Task<long> DroppedAsync(SupdHarness supd)
     {
         var match = Regex.Match((await supd.CtlAsync("show", "chatty")).Stdout, @"\((\d+) bytes dropped");
