@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Log capture throughput (issue 8): a job writing SIZE MiB (default 512) of 100-byte lines into its supd log, against
-# the same generator piped into `cat > file` on the same disk. Prints both rates, their ratio, and the CPU time supd
-# spent per MiB (utime+stime from /proc/PID/stat, before and after). Not a test: run it on a quiet machine.
+# the same generator piped into `cat > file` on the same disk. Prints both rates, their ratio, and the CPU time each
+# spent per MiB (supd: utime+stime from /proc/PID/stat, before and after; cat: /usr/bin/time). Not a test: run it on a
+# quiet machine (the ratio is wall time, so other load on the machine moves it a lot; the CPU figures move little).
 #   CONFIGURATION=Release bench/capture.sh         (build first: dotnet build -c Release)
 #   SIZE_MIB=512 RUNS=3 TIMESTAMPS=1 ROTATE="10M 5" bench/capture.sh
 set -euo pipefail
@@ -45,8 +46,9 @@ hz=$(getconf CLK_TCK)
 for run in $(seq 1 "$runs"); do
     rm -f "$dir/cat.out" "$dir"/log/writer.log*
     sync
-    t0=$(now); sh -c "$generator | cat > '$dir/cat.out'"; t1=$(now)
+    t0=$(now); sh -c "$generator | /usr/bin/time -f '%U %S' -o '$dir/cat.cpu' cat > '$dir/cat.out'"; t1=$(now)
     cat_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
+    cat_cpu=$(awk '{print $1 + $2}' "$dir/cat.cpu")
     rm -f "$dir/cat.out"
     sync
 
@@ -56,7 +58,7 @@ for run in $(seq 1 "$runs"); do
     until [ "$(logged)" -ge "$expected" ]; do sleep 0.01; done
     t1=$(now); c1=$(cpu_ticks); t0=$(cat "$dir/started")
     supd_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
-    awk -v m="$size_mib" -v c="$cat_s" -v s="$supd_s" -v ticks=$((c1 - c0)) -v hz="$hz" -v r="$run" 'BEGIN {
-        printf "run %d: cat %.0f MiB/s (%.2f s), supd %.0f MiB/s (%.2f s), ratio %.2f, supd CPU %.2f ms/MiB\n",
-            r, m / c, c, m / s, s, c / s, ticks * 1000 / hz / m }'
+    awk -v m="$size_mib" -v c="$cat_s" -v s="$supd_s" -v ticks=$((c1 - c0)) -v hz="$hz" -v r="$run" -v cc="$cat_cpu" 'BEGIN {
+        printf "run %d: cat %.0f MiB/s (%.2f s, CPU %.2f ms/MiB), supd %.0f MiB/s (%.2f s, CPU %.2f ms/MiB), ratio %.2f\n",
+            r, m / c, c, cc * 1000 / m, m / s, s, ticks * 1000 / hz / m, c / s }'
 done
