@@ -15,7 +15,9 @@ public sealed class OutputTail(IOutputSink? inner, int lines = OutputTail.Defaul
 
     private readonly Lock _gate = new();
     private readonly Queue<string> _lines = new();
-    private readonly List<byte> _partial = [];
+    // The line being read, up to MaxLineBytes (copied by span: a fast writer passes many lines per chunk).
+    private readonly byte[] _partial = new byte[MaxLineBytes];
+    private int _partialLength;
     private bool _partialCut;
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -32,9 +34,11 @@ public sealed class OutputTail(IOutputSink? inner, int lines = OutputTail.Defaul
             {
                 var newline = data.IndexOf((byte)'\n');
                 var chunk = newline < 0 ? data : data[..newline];
-                var room = MaxLineBytes - _partial.Count;
+                var room = MaxLineBytes - _partialLength;
                 if (chunk.Length > room) _partialCut = true;
-                foreach (var b in chunk[..Math.Min(room, chunk.Length)]) _partial.Add(b);
+                var take = Math.Min(room, chunk.Length);
+                chunk[..take].CopyTo(_partial.AsSpan(_partialLength));
+                _partialLength += take;
                 if (newline < 0) break;
                 EndLine();
                 data = data[(newline + 1)..];
@@ -58,7 +62,7 @@ public sealed class OutputTail(IOutputSink? inner, int lines = OutputTail.Defaul
         var start = search.LastIndexOf((byte)'\n');
         if (start < 0) return data;
         // The pending line ended somewhere before: it is older than every line kept now.
-        _partial.Clear();
+        _partialLength = 0;
         _partialCut = false;
         _lines.Clear();
         return data[(start + 1)..];
@@ -76,7 +80,7 @@ public sealed class OutputTail(IOutputSink? inner, int lines = OutputTail.Defaul
         lock (_gate)
         {
             var result = _lines.ToList();
-            if (_partial.Count > 0) result.Add(Decode());
+            if (_partialLength > 0) result.Add(Decode());
             return result.Count > lines ? result[^lines..] : result;
         }
     }
@@ -85,13 +89,13 @@ public sealed class OutputTail(IOutputSink? inner, int lines = OutputTail.Defaul
     {
         _lines.Enqueue(Decode());
         while (_lines.Count > lines) _lines.Dequeue();
-        _partial.Clear();
+        _partialLength = 0;
         _partialCut = false;
     }
 
     private string Decode()
     {
-        var text = Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_partial)).TrimEnd('\r');
+        var text = Encoding.UTF8.GetString(_partial, 0, _partialLength).TrimEnd('\r');
         return _partialCut ? text + " …" : text;
     }
 }
