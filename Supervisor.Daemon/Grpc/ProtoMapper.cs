@@ -25,6 +25,7 @@ internal static class ProtoMapper
             LogBytesDropped = snapshot.LogBytesDropped,
             Usage = snapshot.Usage ?? "",
             ExpectProblem = snapshot.ExpectProblem ?? "",
+            NextRespawnMs = (long)Math.Ceiling(snapshot.NextRespawn?.TotalMilliseconds ?? 0),
         };
         status.NotApplied.Add(snapshot.NotApplied);
         foreach (var (kind, pid) in snapshot.Processes)
