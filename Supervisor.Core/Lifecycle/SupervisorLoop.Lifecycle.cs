@@ -430,7 +430,7 @@ public sealed partial class SupervisorLoop
         instance.FailedStatus = status;
         var definition = instance.Definition;
         instance.FailureReason = reason ?? (process is null
-            ? $"respawning too fast (more than {definition.RespawnLimit.Count} times in {definition.RespawnLimit.IntervalSeconds}s)"
+            ? $"respawning too fast, more than {definition.RespawnLimit.Count} times in {definition.RespawnLimit.IntervalSeconds}s"
             : spawnError is not null
                 ? $"{process.Value.Name()} process failed to spawn: {spawnError}"
                 : $"{process.Value.Name()} process {status}");
