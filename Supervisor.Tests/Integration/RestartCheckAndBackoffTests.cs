@@ -151,6 +151,44 @@ public sealed class RestartCheckAndBackoffTests
         Assert.That((await supd.CtlAsync("stop", "slowpoke")).ExitCode, Is.EqualTo(0));
     }
 
+    [Test]
+    public async Task The_nagios_sample_checks_before_restarting_and_its_alert_hears_every_death()
+    {
+        await using var supd = new SupdHarness();
+        var config = Path.Combine(supd.Root, "nagios.cfg");
+        File.WriteAllText(config, "good\n");
+        // The sample as shipped, with a stand-in for nagios3 (-v checks the file) and echo for logger.
+        var nagios = supd.WriteScript("nagios3", """
+            if [ "$1" = -v ]; then grep -q '^good$' "$2" && exit 0; echo "Error in $2"; exit 1; fi
+            exec sleep 100000
+
+            """);
+        string Sample(string name) => File.ReadAllText(Path.Combine(Binaries.RepositoryRoot, "samples", "beyond", name + ".conf"))
+            .Replace("/usr/sbin/nagios3", nagios, StringComparison.Ordinal)
+            .Replace("/etc/nagios3/nagios.cfg", config, StringComparison.Ordinal)
+            .Replace("logger -t nagios-alert", "echo", StringComparison.Ordinal);
+        supd.WriteJob("nagios", Sample("nagios"));
+        supd.WriteJob("nagios-alert", Sample("nagios-alert"));
+        await supd.StartAsync();
+        var first = SupdHarness.PidOf((await supd.WaitForStatusAsync("nagios", @"^nagios start/running, process \d+\n$")).Stdout);
+
+        File.WriteAllText(config, "bad\n");
+        var refused = await supd.CtlAsync("restart", "nagios");
+        Assert.That(refused.Stderr, Is.EqualTo($"supctl: nagios: check failed (exit 1), not restarted\n  Error in {config}\n"));
+        Assert.That(await supd.MainPidAsync("nagios"), Is.EqualTo(first));
+
+        File.WriteAllText(config, "good\n");
+        var restarted = await supd.CtlAsync("restart", "nagios");
+        Assert.That(restarted.ExitCode, Is.EqualTo(0), restarted.ToString());
+        await supd.WaitForLogAsync("nagios-alert", "nagios main process ended: status TERM, respawn no\n");
+
+        // Killed behind supd's back: respawned after the delay, and the alert says so.
+        var second = SupdHarness.PidOf(restarted.Stdout);
+        SupdHarness.Signal(second, 9);
+        await supd.WaitForLogAsync("nagios-alert", "nagios main process ended: status KILL, respawn yes\n");
+        await Eventually.GetAsync(() => supd.MainPidAsync("nagios"), pid => pid != 0 && pid != second, "nagios respawned", Long);
+    }
+
     private sealed record Run(double Start, double Exit, bool Long);
 
     /// <summary>The complete runs in the job's trace (start, optional "long", exit lines).</summary>
