@@ -57,7 +57,8 @@ public sealed partial class SupervisorLoop
         var instance = Select(jobClass, environment, input.Instance, create: true)!;
         if (instance.State == JobState.Respawning)
         {
-            // start cuts a respawn delay short.
+            // start cuts a respawn delay short; as with restart, no variables keep the ones it has.
+            if (input.Environment.Count > 0) instance.PendingStartVariables = new EnvironmentList(input.Environment);
             Await(instance, JobGoal.Start, input);
             RespawnNow(instance);
             return;

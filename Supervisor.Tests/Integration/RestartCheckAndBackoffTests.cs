@@ -189,6 +189,20 @@ public sealed class RestartCheckAndBackoffTests
         await Eventually.GetAsync(() => supd.MainPidAsync("nagios"), pid => pid != 0 && pid != second, "nagios respawned", Long);
     }
 
+    [Test]
+    public async Task A_bad_daemon_wide_respawn_delay_is_refused_at_start_up_with_the_setting_named()
+    {
+        await using var supd = new SupdHarness();
+        var config = Path.Combine(supd.Root, "supd.json");
+        File.WriteAllText(config, """{ "RespawnDelay": "60 1" }""");
+
+        var refused = supd.StartSupd("--config", config);
+        await refused.WaitForExitAsync();
+
+        Assert.That(refused.ExitCode, Is.EqualTo(1));
+        Assert.That(supd.DaemonOutput, Does.Contain("supd: RespawnDelay is not \"MIN [MAX]\" in seconds with 0 < MIN <= MAX (like \"1 60\"): 60 1"));
+    }
+
     private sealed record Run(double Start, double Exit, bool Long);
 
     /// <summary>The complete runs in the job's trace (start, optional "long", exit lines).</summary>
