@@ -227,18 +227,33 @@ public sealed partial class SupervisorLoop
         var definition = instance.Definition;
         error = Unsupported(definition);
         if (error is null && environment is null) RefreshEnvFiles(instance, kind, out error);
-        if (error is not null) return SpawnFailed(error);
+        if (error is not null)
+        {
+            LogSpawnFailed(instance.DisplayName, kind.Name(), error);
+            RecordExit(instance, kind, 0, null, error);
+            return false;
+        }
         environment ??= ProcessEnvironment(instance, kind);
         var description = $"{instance.DisplayName} {kind.Name()} process";
         if (!CommandLine.TryResolve(command, environment.Get("PATH"), out var file, out var argv, out error, definition.Chroot))
-            return SpawnFailed(error!);
+        {
+            LogSpawnFailed(instance.DisplayName, kind.Name(), error!);
+            RecordExit(instance, kind, 0, null, error);
+            return false;
+        }
         var request = new SpawnRequest(
             description, file, argv, environment.ToStrings(),
             definition.Chdir ?? _options.DefaultWorkingDirectory,
             output ?? (definition.Console is ConsoleMode.Log ? instance.Log : null),
             ProcessSettings.From(definition));
         var result = _processes.Spawn(request);
-        if (!result.Succeeded) return SpawnFailed(error = result.Error!);
+        if (!result.Succeeded)
+        {
+            error = result.Error;
+            LogSpawnFailed(instance.DisplayName, kind.Name(), error!);
+            RecordExit(instance, kind, 0, null, error);
+            return false;
+        }
         RecordNotApplied(instance, result.NotApplied);
         instance.Pids[kind] = result.Pid;
         _processesByPid[result.Pid] = (instance, kind);
@@ -249,14 +264,6 @@ public sealed partial class SupervisorLoop
         }
         LogSpawned(instance.DisplayName, kind.Name(), result.Pid);
         return true;
-
-        bool SpawnFailed(string reason)
-        {
-            LogSpawnFailed(instance.DisplayName, kind.Name(), reason);
-            // A check is not part of the job's life: its outcome goes to the request it gates, not to last exit.
-            if (kind != ProcessKind.Check) RecordExit(instance, kind, 0, null, reason);
-            return false;
-        }
     }
 
     private void OnChildExited(ChildExit exit)
@@ -268,18 +275,16 @@ public sealed partial class SupervisorLoop
         }
         var (instance, kind) = owner;
         instance.Pids.Remove(kind);
-        LogProcessExited(instance.DisplayName, kind.Name(), exit.Pid, exit.Status.ToString());
-        if (kind == ProcessKind.Check)
-        {
-            OnCheckExited(instance, exit.Pid, exit.Status);
-            return;
-        }
         RecordExit(instance, kind, exit.Pid, exit.Status, null);
+        LogProcessExited(instance.DisplayName, kind.Name(), exit.Pid, exit.Status.ToString());
 
         switch (kind)
         {
             case ProcessKind.Main:
                 OnMainExited(instance, exit.Pid, exit.Status);
+                break;
+            case ProcessKind.Check:
+                OnCheckExited(instance, exit.Pid, exit.Status);
                 break;
             case ProcessKind.PreStart:
                 if (!exit.Status.IsSuccess)
@@ -445,8 +450,12 @@ public sealed partial class SupervisorLoop
         instance.FailureReason = null;
     }
 
-    private void RecordExit(JobInstance instance, ProcessKind kind, int pid, ExitStatus? status, string? spawnError) =>
+    private void RecordExit(JobInstance instance, ProcessKind kind, int pid, ExitStatus? status, string? spawnError)
+    {
+        // A check is not part of the job's life: its outcome goes to the restart or reload it gates.
+        if (kind == ProcessKind.Check) return;
         instance.LastExit = new ProcessExitRecord(kind, pid, status, spawnError, _time.GetUtcNow());
+    }
 
     private static void ReleaseBlocking(JobInstance instance)
     {
