@@ -27,6 +27,18 @@ public sealed class SupervisorOptions
     /// <summary>How long a failure reply waits for the failed process's output to reach end of file (a child may hold it open).</summary>
     public TimeSpan FailureOutputGrace { get; set; } = TimeSpan.FromSeconds(1.5);
 
+    /// <summary>
+    /// <c>respawn delay</c> for jobs that do not set one; null keeps Upstart's immediate respawn. A job's own stanza
+    /// always wins.
+    /// </summary>
+    public Language.RespawnDelay? RespawnDelay { get; set; }
+
+    /// <summary>Randomness for the respawn delay's jitter (tests may seed it).</summary>
+    public Random Random { get; set; } = Random.Shared;
+
+    /// <summary>How long a restart's or reload's <c>check</c> may run before it is killed and counts as failed.</summary>
+    public TimeSpan CheckTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Lookup for bare <c>env KEY</c> stanzas, which copy KEY from supd's own environment.</summary>
     public Func<string, string?> DaemonEnvironment { get; set; } = Environment.GetEnvironmentVariable;
 }

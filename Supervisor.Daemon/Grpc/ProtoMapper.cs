@@ -26,6 +26,7 @@ internal static class ProtoMapper
             Usage = snapshot.Usage ?? "",
             ExpectProblem = snapshot.ExpectProblem ?? "",
             SinceUnixMs = snapshot.Since?.ToUnixTimeMilliseconds() ?? 0,
+            NextRespawnMs = (long)Math.Ceiling(snapshot.NextRespawn?.TotalMilliseconds ?? 0),
         };
         status.NotApplied.Add(snapshot.NotApplied);
         foreach (var (kind, pid) in snapshot.Processes)
