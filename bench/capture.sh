@@ -8,8 +8,9 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cfg="${CONFIGURATION:-Release}"
-supd="$repo/Supervisor.Daemon/bin/$cfg/net10.0/supd"
-supctl="$repo/Supervisor.Ctl/bin/$cfg/net10.0/supctl"
+# SUPD and SUPCTL (as bench/run-all.sh passes them) win over the build tree's binaries.
+supd="${SUPD:-$repo/Supervisor.Daemon/bin/$cfg/net10.0/supd}"
+supctl="${SUPCTL:-$repo/Supervisor.Ctl/bin/$cfg/net10.0/supctl}"
 [ -x "$supd" ] && [ -x "$supctl" ] || { echo "build first: dotnet build -c $cfg" >&2; exit 1; }
 size_mib="${SIZE_MIB:-512}"
 runs="${RUNS:-3}"
@@ -43,6 +44,7 @@ expected=$bytes
 echo "machine: $(nproc) cores, kernel $(uname -r), $(df -T "$dir" | awk 'NR==2 {print $2}') on $(df "$dir" | awk 'NR==2 {print $1}'); $cfg build"
 echo "payload: $size_mib MiB of 100-byte lines; log rotate $rotate${TIMESTAMPS:+; log timestamps}"
 hz=$(getconf CLK_TCK)
+results=()
 for run in $(seq 1 "$runs"); do
     rm -f "$dir/cat.out" "$dir"/log/writer.log*
     sync
@@ -58,7 +60,17 @@ for run in $(seq 1 "$runs"); do
     until [ "$(logged)" -ge "$expected" ]; do sleep 0.01; done
     t1=$(now); c1=$(cpu_ticks); t0=$(cat "$dir/started")
     supd_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
+    results+=("$(awk -v c="$cat_s" -v s="$supd_s" -v ticks=$((c1 - c0)) -v hz="$hz" -v m="$size_mib" 'BEGIN {printf "%.3f %.3f", c / s, ticks * 1000 / hz / m}')")
     awk -v m="$size_mib" -v c="$cat_s" -v s="$supd_s" -v ticks=$((c1 - c0)) -v hz="$hz" -v r="$run" -v cc="$cat_cpu" 'BEGIN {
         printf "run %d: cat %.0f MiB/s (%.2f s, CPU %.2f ms/MiB), supd %.0f MiB/s (%.2f s, CPU %.2f ms/MiB), ratio %.2f\n",
             r, m / c, c, cc * 1000 / m, m / s, s, ticks * 1000 / hz / m, c / s }'
 done
+# One JSON line for bench/report.py (scenario S5 of bench/run-all.sh): the ratio's median and p90, and CPU per MiB.
+printf '%s\n' "${results[@]}" | python3 -c '
+import json, statistics, sys
+rows = [tuple(map(float, line.split())) for line in sys.stdin if line.strip()]
+ratios = sorted(r for r, _ in rows)
+p90 = ratios[max(0, min(len(ratios) - 1, int(round(0.9 * len(ratios) + 0.5)) - 1))]
+print(json.dumps({"key": "capture", "scenario": "S5", "metric": "capture", "unit": "ratio", "runs": len(rows),
+                  "median": round(statistics.median(ratios), 3), "p90": round(p90, 3),
+                  "cpu_ms_per_mib": round(statistics.median(c for _, c in rows), 3)}))'
