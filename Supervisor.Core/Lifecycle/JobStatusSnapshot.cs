@@ -28,6 +28,9 @@ public sealed record JobStatusSnapshot
     /// <summary>Hints (nice, oom score) the kernel refused for this instance's processes, which run without them.</summary>
     public IReadOnlyList<string> NotApplied { get; init; } = [];
 
+    /// <summary>The job file changed (reload-configuration) since this instance started; its next start applies it.</summary>
+    public bool ChangedOnDisk { get; init; }
+
     /// <summary>initctl's status line: <c>ticker start/running, process 4825</c> (spec §10).</summary>
     public string StatusLine()
     {

@@ -119,7 +119,7 @@ public sealed partial class SupervisorLoop
                 stopOn.Reset();
             }
 
-            if (jobClass.StartOn is not { } startOn || IsShuttingDown) continue;
+            if (jobClass.StartOn is not { } startOn || IsShuttingDown || jobClass.Removed) continue;
             if (!startOn.Handle(e, static _ => null)) continue;
             var variables = startOn.Environment("UPSTART_EVENTS");
             var environment = ClassEnvironment(jobClass.Definition);

@@ -54,6 +54,7 @@ public sealed partial class SupervisorLoop
     private void Start(JobClass jobClass, EnvironmentList environment, JobCommandInput input)
     {
         if (IsShuttingDown) throw new SupervisorException(SupervisorError.ShuttingDown, "supd is shutting down");
+        if (jobClass.Removed) throw new SupervisorException(SupervisorError.UnknownJob, $"Unknown job: {jobClass.Name} (removed from disk)");
         var instance = Select(jobClass, environment, input.Instance, create: true)!;
         if (instance.Goal == JobGoal.Start)
             throw new SupervisorException(SupervisorError.AlreadyRunning, $"Job is already running: {instance.DisplayName}");
@@ -182,5 +183,6 @@ public sealed partial class SupervisorLoop
         Usage = instance.Definition.Usage,
         ExpectProblem = instance.ExpectProblem,
         NotApplied = instance.NotApplied.ToArray(),
+        ChangedOnDisk = instance.ChangedOnDisk,
     };
 }

@@ -82,6 +82,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
                 Dispatch(input);
                 PollEvents();
                 RunAfterSettling();
+                ForgetRemovedJobs();
                 CheckShutdownComplete();
             }
         }
@@ -161,6 +162,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             case StatusInput x: Reply(x.Reply, () => Status(x.Job, x.Environment, x.Instance)); break;
             case JobCommandInput x: HandleJobCommand(x); break;
             case EmitInput x: HandleEmit(x); break;
+            case ReloadConfigurationInput x: Reply(x.Reply, () => ReloadConfiguration(x.Loaded)); break;
             case ShutdownInput x: BeginShutdown(x.Reply); break;
             case KillEverythingInput x: Reply(x.Reply, KillEverything); break;
             default: throw new InvalidOperationException($"Unknown input {input.GetType().Name}");

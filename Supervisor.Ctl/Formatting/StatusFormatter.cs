@@ -13,11 +13,14 @@ internal static class StatusFormatter
         var name = status.Instance.Length == 0 ? status.Job : $"{status.Job} ({status.Instance})";
         var line = $"{name} {status.Goal}/{status.State}";
         var processes = status.Processes.OrderBy(p => Array.IndexOf(ProcessOrder, p.Kind)).ToList();
-        if (processes.Count == 0) return line;
+        // initctl's prefix stays first, so scripts that parse it still work.
+        var changed = status.ChangedOnDisk ? " (changed on disk, restart to apply)" : "";
+        if (processes.Count == 0) return line + changed;
         var first = processes[0];
         line += first.Kind is "main" or "pre-start" or "post-stop"
             ? $", process {first.Pid}"
             : $", ({first.Kind}) process {first.Pid}";
+        line += changed;
         foreach (var process in processes.Skip(1)) line += $"\n\t{process.Kind} process {process.Pid}";
         return line;
     }

@@ -51,6 +51,7 @@ public static class SupdHost
         builder.Services.AddSingleton<IProcessControl, NativeProcessControl>();
         builder.Services.AddSingleton(sp => new JobLogDirectory(paths.LogDir, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<SupervisorLoop>();
+        builder.Services.AddSingleton(sp => new EventMonitor(sp.GetRequiredService<SupervisorLoop>(), Math.Max(1, options.EventHistory), Math.Max(2, options.EventQueueSize)));
         builder.Services.AddSingleton<SupervisorRuntime>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SupervisorRuntime>());
         builder.Services.AddSingleton(policy);
@@ -67,6 +68,7 @@ public static class SupdHost
         app.MapGrpcService<SupervisorService>();
 
         var runtime = app.Services.GetRequiredService<SupervisorRuntime>();
+        app.Services.GetRequiredService<EventMonitor>(); // subscribed before the first event, so history starts at startup
         await runtime.StartSupervisionAsync().ConfigureAwait(false);
         await app.StartAsync().ConfigureAwait(false);
         SecureSocket(paths.Socket, socketMode, socketGroup);
@@ -80,6 +82,14 @@ public static class SupdHost
         {
             context.Cancel = true;
             app.Logger.LogInformation("Reopened {Files} job log files (SIGUSR1)", logs.ReopenAll());
+        });
+        // SIGHUP: re-read the job dirs, as supctl reload-configuration does.
+        using var reloadOnHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            _ = runtime.ReloadConfigurationAsync("SIGHUP").ContinueWith(
+                t => app.Logger.LogError(t.Exception!.GetBaseException(), "Reloading the job files failed"),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         });
         await runtime.EmitBootEventsAsync().ConfigureAwait(false);
         await app.WaitForShutdownAsync().ConfigureAwait(false);

@@ -40,6 +40,32 @@ public sealed partial class SupervisorRuntime(
         LogStarted(loaded.Jobs.Count, loaded.Errors.Count, string.Join(", ", paths.JobDirs));
     }
 
+    /// <summary>
+    /// Re-reads the job dirs and applies them in the loop: the one place a reload happens (SIGHUP and the
+    /// ReloadConfiguration RPC both call it). Reloads run one at a time, so an older read never lands after a newer one.
+    /// </summary>
+    public async Task<ConfigurationChanges> ReloadConfigurationAsync(string why)
+    {
+        await _reloading.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var loaded = await Task.Run(() => JobDirectoryLoader.Load(paths.JobDirs)).ConfigureAwait(false);
+            var changes = await loop.ReloadConfigurationAsync(loaded).ConfigureAwait(false);
+            if (loaded.Jobs.Count > 0) _longestKillTimeout = TimeSpan.FromTicks(Math.Max(_longestKillTimeout.Ticks, loaded.Jobs.Max(j => j.KillTimeout).Ticks));
+            LogReloaded(why, Names(changes.Added), Names(changes.Changed), Names(changes.Removed));
+            foreach (var error in changes.Errors) LogJobFileError(error.ToString());
+            return changes;
+        }
+        finally
+        {
+            _reloading.Release();
+        }
+    }
+
+    private readonly SemaphoreSlim _reloading = new(1, 1);
+
+    private static string Names(IReadOnlyList<string> jobs) => jobs.Count == 0 ? "none" : string.Join(", ", jobs);
+
     /// <summary>Emits <c>startup</c>, then the configured boot events, without waiting for them to finish.</summary>
     public async Task EmitBootEventsAsync()
     {
@@ -128,6 +154,9 @@ public sealed partial class SupervisorRuntime(
 
     [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "The shutdown event {Event} failed: {Reason}")]
     private partial void LogShutdownEventFailed(string @event, string reason);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Reloaded the job files ({Why}): added {Added}; changed {Changed}; removed {Removed}")]
+    private partial void LogReloaded(string why, string added, string changed, string removed);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "supd stopped")]
     private partial void LogStopped();
