@@ -36,6 +36,8 @@ internal sealed record EmitInput(string Name, IReadOnlyList<string> Environment,
 
 internal sealed record ReloadConfigurationInput(JobLoadResult Loaded, TaskCompletionSource<ConfigurationChanges> Reply) : SupervisorInput;
 
+internal sealed record RestoreGoalsInput(State.GoalState State, State.IGoalStore Store, string BootId, TaskCompletionSource Reply) : SupervisorInput;
+
 internal sealed record ShutdownInput(TaskCompletionSource Reply) : SupervisorInput;
 
 internal sealed record KillEverythingInput(TaskCompletionSource Reply) : SupervisorInput;

@@ -127,8 +127,9 @@ public sealed partial class SupervisorLoop
             WarnIfSelfTriggered(jobClass, e);
             try
             {
-                var target = Select(jobClass, environment, null, create: true)!;
-                if (target.Goal != JobGoal.Start)
+                // An instance an operator stopped stays stopped until started by hand (persisted goals).
+                var target = HeldStopped(jobClass, environment) ? null : Select(jobClass, environment, null, create: true)!;
+                if (target is not null && target.Goal != JobGoal.Start)
                 {
                     TakeBlocks(target, startOn);
                     target.PendingStartVariables = variables;

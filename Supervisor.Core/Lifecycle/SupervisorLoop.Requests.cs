@@ -59,6 +59,7 @@ public sealed partial class SupervisorLoop
         if (instance.Goal == JobGoal.Start)
             throw new SupervisorException(SupervisorError.AlreadyRunning, $"Job is already running: {instance.DisplayName}");
         instance.PendingStartVariables = new EnvironmentList(input.Environment);
+        StartedByHand(instance, input);
         Await(instance, JobGoal.Start, input);
         ChangeGoal(instance, JobGoal.Start);
     }
@@ -70,6 +71,7 @@ public sealed partial class SupervisorLoop
             throw new SupervisorException(SupervisorError.AlreadyStopped, $"Job has already been stopped: {instance.DisplayName}");
         var stopEnvironment = new EnvironmentList(input.Environment);
         instance.StopEnvironment = stopEnvironment;
+        StoppedByHand(instance, input);
         Await(instance, JobGoal.Stop, input);
         ChangeGoal(instance, JobGoal.Stop);
     }
