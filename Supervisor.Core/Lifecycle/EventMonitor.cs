@@ -14,6 +14,7 @@ public sealed class EventMonitor : IDisposable
     private readonly Lock _lock = new();
     private readonly Queue<SupervisorNotification> _history = new();
     private readonly List<EventWatcher> _watchers = [];
+    private bool _disposed;
 
     public EventMonitor(SupervisorLoop loop, int historySize = 1000, int queueSize = 1024)
     {
@@ -57,7 +58,7 @@ public sealed class EventMonitor : IDisposable
             }
             // The replay must fit the queue even if it is the whole ring.
             foreach (var item in replay) watcher.Add(item, unbounded: true);
-            if (follow) _watchers.Add(watcher);
+            if (follow && !_disposed) _watchers.Add(watcher);
             else watcher.Complete();
         }
         return watcher;
@@ -84,11 +85,13 @@ public sealed class EventMonitor : IDisposable
         }
     }
 
+    /// <summary>Ends every watcher's stream (supd is stopping: an open stream would hold up the server's shutdown).</summary>
     public void Dispose()
     {
         _loop.Notified -= OnNotified;
         lock (_lock)
         {
+            _disposed = true;
             foreach (var watcher in _watchers) watcher.Complete();
             _watchers.Clear();
         }

@@ -23,12 +23,12 @@ public static partial class LeftoverProcesses
             return 0;
         }
         var survivors = state.Processes.Where(p => p.Pid > 0 && ProcStat.IsAlive(p.Pid, p.StartTime)).ToList();
-        foreach (var p in state.Processes.Except(survivors)) LogGone(log, p.Job, p.Instance, p.Process, p.Pid);
+        foreach (var p in state.Processes.Except(survivors)) LogGone(log, Name(p), p.Process, p.Pid);
         if (survivors.Count == 0) return 0;
 
         foreach (var p in survivors)
         {
-            LogTerminating(log, p.Job, p.Instance, p.Process, p.Pid, p.ProcessGroup);
+            LogTerminating(log, Name(p), p.Process, p.Pid, p.ProcessGroup);
             Signal(p, Signals.SIGTERM);
         }
         var started = time.GetTimestamp();
@@ -40,7 +40,7 @@ public static partial class LeftoverProcesses
             var elapsed = time.GetElapsedTime(started);
             foreach (var p in pending.Where(p => elapsed >= TimeSpan.FromMilliseconds(p.KillTimeoutMs)).ToList())
             {
-                LogKilling(log, p.Job, p.Instance, p.Process, p.Pid, p.KillTimeoutMs / 1000.0);
+                LogKilling(log, Name(p), p.Process, p.Pid, p.KillTimeoutMs / 1000.0);
                 Signal(p, Signals.SIGKILL);
                 pending.Remove(p);
             }
@@ -51,6 +51,8 @@ public static partial class LeftoverProcesses
         return survivors.Count;
     }
 
+    private static string Name(ProcessRecord p) => p.Instance.Length == 0 ? p.Job : $"{p.Job} ({p.Instance})";
+
     private static void Signal(ProcessRecord p, int signal)
     {
         if (p.ProcessGroup > 1 && Libc.Kill(-p.ProcessGroup, signal) == 0) return;
@@ -60,12 +62,12 @@ public static partial class LeftoverProcesses
     [LoggerMessage(EventId = 310, Level = LogLevel.Information, Message = "State file lists {Count} processes of an earlier boot; none can still run")]
     private static partial void LogOtherBoot(ILogger log, int count);
 
-    [LoggerMessage(EventId = 311, Level = LogLevel.Information, Message = "Left by the previous supd: {Job} ({Instance}) {Process} process {Pid} is gone")]
-    private static partial void LogGone(ILogger log, string job, string instance, string process, int pid);
+    [LoggerMessage(EventId = 311, Level = LogLevel.Information, Message = "Left by the previous supd: {Job} {Process} process {Pid} is gone")]
+    private static partial void LogGone(ILogger log, string job, string process, int pid);
 
-    [LoggerMessage(EventId = 312, Level = LogLevel.Warning, Message = "Left by the previous supd: {Job} ({Instance}) {Process} process {Pid} still runs; its output pipe is gone, sending SIGTERM to process group {Group}")]
-    private static partial void LogTerminating(ILogger log, string job, string instance, string process, int pid, int group);
+    [LoggerMessage(EventId = 312, Level = LogLevel.Warning, Message = "Left by the previous supd: {Job} {Process} process {Pid} still runs; its output pipe is gone, sending SIGTERM to process group {Group}")]
+    private static partial void LogTerminating(ILogger log, string job, string process, int pid, int group);
 
-    [LoggerMessage(EventId = 313, Level = LogLevel.Warning, Message = "Left by the previous supd: {Job} ({Instance}) {Process} process {Pid} still runs {Timeout}s after SIGTERM; sending SIGKILL to its group")]
-    private static partial void LogKilling(ILogger log, string job, string instance, string process, int pid, double timeout);
+    [LoggerMessage(EventId = 313, Level = LogLevel.Warning, Message = "Left by the previous supd: {Job} {Process} process {Pid} still runs {Timeout}s after SIGTERM; sending SIGKILL to its group")]
+    private static partial void LogKilling(ILogger log, string job, string process, int pid, double timeout);
 }

@@ -68,7 +68,10 @@ public static class SupdHost
         app.MapGrpcService<SupervisorService>();
 
         var runtime = app.Services.GetRequiredService<SupervisorRuntime>();
-        app.Services.GetRequiredService<EventMonitor>(); // subscribed before the first event, so history starts at startup
+        // Subscribed before the first event, so history starts at startup. Its followers' streams end when supd begins
+        // to stop: Kestrel stops first and would otherwise wait for them before any job is stopped.
+        var monitor = app.Services.GetRequiredService<EventMonitor>();
+        app.Lifetime.ApplicationStopping.Register(monitor.Dispose);
         await runtime.StartSupervisionAsync().ConfigureAwait(false);
         await app.StartAsync().ConfigureAwait(false);
         SecureSocket(paths.Socket, socketMode, socketGroup);

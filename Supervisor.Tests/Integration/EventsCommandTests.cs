@@ -63,6 +63,22 @@ public sealed class EventsCommandTests
     }
 
     [Test]
+    public async Task A_follower_does_not_hold_up_supds_shutdown_and_its_stream_ends()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("svc", "start on startup\nexec sleep 300\n");
+        await supd.StartAsync();
+        await supd.WaitForStatusAsync("svc", "start/running");
+        using var watcher = Watch(supd, "events", "-f");
+        await Eventually.TrueAsync(() => watcher.Lines.Any(l => l.Contains("event runlevel", StringComparison.Ordinal)), "the follower's first lines (the last 10 kept)");
+
+        Assert.That(await supd.TerminateAsync(TimeSpan.FromSeconds(60)), Is.EqualTo(0));
+
+        await watcher.Process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+        Assert.That(watcher.Process.ExitCode, Is.EqualTo(0));
+    }
+
+    [Test]
     public async Task Events_without_follow_prints_the_retained_history_as_json_and_exits()
     {
         await using var supd = new SupdHarness();

@@ -40,7 +40,7 @@ public sealed class PersistedGoalsTests
         await supd.WaitForLogAsync("inst-a", "color blue\ncolor blue\n");
         // What the old supd left behind was killed before the jobs started again.
         await Eventually.TrueAsync(() => !Alive(oldRunner) && !Alive(oldInst), "the old processes to be gone");
-        Assert.That(supd.DaemonOutput, Does.Contain($"Left by the previous supd: runner () main process {oldRunner} still runs"));
+        Assert.That(supd.DaemonOutput, Does.Contain($"Left by the previous supd: runner main process {oldRunner} still runs"));
         Assert.That(supd.DaemonOutput, Does.Contain("held stays stopped (stopped by hand)"));
 
         // Until started by hand.
