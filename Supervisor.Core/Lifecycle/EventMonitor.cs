@@ -6,7 +6,9 @@ namespace Supervisor.Core.Lifecycle;
 /// The feed behind <c>supctl events</c>: keeps the last <see cref="HistorySize"/> notifications of the loop in a ring
 /// and copies each new one to every watcher's own bounded queue. The loop never waits on a watcher: a full queue
 /// drops the item and counts it, and the watcher is told how many it missed (a <see cref="DroppedNotification"/>)
-/// before the next item that fits. Memory is bounded by the ring plus <see cref="QueueSize"/> items per watcher.
+/// before the next item that fits. Memory is bounded by count and by size (events may carry large variables): the
+/// ring keeps at most <see cref="HistorySize"/> items and <see cref="HistoryBytes"/>, a watcher's queue at most
+/// <see cref="QueueSize"/> items and <see cref="QueueBytes"/>.
 /// </summary>
 public sealed class EventMonitor : IDisposable
 {
@@ -16,18 +18,32 @@ public sealed class EventMonitor : IDisposable
     private readonly List<EventWatcher> _watchers = [];
     private bool _disposed;
 
-    public EventMonitor(SupervisorLoop loop, int historySize = 1000, int queueSize = 1024)
+    public EventMonitor(SupervisorLoop loop, int historySize = 1000, int queueSize = 1024,
+        long historyBytes = 8 << 20, long queueBytes = 4 << 20)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(historySize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(queueSize, 2);
         _loop = loop;
         HistorySize = historySize;
         QueueSize = queueSize;
+        HistoryBytes = historyBytes;
+        QueueBytes = queueBytes;
         loop.Notified += OnNotified;
     }
 
     public int HistorySize { get; }
     public int QueueSize { get; }
+    public long HistoryBytes { get; }
+    public long QueueBytes { get; }
+    private long _historyBytes;
+
+    /// <summary>Roughly what an item holds in memory (strings are UTF-16).</summary>
+    internal static long SizeOf(SupervisorNotification notification) => 64 + notification switch
+    {
+        EventNotification e => 2L * (e.Name.Length + e.Environment.Sum(v => (long)v.Length + 16)),
+        StateChangeNotification s => 2L * (s.Job.Length + s.Instance.Length),
+        _ => 0,
+    };
 
     /// <summary>Items dropped across all watchers since supd started (every drop is also reported to its watcher).</summary>
     public long TotalDropped => Interlocked.Read(ref _totalDropped);
@@ -40,7 +56,7 @@ public sealed class EventMonitor : IDisposable
     /// </summary>
     public EventWatcher Watch(string? job, int history, long afterSequence, bool follow)
     {
-        var watcher = new EventWatcher(this, job, QueueSize);
+        var watcher = new EventWatcher(this, job, QueueSize, QueueBytes);
         lock (_lock)
         {
             var retained = _history.Where(watcher.Wants).ToList();
@@ -77,7 +93,9 @@ public sealed class EventMonitor : IDisposable
         lock (_lock)
         {
             _history.Enqueue(notification);
-            while (_history.Count > HistorySize) _history.Dequeue();
+            _historyBytes += SizeOf(notification);
+            while (_history.Count > HistorySize || (_historyBytes > HistoryBytes && _history.Count > 1))
+                _historyBytes -= SizeOf(_history.Dequeue());
             foreach (var watcher in _watchers)
             {
                 if (watcher.Wants(notification)) watcher.Add(notification);
@@ -105,14 +123,17 @@ public sealed class EventWatcher : IDisposable
     private readonly string? _job;
     private readonly Channel<SupervisorNotification> _queue;
     private readonly int _capacity;
+    private readonly long _capacityBytes;
     private int _queued;
+    private long _queuedBytes;
     private long _dropped;
 
-    internal EventWatcher(EventMonitor monitor, string? job, int capacity)
+    internal EventWatcher(EventMonitor monitor, string? job, int capacity, long capacityBytes)
     {
         _monitor = monitor;
         _job = string.IsNullOrEmpty(job) ? null : job;
         _capacity = capacity;
+        _capacityBytes = capacityBytes;
         // Unbounded channel, bounded by our own count, so a replay can exceed the live bound once.
         _queue = Channel.CreateUnbounded<SupervisorNotification>(new UnboundedChannelOptions { SingleReader = true });
     }
@@ -126,6 +147,7 @@ public sealed class EventWatcher : IDisposable
         await foreach (var item in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             Interlocked.Decrement(ref _queued);
+            Interlocked.Add(ref _queuedBytes, -EventMonitor.SizeOf(item));
             yield return item;
         }
     }
@@ -140,7 +162,8 @@ public sealed class EventWatcher : IDisposable
     // Called under the monitor's lock, so additions are ordered; the reader only decrements.
     internal void Add(SupervisorNotification item, bool unbounded = false)
     {
-        if (!unbounded && Volatile.Read(ref _queued) >= _capacity)
+        if (!unbounded && (Volatile.Read(ref _queued) >= _capacity ||
+            (Interlocked.Read(ref _queuedBytes) + EventMonitor.SizeOf(item) > _capacityBytes && Volatile.Read(ref _queued) > 0)))
         {
             _pendingDropped++;
             Interlocked.Increment(ref _dropped);
@@ -160,7 +183,9 @@ public sealed class EventWatcher : IDisposable
 
     private void Write(SupervisorNotification item)
     {
-        if (_queue.Writer.TryWrite(item)) Interlocked.Increment(ref _queued);
+        if (!_queue.Writer.TryWrite(item)) return;
+        Interlocked.Increment(ref _queued);
+        Interlocked.Add(ref _queuedBytes, EventMonitor.SizeOf(item));
     }
 
     internal void Complete() => _queue.Writer.TryComplete();

@@ -168,6 +168,23 @@ public sealed class GoalsAndReloadTests
     }
 
     [Test]
+    public async Task Large_events_are_bounded_by_size_too()
+    {
+        await using var h = await LoopHarness.CreateAsync();
+        using var monitor = new EventMonitor(h.Loop, historySize: 100, queueSize: 100, historyBytes: 40_000, queueBytes: 10_000);
+        using var watcher = monitor.Watch(null, history: 0, afterSequence: 0, follow: true);
+        var pad = new string('x', 8_000); // about 16 kB as UTF-16
+
+        for (var i = 0; i < 5; i++) await h.Loop.EmitAsync("big", [$"PAD={pad}", $"N={i}"]);
+
+        Assert.That(watcher.Dropped, Is.EqualTo(4), "one item always fits an empty queue; the rest exceed its bytes");
+        using var late = monitor.Watch(null, history: 100, afterSequence: 0, follow: false);
+        var kept = new List<SupervisorNotification>();
+        await foreach (var item in late.ReadAllAsync(CancellationToken.None)) kept.Add(item);
+        Assert.That(kept.Cast<EventNotification>().Select(e => e.Environment[1]), Is.EqualTo(new[] { "N=3", "N=4" }));
+    }
+
+    [Test]
     public async Task A_corrupt_state_file_is_set_aside_and_a_saved_state_reads_back()
     {
         var dir = Path.Combine(Path.GetTempPath(), "supd-goals-" + Guid.NewGuid().ToString("N")[..8]);
