@@ -26,6 +26,7 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Task _writer;
     private byte[] _written = [];
+    private string? _lastFailure;
 
     public GoalStore(string stateDirectory, ILogger<GoalStore> log, TimeProvider? time = null)
     {
@@ -96,11 +97,15 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
             {
                 WriteAtomically(bytes);
                 _written = bytes;
+                if (_lastFailure is not null) LogWriteRecovered(FilePath, WriteFailures);
+                _lastFailure = null;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 Interlocked.Increment(ref _writeFailures);
-                LogWriteFailed(FilePath, e.Message);
+                // Once per distinct reason: a read-only state dir must not flood the log at every state change.
+                if (e.Message != _lastFailure) LogWriteFailed(FilePath, e.Message);
+                _lastFailure = e.Message;
             }
         }
     }
@@ -146,4 +151,7 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
 
     [LoggerMessage(EventId = 302, Level = LogLevel.Error, Message = "Cannot write state file {Path}: {Reason}; the next change tries again")]
     private partial void LogWriteFailed(string path, string reason);
+
+    [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "State file {Path} written again ({Failures} failed writes so far)")]
+    private partial void LogWriteRecovered(string path, long failures);
 }

@@ -211,6 +211,30 @@ public sealed class GoalsAndReloadTests
         }
     }
 
+    [Test]
+    public async Task A_failed_write_is_counted_and_the_next_change_writes_again()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "supd-goals-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            await using var store = new GoalStore(dir, NullLogger<GoalStore>.Instance);
+            Directory.CreateDirectory(store.FilePath + ".tmp"); // the temp file cannot be created (even as root)
+            store.Save(new GoalState { BootId = "one" });
+            await Supervisor.Tests.Support.Eventually.TrueAsync(() => store.WriteFailures == 1, "a counted failure");
+            Assert.That(File.Exists(store.FilePath), Is.False);
+
+            Directory.Delete(store.FilePath + ".tmp");
+            store.Save(new GoalState { BootId = "two" });
+            await Supervisor.Tests.Support.Eventually.TrueAsync(() => File.Exists(store.FilePath), "the state file");
+            Assert.That(File.ReadAllText(store.FilePath), Does.Contain("\"bootId\": \"two\""));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static bool SameGoal(InstanceGoal a, InstanceGoal b) => a.Job == b.Job && a.Instance == b.Instance && a.Variables.SequenceEqual(b.Variables);
 
     private static JobDefinition Parse(string name, string text, string digest = "") =>
