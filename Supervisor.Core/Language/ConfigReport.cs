@@ -18,8 +18,8 @@ public static class ConfigReport
     public const string StartOn = "start on";
     public const string StopOn = "stop on";
 
-    /// <summary>The job events: their first argument (or <c>JOB=</c>) names a job.</summary>
-    private static readonly HashSet<string> JobEvents = new(StringComparer.Ordinal) { "starting", "started", "stopping", "stopped" };
+    /// <summary>The job events (Upstart's four and supd's <c>exited</c>): their first argument (or <c>JOB=</c>) names a job.</summary>
+    private static readonly HashSet<string> JobEvents = new(StringComparer.Ordinal) { "starting", "started", "stopping", "stopped", "exited" };
 
     /// <summary>
     /// Events check-config treats as always available: Upstart's own (<c>startup</c>, the job events,

@@ -121,7 +121,20 @@ public sealed record RespawnLimit(int Count, int IntervalSeconds)
 }
 
 /// <summary><c>respawn delay MIN [MAX]</c> in seconds (fractions allowed).</summary>
-public sealed record RespawnDelay(double MinSeconds, double MaxSeconds);
+public sealed record RespawnDelay(double MinSeconds, double MaxSeconds)
+{
+    /// <summary>"MIN [MAX]" as in the stanza (supd's daemon-wide default): MIN above 0, MAX (default MIN) at least MIN.</summary>
+    public static bool TryParse(string text, out RespawnDelay? delay)
+    {
+        delay = null;
+        var words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length is < 1 or > 2 || !NumberParsing.TryParseSeconds(words[0], out var min) || min <= 0) return false;
+        var max = min;
+        if (words.Length == 2 && (!NumberParsing.TryParseSeconds(words[1], out max) || max < min)) return false;
+        delay = new RespawnDelay(min, max);
+        return true;
+    }
+}
 
 /// <summary>An entry of <c>normal exit</c>: an exit status or a signal.</summary>
 public readonly record struct ExitCondition(bool IsSignal, int Value)

@@ -114,9 +114,30 @@ internal sealed class JobInstance
     public int ExpectCandidate { get; set; }
     public int ExpectCandidatePolls { get; set; }
 
+    // respawn delay (supd): delayed respawns in a row (back to 0 after a stable run), the delay the coming post-stop
+    // waits out (set when a crash decides on a delayed respawn), and while respawning, when and by which timer.
+    public int BackoffAttempt { get; set; }
+    public TimeSpan? RespawnDelayDue { get; set; }
+    public DateTimeOffset RespawnAt { get; set; }
+    public long RespawnTimerGeneration { get; set; }
+    public ITimer? RespawnTimer { get; set; }
+
+    /// <summary>The check a restart or reload is waiting on (one at a time per instance).</summary>
+    public CheckRun? Check { get; set; }
+
     /// <summary>Generation of the armed kill timer; a fired timer of an older generation is ignored.</summary>
     public long KillTimerGeneration { get; set; }
     public ITimer? KillTimer { get; set; }
+}
+
+/// <summary>A running <c>check</c>: the request it gates, its output's last lines, its pid and timeout.</summary>
+internal sealed class CheckRun(JobCommandInput request, OutputTail output)
+{
+    public JobCommandInput Request { get; } = request;
+    public OutputTail Output { get; } = output;
+    public int Pid { get; set; }
+    public ITimer? Timer { get; set; }
+    public bool TimedOut { get; set; }
 }
 
 /// <summary>A control request waiting for an instance: it completes when the instance reaches its goal or fails.</summary>

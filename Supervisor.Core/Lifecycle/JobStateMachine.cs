@@ -8,7 +8,8 @@ namespace Supervisor.Core.Lifecycle;
 /// </summary>
 public static class JobStateMachine
 {
-    public static JobState Next(JobState state, JobGoal goal, bool mainAlive) => (state, goal) switch
+    /// <param name="respawnDelayed">A respawn with a <c>respawn delay</c> is under way: post-stop goes to respawning, not starting.</param>
+    public static JobState Next(JobState state, JobGoal goal, bool mainAlive, bool respawnDelayed = false) => (state, goal) switch
     {
         (JobState.Waiting, JobGoal.Start) => JobState.Starting,
         (JobState.Starting, JobGoal.Start) => JobState.Security,
@@ -29,8 +30,11 @@ public static class JobStateMachine
         (JobState.PreStop, JobGoal.Stop) => JobState.Stopping,
         (JobState.Stopping, _) => JobState.Killed,
         (JobState.Killed, _) => JobState.PostStop,
-        (JobState.PostStop, JobGoal.Start) => JobState.Starting,
+        (JobState.PostStop, JobGoal.Start) => respawnDelayed ? JobState.Respawning : JobState.Starting,
         (JobState.PostStop, JobGoal.Stop) => JobState.Waiting,
+        // supd: the respawn delay ran out (or start cut it short); a stop while waiting ends the job there.
+        (JobState.Respawning, JobGoal.Start) => JobState.Starting,
+        (JobState.Respawning, JobGoal.Stop) => JobState.Waiting,
         _ => throw new InvalidOperationException($"No next state from {state.Name()} with goal {goal.Name()}"),
     };
 

@@ -31,11 +31,20 @@ public sealed record JobStatusSnapshot
     /// <summary>The job file changed (reload-configuration) since this instance started; its next start applies it.</summary>
     public bool ChangedOnDisk { get; init; }
 
-    /// <summary>initctl's status line: <c>ticker start/running, process 4825</c> (spec §10).</summary>
+    /// <summary>While the instance waits out a <c>respawn delay</c>: the time left until it starts again.</summary>
+    public TimeSpan? NextRespawn { get; init; }
+
+    /// <summary>
+    /// initctl's status line: <c>ticker start/running, process 4825</c> (spec §10). supd adds what initctl could not
+    /// say after the same prefix: <c>web stop/waiting (failed: respawning too fast …)</c> when the job stopped because
+    /// it failed, <c>web start/respawning, next in 4.2s</c> while a respawn delay runs.
+    /// </summary>
     public string StatusLine()
     {
         var name = Instance.Length == 0 ? Job : $"{Job} ({Instance})";
         var line = $"{name} {Goal.Name()}/{State.Name()}";
+        if (State == JobState.Waiting && Failure is not null) line += $" (failed: {Failure})";
+        if (NextRespawn is { } next) line += FormattableString.Invariant($", next in {next.TotalSeconds:0.0}s");
         if (Processes.Count == 0) return line;
         var (firstKind, firstPid) = Processes[0];
         line += firstKind is ProcessKind.Main or ProcessKind.PreStart or ProcessKind.PostStop

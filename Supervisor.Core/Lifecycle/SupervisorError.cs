@@ -13,6 +13,10 @@ public enum SupervisorError
     EventFailed,
     InvalidArgument,
     ShuttingDown,
+    /// <summary>A restart's or reload's check failed (or was cut short): nothing was restarted or reloaded.</summary>
+    CheckFailed,
+    /// <summary>A restart or reload came while the job's check for another one was still running.</summary>
+    CheckRunning,
 }
 
 /// <summary>A refused request; <see cref="Exception.Message"/> is what the user sees after "supctl: ".</summary>

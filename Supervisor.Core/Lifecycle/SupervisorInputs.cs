@@ -15,6 +15,12 @@ internal sealed record KillTimerFiredInput(JobInstance Instance, long Generation
 
 internal sealed record ExpectTimerFiredInput(JobInstance Instance, long Generation) : SupervisorInput;
 
+/// <summary>A <c>respawn delay</c> ran out: start the instance again (ignored if a newer timer was armed, or it left respawning).</summary>
+internal sealed record RespawnTimerFiredInput(JobInstance Instance, long Generation) : SupervisorInput;
+
+/// <summary>A restart's or reload's check ran longer than <see cref="SupervisorOptions.CheckTimeout"/>.</summary>
+internal sealed record CheckTimerFiredInput(JobInstance Instance, CheckRun Check) : SupervisorInput;
+
 internal sealed record LoadJobsInput(IReadOnlyList<JobDefinition> Jobs, TaskCompletionSource Reply) : SupervisorInput;
 
 internal sealed record ListInput(TaskCompletionSource<IReadOnlyList<JobStatusSnapshot>> Reply) : SupervisorInput;
@@ -27,9 +33,10 @@ internal sealed record StatusInput(
 internal enum JobCommand { Start, Stop, Restart, Reload }
 
 /// <param name="Instance">Selects the instance by name (initctl inside a job); null selects it through the job's instance stanza.</param>
+/// <param name="NoCheck">restart/reload: skip the job's <c>check</c> (also set once the check has passed).</param>
 internal sealed record JobCommandInput(
     JobCommand Command, string Job, IReadOnlyList<string> Environment, bool Wait, string? Instance,
-    TaskCompletionSource<JobStatusSnapshot?> Reply) : SupervisorInput;
+    TaskCompletionSource<JobStatusSnapshot?> Reply, bool NoCheck = false) : SupervisorInput;
 
 internal sealed record EmitInput(string Name, IReadOnlyList<string> Environment, bool Wait, TaskCompletionSource Reply)
     : SupervisorInput;

@@ -1,4 +1,5 @@
 using Supervisor.Core.Events;
+using Supervisor.Core.Processes;
 
 namespace Supervisor.Core.Lifecycle;
 
@@ -26,19 +27,43 @@ public sealed partial class SupervisorLoop
             if (instance.Failed)
             {
                 environment.Set("PROCESS", instance.FailedProcess!);
-                if (instance.FailedStatus is { } status)
-                {
-                    if (status.IsSignal) environment.Set("EXIT_SIGNAL", Signals.Name(status.Signal));
-                    else environment.Set("EXIT_STATUS", status.Code.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                }
+                if (instance.FailedStatus is { } status) SetExitVariables(environment, status);
             }
         }
+        AddExports(environment, instance);
+        return Emit(name, environment);
+    }
+
+    /// <summary>
+    /// supd's <c>exited</c> event: the main process ended, and whether supd respawns it. Emitted every time, before the
+    /// respawn's (or the stop's) own events, so <c>start on exited JOB</c> sees every crash; Upstart announced none.
+    /// </summary>
+    private void EmitExited(JobInstance instance, ExitStatus status, bool respawn)
+    {
+        var environment = new EnvironmentList();
+        environment.Set("JOB", instance.Class.Name);
+        environment.Set("INSTANCE", instance.Name);
+        environment.Set("PROCESS", ProcessKind.Main.Name());
+        SetExitVariables(environment, status);
+        environment.Set("RESPAWN", respawn ? "yes" : "no");
+        AddExports(environment, instance);
+        Emit("exited", environment);
+    }
+
+    /// <summary>Upstart's <c>EXIT_STATUS=n</c> or <c>EXIT_SIGNAL=NAME</c> (without SIG).</summary>
+    private static void SetExitVariables(EnvironmentList environment, ExitStatus status)
+    {
+        if (status.IsSignal) environment.Set("EXIT_SIGNAL", Signals.Name(status.Signal));
+        else environment.Set("EXIT_STATUS", status.Code.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static void AddExports(EnvironmentList environment, JobInstance instance)
+    {
         foreach (var key in instance.Definition.Export)
         {
             // Exported variables never override the built-in ones.
             if (environment.Get(key) is null && instance.Environment.Get(key) is { } value) environment.Set(key, value);
         }
-        return Emit(name, environment);
     }
 
     private void HandleEmit(EmitInput input)

@@ -12,6 +12,8 @@ public sealed partial class SupervisorLoop
         if (instance.Goal == goal) return;
         var from = instance.Goal;
         instance.Goal = goal;
+        // A goal asked for from outside ends a respawn under way: its delay no longer applies.
+        instance.RespawnDelayDue = null;
         LogGoalChanged(instance.DisplayName, from.Name(), goal.Name());
 
         // A goal change acts at once only from a rest state; elsewhere the current step picks it up when it ends.
@@ -26,10 +28,16 @@ public sealed partial class SupervisorLoop
             StopExpect(instance);
             ChangeState(instance, Next(instance));
         }
+        else if (instance.State == JobState.Respawning && goal == JobGoal.Stop)
+        {
+            // A stop while a respawn delay runs: the job was down already; it stops there.
+            CancelRespawnTimer(instance);
+            ChangeState(instance, Next(instance));
+        }
     }
 
     private static JobState Next(JobInstance instance) =>
-        JobStateMachine.Next(instance.State, instance.Goal, instance.MainAlive);
+        JobStateMachine.Next(instance.State, instance.Goal, instance.MainAlive, instance.RespawnDelayDue is not null);
 
     /// <summary>Enters <paramref name="next"/> and keeps going while each state completes at once.</summary>
     private void ChangeState(JobInstance instance, JobState next)
@@ -112,6 +120,12 @@ public sealed partial class SupervisorLoop
                 return !RunHook(instance, ProcessKind.PreStop, definition.PreStop, failOnSpawnError: false);
 
             case JobState.Stopping:
+                // A main exit held while post-start or pre-stop ran is not acted on now: the job is stopping anyway.
+                if (instance.PendingMainExit is { } held)
+                {
+                    instance.PendingMainExit = null;
+                    EmitExited(instance, held, respawn: false);
+                }
                 BlockOn(instance, EmitJobEvent("stopping", instance, withResult: true));
                 return false;
 
@@ -126,7 +140,13 @@ public sealed partial class SupervisorLoop
             case JobState.PostStop:
                 return !RunHook(instance, ProcessKind.PostStop, definition.PostStop, failOnSpawnError: true);
 
+            case JobState.Respawning:
+                ArmRespawnTimer(instance);
+                return false;
+
             case JobState.Waiting:
+                CancelRespawnTimer(instance);
+                AbandonCheck(instance, "stopped while its check ran");
                 EmitJobEvent("stopped", instance, withResult: true);
                 ReleaseBlocking(instance);
                 instance.Class.Instances.Remove(instance.Name);
@@ -200,18 +220,21 @@ public sealed partial class SupervisorLoop
         instance.KillTimer = null;
     }
 
-    private bool Spawn(JobInstance instance, ProcessKind kind, ProcessCommand command, out string? error)
+    /// <param name="environment">The process's environment; null composes it from the instance (a check brings its own).</param>
+    /// <param name="output">Where its output goes; null: the job's log (console log) or what console says.</param>
+    private bool Spawn(JobInstance instance, ProcessKind kind, ProcessCommand command, out string? error,
+        EnvironmentList? environment = null, IOutputSink? output = null)
     {
         var definition = instance.Definition;
         error = Unsupported(definition);
-        if (error is null) RefreshEnvFiles(instance, kind, out error);
+        if (error is null && environment is null) RefreshEnvFiles(instance, kind, out error);
         if (error is not null)
         {
             LogSpawnFailed(instance.DisplayName, kind.Name(), error);
             RecordExit(instance, kind, 0, null, error);
             return false;
         }
-        var environment = ProcessEnvironment(instance, kind);
+        environment ??= ProcessEnvironment(instance, kind);
         var description = $"{instance.DisplayName} {kind.Name()} process";
         if (!CommandLine.TryResolve(command, environment.Get("PATH"), out var file, out var argv, out error, definition.Chroot))
         {
@@ -222,7 +245,7 @@ public sealed partial class SupervisorLoop
         var request = new SpawnRequest(
             description, file, argv, environment.ToStrings(),
             definition.Chdir ?? _options.DefaultWorkingDirectory,
-            definition.Console is ConsoleMode.Log ? instance.Log : null,
+            output ?? (definition.Console is ConsoleMode.Log ? instance.Log : null),
             ProcessSettings.From(definition));
         var result = _processes.Spawn(request);
         if (!result.Succeeded)
@@ -260,6 +283,9 @@ public sealed partial class SupervisorLoop
         {
             case ProcessKind.Main:
                 OnMainExited(instance, exit.Pid, exit.Status);
+                break;
+            case ProcessKind.Check:
+                OnCheckExited(instance, exit.Pid, exit.Status);
                 break;
             case ProcessKind.PreStart:
                 if (!exit.Status.IsSuccess)
@@ -304,11 +330,13 @@ public sealed partial class SupervisorLoop
         switch (instance.State)
         {
             case JobState.Killed:
+                EmitExited(instance, status, respawn: false);
                 CancelKillTimer(instance);
                 ChangeState(instance, Next(instance));
                 break;
             case JobState.Spawned:
                 // Only an expect wait rests here: the process ended before doing what it promised.
+                EmitExited(instance, status, respawn: false);
                 StopExpect(instance);
                 Fail(instance, ProcessKind.Main, status, null);
                 ChangeGoalQuietly(instance, JobGoal.Stop);
@@ -323,6 +351,7 @@ public sealed partial class SupervisorLoop
                 break;
             default:
                 // Starting/stopping: the state machine notices the main process is gone as it moves on.
+                EmitExited(instance, status, respawn: false);
                 break;
         }
     }
@@ -332,6 +361,7 @@ public sealed partial class SupervisorLoop
         var definition = instance.Definition;
         if (instance.Goal == JobGoal.Stop)
         {
+            EmitExited(instance, status, respawn: false);
             ChangeState(instance, Next(instance));
             return;
         }
@@ -347,8 +377,10 @@ public sealed partial class SupervisorLoop
                 }
                 else
                 {
-                    LogRespawning(instance.DisplayName);
                     instance.RespawnCount++;
+                    instance.RespawnDelayDue = NextRespawnDelay(instance);
+                    if (instance.RespawnDelayDue is { } delay) LogRespawningAfter(instance.DisplayName, delay.TotalSeconds);
+                    else LogRespawning(instance.DisplayName);
                 }
             }
             else
@@ -361,7 +393,9 @@ public sealed partial class SupervisorLoop
         {
             ChangeGoalQuietly(instance, JobGoal.Stop);
         }
-        // Goal start here is the respawn path (running → stopping → killed → post-stop → starting).
+        // Announced before anything else happens to the job (the respawn's stopping, or the stop).
+        EmitExited(instance, status, respawn: instance.Goal == JobGoal.Start);
+        // Goal start here is the respawn path (running → stopping → killed → post-stop → [respawning →] starting).
         ChangeState(instance, Next(instance));
     }
 
@@ -402,7 +436,7 @@ public sealed partial class SupervisorLoop
         instance.FailedStatus = status;
         var definition = instance.Definition;
         instance.FailureReason = reason ?? (process is null
-            ? $"respawning too fast ({definition.RespawnLimit.Count} times in {definition.RespawnLimit.IntervalSeconds}s), stopped"
+            ? $"respawning too fast, more than {definition.RespawnLimit.Count} times in {definition.RespawnLimit.IntervalSeconds}s"
             : spawnError is not null
                 ? $"{process.Value.Name()} process failed to spawn: {spawnError}"
                 : $"{process.Value.Name()} process {status}");
@@ -417,8 +451,12 @@ public sealed partial class SupervisorLoop
         instance.FailureReason = null;
     }
 
-    private void RecordExit(JobInstance instance, ProcessKind kind, int pid, ExitStatus? status, string? spawnError) =>
+    private void RecordExit(JobInstance instance, ProcessKind kind, int pid, ExitStatus? status, string? spawnError)
+    {
+        // A check is not part of the job's life: its outcome goes to the restart or reload it gates.
+        if (kind == ProcessKind.Check) return;
         instance.LastExit = new ProcessExitRecord(kind, pid, status, spawnError, _time.GetUtcNow());
+    }
 
     private static void ReleaseBlocking(JobInstance instance)
     {
@@ -452,9 +490,10 @@ public sealed partial class SupervisorLoop
     }
 
     /// <summary>The environment of one job process (spec §4): defaults, env stanzas, env-files, start variables, UPSTART_*.</summary>
-    private EnvironmentList ProcessEnvironment(JobInstance instance, ProcessKind kind)
+    /// <param name="envFileValues">Env-file values to use instead of those the instance read at its start (a check reads them afresh).</param>
+    private EnvironmentList ProcessEnvironment(JobInstance instance, ProcessKind kind, IReadOnlyList<KeyValuePair<string, string>>? envFileValues = null)
     {
-        var environment = ComposeEnvironment(instance);
+        var environment = ComposeEnvironment(instance, envFileValues);
         environment.Set("UPSTART_JOB", instance.Class.Name);
         environment.Set("UPSTART_INSTANCE", instance.Name);
         // The tag finds the main process's daemon after it forks (expect fork/daemon); only main carries it.
@@ -464,10 +503,10 @@ public sealed partial class SupervisorLoop
     }
 
     /// <summary>Spec §4 with env-files: <c>env</c> stanzas, then env-file values, then the start variables.</summary>
-    private EnvironmentList ComposeEnvironment(JobInstance instance)
+    private EnvironmentList ComposeEnvironment(JobInstance instance, IReadOnlyList<KeyValuePair<string, string>>? envFileValues = null)
     {
         var environment = ClassEnvironment(instance.Definition);
-        foreach (var (key, value) in instance.EnvFileValues) environment.Set(key, value);
+        foreach (var (key, value) in envFileValues ?? instance.EnvFileValues) environment.Set(key, value);
         environment.AddRange(instance.StartVariables);
         return environment;
     }

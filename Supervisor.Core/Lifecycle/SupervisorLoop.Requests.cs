@@ -56,6 +56,14 @@ public sealed partial class SupervisorLoop
         if (IsShuttingDown) throw new SupervisorException(SupervisorError.ShuttingDown, "supd is shutting down");
         if (jobClass.Removed) throw new SupervisorException(SupervisorError.UnknownJob, $"Unknown job: {jobClass.Name} (removed from disk)");
         var instance = Select(jobClass, environment, input.Instance, create: true)!;
+        if (instance.State == JobState.Respawning)
+        {
+            // start cuts a respawn delay short; as with restart, no variables keep the ones it has.
+            if (input.Environment.Count > 0) instance.PendingStartVariables = new EnvironmentList(input.Environment);
+            Await(instance, JobGoal.Start, input);
+            RespawnNow(instance);
+            return;
+        }
         if (instance.Goal == JobGoal.Start)
             throw new SupervisorException(SupervisorError.AlreadyRunning, $"Job is already running: {instance.DisplayName}");
         instance.PendingStartVariables = new EnvironmentList(input.Environment);
@@ -82,9 +90,16 @@ public sealed partial class SupervisorLoop
         var instance = ExistingInstance(jobClass, environment, input.Instance);
         if (instance.Goal == JobGoal.Stop)
             throw new SupervisorException(SupervisorError.AlreadyStopped, $"Job has already been stopped: {instance.DisplayName}");
+        if (StartCheck(instance, input)) return;
         // New variables replace the start environment; none keeps the one it has.
         if (input.Environment.Count > 0) instance.PendingStartVariables = new EnvironmentList(input.Environment);
         Await(instance, JobGoal.Start, input);
+        if (instance.State == JobState.Respawning)
+        {
+            // The job is down, waiting out a respawn delay: restarting it is starting it now.
+            RespawnNow(instance);
+            return;
+        }
         ChangeGoal(instance, JobGoal.Stop);
         ChangeGoal(instance, JobGoal.Start);
     }
@@ -94,6 +109,7 @@ public sealed partial class SupervisorLoop
         var instance = ExistingInstance(jobClass, environment, input.Instance);
         if (!instance.MainAlive)
             throw new SupervisorException(SupervisorError.NotRunning, $"Job is not running: {instance.DisplayName}");
+        if (StartCheck(instance, input)) return;
         var signal = instance.Definition.ReloadSignal;
         // To the main process's group, as every signal supd sends a job (Upstart sent reload to the main pid only).
         LogReloading(instance.DisplayName, instance.MainProcessGroup, Signals.Name(signal));
@@ -186,5 +202,6 @@ public sealed partial class SupervisorLoop
         ExpectProblem = instance.ExpectProblem,
         NotApplied = instance.NotApplied.ToArray(),
         ChangedOnDisk = instance.ChangedOnDisk,
+        NextRespawn = TimeToRespawn(instance),
     };
 }

@@ -134,12 +134,13 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     public Task<JobStatusSnapshot?> StopAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null) =>
         Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Stop, job, environment, wait, instance, r));
 
-    public Task<JobStatusSnapshot?> RestartAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null) =>
-        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Restart, job, environment, wait, instance, r));
+    /// <summary>Restarts a job, after its <c>check</c> passed (unless <paramref name="noCheck"/>); a failed check is refused.</summary>
+    public Task<JobStatusSnapshot?> RestartAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null, bool noCheck = false) =>
+        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Restart, job, environment, wait, instance, r, noCheck));
 
-    /// <summary>Sends the job's reload signal to its main process.</summary>
-    public Task<JobStatusSnapshot?> ReloadAsync(string job, IReadOnlyList<string> environment, string? instance = null) =>
-        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Reload, job, environment, false, instance, r));
+    /// <summary>Sends the job's reload signal to its main process, after its <c>check</c> passed (unless <paramref name="noCheck"/>).</summary>
+    public Task<JobStatusSnapshot?> ReloadAsync(string job, IReadOnlyList<string> environment, string? instance = null, bool noCheck = false) =>
+        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Reload, job, environment, false, instance, r, noCheck));
 
     /// <summary>Emits an event; with <paramref name="wait"/>, completes when the event has finished (spec §8).</summary>
     public Task EmitAsync(string name, IReadOnlyList<string> environment, bool wait = true) =>
@@ -158,6 +159,8 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             case ChildExitedInput x: OnChildExited(x.Exit); break;
             case KillTimerFiredInput x: OnKillTimerFired(x.Instance, x.Generation); break;
             case ExpectTimerFiredInput x: OnExpectTimer(x.Instance, x.Generation); break;
+            case RespawnTimerFiredInput x: OnRespawnTimer(x.Instance, x.Generation); break;
+            case CheckTimerFiredInput x: OnCheckTimeout(x.Instance, x.Check); break;
             case LoadJobsInput x: Reply(x.Reply, () => LoadJobs(x.Jobs)); break;
             case ListInput x: Reply(x.Reply, List); break;
             case DefinitionsInput x: Reply(x.Reply, () => Definitions(x.Job)); break;

@@ -24,6 +24,18 @@ public sealed class SupervisorOptions
     /// <summary>After an <c>expect fork|daemon</c> job's first process exits, how long its daemon may take to show up.</summary>
     public TimeSpan ExpectForkGrace { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// <c>respawn delay</c> for jobs that do not set one; null keeps Upstart's immediate respawn. A job's own stanza
+    /// always wins.
+    /// </summary>
+    public Language.RespawnDelay? RespawnDelay { get; set; }
+
+    /// <summary>Randomness for the respawn delay's jitter (tests may seed it).</summary>
+    public Random Random { get; set; } = Random.Shared;
+
+    /// <summary>How long a restart's or reload's <c>check</c> may run before it is killed and counts as failed.</summary>
+    public TimeSpan CheckTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Lookup for bare <c>env KEY</c> stanzas, which copy KEY from supd's own environment.</summary>
     public Func<string, string?> DaemonEnvironment { get; set; } = Environment.GetEnvironmentVariable;
 }

@@ -23,10 +23,10 @@ internal sealed class CtlCommandLine
             (client, request, ct) => client.StartAsync(request, cancellationToken: ct).ResponseAsync, printStatus: true));
         Root.Subcommands.Add(JobControl("stop", "Stop a job and wait until it has stopped",
             (client, request, ct) => client.StopAsync(request, cancellationToken: ct).ResponseAsync, printStatus: true));
-        Root.Subcommands.Add(JobControl("restart", "Stop and start a job again, and wait until it runs",
-            (client, request, ct) => client.RestartAsync(request, cancellationToken: ct).ResponseAsync, printStatus: true));
-        Root.Subcommands.Add(JobControl("reload", "Send a job's reload signal (SIGHUP unless it sets one) to its main process",
-            (client, request, ct) => client.ReloadAsync(request, cancellationToken: ct).ResponseAsync, printStatus: false));
+        Root.Subcommands.Add(JobControl("restart", "Run the job's check, if it has one; then stop and start it again, and wait until it runs",
+            (client, request, ct) => client.RestartAsync(request, cancellationToken: ct).ResponseAsync, printStatus: true, checks: true));
+        Root.Subcommands.Add(JobControl("reload", "Run the job's check, if it has one; then send its reload signal (SIGHUP unless it sets one) to its main process",
+            (client, request, ct) => client.ReloadAsync(request, cancellationToken: ct).ResponseAsync, printStatus: false, checks: true));
         Root.Subcommands.Add(Emit());
         Root.Subcommands.Add(Usage());
         Root.Subcommands.Add(ShowConfig());
@@ -77,20 +77,25 @@ internal sealed class CtlCommandLine
     private Command JobControl(
         string name, string description,
         Func<Supervisor.Protocol.Supervisor.SupervisorClient, JobControlRequest, CancellationToken, Task<JobControlReply>> call,
-        bool printStatus)
+        bool printStatus, bool checks = false)
     {
         var job = JobArgument();
         var env = EnvArgument("KEY=VALUE pairs: the job's variables (and its instance)");
         var noWait = new Option<bool>("--no-wait", "-n") { Description = "Return once the goal is changed" };
         var command = new Command(name, description) { job, env };
+        var noCheck = new Option<bool>("--no-check") { Description = "Skip the job's check (restart or reload even if it would fail)" };
         if (printStatus) command.Options.Add(noWait);
+        if (checks) command.Options.Add(noCheck);
         command.SetAction((parse, ct) =>
         {
             if (Invocation.Target(parse.GetValue(job)) is not { } target) return Task.FromResult(CommandRunner.MissingJob());
             return Runner(parse).RunAsync(async (client, output) =>
             {
                 // Acting on the calling job never waits: it would wait for itself.
-                var request = new JobControlRequest { Job = target.Job, NoWait = parse.GetValue(noWait) || target.FromEnvironment };
+                var request = new JobControlRequest
+                {
+                    Job = target.Job, NoWait = parse.GetValue(noWait) || target.FromEnvironment, NoCheck = parse.GetValue(noCheck),
+                };
                 if (target.Instance is not null) request.Instance = target.Instance;
                 request.Env.AddRange(parse.GetValue(env) ?? []);
                 var reply = await call(client, request, ct).ConfigureAwait(false);

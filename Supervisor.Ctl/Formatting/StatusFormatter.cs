@@ -7,11 +7,17 @@ internal static class StatusFormatter
 {
     private static readonly string[] ProcessOrder = ["main", "pre-start", "post-start", "pre-stop", "post-stop", "check"];
 
-    /// <summary><c>ticker start/running, process 4825</c>; extra processes on tab-indented lines.</summary>
+    /// <summary>
+    /// <c>ticker start/running, process 4825</c>; extra processes on tab-indented lines. After initctl's prefix supd
+    /// adds <c> (failed: REASON)</c> to a job that stopped because it failed, and <c>, next in 4.2s</c> while a
+    /// respawn delay runs.
+    /// </summary>
     public static string StatusLine(JobStatus status)
     {
         var name = status.Instance.Length == 0 ? status.Job : $"{status.Job} ({status.Instance})";
         var line = $"{name} {status.Goal}/{status.State}";
+        if (status.State == "waiting" && status.Failure.Length > 0) line += $" (failed: {status.Failure})";
+        if (status.State == "respawning") line += FormattableString.Invariant($", next in {status.NextRespawnMs / 1000.0:0.0}s");
         var processes = status.Processes.OrderBy(p => Array.IndexOf(ProcessOrder, p.Kind)).ToList();
         // initctl's prefix stays first, so scripts that parse it still work.
         var changed = status.ChangedOnDisk ? " (changed on disk, restart to apply)" : "";

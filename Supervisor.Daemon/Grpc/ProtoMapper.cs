@@ -26,6 +26,7 @@ internal static class ProtoMapper
             Usage = snapshot.Usage ?? "",
             ExpectProblem = snapshot.ExpectProblem ?? "",
             ChangedOnDisk = snapshot.ChangedOnDisk,
+            NextRespawnMs = (long)Math.Ceiling(snapshot.NextRespawn?.TotalMilliseconds ?? 0),
         };
         status.NotApplied.Add(snapshot.NotApplied);
         foreach (var (kind, pid) in snapshot.Processes)

@@ -38,10 +38,10 @@ public sealed class SupervisorService(
         Control(request, () => loop.StopAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance)));
 
     public override Task<JobControlReply> Restart(JobControlRequest request, ServerCallContext context) =>
-        Control(request, () => loop.RestartAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance)));
+        Control(request, () => loop.RestartAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance), request.NoCheck));
 
     public override Task<JobControlReply> Reload(JobControlRequest request, ServerCallContext context) =>
-        Control(request, () => loop.ReloadAsync(RequireJob(request.Job), request.Env, Instance(request.HasInstance, request.Instance)));
+        Control(request, () => loop.ReloadAsync(RequireJob(request.Job), request.Env, Instance(request.HasInstance, request.Instance), request.NoCheck));
 
     public override Task<EmitReply> Emit(EmitRequest request, ServerCallContext context) => Call(async () =>
     {
@@ -169,6 +169,8 @@ public sealed class SupervisorService(
         SupervisorError.JobFailedToStart or SupervisorError.JobFailedWhileStopping or SupervisorError.EventFailed => StatusCode.Aborted,
         SupervisorError.InvalidArgument => StatusCode.InvalidArgument,
         SupervisorError.ShuttingDown => StatusCode.Unavailable,
+        SupervisorError.CheckFailed => StatusCode.Aborted,
+        SupervisorError.CheckRunning => StatusCode.FailedPrecondition,
         _ => StatusCode.Unknown,
     };
 }

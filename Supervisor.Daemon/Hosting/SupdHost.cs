@@ -6,6 +6,7 @@ using Serilog.Events;
 using Supervisor.Core.Access;
 using Supervisor.Core;
 using Supervisor.Core.Configuration;
+using Supervisor.Core.Language;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Logs;
 using Supervisor.Core.Processes;
@@ -40,7 +41,12 @@ public static class SupdHost
 
         ConfigureLogging(builder, paths);
         var tools = JobTools.Install(paths.StateDir, options.Supctl, out var toolsProblem);
-        var supervisorOptions = new SupervisorOptions { JobEnvironment = [new("SUPD_SOCKET", paths.Socket)] };
+        var supervisorOptions = new SupervisorOptions
+        {
+            JobEnvironment = [new("SUPD_SOCKET", paths.Socket)],
+            RespawnDelay = ParseRespawnDelay(options.RespawnDelay),
+            CheckTimeout = ParseCheckTimeout(options.CheckTimeoutSeconds),
+        };
         if (tools is not null) supervisorOptions.DefaultPath = tools + ":" + supervisorOptions.DefaultPath;
 
         builder.Services.AddSingleton(Options.Create(options));
@@ -138,6 +144,20 @@ public static class SupdHost
         }
         throw new StartupException($"SocketMode is not an octal permission mode (like 0660): {text}");
     }
+
+    /// <summary>RespawnDelay as "MIN [MAX]" seconds; empty is none (Upstart's immediate respawn).</summary>
+    public static RespawnDelay? ParseRespawnDelay(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        return RespawnDelay.TryParse(text, out var delay)
+            ? delay
+            : throw new StartupException($"RespawnDelay is not \"MIN [MAX]\" in seconds with 0 < MIN <= MAX (like \"1 60\"): {text}");
+    }
+
+    private static TimeSpan ParseCheckTimeout(double seconds) =>
+        double.IsFinite(seconds) && seconds > 0
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new StartupException($"CheckTimeoutSeconds must be a number of seconds above 0: {seconds}");
 
     private static uint? ResolveSocketGroup(string? name)
     {

@@ -29,6 +29,15 @@ public sealed class SupdOptions
     /// <summary>Extra time on top of the longest kill timeout that a shutdown may take before everything is SIGKILLed.</summary>
     public double ShutdownGraceSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// <c>respawn delay</c> for jobs without one, as in a job file: "MIN [MAX]" in seconds ("1 60"). Empty: Upstart's
+    /// immediate respawn.
+    /// </summary>
+    public string? RespawnDelay { get; set; }
+
+    /// <summary>How long a restart's or reload's <c>check</c> may run before it is killed and counts as failed.</summary>
+    public double CheckTimeoutSeconds { get; set; } = 60;
+
     /// <summary>The control socket's permissions, in octal. Connecting needs write permission on it.</summary>
     public string SocketMode { get; set; } = "0660";
 

@@ -127,7 +127,8 @@ public sealed class ConformanceRuntimeTests
             "stopped RESULT=failed PROCESS=main EXIT_SIGNAL=SEGV",
         }));
         Assert.That(supd.DaemonOutput, Does.Match(@"supd: x main process \(\d+\) killed by signal SEGV\n"));
-        await supd.WaitForStatusAsync("x", "^x stop/waiting\n$");
+        // supd adds the failure after initctl's "x stop/waiting".
+        await supd.WaitForStatusAsync("x", @"^x stop/waiting \(failed: main process killed by signal SEGV\)\n$");
     }
 
     [Test]
@@ -149,7 +150,7 @@ public sealed class ConformanceRuntimeTests
         Assert.That(start.ExitCode, Is.EqualTo(0), start.ToString());
 
         await DaemonTrace.WaitForEventAsync(supd, "x", "stopped RESULT=failed PROCESS=respawn", timeout: Long);
-        await supd.WaitForStatusAsync("x", "^x stop/waiting\n$");
+        await supd.WaitForStatusAsync("x", @"^x stop/waiting \(failed: respawning too fast, more than 3 times in 10s\)\n$");
         string[] respawn = ["starting", "started", "stopping RESULT=ok"];
         Assert.That(Events(supd, "x"), Is.EqualTo(respawn.Concat(respawn).Concat(respawn).Concat(new[]
         {
@@ -203,7 +204,7 @@ public sealed class ConformanceRuntimeTests
             "stopped RESULT=failed PROCESS=pre-start EXIT_STATUS=1",
         }));
         Assert.That(supd.DaemonOutput, Does.Not.Contain("x main process"), "main never runs");
-        Assert.That((await supd.CtlAsync("status", "x")).Stdout, Is.EqualTo("x stop/waiting\n"));
+        Assert.That((await supd.CtlAsync("status", "x")).Stdout, Is.EqualTo("x stop/waiting (failed: pre-start process exited with status 1)\n"));
     }
 
     [Test]
@@ -351,7 +352,7 @@ public sealed class ConformanceRuntimeTests
         Assert.That(shell.ExitCode, Is.EqualTo(0), shell.ToString());
         Assert.That(shell.Stdout, Does.Match(@"^shelly start/running, process \d+\n$"));
         await DaemonTrace.WaitForEventAsync(supd, "shelly", "stopped RESULT=failed PROCESS=main EXIT_STATUS=127");
-        Assert.That((await supd.CtlAsync("status", "shelly")).Stdout, Is.EqualTo("shelly stop/waiting\n"));
+        Assert.That((await supd.CtlAsync("status", "shelly")).Stdout, Is.EqualTo("shelly stop/waiting (failed: main process exited with status 127)\n"));
     }
 
     [Test]

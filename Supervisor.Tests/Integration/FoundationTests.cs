@@ -219,7 +219,9 @@ public sealed class FoundationTests
 
         Assert.That(result.ExitCode, Is.EqualTo(1));
         Assert.That(result.Stderr, Is.EqualTo("supctl: Job failed to start\n  picky: pre-start process exited with status 1\n"));
-        Assert.That((await supd.CtlAsync("status", "picky")).Stdout, Is.EqualTo("picky stop/waiting\n"));
+        // supd adds the failure after initctl's status line, until the job is next started.
+        Assert.That((await supd.CtlAsync("status", "picky")).Stdout,
+            Is.EqualTo("picky stop/waiting (failed: pre-start process exited with status 1)\n"));
     }
 
     [Test]
@@ -247,7 +249,7 @@ public sealed class FoundationTests
         var result = await supd.CtlAsync("start", "crashy");
         Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
 
-        await supd.WaitForStatusAsync("crashy", "^crashy stop/waiting\n$");
+        await supd.WaitForStatusAsync("crashy", @"^crashy stop/waiting \(failed: respawning too fast, more than 3 times in 60s\)\n$");
         await Eventually.TrueAsync(() => supd.DaemonOutput.Contains("crashy respawning too fast"), "the runaway message");
         Assert.That(supd.DaemonOutput.Split('\n').Count(l => l.Contains("crashy main process ended, respawning")), Is.EqualTo(3));
     }

@@ -123,6 +123,17 @@ public sealed class ConfigReportTests
     }
 
     [Test]
+    public void CheckConfig_reads_exited_as_a_job_event()
+    {
+        var jobs = new[]
+        {
+            Job("nagios", "exec nagios3\n"),
+            Job("alert", "start on exited nagios or exited JOB=nagioss\n"),
+        };
+        Assert.That(Check(jobs, warn: true), Is.EqualTo("alert\n  start on: unknown job nagioss\n"));
+    }
+
+    [Test]
     public void CheckConfig_emits_are_globs()
     {
         var jobs = new[]

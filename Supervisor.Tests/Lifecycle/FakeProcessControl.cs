@@ -45,14 +45,25 @@ internal sealed class FakeProcessControl : IProcessControl
         }
     }
 
-    /// <summary>Reports a process's exit to the loop, as the reaper would.</summary>
+    /// <summary>Reports a process's exit to the loop, as the reaper would; its output pipe ends first, as a real one does.</summary>
     public void Exit(int pid, ExitStatus status)
     {
+        IOutputSink? output;
         lock (_gate)
         {
             if (!_alive.Remove(pid)) throw new InvalidOperationException($"pid {pid} is not running");
+            output = _spawns.LastOrDefault(s => s.Pid == pid).Request?.Output;
         }
+        output?.Completed();
         _onExit!(new ChildExit(pid, status));
+    }
+
+    /// <summary>What a spawned process writes to its output.</summary>
+    public void Write(int pid, string text)
+    {
+        IOutputSink? output;
+        lock (_gate) output = _spawns.LastOrDefault(s => s.Pid == pid).Request?.Output;
+        output?.Write(System.Text.Encoding.UTF8.GetBytes(text));
     }
 
     public bool IsAlive(int pid)

@@ -32,6 +32,9 @@ public sealed class JobStateMachineTests
         yield return Case(JobState.Killed, JobGoal.Stop, false, JobState.PostStop);
         yield return Case(JobState.PostStop, JobGoal.Start, false, JobState.Starting);
         yield return Case(JobState.PostStop, JobGoal.Stop, false, JobState.Waiting);
+        // supd's respawning state (respawn delay): entered only on a delayed respawn, left by the timer or a stop.
+        yield return Case(JobState.Respawning, JobGoal.Start, false, JobState.Starting);
+        yield return Case(JobState.Respawning, JobGoal.Stop, false, JobState.Waiting);
     }
 
     private static TestCaseData Case(JobState state, JobGoal goal, bool mainAlive, JobState next) =>
@@ -40,6 +43,13 @@ public sealed class JobStateMachineTests
     [TestCaseSource(nameof(Table))]
     public JobState Next_follows_upstarts_table(JobState state, JobGoal goal, bool mainAlive) =>
         JobStateMachine.Next(state, goal, mainAlive);
+
+    [Test]
+    public void A_delayed_respawn_goes_from_post_stop_to_respawning()
+    {
+        Assert.That(JobStateMachine.Next(JobState.PostStop, JobGoal.Start, false, respawnDelayed: true), Is.EqualTo(JobState.Respawning));
+        Assert.That(JobStateMachine.Next(JobState.PostStop, JobGoal.Stop, false, respawnDelayed: true), Is.EqualTo(JobState.Waiting));
+    }
 
     [Test]
     public void Waiting_with_goal_stop_has_no_next_state()

@@ -9,10 +9,23 @@ namespace Supervisor.Tests.Lifecycle;
 /// <summary>A SupervisorLoop over fake processes and a fake clock: the state machine without the OS.</summary>
 internal sealed class LoopHarness : IAsyncDisposable
 {
-    private LoopHarness()
+    private LoopHarness(Action<SupervisorOptions>? configure = null)
     {
-        Loop = new SupervisorLoop(Processes, null, Time, new SupervisorOptions { DaemonEnvironment = _ => null },
-            NullLogger<SupervisorLoop>.Instance);
+        var options = new SupervisorOptions { DaemonEnvironment = _ => null };
+        configure?.Invoke(options);
+        Loop = new SupervisorLoop(Processes, null, Time, options, NullLogger<SupervisorLoop>.Instance);
+        Loop.Notified += n =>
+        {
+            if (n is EventNotification e) lock (_events) _events.Add(e.ToString());
+        };
+    }
+
+    private readonly List<string> _events = [];
+
+    /// <summary>Every event emitted so far, as <c>NAME K=V …</c>, in order.</summary>
+    public IReadOnlyList<string> Events
+    {
+        get { lock (_events) return _events.ToArray(); }
     }
 
     public FakeProcessControl Processes { get; } = new();
@@ -20,9 +33,12 @@ internal sealed class LoopHarness : IAsyncDisposable
     public SupervisorLoop Loop { get; }
 
     /// <summary>Loads jobs given as (name, job file text).</summary>
-    public static async Task<LoopHarness> CreateAsync(params (string Name, string Text)[] jobs)
+    public static Task<LoopHarness> CreateAsync(params (string Name, string Text)[] jobs) => CreateAsync(null, jobs);
+
+    /// <summary>Loads jobs, with daemon-wide options changed by <paramref name="configure"/>.</summary>
+    public static async Task<LoopHarness> CreateAsync(Action<SupervisorOptions>? configure, params (string Name, string Text)[] jobs)
     {
-        var harness = new LoopHarness();
+        var harness = new LoopHarness(configure);
         _ = harness.Loop.StartAsync(CancellationToken.None);
         var definitions = jobs.Select(j =>
         {

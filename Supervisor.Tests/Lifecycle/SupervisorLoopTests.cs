@@ -98,8 +98,8 @@ public sealed class SupervisorLoopTests
 
         Assert.That(h.Processes.Spawns, Has.Count.EqualTo(4));
         var status = await h.Loop.StatusAsync("svc", []);
-        Assert.That(status.StatusLine(), Is.EqualTo("svc stop/waiting"));
-        Assert.That(status.Failure, Is.EqualTo("respawning too fast (3 times in 10s), stopped"));
+        Assert.That(status.StatusLine(), Is.EqualTo("svc stop/waiting (failed: respawning too fast, more than 3 times in 10s)"));
+        Assert.That(status.Failure, Is.EqualTo("respawning too fast, more than 3 times in 10s"));
     }
 
     [Test]

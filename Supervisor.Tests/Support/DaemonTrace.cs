@@ -24,12 +24,21 @@ public static class DaemonTrace
         {
             if (!line.StartsWith(EventPrefix, StringComparison.Ordinal)) continue;
             var words = line[EventPrefix.Length..].Split(' ');
+            // Upstart's four only: supd's own exited event is read with ExitedEvents.
+            if (words[0] is not ("starting" or "started" or "stopping" or "stopped")) continue;
             if (words.Length < 3 || words[1] != "JOB=" + job || !words[2].StartsWith("INSTANCE=", StringComparison.Ordinal)) continue;
             if (instance is not null && words[2] != "INSTANCE=" + instance) continue;
             events.Add(string.Join(' ', words.Take(1).Concat(words.Skip(3))));
         }
         return events;
     }
+
+    /// <summary>supd's <c>exited</c> events of <paramref name="job"/>, in order, as the variables after JOB and INSTANCE.</summary>
+    public static IReadOnlyList<string> ExitedEvents(string output, string job) =>
+        Lines(output)
+            .Where(l => l.StartsWith($"{EventPrefix}exited JOB={job} INSTANCE=", StringComparison.Ordinal))
+            .Select(l => string.Join(' ', l.Split(' ').Skip(5)))
+            .ToList();
 
     /// <summary>How many lines of the output contain <paramref name="text"/>.</summary>
     public static int Count(string output, string text) => Lines(output).Count(l => l.Contains(text, StringComparison.Ordinal));

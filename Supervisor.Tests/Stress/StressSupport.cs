@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Net.Sockets;
+using Grpc.Net.Client;
+using Supervisor.Tests.Support;
+using ProtoClient = Supervisor.Protocol.Supervisor.SupervisorClient;
+
+namespace Supervisor.Tests.Stress;
+
+/// <summary>
+/// The length of a stress run: short in CI (so `dotnet test` stays quick), longer with STRESS_MINUTES=N.
+/// </summary>
+public static class StressLength
+{
+    public static TimeSpan Duration(TimeSpan ciLength)
+    {
+        var minutes = Environment.GetEnvironmentVariable("STRESS_MINUTES");
+        return double.TryParse(minutes, NumberStyles.Float, CultureInfo.InvariantCulture, out var m) && m > 0
+            ? TimeSpan.FromMinutes(m)
+            : ciLength;
+    }
+}
+
+/// <summary>What /proc says of supd's resources at one moment: open descriptors, threads, resident memory.</summary>
+public sealed record ResourceSample(TimeSpan At, int Fds, int Threads, long RssKib, int ZombieChildren)
+{
+    public static ResourceSample Take(int pid, TimeSpan at)
+    {
+        var status = File.ReadAllLines($"/proc/{pid}/status");
+        long Field(string name) => long.Parse(status.First(l => l.StartsWith(name, StringComparison.Ordinal))
+            .Split(':', 2)[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+        var zombies = ProcessTable.AllPids().Count(p => ProcessTable.Stat(p) is { State: 'Z' } s && s.ParentPid == pid);
+        return new ResourceSample(at, Directory.GetFiles($"/proc/{pid}/fd").Length, (int)Field("Threads:"), Field("VmRSS:"), zombies);
+    }
+
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"{At.TotalSeconds,6:F1}s fds={Fds} threads={Threads} rss={RssKib / 1024.0:F1}MiB zombies={ZombieChildren}");
+}
+
+/// <summary>A gRPC client of supd's socket, as supctl makes one, for tests that must talk to it many at a time.</summary>
+public sealed class RawClient : IDisposable
+{
+    private readonly GrpcChannel _channel;
+
+    public RawClient(string socket, int maxSendBytes = 64 * 1024 * 1024)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, token) =>
+            {
+                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), token);
+                return new NetworkStream(s, ownsSocket: true);
+            },
+        };
+        _channel = GrpcChannel.ForAddress("http://supd", new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            DisposeHttpClient = true,
+            MaxSendMessageSize = maxSendBytes,
+        });
+        Client = new ProtoClient(_channel);
+    }
+
+    public ProtoClient Client { get; }
+
+    public void Dispose() => _channel.Dispose();
+}
