@@ -34,3 +34,15 @@ internal static unsafe partial class Libc
     [LibraryImport(Name, EntryPoint = "poll", SetLastError = true)]
     internal static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
 }
+
+/// <summary>Durability: open a directory and fsync it, so a rename in it survives a crash.</summary>
+internal static partial class Libc
+{
+    internal const int O_DIRECTORY = 0x10000;
+
+    [LibraryImport(Name, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Open(string path, int flags);
+
+    [LibraryImport(Name, EntryPoint = "fsync", SetLastError = true)]
+    internal static partial int Fsync(int fd);
+}

@@ -15,6 +15,12 @@ public sealed record JobDefinition
     public required string SourcePath { get; init; }
     public string? OverridePath { get; init; }
 
+    /// <summary>
+    /// SHA-256 of the paths and texts it was read from (set by <see cref="JobDirectoryLoader"/>); reload-configuration
+    /// calls a job changed when this differs. Empty for a definition not read from files.
+    /// </summary>
+    public string SourceDigest { get; init; } = "";
+
     public string? Description { get; init; }
     public string? Author { get; init; }
     public string? Version { get; init; }

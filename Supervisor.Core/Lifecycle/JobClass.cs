@@ -15,9 +15,20 @@ internal sealed class JobClass
         StartOn = definition.StartOn is null ? null : new EventMatcher(definition.StartOn);
     }
 
-    public JobDefinition Definition { get; }
+    /// <summary>The definition new starts use; replaced by reload-configuration when the file changed.</summary>
+    public JobDefinition Definition { get; private set; }
     public string Name => Definition.Name;
-    public EventMatcher? StartOn { get; }
+    public EventMatcher? StartOn { get; private set; }
+
+    /// <summary>Removed from disk by reload-configuration: stopping, forgotten once its last instance is gone.</summary>
+    public bool Removed { get; set; }
+
+    /// <summary>A new definition from disk; its <c>start on</c> matcher starts afresh. Instances keep theirs until they next start.</summary>
+    public void Redefine(JobDefinition definition)
+    {
+        Definition = definition;
+        StartOn = definition.StartOn is null ? null : new EventMatcher(definition.StartOn);
+    }
     public Dictionary<string, JobInstance> Instances { get; } = new(StringComparer.Ordinal);
 
     // What the last instance left behind, so status can tell "never started" from "failed a second ago".

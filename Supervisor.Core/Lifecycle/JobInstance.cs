@@ -22,8 +22,18 @@ internal sealed class JobInstance
 
     public JobClass Class { get; }
 
-    /// <summary>The definition this instance was started with (kept when the file changes on disk).</summary>
-    public JobDefinition Definition { get; }
+    /// <summary>The definition this instance was started with (kept when the file changes on disk until it next starts).</summary>
+    public JobDefinition Definition { get; private set; }
+
+    /// <summary>The definition on disk differs from the one this instance runs.</summary>
+    public bool ChangedOnDisk => !ReferenceEquals(Definition, Class.Definition);
+
+    /// <summary>Takes the job's current definition (at a start): its <c>stop on</c> matcher starts afresh.</summary>
+    public void Redefine()
+    {
+        Definition = Class.Definition;
+        StopOn = Definition.StopOn is null ? null : new EventMatcher(Definition.StopOn);
+    }
     public string Name { get; }
     public string DisplayName => Name.Length == 0 ? Class.Name : $"{Class.Name} ({Name})";
     public JobLogFile? Log { get; }
@@ -53,7 +63,7 @@ internal sealed class JobInstance
     /// <summary>Variables from <c>stop on</c> events or <c>stop JOB K=V</c>, for pre-stop and post-stop.</summary>
     public EnvironmentList StopEnvironment { get; set; } = new();
 
-    public EventMatcher? StopOn { get; }
+    public EventMatcher? StopOn { get; private set; }
 
     /// <summary>Live process ids by kind; absent when not running.</summary>
     public Dictionary<ProcessKind, int> Pids { get; } = [];

@@ -31,6 +31,9 @@ public sealed record JobStatusSnapshot
     /// <summary>Hints (nice, oom score) the kernel refused for this instance's processes, which run without them.</summary>
     public IReadOnlyList<string> NotApplied { get; init; } = [];
 
+    /// <summary>The job file changed (reload-configuration) since this instance started; its next start applies it.</summary>
+    public bool ChangedOnDisk { get; init; }
+
     /// <summary>While the instance waits out a <c>respawn delay</c>: the time left until it starts again.</summary>
     public TimeSpan? NextRespawn { get; init; }
 

@@ -41,6 +41,10 @@ internal sealed record JobCommandInput(
 internal sealed record EmitInput(string Name, IReadOnlyList<string> Environment, bool Wait, TaskCompletionSource Reply)
     : SupervisorInput;
 
+internal sealed record ReloadConfigurationInput(JobLoadResult Loaded, TaskCompletionSource<ConfigurationChanges> Reply) : SupervisorInput;
+
+internal sealed record RestoreGoalsInput(State.GoalState State, State.IGoalStore Store, string BootId, TaskCompletionSource Reply) : SupervisorInput;
+
 internal sealed record ShutdownInput(TaskCompletionSource Reply) : SupervisorInput;
 
 internal sealed record KillEverythingInput(TaskCompletionSource Reply) : SupervisorInput;

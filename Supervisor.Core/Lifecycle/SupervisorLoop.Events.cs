@@ -144,7 +144,7 @@ public sealed partial class SupervisorLoop
                 stopOn.Reset();
             }
 
-            if (jobClass.StartOn is not { } startOn || IsShuttingDown) continue;
+            if (jobClass.StartOn is not { } startOn || IsShuttingDown || jobClass.Removed) continue;
             if (!startOn.Handle(e, static _ => null)) continue;
             var variables = startOn.Environment("UPSTART_EVENTS");
             var environment = ClassEnvironment(jobClass.Definition);
@@ -152,8 +152,9 @@ public sealed partial class SupervisorLoop
             WarnIfSelfTriggered(jobClass, e);
             try
             {
-                var target = Select(jobClass, environment, null, create: true)!;
-                if (target.Goal != JobGoal.Start)
+                // An instance an operator stopped stays stopped until started by hand (persisted goals).
+                var target = HeldStopped(jobClass, environment) ? null : Select(jobClass, environment, null, create: true)!;
+                if (target is not null && target.Goal != JobGoal.Start)
                 {
                     TakeBlocks(target, startOn);
                     target.PendingStartVariables = variables;

@@ -57,6 +57,7 @@ public sealed partial class SupervisorLoop
     /// <summary>Runs the entry action of the instance's new state; false when it must now wait (or rest).</summary>
     private bool Enter(JobInstance instance, JobState from)
     {
+        if (instance.State == JobState.Starting && instance.ChangedOnDisk) instance.Redefine(); // reload-configuration: a new start takes the new file
         var definition = instance.Definition;
         switch (instance.State)
         {

@@ -59,6 +59,15 @@ public sealed partial class SupervisorLoop
     [LoggerMessage(EventId = 118, Level = LogLevel.Warning, Message = "{Job} {Problem}")]
     private partial void LogExpectProblem(string job, string problem);
 
+    [LoggerMessage(EventId = 130, Level = LogLevel.Information, Message = "Configuration reloaded: {Added} added, {Changed} changed, {Removed} removed, {Errors} files rejected")]
+    private partial void LogConfigurationReloaded(int added, int changed, int removed, int errors);
+
+    [LoggerMessage(EventId = 131, Level = LogLevel.Information, Message = "{Job} {What}")]
+    private partial void LogGoalRestored(string job, string what);
+
+    [LoggerMessage(EventId = 132, Level = LogLevel.Information, Message = "{Job} was stopped by hand: not started by its start on events (supctl start starts it)")]
+    private partial void LogHeldStopped(string job);
+
     [LoggerMessage(EventId = 115, Level = LogLevel.Warning, Message = "Shutdown ran out of time: killing {Job} {Process} process group {Pid}")]
     private partial void LogKillEverything(string job, string process, int pid);
 }

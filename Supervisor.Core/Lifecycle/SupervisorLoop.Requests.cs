@@ -54,6 +54,7 @@ public sealed partial class SupervisorLoop
     private void Start(JobClass jobClass, EnvironmentList environment, JobCommandInput input)
     {
         if (IsShuttingDown) throw new SupervisorException(SupervisorError.ShuttingDown, "supd is shutting down");
+        if (jobClass.Removed) throw new SupervisorException(SupervisorError.UnknownJob, $"Unknown job: {jobClass.Name} (removed from disk)");
         var instance = Select(jobClass, environment, input.Instance, create: true)!;
         if (instance.State == JobState.Respawning)
         {
@@ -66,6 +67,7 @@ public sealed partial class SupervisorLoop
         if (instance.Goal == JobGoal.Start)
             throw new SupervisorException(SupervisorError.AlreadyRunning, $"Job is already running: {instance.DisplayName}");
         instance.PendingStartVariables = new EnvironmentList(input.Environment);
+        StartedByHand(instance, input);
         Await(instance, JobGoal.Start, input);
         ChangeGoal(instance, JobGoal.Start);
     }
@@ -77,6 +79,7 @@ public sealed partial class SupervisorLoop
             throw new SupervisorException(SupervisorError.AlreadyStopped, $"Job has already been stopped: {instance.DisplayName}");
         var stopEnvironment = new EnvironmentList(input.Environment);
         instance.StopEnvironment = stopEnvironment;
+        StoppedByHand(instance, input);
         Await(instance, JobGoal.Stop, input);
         ChangeGoal(instance, JobGoal.Stop);
     }
@@ -201,6 +204,7 @@ public sealed partial class SupervisorLoop
         ExpectProblem = instance.ExpectProblem,
         NotApplied = instance.NotApplied.ToArray(),
         Since = instance.StateSince,
+        ChangedOnDisk = instance.ChangedOnDisk,
         NextRespawn = TimeToRespawn(instance),
     };
 }

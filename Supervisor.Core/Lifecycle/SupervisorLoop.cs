@@ -57,6 +57,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
 
     private void Publish(Func<long, DateTimeOffset, SupervisorNotification> make)
     {
+        _goalsDirty = true; // a state change may have spawned or ended a process the state file lists
         var handlers = Notified;
         if (handlers is null) return;
         handlers(make(++_nextSequence, _time.GetUtcNow()));
@@ -82,6 +83,8 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
                 Dispatch(input);
                 PollEvents();
                 RunAfterSettling();
+                ForgetRemovedJobs();
+                SaveGoalsIfDirty();
                 CheckShutdownComplete();
             }
         }
@@ -164,6 +167,8 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             case StatusInput x: Reply(x.Reply, () => Status(x.Job, x.Environment, x.Instance)); break;
             case JobCommandInput x: HandleJobCommand(x); break;
             case EmitInput x: HandleEmit(x); break;
+            case ReloadConfigurationInput x: Reply(x.Reply, () => ReloadConfiguration(x.Loaded)); break;
+            case RestoreGoalsInput x: Reply(x.Reply, () => RestoreGoals(x.State, x.Store, x.BootId)); break;
             case ShutdownInput x: BeginShutdown(x.Reply); break;
             case KillEverythingInput x: Reply(x.Reply, KillEverything); break;
             default: throw new InvalidOperationException($"Unknown input {input.GetType().Name}");

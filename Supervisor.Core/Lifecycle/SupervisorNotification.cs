@@ -20,3 +20,13 @@ public sealed record StateChangeNotification(
     public override string ToString() =>
         $"{(Instance.Length == 0 ? Job : $"{Job} ({Instance})")} {Goal.Name()}/{To.Name()} (from {From.Name()})";
 }
+
+/// <summary>
+/// Not from the loop: told to one watcher whose queue overflowed, where the gap is. <paramref name="Sequence"/> is the
+/// last missed item's; <paramref name="Count"/> items were missed.
+/// </summary>
+public sealed record DroppedNotification(long Sequence, DateTimeOffset Time, long Count)
+    : SupervisorNotification(Sequence, Time)
+{
+    public override string ToString() => $"dropped {Count} items (this watcher fell behind)";
+}

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Grpc.Core;
 using Supervisor.Ctl.Formatting;
 using Supervisor.Protocol;
 
@@ -33,6 +34,8 @@ internal sealed class CtlCommandLine
         Root.Subcommands.Add(ReopenLogs());
         Root.Subcommands.Add(Version());
         Root.Subcommands.Add(Access());
+        Root.Subcommands.Add(Events());
+        Root.Subcommands.Add(ReloadConfiguration());
         Root.Subcommands.Add(Show());
         Root.Subcommands.Add(Log());
     }
@@ -200,6 +203,43 @@ internal sealed class CtlCommandLine
         {
             var reply = await client.AccessAsync(new AccessRequest { User = parse.GetValue(user) ?? "" }, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
             foreach (var line in AccessFormatter.Lines(reply)) output.WriteLine(line);
+        }));
+        return command;
+    }
+
+    private Command Events()
+    {
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new events and state changes as they happen" };
+        var job = new Option<string?>("--job") { Description = "Only this job's events and state changes", HelpName = "JOB" };
+        var lines = new Option<int?>("--lines", "-n") { Description = "How many recent items to print first (default: every retained one; with -f: 10)" };
+        var json = new Option<bool>("--json") { Description = "One JSON object per line" };
+        var command = new Command("events", "Print recent events and job state changes with timestamps; -f follows new ones") { follow, job, lines, json };
+        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
+        {
+            var following = parse.GetValue(follow);
+            var request = new WatchEventsRequest
+            {
+                Job = parse.GetValue(job) ?? "",
+                Follow = following,
+                History = (uint)Math.Max(0, parse.GetValue(lines) ?? (following ? 10 : int.MaxValue)),
+            };
+            var format = parse.GetValue(json) ? (Func<WatchEventsReply, string>)EventFormatter.Json : EventFormatter.Text;
+            using var call = client.WatchEvents(request, cancellationToken: ct);
+            await foreach (var item in call.ResponseStream.ReadAllAsync(ct).ConfigureAwait(false))
+                await output.WriteLineAsync(format(item)).ConfigureAwait(false);
+        }));
+        return command;
+    }
+
+    private Command ReloadConfiguration()
+    {
+        var command = new Command("reload-configuration", "Re-read the job directories: new jobs appear, removed ones stop, changed ones apply at their next start; needs admin");
+        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
+        {
+            var reply = await client.ReloadConfigurationAsync(new ReloadConfigurationRequest(), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            foreach (var line in ReloadFormatter.Lines(reply)) output.WriteLine(line);
+            foreach (var error in reply.Errors) await Console.Error.WriteLineAsync(error).ConfigureAwait(false);
+            return reply.Errors.Count == 0 ? CommandRunner.Success : CommandRunner.Refused;
         }));
         return command;
     }

@@ -19,11 +19,14 @@ internal static class StatusFormatter
         if (status.State == "waiting" && status.Failure.Length > 0) line += $" (failed: {status.Failure})";
         if (status.State == "respawning") line += FormattableString.Invariant($", next in {status.NextRespawnMs / 1000.0:0.0}s");
         var processes = status.Processes.OrderBy(p => Array.IndexOf(ProcessOrder, p.Kind)).ToList();
-        if (processes.Count == 0) return line;
+        // initctl's prefix stays first, so scripts that parse it still work.
+        var changed = status.ChangedOnDisk ? " (changed on disk, restart to apply)" : "";
+        if (processes.Count == 0) return line + changed;
         var first = processes[0];
         line += first.Kind is "main" or "pre-start" or "post-stop"
             ? $", process {first.Pid}"
             : $", ({first.Kind}) process {first.Pid}";
+        line += changed;
         foreach (var process in processes.Skip(1)) line += $"\n\t{process.Kind} process {process.Pid}";
         return line;
     }

@@ -26,6 +26,7 @@ internal static class ProtoMapper
             Usage = snapshot.Usage ?? "",
             ExpectProblem = snapshot.ExpectProblem ?? "",
             SinceUnixMs = snapshot.Since?.ToUnixTimeMilliseconds() ?? 0,
+            ChangedOnDisk = snapshot.ChangedOnDisk,
             NextRespawnMs = (long)Math.Ceiling(snapshot.NextRespawn?.TotalMilliseconds ?? 0),
         };
         status.NotApplied.Add(snapshot.NotApplied);
@@ -44,5 +45,27 @@ internal static class ProtoMapper
             };
         }
         return status;
+    }
+
+    public static WatchEventsReply ToProto(SupervisorNotification notification)
+    {
+        var reply = new WatchEventsReply { Sequence = (ulong)notification.Sequence, UnixMs = notification.Time.ToUnixTimeMilliseconds() };
+        switch (notification)
+        {
+            case EventNotification e:
+                reply.Event = new EmittedEvent { Name = e.Name };
+                reply.Event.Env.Add(e.Environment);
+                break;
+            case StateChangeNotification s:
+                reply.StateChange = new StateChange
+                {
+                    Job = s.Job, Instance = s.Instance, Goal = s.Goal.Name(), FromState = s.From.Name(), ToState = s.To.Name(),
+                };
+                break;
+            case DroppedNotification d:
+                reply.Dropped = (ulong)d.Count;
+                break;
+        }
+        return reply;
     }
 }

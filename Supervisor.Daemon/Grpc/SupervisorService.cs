@@ -2,6 +2,7 @@ using Grpc.Core;
 using Supervisor.Core.Access;
 using Supervisor.Core.Language;
 using Supervisor.Daemon.Access;
+using Supervisor.Daemon.Hosting;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Logs;
 using Supervisor.Core.Processes;
@@ -15,7 +16,9 @@ namespace Supervisor.Daemon.Grpc;
 /// Refusals come back as <see cref="SupervisorException"/> and leave as a status code whose detail is the line supctl
 /// prints (plus indented lines that explain a failure).
 /// </summary>
-public sealed class SupervisorService(SupervisorLoop loop, AccessPolicy policy, JobLogDirectory logs, TimeProvider time, ILogger<SupervisorService> log)
+public sealed class SupervisorService(
+    SupervisorLoop loop, SupervisorRuntime runtime, AccessPolicy policy, JobLogDirectory logs, EventMonitor monitor, TimeProvider time,
+    ILogger<SupervisorService> log)
     : ProtoService.SupervisorBase
 {
     public static string VersionText => $"supd (supd {typeof(SupervisorService).Assembly.GetName().Version?.ToString(3)})";
@@ -91,11 +94,42 @@ public sealed class SupervisorService(SupervisorLoop loop, AccessPolicy policy, 
         return reply;
     });
 
+    public override Task<ReloadConfigurationReply> ReloadConfiguration(ReloadConfigurationRequest request, ServerCallContext context) => Call(async () =>
+    {
+        var changes = await runtime.ReloadConfigurationAsync("supctl reload-configuration").ConfigureAwait(false);
+        var reply = new ReloadConfigurationReply();
+        reply.Added.Add(changes.Added);
+        reply.Changed.Add(changes.Changed);
+        reply.Removed.Add(changes.Removed);
+        reply.Errors.Add(changes.Errors.Select(e => e.ToString()));
+        return reply;
+    });
+
     public override Task<ReopenLogsReply> ReopenLogs(ReopenLogsRequest request, ServerCallContext context)
     {
         var files = logs.ReopenAll();
         log.LogInformation("Reopened {Files} job log files (supctl reopen-logs)", files);
         return Task.FromResult(new ReopenLogsReply { Files = files });
+    }
+
+    // The watcher's queue absorbs a slow client: this method may wait on the stream, the loop never does.
+    public override async Task WatchEvents(WatchEventsRequest request, IServerStreamWriter<WatchEventsReply> responseStream, ServerCallContext context)
+    {
+        var job = OptionalJob(request.Job);
+        if (job is not null) await Call(() => loop.DefinitionsAsync(job)).ConfigureAwait(false); // Unknown job: refused, not an empty feed
+        using var watcher = monitor.Watch(job, (int)Math.Min(request.History, int.MaxValue), (long)request.AfterSequence, request.Follow);
+        try
+        {
+            await foreach (var item in watcher.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+                await responseStream.WriteAsync(ProtoMapper.ToProto(item), context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            if (watcher.Dropped > 0) log.LogWarning("events: a watcher fell behind and missed {Dropped} items", watcher.Dropped);
+        }
     }
 
     public override Task<VersionReply> Version(VersionRequest request, ServerCallContext context) =>

@@ -63,6 +63,7 @@ public static class SupdHost
             Mirror = options.LogToStdout ? new LogMirror(Console.OpenStandardOutput(), sp.GetRequiredService<ILogger<LogMirror>>()) : null,
         }, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<SupervisorLoop>();
+        builder.Services.AddSingleton(sp => new EventMonitor(sp.GetRequiredService<SupervisorLoop>(), Math.Max(1, options.EventHistory), Math.Max(2, options.EventQueueSize)));
         builder.Services.AddSingleton<SupervisorRuntime>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SupervisorRuntime>());
         builder.Services.AddSingleton(policy);
@@ -79,6 +80,10 @@ public static class SupdHost
         app.MapGrpcService<SupervisorService>();
 
         var runtime = app.Services.GetRequiredService<SupervisorRuntime>();
+        // Subscribed before the first event, so history starts at startup. Its followers' streams end when supd begins
+        // to stop: Kestrel stops first and would otherwise wait for them before any job is stopped.
+        var monitor = app.Services.GetRequiredService<EventMonitor>();
+        app.Lifetime.ApplicationStopping.Register(monitor.Dispose);
         await runtime.StartSupervisionAsync().ConfigureAwait(false);
         await app.StartAsync().ConfigureAwait(false);
         SecureSocket(paths.Socket, socketMode, socketGroup);
@@ -92,6 +97,14 @@ public static class SupdHost
         {
             context.Cancel = true;
             app.Logger.LogInformation("Reopened {Files} job log files (SIGUSR1)", logs.ReopenAll());
+        });
+        // SIGHUP: re-read the job dirs, as supctl reload-configuration does.
+        using var reloadOnHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            _ = runtime.ReloadConfigurationAsync("SIGHUP").ContinueWith(
+                t => app.Logger.LogError(t.Exception!.GetBaseException(), "Reloading the job files failed"),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         });
         await runtime.EmitBootEventsAsync().ConfigureAwait(false);
         await app.WaitForShutdownAsync().ConfigureAwait(false);

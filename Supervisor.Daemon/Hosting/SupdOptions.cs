@@ -56,6 +56,12 @@ public sealed class SupdOptions
     /// <summary>Also write every job line to supd's stdout as <c>JOB| line</c> (for containers: <c>docker logs</c>).</summary>
     public bool LogToStdout { get; set; }
 
+    /// <summary>How many recent events and state changes supd keeps for <c>supctl events</c> (without -f).</summary>
+    public int EventHistory { get; set; } = 1000;
+
+    /// <summary>How many items a <c>supctl events -f</c> watcher may fall behind before items are dropped (and reported).</summary>
+    public int EventQueueSize { get; set; } = 1024;
+
     /// <summary>Who may do what beyond root and supd's own user (docs/access-control.md).</summary>
     public AccessOptions Access { get; set; } = new();
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Supervisor.Core.Language;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Processes;
+using Supervisor.Core.State;
 
 namespace Supervisor.Daemon.Hosting;
 
@@ -17,6 +18,7 @@ public sealed partial class SupervisorRuntime(
     SupdPaths paths,
     IOptions<SupdOptions> options,
     IHostApplicationLifetime lifetime,
+    ILoggerFactory loggers,
     ILogger<SupervisorRuntime> log) : IHostedService
 {
     private readonly CancellationTokenSource _stopping = new();
@@ -28,6 +30,14 @@ public sealed partial class SupervisorRuntime(
         foreach (var error in loaded.Errors) LogJobFileError(error.ToString());
         if (loaded.Jobs.Count > 0) _longestKillTimeout = loaded.Jobs.Max(j => j.KillTimeout);
 
+        // Persisted goals: what a previous supd left running dies first (its pipes died with it), then the loop
+        // learns what the operator did before any event can start a job.
+        _goals = new GoalStore(paths.StateDir, loggers.CreateLogger<GoalStore>());
+        var saved = _goals.Load();
+        var bootId = ProcStat.BootId();
+        var killed = await LeftoverProcesses.KillAsync(saved, bootId, log).ConfigureAwait(false);
+        LogGoalsLoaded(_goals.FilePath, saved.StoppedByHand.Count, saved.StartedByHand.Count, killed);
+
         var running = loop.StartAsync(_stopping.Token);
         _ = running.ContinueWith(t =>
         {
@@ -37,8 +47,36 @@ public sealed partial class SupervisorRuntime(
         }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
         await loop.LoadAsync(loaded.Jobs).ConfigureAwait(false);
+        await loop.RestoreGoalsAsync(saved, _goals, bootId).ConfigureAwait(false);
         LogStarted(loaded.Jobs.Count, loaded.Errors.Count, string.Join(", ", paths.JobDirs));
     }
+
+    /// <summary>
+    /// Re-reads the job dirs and applies them in the loop: the one place a reload happens (SIGHUP and the
+    /// ReloadConfiguration RPC both call it). Reloads run one at a time, so an older read never lands after a newer one.
+    /// </summary>
+    public async Task<ConfigurationChanges> ReloadConfigurationAsync(string why)
+    {
+        await _reloading.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var loaded = await Task.Run(() => JobDirectoryLoader.Load(paths.JobDirs)).ConfigureAwait(false);
+            var changes = await loop.ReloadConfigurationAsync(loaded).ConfigureAwait(false);
+            if (loaded.Jobs.Count > 0) _longestKillTimeout = TimeSpan.FromTicks(Math.Max(_longestKillTimeout.Ticks, loaded.Jobs.Max(j => j.KillTimeout).Ticks));
+            LogReloaded(why, Names(changes.Added), Names(changes.Changed), Names(changes.Removed));
+            foreach (var error in changes.Errors) LogJobFileError(error.ToString());
+            return changes;
+        }
+        finally
+        {
+            _reloading.Release();
+        }
+    }
+
+    private readonly SemaphoreSlim _reloading = new(1, 1);
+    private GoalStore? _goals;
+
+    private static string Names(IReadOnlyList<string> jobs) => jobs.Count == 0 ? "none" : string.Join(", ", jobs);
 
     /// <summary>Emits <c>startup</c>, then the configured boot events, without waiting for them to finish.</summary>
     public async Task EmitBootEventsAsync()
@@ -105,6 +143,7 @@ public sealed partial class SupervisorRuntime(
         await processes.DrainOutputAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);
         await loop.DisposeAsync().ConfigureAwait(false);
+        if (_goals is not null) await _goals.DisposeAsync().ConfigureAwait(false);
         LogStopped();
     }
 
@@ -128,6 +167,12 @@ public sealed partial class SupervisorRuntime(
 
     [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "The shutdown event {Event} failed: {Reason}")]
     private partial void LogShutdownEventFailed(string @event, string reason);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Reloaded the job files ({Why}): added {Added}; changed {Changed}; removed {Removed}")]
+    private partial void LogReloaded(string why, string added, string changed, string removed);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Goals from {Path}: {Stopped} instances stopped by hand, {Started} started by hand; {Killed} processes left by a previous supd killed")]
+    private partial void LogGoalsLoaded(string path, int stopped, int started, int killed);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "supd stopped")]
     private partial void LogStopped();

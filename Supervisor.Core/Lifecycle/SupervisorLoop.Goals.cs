@@ -1,0 +1,124 @@
+using Supervisor.Core.Events;
+using Supervisor.Core.Processes;
+using Supervisor.Core.State;
+
+namespace Supervisor.Core.Lifecycle;
+
+// Goals that survive a restart: what an operator did by hand, and the processes supd runs (Core/State).
+public sealed partial class SupervisorLoop
+{
+    private readonly HashSet<(string Job, string Instance)> _stoppedByHand = [];
+    private readonly Dictionary<(string Job, string Instance), IReadOnlyList<string>> _startedByHand = [];
+    private readonly Dictionary<int, ulong> _startTimes = [];
+    private IGoalStore? _goalStore;
+    private string _bootId = "";
+    private bool _goalsDirty;
+
+    /// <summary>
+    /// Applies goals saved by an earlier supd, before the boot events: instances stopped by hand stay stopped when
+    /// their <c>start on</c> events come; instances started by hand start again with their variables. From then on
+    /// every change is handed to <paramref name="store"/>.
+    /// </summary>
+    public Task RestoreGoalsAsync(GoalState state, IGoalStore store, string bootId) =>
+        Ask(r => new RestoreGoalsInput(state, store, bootId, r));
+
+    private void RestoreGoals(GoalState state, IGoalStore store, string bootId)
+    {
+        _goalStore = store;
+        _bootId = bootId;
+        foreach (var goal in state.StoppedByHand)
+        {
+            _stoppedByHand.Add((goal.Job, goal.Instance));
+            LogGoalRestored(DisplayName(goal.Job, goal.Instance), "stays stopped (stopped by hand)");
+        }
+        foreach (var goal in state.StartedByHand)
+        {
+            var name = DisplayName(goal.Job, goal.Instance);
+            if (!_jobs.TryGetValue(goal.Job, out var jobClass) || !EnvironmentList.AreAssignments(goal.Variables))
+            {
+                LogGoalRestored(name, "was started by hand but its job no longer exists; forgotten");
+                continue;
+            }
+            _startedByHand[(goal.Job, goal.Instance)] = goal.Variables;
+            var environment = ClassEnvironment(jobClass.Definition);
+            environment.AddRange(goal.Variables);
+            var instance = Select(jobClass, environment, goal.Instance, create: true)!;
+            if (instance.Goal == JobGoal.Start) continue;
+            LogGoalRestored(name, "starts again (started by hand)");
+            instance.PendingStartVariables = new EnvironmentList(goal.Variables);
+            ChangeGoal(instance, JobGoal.Start);
+        }
+        _goalsDirty = true;
+    }
+
+    private static string DisplayName(string job, string instance) => instance.Length == 0 ? job : $"{job} ({instance})";
+
+    /// <summary>An operator's start (not one a job makes on itself from inside, which names its instance).</summary>
+    private void StartedByHand(JobInstance instance, JobCommandInput input)
+    {
+        if (input.Instance is not null) return;
+        _stoppedByHand.Remove((instance.Class.Name, instance.Name));
+        _startedByHand[(instance.Class.Name, instance.Name)] = input.Environment.ToArray();
+        _goalsDirty = true;
+    }
+
+    /// <summary>An operator's stop; a job stopping itself (<c>stop; exit 0</c> in pre-start) is no operator's goal.</summary>
+    private void StoppedByHand(JobInstance instance, JobCommandInput input)
+    {
+        if (input.Instance is not null) return;
+        _startedByHand.Remove((instance.Class.Name, instance.Name));
+        _stoppedByHand.Add((instance.Class.Name, instance.Name));
+        _goalsDirty = true;
+    }
+
+    /// <summary>True when an operator stopped this instance: its <c>start on</c> events do not start it.</summary>
+    private bool HeldStopped(JobClass jobClass, EnvironmentList environment)
+    {
+        if (_stoppedByHand.Count == 0) return false;
+        var name = InstanceName(jobClass, environment);
+        if (!_stoppedByHand.Contains((jobClass.Name, name))) return false;
+        LogHeldStopped(DisplayName(jobClass.Name, name));
+        return true;
+    }
+
+    /// <summary>After each input: hands the goals to the store when anything changed (cheap; the store writes elsewhere).</summary>
+    private void SaveGoalsIfDirty()
+    {
+        if (_goalStore is null || !_goalsDirty) return;
+        _goalsDirty = false;
+        if (!IsShuttingDown)
+        {
+            // A start by hand lasts while its instance does: a task that finished, or a job that failed or was
+            // removed, is not started again. A shutdown keeps them all (they start again next time).
+            foreach (var key in _startedByHand.Keys.Where(k => !_jobs.TryGetValue(k.Job, out var c) || !c.Instances.ContainsKey(k.Instance)).ToList())
+                _startedByHand.Remove(key);
+        }
+        var processes = new List<ProcessRecord>();
+        var live = new HashSet<int>();
+        foreach (var instance in _jobs.Values.SelectMany(c => c.Instances.Values))
+        {
+            foreach (var (kind, pid) in instance.Pids)
+            {
+                live.Add(pid);
+                if (!_startTimes.TryGetValue(pid, out var startTime))
+                {
+                    if (ProcStat.Read(pid) is not { } stat) continue;
+                    _startTimes[pid] = startTime = stat.StartTime;
+                }
+                var group = kind == ProcessKind.Main && instance.MainProcessGroup > 0 ? instance.MainProcessGroup : pid;
+                processes.Add(new ProcessRecord(instance.Class.Name, instance.Name, kind.Name(), pid, group, startTime,
+                    (long)instance.Definition.KillTimeout.TotalMilliseconds));
+            }
+        }
+        foreach (var pid in _startTimes.Keys.Where(p => !live.Contains(p)).ToList()) _startTimes.Remove(pid);
+        _goalStore.Save(new GoalState
+        {
+            BootId = _bootId,
+            StoppedByHand = _stoppedByHand.OrderBy(k => k.Job, StringComparer.Ordinal).ThenBy(k => k.Instance, StringComparer.Ordinal)
+                .Select(k => new InstanceGoal(k.Job, k.Instance, [])).ToList(),
+            StartedByHand = _startedByHand.OrderBy(k => k.Key.Job, StringComparer.Ordinal).ThenBy(k => k.Key.Instance, StringComparer.Ordinal)
+                .Select(k => new InstanceGoal(k.Key.Job, k.Key.Instance, k.Value)).ToList(),
+            Processes = processes,
+        });
+    }
+}

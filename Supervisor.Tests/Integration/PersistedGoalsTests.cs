@@ -1,0 +1,100 @@
+using NUnit.Framework;
+using Supervisor.Tests.Support;
+
+namespace Supervisor.Tests.Integration;
+
+/// <summary>Goals survive: what an operator did outlives supd (SIGKILL or a clean stop), and a bad state file never stops it.</summary>
+[TestFixture]
+[Parallelizable(ParallelScope.All)]
+public sealed class PersistedGoalsTests
+{
+    [Test]
+    public async Task After_a_SIGKILL_a_job_stopped_by_hand_stays_stopped_and_running_jobs_run_again_with_new_pids()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("held", "start on startup\nexec sleep 300\n");
+        supd.WriteJob("runner", "start on startup\nexec sleep 300\n");
+        supd.WriteJob("inst", "instance $NAME\nscript\n  echo \"color $COLOR\"\n  exec sleep 300\nend script\n");
+        await supd.StartAsync();
+        await supd.WaitForStatusAsync("held", "start/running");
+        await supd.WaitForStatusAsync("runner", "start/running");
+        Assert.That((await supd.CtlAsync("stop", "held")).Stdout, Is.EqualTo("held stop/waiting\n"));
+        Assert.That((await supd.CtlAsync("start", "inst", "NAME=a", "COLOR=blue")).ExitCode, Is.EqualTo(0));
+        var oldRunner = await supd.MainPidAsync("runner");
+        var oldInst = SupdHarness.PidOf((await supd.CtlAsync("status", "inst", "NAME=a")).Stdout);
+        var stateFile = Path.Combine(supd.StateDir, "goals.json");
+        await Eventually.TrueAsync(() => File.Exists(stateFile) && File.ReadAllText(stateFile).Contains($"\"pid\": {oldInst}", StringComparison.Ordinal), "the state file to list inst's process");
+
+        SupdHarness.Signal(supd.SupdPid, 9);
+        await supd.SupdProcess!.WaitForExitAsync();
+        Assert.That(Alive(oldRunner), Is.True, "a SIGKILLed supd leaves its jobs behind");
+
+        await supd.StartAsync();
+
+        // startup came again: runner runs again (a new pid), held does not.
+        var runner = await supd.WaitForStatusAsync("runner", "start/running");
+        Assert.That(SupdHarness.PidOf(runner.Stdout), Is.Not.EqualTo(oldRunner));
+        Assert.That((await supd.CtlAsync("status", "held")).Stdout, Is.EqualTo("held stop/waiting\n"));
+        // Started by hand: started again, with its variables.
+        await Eventually.GetAsync(() => supd.CtlAsync("status", "inst", "NAME=a"), r => r.Stdout.StartsWith("inst (a) start/running", StringComparison.Ordinal), "inst (a) running again");
+        await supd.WaitForLogAsync("inst-a", "color blue\ncolor blue\n");
+        // What the old supd left behind was killed before the jobs started again.
+        await Eventually.TrueAsync(() => !Alive(oldRunner) && !Alive(oldInst), "the old processes to be gone");
+        Assert.That(supd.DaemonOutput, Does.Contain($"Left by the previous supd: runner main process {oldRunner} still runs"));
+        Assert.That(supd.DaemonOutput, Does.Contain("held stays stopped (stopped by hand)"));
+
+        // Until started by hand.
+        Assert.That((await supd.CtlAsync("start", "held")).Stdout, Does.StartWith("held start/running"));
+    }
+
+    [Test]
+    public async Task After_a_clean_restart_a_job_started_by_hand_runs_again_but_a_finished_task_does_not()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("svc", "exec sleep 300\n");
+        supd.WriteJob("once", "task\nexec echo ran\n");
+        await supd.StartAsync();
+        Assert.That((await supd.CtlAsync("start", "svc")).ExitCode, Is.EqualTo(0));
+        Assert.That((await supd.CtlAsync("start", "once")).ExitCode, Is.EqualTo(0));
+        Assert.That(await supd.TerminateAsync(), Is.EqualTo(0));
+
+        await supd.StartAsync();
+
+        await supd.WaitForStatusAsync("svc", "start/running");
+        Assert.That((await supd.CtlAsync("status", "once")).Stdout, Is.EqualTo("once stop/waiting\n"));
+        Assert.That(supd.ReadLog("once"), Is.EqualTo("ran\n"), "the task ran once, before the restart");
+    }
+
+    [Test]
+    public async Task A_corrupt_state_file_is_set_aside_with_one_line_naming_it()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("svc", "start on startup\nexec sleep 300\n");
+        Directory.CreateDirectory(supd.StateDir);
+        var stateFile = Path.Combine(supd.StateDir, "goals.json");
+        File.WriteAllText(stateFile, "{\"version\": 1, \"stoppedByHand\": [ {\"job\": ");
+
+        await supd.StartAsync();
+
+        await supd.WaitForStatusAsync("svc", "start/running");
+        Assert.That(supd.DaemonOutput, Does.Match($@"State file {stateFile} is not valid \(.*\); set aside as {stateFile}\.corrupt-\d{{8}}T\d{{6}}Z"));
+        Assert.That(Directory.GetFiles(supd.StateDir, "goals.json.corrupt-*"), Has.Length.EqualTo(1));
+        Assert.That(File.ReadAllText(Directory.GetFiles(supd.StateDir, "goals.json.corrupt-*")[0]), Does.StartWith("{\"version\": 1"));
+        // And supd writes a good one again.
+        await Eventually.TrueAsync(() => File.Exists(stateFile) && File.ReadAllText(stateFile).Contains("\"job\": \"svc\"", StringComparison.Ordinal), "a new state file");
+    }
+
+    // Alive: the pid exists and is not a zombie (an orphan's reaper may be slow to collect it).
+    private static bool Alive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)] != 'Z';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using NUnit.Framework;
+using Supervisor.Tests.Support;
+
+namespace Supervisor.Tests.Integration;
+
+/// <summary>supctl reload-configuration and SIGHUP: added, changed, removed and broken job files.</summary>
+[TestFixture]
+[Parallelizable(ParallelScope.All)]
+public sealed class ReloadConfigurationTests
+{
+    [Test]
+    public async Task Reload_adds_changes_removes_and_keeps_a_broken_files_good_definition()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("edit", "start on startup\nexec sleep 301\n");
+        supd.WriteJob("gone", "start on startup\nexec sleep 302\n");
+        supd.WriteJob("bad", "start on startup\nexec sleep 303\n");
+        supd.WriteJob("same", "start on startup\nexec sleep 304\n");
+        await supd.StartAsync();
+        foreach (var job in new[] { "edit", "gone", "bad", "same" }) await supd.WaitForStatusAsync(job, "start/running");
+        var editPid = await supd.MainPidAsync("edit");
+        var gonePid = await supd.MainPidAsync("gone");
+        var badPid = await supd.MainPidAsync("bad");
+
+        supd.WriteJob("fresh", "exec sleep 305\n");
+        supd.WriteJob("edit", "start on startup\nexec sleep 306\n");
+        File.Delete(Path.Combine(supd.JobDir, "gone.conf"));
+        var badPath = supd.WriteJob("bad", "start on startup\nfrobnicate\nexec sleep 303\n");
+
+        var reload = await supd.CtlAsync("reload-configuration");
+
+        Assert.That(reload.ExitCode, Is.EqualTo(1), "a rejected file makes the command fail; the rest is applied");
+        Assert.That(reload.Stdout, Is.EqualTo("added: fresh\nchanged: edit\nremoved: gone\n"));
+        Assert.That(reload.Stderr, Does.StartWith($"{badPath}:3: ").And.Contain("frobnicate"));
+
+        // Changed: still the old process, on the old definition, and status says so after initctl's prefix.
+        var edit = (await supd.CtlAsync("status", "edit")).Stdout;
+        Assert.That(edit, Is.EqualTo($"edit start/running, process {editPid} (changed on disk, restart to apply)\n"));
+        // Removed: stopped and forgotten.
+        await supd.WaitForStatusAsync("gone", "^$");
+        Assert.That((await supd.CtlAsync("status", "gone")).Stderr, Is.EqualTo("supctl: Unknown job: gone\n"));
+        await Eventually.TrueAsync(() => !Directory.Exists($"/proc/{gonePid}") || File.ReadAllText($"/proc/{gonePid}/stat").Contains(") Z ", StringComparison.Ordinal), "the removed job's process to end");
+        // Broken: keeps running on its last good definition, not marked changed.
+        Assert.That((await supd.CtlAsync("status", "bad")).Stdout, Is.EqualTo($"bad start/running, process {badPid}\n"));
+        Assert.That((await supd.CtlAsync("status", "same")).Stdout, Does.Not.Contain("changed on disk"));
+        // Added: a job like any other.
+        Assert.That((await supd.CtlAsync("start", "fresh")).Stdout, Does.StartWith("fresh start/running, process"));
+
+        // The next start of the changed job runs the new file.
+        var restarted = await supd.CtlAsync("restart", "edit");
+        Assert.That(restarted.Stdout, Does.StartWith("edit start/running, process").And.Not.Contain("changed on disk"));
+        var newPid = SupdHarness.PidOf(restarted.Stdout);
+        Assert.That(newPid, Is.Not.EqualTo(editPid));
+        Assert.That(File.ReadAllText($"/proc/{newPid}/cmdline"), Is.EqualTo("sleep\0306\0"));
+
+        // The broken file fixed as it was before: nothing changed. Fixed differently: changed. Then nothing.
+        File.WriteAllText(badPath, $"env {supd.Marker}\nstart on startup\nexec sleep 303\n");
+        Assert.That((await supd.CtlAsync("reload-configuration")).Stdout, Is.EqualTo("no changes\n"));
+        File.WriteAllText(badPath, $"env {supd.Marker}\nstart on startup\nexec sleep 307\n");
+        var again = await supd.CtlAsync("reload-configuration");
+        Assert.That(again, Has.Property("ExitCode").EqualTo(0).And.Property("Stdout").EqualTo("changed: bad\n"));
+        Assert.That((await supd.CtlAsync("reload-configuration")).Stdout, Is.EqualTo("no changes\n"));
+        Assert.That(supd.DaemonOutput, Does.Contain("Reloaded the job files (supctl reload-configuration): added fresh; changed edit; removed gone"));
+    }
+
+    [Test]
+    public async Task SIGHUP_reloads_the_job_files_and_supd_keeps_running()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("first", "exec sleep 300\n");
+        await supd.StartAsync();
+
+        supd.WriteJob("second", "exec sleep 300\n");
+        SupdHarness.Signal(supd.SupdPid, 1);
+
+        await Eventually.GetAsync(() => supd.CtlAsync("status", "second"), r => r.ExitCode == 0, "the new job after SIGHUP");
+        Assert.That(supd.DaemonOutput, Does.Contain("Reloaded the job files (SIGHUP): added second; changed none; removed none"));
+        Assert.That((await supd.CtlAsync("start", "second")).Stdout, Does.StartWith("second start/running"));
+        Assert.That(supd.SupdProcess!.HasExited, Is.False);
+    }
+}
