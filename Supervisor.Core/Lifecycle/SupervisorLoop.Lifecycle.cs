@@ -131,6 +131,7 @@ public sealed partial class SupervisorLoop
                 instance.Class.Instances.Remove(instance.Name);
                 instance.Class.LastExit = instance.LastExit;
                 instance.Class.LastFailure = instance.Failed ? instance.FailureReason : null;
+                CheckCritical(instance);
                 FinishWaiters(instance);
                 return false;
 
