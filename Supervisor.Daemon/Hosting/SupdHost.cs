@@ -9,6 +9,7 @@ using Supervisor.Core.Configuration;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Logs;
 using Supervisor.Core.Processes;
+using Supervisor.Core.Systemd;
 using Supervisor.Daemon.Access;
 using Supervisor.Daemon.Grpc;
 
@@ -52,6 +53,9 @@ public static class SupdHost
         builder.Services.AddSingleton(sp => new JobLogDirectory(paths.LogDir, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<SupervisorLoop>();
         builder.Services.AddSingleton<SupervisorRuntime>();
+        builder.Services.AddSingleton(sp => new SystemdNotifier(
+            Environment.GetEnvironmentVariable(SystemdNotifier.SocketVariable), sp.GetRequiredService<ILogger<SystemdNotifier>>()));
+        builder.Services.AddSingleton<SystemdStatusReporter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SupervisorRuntime>());
         builder.Services.AddSingleton(policy);
         builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<AccessInterceptor>());
@@ -82,6 +86,7 @@ public static class SupdHost
             app.Logger.LogInformation("Reopened {Files} job log files (SIGUSR1)", logs.ReopenAll());
         });
         await runtime.EmitBootEventsAsync().ConfigureAwait(false);
+        await runtime.AnnounceReadyAsync().ConfigureAwait(false);
         await app.WaitForShutdownAsync().ConfigureAwait(false);
         await Log.CloseAndFlushAsync().ConfigureAwait(false);
         return Environment.ExitCode;

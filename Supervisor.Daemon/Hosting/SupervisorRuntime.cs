@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Supervisor.Core.Language;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Processes;
+using Supervisor.Core.Systemd;
 
 namespace Supervisor.Daemon.Hosting;
 
@@ -17,8 +18,13 @@ public sealed partial class SupervisorRuntime(
     SupdPaths paths,
     IOptions<SupdOptions> options,
     IHostApplicationLifetime lifetime,
+    SystemdNotifier systemd,
+    SystemdStatusReporter systemdStatus,
     ILogger<SupervisorRuntime> log) : IHostedService
 {
+    /// <summary>supd's exit status when a <c>critical</c> job failed for good.</summary>
+    public const int CriticalJobFailedExitCode = 3;
+
     private readonly CancellationTokenSource _stopping = new();
     private TimeSpan _longestKillTimeout = TimeSpan.FromSeconds(5);
 
@@ -36,6 +42,13 @@ public sealed partial class SupervisorRuntime(
             lifetime.StopApplication();
         }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
+        // A critical job that fails for good ends supd, non-zero, so a container stops and its orchestrator acts.
+        _ = loop.CriticalFailure.ContinueWith(_ =>
+        {
+            Environment.ExitCode = CriticalJobFailedExitCode;
+            lifetime.StopApplication();
+        }, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+
         await loop.LoadAsync(loaded.Jobs).ConfigureAwait(false);
         LogStarted(loaded.Jobs.Count, loaded.Errors.Count, string.Join(", ", paths.JobDirs));
     }
@@ -46,6 +59,19 @@ public sealed partial class SupervisorRuntime(
         await loop.EmitAsync("startup", [], wait: false).ConfigureAwait(false);
         foreach (var (name, environment) in ParseEvents(options.Value.BootEvents))
             await loop.EmitAsync(name, environment, wait: false).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Tells systemd (NOTIFY_SOCKET) that supd is ready, once the loop has handled the boot events (the jobs they start
+    /// have been started; a round trip through the loop proves it), with the first STATUS= line.
+    /// </summary>
+    public async Task AnnounceReadyAsync()
+    {
+        if (!systemd.IsEnabled) return;
+        await loop.ListAsync().ConfigureAwait(false);
+        await systemdStatus.StartAsync().ConfigureAwait(false);
+        systemd.Ready();
+        LogNotifiedReady(systemd.SocketPath!);
     }
 
     /// <summary>"filesystem; runlevel RUNLEVEL=2 PREVLEVEL=N" → (filesystem, []), (runlevel, [RUNLEVEL=2, PREVLEVEL=N]).</summary>
@@ -79,6 +105,7 @@ public sealed partial class SupervisorRuntime(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        systemd.Stopping();
         var grace = _longestKillTimeout + TimeSpan.FromSeconds(options.Value.ShutdownGraceSeconds);
         await EmitShutdownEventAsync(grace).ConfigureAwait(false);
         try
@@ -128,6 +155,9 @@ public sealed partial class SupervisorRuntime(
 
     [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "The shutdown event {Event} failed: {Reason}")]
     private partial void LogShutdownEventFailed(string @event, string reason);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Notified systemd: ready ({Socket})")]
+    private partial void LogNotifiedReady(string socket);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "supd stopped")]
     private partial void LogStopped();
