@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Supervisor.Ctl.Formatting;
 using Supervisor.Protocol;
 
@@ -15,7 +16,9 @@ internal sealed class CtlCommandLine
 
     public CtlCommandLine()
     {
-        Root = new RootCommand("supctl: control supd, the process supervisor") { _socket };
+        // Not a RootCommand: that is named after argv[0], and a native supctl linked as `status` (or start, stop…) would
+        // get a root named like its own verb, which System.CommandLine rejects.
+        Root = new Command("supctl", "supctl: control supd, the process supervisor") { _socket, new HelpOption(), new VersionOption() };
         Root.Subcommands.Add(List());
         Root.Subcommands.Add(Status());
         Root.Subcommands.Add(JobControl("start", "Start a job and wait until it runs (a task: until it has finished)",
@@ -35,7 +38,7 @@ internal sealed class CtlCommandLine
         Root.Subcommands.Add(Access());
     }
 
-    public RootCommand Root { get; }
+    public Command Root { get; }
 
     private Command List()
     {
