@@ -22,10 +22,10 @@ until "$native/supctl" --socket "$dir/s.sock" status svc10 2>/dev/null | grep -q
 echo "machine: $(nproc) cores, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "sizes: supd $(du -k "$native/supd" | cut -f1) KiB, supctl $(du -k "$native/supctl" | cut -f1) KiB"
 
-time_it() { # NAME COMMAND…: mean and min wall time
+time_it() { # NAME COMMAND…: mean and min wall time (hyperfine runs it through sh and subtracts the shell's start)
     local name="$1"; shift
     if command -v hyperfine >/dev/null; then
-        hyperfine -N -w 5 -r "${RUNS:-100}" --export-json "$dir/h.json" "$*" >/dev/null 2>&1
+        hyperfine -w 5 -r "${RUNS:-100}" --export-json "$dir/h.json" "$*" >/dev/null 2>&1
         python3 -c "import json; r=json.load(open('$dir/h.json'))['results'][0]; print('$name: mean %.1f ms, median %.1f ms, min %.1f ms, user+sys %.1f ms (hyperfine, %d runs)' % (r['mean']*1e3, r['median']*1e3, r['min']*1e3, (r['user']+r['system'])*1e3, len(r['times'])))"
     else
         local s e; s=$(date +%s%N); for _ in $(seq 1 "${RUNS:-100}"); do "$@" >/dev/null 2>&1; done; e=$(date +%s%N)
@@ -37,9 +37,9 @@ time_it "native supctl status" "$native/supctl" --socket "$dir/s.sock" status sv
 [ -x "$jit_supctl" ] && RUNS=20 time_it "JIT supctl status" "$jit_supctl" --socket "$dir/s.sock" status svc1
 
 # The exec helper alone: supd --exec-helper applying a umask and exec'ing /bin/true (fd 3 is its status pipe).
-time_it "native exec helper (start, umask, execve /bin/true)" bash -c "$native/supd --exec-helper --umask 22 --chdir / -- /bin/true true 3>/dev/null"
-[ -x "$jit_supd" ] && RUNS=20 time_it "JIT exec helper" bash -c "DOTNET_TieredPGO=0 $jit_supd --exec-helper --umask 22 --chdir / -- /bin/true true 3>/dev/null"
-time_it "bash -c /bin/true (baseline of the two lines above)" bash -c "/bin/true 3>/dev/null"
+time_it "native exec helper (start, umask, execve /bin/true)" "$native/supd --exec-helper --umask 22 --chdir / -- /bin/true true 3>/dev/null"
+[ -x "$jit_supd" ] && RUNS=20 time_it "JIT exec helper" "DOTNET_TieredPGO=0 $jit_supd --exec-helper --umask 22 --chdir / -- /bin/true true 3>/dev/null"
+time_it "/bin/true alone (baseline)" "/bin/true 3>/dev/null"
 
 sleep "${IDLE:-10}"
 echo "native supd idle RSS after ${IDLE:-10} s, 10 running jobs: $(awk '/VmRSS/ {print $2, $3}' /proc/$daemon/status)" \
