@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every scenario (S1-S6) against the peers' figures and writes the table into docs/BENCHMARKS.md.
-# Binaries: see bench/binaries.sh (SUPD/SUPCTL, else artifacts/native from ./build.sh, else a Release build).
+# Binaries: see bench/binaries.sh (SUPD/SUPCTL, else artifacts/bin from ./build.sh, else a Release build).
 # Safe to run repeatedly: each scenario uses its own supd in a temp dir and kills what it started.
 # RUNS=N (default 30) measurements per scenario; S4_RUNS (default 3); SKIP_S5=1 skips the 512 MiB capture.
 set -euo pipefail

@@ -44,4 +44,10 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Name, EntryPoint = "geteuid")]
     internal static partial uint GetEuid();
+
+    internal static readonly nint SIG_DFL = 0, SIG_ERR = -1;
+
+    /// <summary>Sets a signal's disposition (only ever back to SIG_DFL: see <see cref="Processes.ChildSignalGuard"/>).</summary>
+    [LibraryImport(Name, EntryPoint = "signal", SetLastError = true)]
+    internal static partial nint Signal(int signal, nint handler);
 }

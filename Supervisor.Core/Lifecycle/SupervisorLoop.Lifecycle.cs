@@ -154,6 +154,7 @@ public sealed partial class SupervisorLoop
                 instance.Class.LastExit = instance.LastExit;
                 instance.Class.LastFailure = instance.Failed ? instance.FailureReason : null;
                 instance.Class.StoppedSince = instance.StateSince;
+                CheckCritical(instance);
                 FinishWaiters(instance);
                 return false;
 

@@ -34,6 +34,7 @@ public sealed partial class NativeProcessControl : IProcessControl
     private Action<ChildExit>? _onExit;
     private volatile bool _disposed;
     private readonly bool _reapOrphans;
+    private readonly bool _isInit = Libc.GetPid() == 1;
     private readonly int _umask = ReadUmask();
 
     // Exec helpers whose report is still awaited; their exit, if reaped meanwhile, is held in _held.
@@ -56,6 +57,21 @@ public sealed partial class NativeProcessControl : IProcessControl
         if (_wakeFd < 0) throw new IOException($"eventfd: {Errno.Last}");
         if (childSubreaper && Libc.Prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
             LogSubreaperFailed(Errno.Last.Message);
+        if (childSubreaper) GuardChildSignal();
+    }
+
+    /// <summary>
+    /// True when supd runs as PID 1 (a container's init): then orphans come to us from the whole namespace, and a
+    /// runtime SIGCHLD handler would reap our children before we could (<see cref="ChildSignalGuard"/>).
+    /// </summary>
+    public bool IsInit => _isInit;
+
+    // Before every spawn (so a handler installed since, by the console, cannot take this child's status) and on the
+    // reaper's tick. Only supd (the subreaper) does this: a test host's own Process children need the runtime's handler.
+    private void GuardChildSignal()
+    {
+        if (!_reapOrphans) return;
+        if (ChildSignalGuard.Enforce(evenIfCaught: _isInit) is { } found) LogChildSignalReset(found);
     }
 
     /// <summary>Orphans (not spawned by us) reaped so far.</summary>
@@ -155,6 +171,7 @@ public sealed partial class NativeProcessControl : IProcessControl
 
             lock (_gate)
             {
+                if (_isInit) GuardChildSignal();
                 rc = Libc.PosixSpawn(out pid, path.Pointer, actions, attr, argvNative.Pointer, envp.Pointer);
                 if (rc == 0)
                 {
@@ -339,6 +356,7 @@ public sealed partial class NativeProcessControl : IProcessControl
                     if (set[i + 1].REvents != 0) TryReapOwned(fds[i].Pid, exits);
                 }
                 if (_reapOrphans) SweepLocked(exits);
+                if (_isInit && ready == 0) GuardChildSignal();
             }
             foreach (var exit in exits) _onExit?.Invoke(exit);
             exits.Clear();
@@ -426,6 +444,9 @@ public sealed partial class NativeProcessControl : IProcessControl
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not become a child subreaper ({Reason}); orphans of jobs go to init")]
     private partial void LogSubreaperFailed(string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Found}; restored SIGCHLD's default so that job exit statuses reach supd")]
+    private partial void LogChildSignalReset(string found);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "pidfd_open({Pid}) failed: {Reason}; tracking it by pid")]
     private partial void LogPidfdFailed(int pid, string reason);

@@ -11,6 +11,9 @@ internal sealed class CommandRunner(string? socketOption)
 {
     public const int Success = 0, Refused = 1, Usage = 2;
 
+    /// <summary>is-running's LSB statuses (init-functions' status_of_proc): not running, unknown.</summary>
+    public const int NotRunning = 3, StatusUnknown = 4;
+
     /// <summary>Upstart's "missing job name" usage error.</summary>
     public static int MissingJob()
     {

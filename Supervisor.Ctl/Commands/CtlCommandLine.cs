@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Grpc.Core;
 using Supervisor.Ctl.Formatting;
 using Supervisor.Protocol;
@@ -16,7 +17,9 @@ internal sealed class CtlCommandLine
 
     public CtlCommandLine()
     {
-        Root = new RootCommand("supctl: control supd, the process supervisor") { _socket };
+        // Not a RootCommand: that is named after argv[0], and a native supctl linked as `status` (or start, stop…) would
+        // get a root named like its own verb, which System.CommandLine rejects.
+        Root = new Command("supctl", "supctl: control supd, the process supervisor") { _socket, JsonOutput.Option, new HelpOption(), new VersionOption() };
         Root.Subcommands.Add(List());
         Root.Subcommands.Add(Status());
         Root.Subcommands.Add(JobControl("start", "Start a job and wait until it runs (a task: until it has finished)",
@@ -38,9 +41,11 @@ internal sealed class CtlCommandLine
         Root.Subcommands.Add(ReloadConfiguration());
         Root.Subcommands.Add(Show());
         Root.Subcommands.Add(Log());
+        Root.Subcommands.Add(IsRunning());
+        Root.Subcommands.Add(Help());
     }
 
-    public RootCommand Root { get; }
+    public Command Root { get; }
 
     private Command List()
     {
@@ -48,6 +53,7 @@ internal sealed class CtlCommandLine
         command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
         {
             var reply = await client.ListAsync(new ListRequest(), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            if (JsonOutput.Requested(parse)) { JsonOutput.Write(output, reply); return; }
             foreach (var status in reply.Jobs) output.WriteLine(StatusFormatter.StatusLine(status));
         }));
         return command;
@@ -67,6 +73,7 @@ internal sealed class CtlCommandLine
                 if (target.Instance is not null) request.Instance = target.Instance;
                 request.Env.AddRange(parse.GetValue(env) ?? []);
                 var reply = await client.StatusAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+                if (JsonOutput.Requested(parse)) { JsonOutput.Write(output, reply); return; }
                 output.WriteLine(StatusFormatter.StatusLine(reply.Status));
                 // initctl's one line, then what did not go as the job file says, one indented line each.
                 if (reply.Status.ExpectProblem.Length > 0) output.WriteLine($"\t{reply.Status.ExpectProblem}");
@@ -101,6 +108,7 @@ internal sealed class CtlCommandLine
                 if (target.Instance is not null) request.Instance = target.Instance;
                 request.Env.AddRange(parse.GetValue(env) ?? []);
                 var reply = await call(client, request, ct).ConfigureAwait(false);
+                if (JsonOutput.Requested(parse)) { JsonOutput.Write(output, reply); return; }
                 if (printStatus && reply.Status is not null) output.WriteLine(StatusFormatter.StatusLine(reply.Status));
             });
         });
@@ -113,11 +121,12 @@ internal sealed class CtlCommandLine
         var env = EnvArgument("KEY=VALUE variables of the event");
         var noWait = new Option<bool>("--no-wait", "-n") { Description = "Return at once instead of waiting for the event to finish" };
         var command = new Command("emit", "Emit an event; wait until every job it started is running (tasks: finished)") { name, env, noWait };
-        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, _) =>
+        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
         {
             var request = new EmitRequest { Event = parse.GetValue(name)!, NoWait = parse.GetValue(noWait) };
             request.Env.AddRange(parse.GetValue(env) ?? []);
-            await client.EmitAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            var reply = await client.EmitAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            if (JsonOutput.Requested(parse)) JsonOutput.Write(output, reply);
         }));
         return command;
     }
@@ -132,6 +141,7 @@ internal sealed class CtlCommandLine
             var reply = await client.ListAsync(new ListRequest(), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
             var status = reply.Jobs.FirstOrDefault(j => j.Job == name)
                 ?? throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.NotFound, $"Unknown job: {name}"));
+            if (JsonOutput.Requested(parse)) { JsonOutput.Write(output, status); return; }
             output.WriteLine($"Usage: {status.Usage}");
         }));
         return command;
@@ -146,6 +156,7 @@ internal sealed class CtlCommandLine
         {
             var request = new ShowConfigRequest { Job = parse.GetValue(job) ?? "", Enumerate = parse.GetValue(enumerate) };
             var reply = await client.ShowConfigAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            if (JsonOutput.Requested(parse)) { JsonOutput.Write(output, reply); return; }
             output.Write(reply.Text);
         }));
         return command;
@@ -169,7 +180,8 @@ internal sealed class CtlCommandLine
             var request = new CheckConfigRequest { Job = parse.GetValue(job) ?? "", Warn = parse.GetValue(warn) };
             request.IgnoreEvents.AddRange((parse.GetValue(ignore) ?? []).SelectMany(list => list.Split(',', StringSplitOptions.RemoveEmptyEntries)));
             var reply = await client.CheckConfigAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
-            output.Write(reply.Text);
+            if (JsonOutput.Requested(parse)) JsonOutput.Write(output, reply);
+            else output.Write(reply.Text);
             return reply.Problems.Count == 0 ? CommandRunner.Success : CommandRunner.Refused;
         }));
         return command;
@@ -178,8 +190,11 @@ internal sealed class CtlCommandLine
     private Command ReopenLogs()
     {
         var command = new Command("reopen-logs", "Reopen every job log file (after an external logrotate moved them); needs admin");
-        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, _) =>
-            await client.ReopenLogsAsync(new ReopenLogsRequest(), cancellationToken: ct).ResponseAsync.ConfigureAwait(false)));
+        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
+        {
+            var reply = await client.ReopenLogsAsync(new ReopenLogsRequest(), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            if (JsonOutput.Requested(parse)) JsonOutput.Write(output, reply);
+        }));
         return command;
     }
 
@@ -189,8 +204,10 @@ internal sealed class CtlCommandLine
         command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
         {
             var reply = await client.VersionAsync(new VersionRequest(), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            var supctl = $"supctl (supd {typeof(CtlCommandLine).Assembly.GetName().Version?.ToString(3)})";
+            if (JsonOutput.Requested(parse)) { JsonOutput.Write(output, ("supd", reply.Version), ("supctl", supctl)); return; }
             output.WriteLine(reply.Version);
-            output.WriteLine($"supctl (supd {typeof(CtlCommandLine).Assembly.GetName().Version?.ToString(3)})");
+            output.WriteLine(supctl);
         }));
         return command;
     }
@@ -202,8 +219,56 @@ internal sealed class CtlCommandLine
         command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
         {
             var reply = await client.AccessAsync(new AccessRequest { User = parse.GetValue(user) ?? "" }, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            if (JsonOutput.Requested(parse)) { JsonOutput.Write(output, reply); return; }
             foreach (var line in AccessFormatter.Lines(reply)) output.WriteLine(line);
         }));
+        return command;
+    }
+
+    /// <summary>LSB-style, for scripts: exit 0 when the job runs, 3 when it does not, 4 when that cannot be told.</summary>
+    private Command IsRunning()
+    {
+        var job = JobArgument();
+        var env = EnvArgument("KEY=VALUE pairs that select the instance");
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Print nothing; only the exit status tells" };
+        var command = new Command("is-running", "Exit 0 if a job is running, 3 if it is not, 4 if unknown (no such job, supd unreachable)")
+        {
+            job, env, quiet,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            if (Invocation.Target(parse.GetValue(job)) is not { } target) return CommandRunner.MissingJob();
+            var running = false;
+            var rc = await Runner(parse).RunAsync(async (client, output) =>
+            {
+                var request = new StatusRequest { Job = target.Job };
+                if (target.Instance is not null) request.Instance = target.Instance;
+                request.Env.AddRange(parse.GetValue(env) ?? []);
+                var reply = await client.StatusAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+                running = reply.Status.Goal == "start" && reply.Status.State == "running";
+                if (JsonOutput.Requested(parse)) JsonOutput.Write(output, reply);
+                else if (!parse.GetValue(quiet)) output.WriteLine(StatusFormatter.StatusLine(reply.Status));
+            }).ConfigureAwait(false);
+            return rc != CommandRunner.Success ? CommandRunner.StatusUnknown : running ? CommandRunner.Success : CommandRunner.NotRunning;
+        });
+        return command;
+    }
+
+    /// <summary><c>supctl help VERB</c> is <c>supctl VERB --help</c>; <c>supctl help</c> lists the verbs.</summary>
+    private Command Help()
+    {
+        var verb = new Argument<string?>("verb") { Description = "The verb to explain", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("help", "Print the help of a verb (or the list of verbs)") { verb };
+        command.SetAction((parse, ct) =>
+        {
+            var name = parse.GetValue(verb);
+            if (name is not null && Root.Subcommands.All(c => c.Name != name))
+            {
+                Console.Error.WriteLine($"{Invocation.ProgramName}: no such verb: {name}");
+                return Task.FromResult(CommandRunner.Usage);
+            }
+            return Root.Parse(name is null ? ["--help"] : [name, "--help"]).InvokeAsync(cancellationToken: ct);
+        });
         return command;
     }
 
@@ -212,8 +277,7 @@ internal sealed class CtlCommandLine
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new events and state changes as they happen" };
         var job = new Option<string?>("--job") { Description = "Only this job's events and state changes", HelpName = "JOB" };
         var lines = new Option<int?>("--lines", "-n") { Description = "How many recent items to print first (default: every retained one; with -f: 10)" };
-        var json = new Option<bool>("--json") { Description = "One JSON object per line" };
-        var command = new Command("events", "Print recent events and job state changes with timestamps; -f follows new ones") { follow, job, lines, json };
+        var command = new Command("events", "Print recent events and job state changes with timestamps; -f follows new ones") { follow, job, lines };
         command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
         {
             var following = parse.GetValue(follow);
@@ -223,7 +287,8 @@ internal sealed class CtlCommandLine
                 Follow = following,
                 History = (uint)Math.Max(0, parse.GetValue(lines) ?? (following ? 10 : int.MaxValue)),
             };
-            var format = parse.GetValue(json) ? (Func<WatchEventsReply, string>)EventFormatter.Json : EventFormatter.Text;
+            // --json: one object per line, in the event stream's own documented shape (seq, time, type, ...).
+            var format = JsonOutput.Requested(parse) ? (Func<WatchEventsReply, string>)EventFormatter.Json : EventFormatter.Text;
             using var call = client.WatchEvents(request, cancellationToken: ct);
             await foreach (var item in call.ResponseStream.ReadAllAsync(ct).ConfigureAwait(false))
                 await output.WriteLineAsync(format(item)).ConfigureAwait(false);
@@ -237,8 +302,12 @@ internal sealed class CtlCommandLine
         command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
         {
             var reply = await client.ReloadConfigurationAsync(new ReloadConfigurationRequest(), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
-            foreach (var line in ReloadFormatter.Lines(reply)) output.WriteLine(line);
-            foreach (var error in reply.Errors) await Console.Error.WriteLineAsync(error).ConfigureAwait(false);
+            if (JsonOutput.Requested(parse)) JsonOutput.Write(output, reply);
+            else
+            {
+                foreach (var line in ReloadFormatter.Lines(reply)) output.WriteLine(line);
+                foreach (var error in reply.Errors) await Console.Error.WriteLineAsync(error).ConfigureAwait(false);
+            }
             return reply.Errors.Count == 0 ? CommandRunner.Success : CommandRunner.Refused;
         }));
         return command;
@@ -263,6 +332,12 @@ internal sealed class CtlCommandLine
                 var text = new MemoryStream();
                 await foreach (var chunk in ReadTail(client, tail, ct).ConfigureAwait(false)) chunk.Data.WriteTo(text);
                 var log = System.Text.Encoding.UTF8.GetString(text.GetBuffer(), 0, (int)text.Length);
+                if (JsonOutput.Requested(parse))
+                {
+                    var lastLines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(ShowLogLines);
+                    JsonOutput.Write(output, "status", reply.Status, "logLines", lastLines);
+                    return;
+                }
                 foreach (var line in ShowFormatter.Lines(reply.Status, log, ShowLogLines, DateTimeOffset.Now)) output.WriteLine(line);
             });
         });
@@ -281,10 +356,27 @@ internal sealed class CtlCommandLine
         command.SetAction((parse, ct) =>
         {
             if (Invocation.Target(parse.GetValue(job)) is not { } target) return Task.FromResult(CommandRunner.MissingJob());
-            return Runner(parse).RunAsync(async (client, _) =>
+            return Runner(parse).RunAsync(async (client, output) =>
             {
                 var request = new TailLogRequest { Job = target.Job, Lines = parse.GetValue(lines), Follow = parse.GetValue(follow) };
                 request.Env.AddRange(parse.GetValue(env) ?? []);
+                if (JsonOutput.Requested(parse))
+                {
+                    // One {"line": "..."} object per log line (a last line without its newline comes at the end).
+                    var pending = new List<byte>();
+                    await foreach (var chunk in ReadTail(client, request, ct).ConfigureAwait(false))
+                    {
+                        foreach (var b in chunk.Data.Span)
+                        {
+                            if (b != (byte)'\n') { pending.Add(b); continue; }
+                            JsonOutput.Write(output, ("line", System.Text.Encoding.UTF8.GetString([.. pending])));
+                            pending.Clear();
+                        }
+                        await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                    }
+                    if (pending.Count > 0) JsonOutput.Write(output, ("line", System.Text.Encoding.UTF8.GetString([.. pending])));
+                    return;
+                }
                 // Raw bytes, as the job wrote them; flushed per piece so a follower sees each line as it comes.
                 // Ctrl-C cancels the stream; supctl then exits 130, as tail -f does.
                 await using var stdout = Console.OpenStandardOutput();

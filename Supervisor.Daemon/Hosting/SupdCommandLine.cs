@@ -34,6 +34,9 @@ public sealed class SupdCommandLine
         {
             JobDirs, Socket, LogDir, StateDir, ConfigFile, LogToStdout, Check,
         };
+        // `supd --version` in the form `supctl version` and Upstart's `init --version` use: "supd (supd 0.1.0)".
+        foreach (var option in Root.Options.OfType<VersionOption>())
+            option.Action = new PrintVersion();
     }
 
     /// <summary>The flags given, as configuration keys (only those present).</summary>
@@ -52,5 +55,14 @@ public sealed class SupdCommandLine
     private static void Add(Dictionary<string, string?> values, string key, string? value)
     {
         if (value is not null) values[key] = value;
+    }
+}
+
+internal sealed class PrintVersion : System.CommandLine.Invocation.SynchronousCommandLineAction
+{
+    public override int Invoke(ParseResult parseResult)
+    {
+        parseResult.InvocationConfiguration.Output.WriteLine(Grpc.SupervisorService.VersionText);
+        return 0;
     }
 }

@@ -10,6 +10,7 @@ using Supervisor.Core.Language;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Logs;
 using Supervisor.Core.Processes;
+using Supervisor.Core.Systemd;
 using Supervisor.Daemon.Access;
 using Supervisor.Daemon.Grpc;
 
@@ -65,6 +66,9 @@ public static class SupdHost
         builder.Services.AddSingleton<SupervisorLoop>();
         builder.Services.AddSingleton(sp => new EventMonitor(sp.GetRequiredService<SupervisorLoop>(), Math.Max(1, options.EventHistory), Math.Max(2, options.EventQueueSize)));
         builder.Services.AddSingleton<SupervisorRuntime>();
+        builder.Services.AddSingleton(sp => new SystemdNotifier(
+            Environment.GetEnvironmentVariable(SystemdNotifier.SocketVariable), sp.GetRequiredService<ILogger<SystemdNotifier>>()));
+        builder.Services.AddSingleton<SystemdStatusReporter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SupervisorRuntime>());
         builder.Services.AddSingleton(policy);
         builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<AccessInterceptor>());
@@ -107,6 +111,7 @@ public static class SupdHost
                 CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         });
         await runtime.EmitBootEventsAsync().ConfigureAwait(false);
+        await runtime.AnnounceReadyAsync().ConfigureAwait(false);
         await app.WaitForShutdownAsync().ConfigureAwait(false);
         await Log.CloseAndFlushAsync().ConfigureAwait(false);
         return Environment.ExitCode;

@@ -3,6 +3,7 @@ using Supervisor.Core.Language;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Processes;
 using Supervisor.Core.State;
+using Supervisor.Core.Systemd;
 
 namespace Supervisor.Daemon.Hosting;
 
@@ -19,8 +20,13 @@ public sealed partial class SupervisorRuntime(
     IOptions<SupdOptions> options,
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggers,
+    SystemdNotifier systemd,
+    SystemdStatusReporter systemdStatus,
     ILogger<SupervisorRuntime> log) : IHostedService
 {
+    /// <summary>supd's exit status when a <c>critical</c> job failed for good.</summary>
+    public const int CriticalJobFailedExitCode = 3;
+
     private readonly CancellationTokenSource _stopping = new();
     private TimeSpan _longestKillTimeout = TimeSpan.FromSeconds(5);
 
@@ -46,6 +52,13 @@ public sealed partial class SupervisorRuntime(
             lifetime.StopApplication();
         }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
+        // A critical job that fails for good ends supd, non-zero, so a container stops and its orchestrator acts.
+        _ = loop.CriticalFailure.ContinueWith(_ =>
+        {
+            Environment.ExitCode = CriticalJobFailedExitCode;
+            lifetime.StopApplication();
+        }, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+
         await loop.LoadAsync(loaded.Jobs).ConfigureAwait(false);
         await loop.RestoreGoalsAsync(saved, _goals, bootId).ConfigureAwait(false);
         LogStarted(loaded.Jobs.Count, loaded.Errors.Count, string.Join(", ", paths.JobDirs));
@@ -58,6 +71,8 @@ public sealed partial class SupervisorRuntime(
     public async Task<ConfigurationChanges> ReloadConfigurationAsync(string why)
     {
         await _reloading.WaitAsync().ConfigureAwait(false);
+        // systemd (Type=notify) sees the reload begin and end, so `systemctl reload supd` waits for it.
+        systemd.Reloading();
         try
         {
             var loaded = await Task.Run(() => JobDirectoryLoader.Load(paths.JobDirs)).ConfigureAwait(false);
@@ -69,6 +84,7 @@ public sealed partial class SupervisorRuntime(
         }
         finally
         {
+            systemd.Ready();
             _reloading.Release();
         }
     }
@@ -84,6 +100,19 @@ public sealed partial class SupervisorRuntime(
         await loop.EmitAsync("startup", [], wait: false).ConfigureAwait(false);
         foreach (var (name, environment) in ParseEvents(options.Value.BootEvents))
             await loop.EmitAsync(name, environment, wait: false).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Tells systemd (NOTIFY_SOCKET) that supd is ready, once the loop has handled the boot events (the jobs they start
+    /// have been started; a round trip through the loop proves it), with the first STATUS= line.
+    /// </summary>
+    public async Task AnnounceReadyAsync()
+    {
+        if (!systemd.IsEnabled) return;
+        await loop.ListAsync().ConfigureAwait(false);
+        await systemdStatus.StartAsync().ConfigureAwait(false);
+        systemd.Ready();
+        LogNotifiedReady(systemd.SocketPath!);
     }
 
     /// <summary>"filesystem; runlevel RUNLEVEL=2 PREVLEVEL=N" → (filesystem, []), (runlevel, [RUNLEVEL=2, PREVLEVEL=N]).</summary>
@@ -117,6 +146,7 @@ public sealed partial class SupervisorRuntime(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        systemd.Stopping();
         var grace = _longestKillTimeout + TimeSpan.FromSeconds(options.Value.ShutdownGraceSeconds);
         await EmitShutdownEventAsync(grace).ConfigureAwait(false);
         try
@@ -173,6 +203,8 @@ public sealed partial class SupervisorRuntime(
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Goals from {Path}: {Stopped} instances stopped by hand, {Started} started by hand; {Killed} processes left by a previous supd killed")]
     private partial void LogGoalsLoaded(string path, int stopped, int started, int killed);
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Notified systemd: ready ({Socket})")]
+    private partial void LogNotifiedReady(string socket);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "supd stopped")]
     private partial void LogStopped();

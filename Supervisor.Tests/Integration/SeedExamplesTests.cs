@@ -57,7 +57,9 @@ public sealed class SeedExamplesTests
 
         // Killed, it is respawned and followed again.
         SupdHarness.Signal(daemon, 9);
-        var next = await Eventually.GetAsync(() => supd.MainPidAsync("ssh"), pid => pid != 0 && pid != daemon, "sshd followed again");
+        // Running, not only a new pid: while it waits in spawned, the pid is the short-lived shell (gone at once when
+        // the exec helper is native).
+        var next = SupdHarness.PidOf((await supd.WaitForStatusAsync("ssh", $@"^ssh start/running, process (?!{daemon}\b)\d+\n")).Stdout);
         Assert.That(File.ReadAllText($"/proc/{next}/comm"), Is.EqualTo("sleep\n"));
 
         var stop = await supd.CtlAsync("stop", "ssh");

@@ -1,0 +1,59 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.CommandLine;
+using Google.Protobuf;
+
+namespace Supervisor.Ctl.Formatting;
+
+/// <summary>
+/// <c>supctl --json</c>: a verb prints its reply message in protobuf's JSON mapping (field names in lowerCamelCase as
+/// in protos/supervisor.proto, every field present even when empty, 64-bit integers as strings), one document on one
+/// line. The proto is the contract, so names stay stable as fields are only ever added. Google.Protobuf's formatter
+/// works from the generated descriptors, with no reflection, so it is NativeAOT-clean. A verb adds its JSON with
+/// one call: <c>if (JsonOutput.Requested(parse)) { JsonOutput.Write(output, reply); return; }</c>.
+/// </summary>
+internal static class JsonOutput
+{
+    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
+
+    /// <summary>The recursive <c>--json</c> option (added to the root command).</summary>
+    public static Option<bool> Option { get; } = new("--json")
+    {
+        Description = "Print the reply as one line of JSON (protobuf's JSON mapping of the reply; see docs/supctl.md)",
+        Recursive = true,
+    };
+
+    public static bool Requested(ParseResult parse) => parse.GetValue(Option);
+
+    public static void Write(TextWriter output, IMessage reply) => output.WriteLine(Formatter.Format(reply));
+
+    /// <summary>A message and a list of strings under two names (<c>show</c>: its status and its last log lines).</summary>
+    public static void Write(TextWriter output, string messageName, IMessage message, string listName, IEnumerable<string> values)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartObject();
+            writer.WritePropertyName(messageName);
+            writer.WriteRawValue(Formatter.Format(message));
+            writer.WriteStartArray(listName);
+            foreach (var value in values) writer.WriteStringValue(value);
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+
+    /// <summary>For the few outputs that are not one reply message (<c>version</c>): string properties, in order.</summary>
+    public static void Write(TextWriter output, params (string Name, string Value)[] properties)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartObject();
+            foreach (var (name, value) in properties) writer.WriteString(name, value);
+            writer.WriteEndObject();
+        }
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+}
