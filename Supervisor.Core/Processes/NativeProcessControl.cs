@@ -28,6 +28,7 @@ public sealed partial class NativeProcessControl : IProcessControl
     private readonly Lock _gate = new();
     private readonly Dictionary<int, int> _pidfds = new();
     private readonly ConcurrentDictionary<Task, bool> _pumps = new();
+    private readonly OutputPump _pump;
     private readonly ILogger _log;
     private readonly int _wakeFd;
     private Thread? _thread;
@@ -52,6 +53,7 @@ public sealed partial class NativeProcessControl : IProcessControl
     public NativeProcessControl(ILogger<NativeProcessControl> log, bool childSubreaper = true)
     {
         _log = log;
+        _pump = new OutputPump(log);
         _reapOrphans = childSubreaper;
         _wakeFd = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
         if (_wakeFd < 0) throw new IOException($"eventfd: {Errno.Last}");
@@ -305,7 +307,7 @@ public sealed partial class NativeProcessControl : IProcessControl
 
     private void StartPump(int readFd, IOutputSink sink, string description)
     {
-        var pump = OutputPump.Start(readFd, sink, description, _log);
+        var pump = _pump.Start(readFd, sink, description);
         _pumps[pump] = true;
         pump.ContinueWith(t => _pumps.TryRemove(t, out _), TaskScheduler.Default);
     }
@@ -440,6 +442,7 @@ public sealed partial class NativeProcessControl : IProcessControl
             _pidfds.Clear();
         }
         Libc.Close(_wakeFd);
+        _pump.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not become a child subreaper ({Reason}); orphans of jobs go to init")]

@@ -1,71 +1,175 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Supervisor.Core.Interop;
 
 namespace Supervisor.Core.Processes;
 
 /// <summary>
-/// Copies one process's output pipe into its sink until end of file, that is until every writer (the process and
-/// any child that inherited the pipe) has closed it, so no byte written before the exit is lost.
+/// Copies every job process's output pipe into its sink until end of file, that is until every writer (the process
+/// and any child that inherited the pipe) has closed it, so no byte written before the exit is lost.
 ///
-/// Each pipe gets its own small thread doing blocking read(2)s into one buffer, as <c>cat</c> does: a fast writer
-/// then costs one read and one write per chunk, with no epoll round trip or thread-pool hop per read (the async
-/// pipe stream spent several times the CPU per MiB). A slow log disk blocks only this pump, so the pipe fills and
-/// the job itself is slowed down (back-pressure) instead of supd buffering without bound.
+/// A small fixed set of pump threads (one per core, at least two) each waits on its share of the pipes with epoll and
+/// drains a ready pipe with plain read(2)s into the thread's one buffer, as <c>cat</c> would: a fast writer costs one
+/// read and one write per chunk, with no thread-pool hop. Threads and buffers do not grow with the number of jobs
+/// (a thousand idle jobs cost a thousand descriptors, not a thousand threads and buffers). A slow log disk blocks the
+/// pump thread writing to it, so the pipes it serves fill and their jobs slow down (back-pressure) instead of supd
+/// buffering without bound; a ready pipe is read at most <see cref="ReadsPerTurn"/> times before the others get a turn.
 /// </summary>
-internal static unsafe partial class OutputPump
+internal sealed unsafe partial class OutputPump : IDisposable
 {
     private const int BufferSize = 128 * 1024;
-
-    // The pump's frames are shallow (read, then the sink's write and its logging); the default 1.5 MiB is not needed.
+    private const int ReadsPerTurn = 16;
+    private const int MaxEvents = 64;
     private const int StackSize = 256 * 1024;
 
-    /// <summary>Starts pumping <paramref name="readFd"/> (which the pump owns and closes); the task ends at end of file.</summary>
-    public static Task Start(int readFd, IOutputSink sink, string description, ILogger log)
+    private readonly PumpThread[] _threads;
+    private int _next;
+
+    public OutputPump(ILogger log, int? threads = null)
     {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() => Run(readFd, sink, description, log, done), StackSize)
-        {
-            IsBackground = true,
-            Name = "supd-pump",
-        };
-        thread.Start();
-        return done.Task;
+        var count = threads ?? Math.Clamp(Environment.ProcessorCount, 2, 8);
+        _threads = new PumpThread[count];
+        for (var i = 0; i < count; i++) _threads[i] = new PumpThread(log, i);
     }
 
-    private static void Run(int fd, IOutputSink sink, string description, ILogger log, TaskCompletionSource done)
+    /// <summary>Starts pumping <paramref name="readFd"/> (which the pump owns and closes); the task ends at end of file.</summary>
+    public Task Start(int readFd, IOutputSink sink, string description)
     {
-        var buffer = new byte[BufferSize];
-        try
+        // Round robin: a pipe stays on its thread for its whole life, so its bytes reach the sink in order.
+        var thread = _threads[(int)((uint)Interlocked.Increment(ref _next) % (uint)_threads.Length)];
+        return thread.Add(readFd, sink, description);
+    }
+
+    public void Dispose()
+    {
+        foreach (var thread in _threads) thread.Dispose();
+    }
+
+    private sealed class Pipe(int fd, IOutputSink sink, string description)
+    {
+        public int Fd { get; } = fd;
+        public IOutputSink Sink { get; } = sink;
+        public string Description { get; } = description;
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed partial class PumpThread : IDisposable
+    {
+        private readonly ILogger _log;
+        private readonly int _epoll;
+        private readonly int _wake;
+        private readonly ConcurrentDictionary<int, Pipe> _pipes = new();
+        private readonly Thread _thread;
+        private volatile bool _disposed;
+
+        public PumpThread(ILogger log, int index)
         {
+            _log = log;
+            _epoll = Libc.EpollCreate1(Libc.EPOLL_CLOEXEC);
+            if (_epoll < 0) throw new IOException($"epoll_create1: {Errno.Last}");
+            _wake = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+            if (_wake < 0) throw new IOException($"eventfd: {Errno.Last}");
+            Register(_wake);
+            _thread = new Thread(Run, StackSize) { IsBackground = true, Name = $"supd-pump-{index}" };
+            _thread.Start();
+        }
+
+        public Task Add(int fd, IOutputSink sink, string description)
+        {
+            var pipe = new Pipe(fd, sink, description);
+            // Non-blocking, so draining stops at "nothing more for now" and the thread goes back to the others.
+            Libc.Fcntl(fd, Libc.F_SETFL, Libc.Fcntl(fd, Libc.F_GETFL, 0) | Libc.O_NONBLOCK);
+            _pipes[fd] = pipe;
+            if (!Register(fd))
+            {
+                LogPumpFailed(_log, description, Errno.Last.Message);
+                Finish(pipe);
+            }
+            return pipe.Done.Task;
+        }
+
+        private bool Register(int fd)
+        {
+            var ev = stackalloc byte[16];
+            *(uint*)ev = Libc.EPOLLIN;
+            *(ulong*)(ev + Libc.EpollDataOffset) = (ulong)fd;
+            return Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, fd, ev) == 0;
+        }
+
+        private void Run()
+        {
+            var buffer = GC.AllocateUninitializedArray<byte>(BufferSize, pinned: true);
+            var events = stackalloc byte[MaxEvents * 16];
             fixed (byte* start = buffer)
             {
-                while (true)
+                while (!_disposed)
                 {
-                    var read = Libc.Read(fd, start, BufferSize);
-                    if (read > 0)
+                    var count = Libc.EpollWait(_epoll, events, MaxEvents, -1);
+                    if (count < 0)
                     {
-                        sink.Write(new ReadOnlySpan<byte>(start, (int)read));
-                        continue;
+                        if (Errno.Last.Value == Errno.EINTR) continue;
+                        LogPumpFailed(_log, "every job", Errno.Last.Message);
+                        return;
                     }
-                    if (read == 0) break;
-                    var error = Errno.Last;
-                    if (error.Value == Errno.EINTR) continue;
-                    LogPumpFailed(log, description, error.Message);
-                    break;
+                    for (var i = 0; i < count; i++)
+                    {
+                        var fd = (int)*(ulong*)(events + i * Libc.EpollEventSize + Libc.EpollDataOffset);
+                        if (fd == _wake) continue;
+                        if (_pipes.TryGetValue(fd, out var pipe)) Drain(pipe, start);
+                    }
                 }
             }
         }
-        finally
+
+        /// <summary>Reads what the pipe holds (up to a turn's worth); at end of file or on an error the pipe is done.</summary>
+        private void Drain(Pipe pipe, byte* buffer)
         {
-            Libc.Close(fd);
+            for (var turn = 0; turn < ReadsPerTurn; turn++)
+            {
+                var read = Libc.Read(pipe.Fd, buffer, BufferSize);
+                if (read > 0)
+                {
+                    pipe.Sink.Write(new ReadOnlySpan<byte>(buffer, (int)read));
+                    if (read < BufferSize) return; // drained for now; a pipe never returns less while more is buffered
+                    continue;
+                }
+                if (read < 0)
+                {
+                    var error = Errno.Last;
+                    if (error.Value is Errno.EAGAIN) return;
+                    if (error.Value is Errno.EINTR) continue;
+                    LogPumpFailed(_log, pipe.Description, error.Message);
+                }
+                Finish(pipe);
+                return;
+            }
+        }
+
+        private void Finish(Pipe pipe)
+        {
+            _pipes.TryRemove(pipe.Fd, out _);
+            // Closing the descriptor removes it from the epoll set.
+            Libc.Close(pipe.Fd);
             try
             {
-                sink.Completed();
+                pipe.Sink.Completed();
             }
             finally
             {
-                done.TrySetResult();
+                pipe.Done.TrySetResult();
             }
+        }
+
+        public void Dispose()
+        {
+            _disposed = true;
+            ulong one = 1;
+            Libc.Write(_wake, &one, sizeof(ulong));
+            _thread.Join(TimeSpan.FromSeconds(2));
+            if (_thread.IsAlive) return; // a sink write is stuck on a dead disk; the process is ending anyway
+            foreach (var pipe in _pipes.Values) Finish(pipe);
+            Libc.Close(_wake);
+            Libc.Close(_epoll);
         }
     }
 
