@@ -86,25 +86,11 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
                 ForgetRemovedJobs();
                 SaveGoalsIfDirty();
                 CheckShutdownComplete();
-                TrimMemoryAfterBurst();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-    }
-
-    // A burst of work (boot, a reload, hundreds of starts) leaves garbage the GC would only collect at the next burst,
-    // which for a supervisor may be days away; once the burst is over, collect it so the resident size goes back down.
-    private const int TrimAfterInputs = 200;
-    private int _inputsSinceTrim;
-
-    private void TrimMemoryAfterBurst()
-    {
-        if (++_inputsSinceTrim < TrimAfterInputs || _inputs.Reader.Count > 0) return;
-        _inputsSinceTrim = 0;
-        _ = Task.Delay(TimeSpan.FromSeconds(2)).ContinueWith(
-            _ => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true), TaskScheduler.Default);
     }
 
     private void Post(SupervisorInput input)
