@@ -69,9 +69,7 @@ internal sealed class CtlCommandLine
             if (Invocation.Target(parse.GetValue(job)) is not { } target) return Task.FromResult(CommandRunner.MissingJob());
             return Runner(parse).RunAsync(async (client, output) =>
             {
-                var request = new StatusRequest { Job = target.Job };
-                if (target.Instance is not null) request.Instance = target.Instance;
-                request.Env.AddRange(parse.GetValue(env) ?? []);
+                var request = StatusRequestFor(target.Job, target.Instance, parse.GetValue(env));
                 var reply = await client.StatusAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
                 if (JsonOutput.Requested(parse)) { JsonOutput.Write(output, reply); return; }
                 output.WriteLine(StatusFormatter.StatusLine(reply.Status));
@@ -241,9 +239,7 @@ internal sealed class CtlCommandLine
             var running = false;
             var rc = await Runner(parse).RunAsync(async (client, output) =>
             {
-                var request = new StatusRequest { Job = target.Job };
-                if (target.Instance is not null) request.Instance = target.Instance;
-                request.Env.AddRange(parse.GetValue(env) ?? []);
+                var request = StatusRequestFor(target.Job, target.Instance, parse.GetValue(env));
                 var reply = await client.StatusAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
                 running = reply.Status.Goal == "start" && reply.Status.State == "running";
                 if (JsonOutput.Requested(parse)) JsonOutput.Write(output, reply);
@@ -323,9 +319,7 @@ internal sealed class CtlCommandLine
             if (Invocation.Target(parse.GetValue(job)) is not { } target) return Task.FromResult(CommandRunner.MissingJob());
             return Runner(parse).RunAsync(async (client, output) =>
             {
-                var request = new StatusRequest { Job = target.Job };
-                if (target.Instance is not null) request.Instance = target.Instance;
-                request.Env.AddRange(parse.GetValue(env) ?? []);
+                var request = StatusRequestFor(target.Job, target.Instance, parse.GetValue(env));
                 var reply = await client.StatusAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
                 var tail = new TailLogRequest { Job = target.Job, Lines = ShowLogLines };
                 tail.Env.AddRange(parse.GetValue(env) ?? []);
@@ -395,6 +389,15 @@ internal sealed class CtlCommandLine
     {
         using var call = client.TailLog(request, cancellationToken: ct);
         while (await call.ResponseStream.MoveNext(ct).ConfigureAwait(false)) yield return call.ResponseStream.Current;
+    }
+
+    /// <summary>The status of one job: by instance name inside a job, else by the KEY=VALUE pairs given.</summary>
+    private static StatusRequest StatusRequestFor(string job, string? instance, string[]? env)
+    {
+        var request = new StatusRequest { Job = job };
+        if (instance is not null) request.Instance = instance;
+        request.Env.AddRange(env ?? []);
+        return request;
     }
 
     private CommandRunner Runner(ParseResult parse) => new(parse.GetValue(_socket));
