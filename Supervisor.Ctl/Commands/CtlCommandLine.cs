@@ -328,7 +328,7 @@ internal sealed class CtlCommandLine
                 var log = System.Text.Encoding.UTF8.GetString(text.GetBuffer(), 0, (int)text.Length);
                 if (JsonOutput.Requested(parse))
                 {
-                    var lastLines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(ShowLogLines);
+                    var lastLines = ShowFormatter.LogLines(log).TakeLast(ShowLogLines);
                     JsonOutput.Write(output, "status", reply.Status, "logLines", lastLines);
                     return;
                 }

@@ -50,14 +50,14 @@ internal static class ShowFormatter
         foreach (var (label, value) in rows) yield return $"{label.PadLeft(width + 2)}: {value}";
 
         yield return "";
-        var lines = logTail.Length == 0 ? [] : logTail.TrimEnd('\n').Split('\n');
+        var lines = LogLines(logTail);
         if (lines.Length == 0)
         {
             yield return "No output logged yet.";
             yield break;
         }
         yield return $"Last {Math.Min(lines.Length, tailLines)} log lines:";
-        foreach (var line in lines) yield return "  " + line.TrimEnd('\r');
+        foreach (var line in lines) yield return "  " + line;
     }
 
     private static string LastExit(ProcessExit exit, DateTimeOffset now)
@@ -93,4 +93,8 @@ internal static class ShowFormatter
         if (span.TotalDays < 1) return $"{span.Hours}h {span.Minutes}min";
         return $"{(int)span.TotalDays}d {span.Hours}h";
     }
+
+    /// <summary>The log tail as lines, as the job wrote them (blank lines kept, a trailing CR dropped).</summary>
+    public static string[] LogLines(string logTail) =>
+        logTail.Length == 0 ? [] : logTail.TrimEnd('\n').Split('\n').Select(line => line.TrimEnd('\r')).ToArray();
 }

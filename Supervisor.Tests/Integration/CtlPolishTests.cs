@@ -48,19 +48,19 @@ public sealed class CtlPolishTests
     public async Task Show_log_events_and_reload_configuration_answer_in_json_too()
     {
         await using var h = new SupdHarness();
-        h.WriteJob("talker", "start on startup\nexec sh -c 'echo one; echo \"two \\\"quoted\\\"\"; exec sleep 1000'\n");
+        h.WriteJob("talker", "start on startup\nexec sh -c 'echo one; echo; echo \"two \\\"quoted\\\"\"; exec sleep 1000'\n");
         await h.StartAsync();
         await h.WaitForLogAsync("talker", "two");
 
         using var show = Json(await h.CtlAsync("--json", "show", "talker"));
         Assert.That(show.RootElement.GetProperty("status").GetProperty("job").GetString(), Is.EqualTo("talker"));
         Assert.That(show.RootElement.GetProperty("logLines").EnumerateArray().Select(e => e.GetString()),
-            Is.EqualTo(new[] { "one", "two \"quoted\"" }));
+            Is.EqualTo(new[] { "one", "", "two \"quoted\"" }));
 
         var log = await h.CtlAsync("--json", "log", "talker");
         var lines = log.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => { using var d = System.Text.Json.JsonDocument.Parse(l); return d.RootElement.GetProperty("line").GetString(); });
-        Assert.That(lines, Is.EqualTo(new[] { "one", "two \"quoted\"" }), log.ToString());
+        Assert.That(lines, Is.EqualTo(new[] { "one", "", "two \"quoted\"" }), log.ToString());
 
         var events = await h.CtlAsync("--json", "events");
         Assert.That(events.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Some.Contains("\"startup\""), events.ToString());
