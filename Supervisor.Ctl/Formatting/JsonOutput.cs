@@ -30,28 +30,33 @@ internal static class JsonOutput
     /// <summary>A message and a list of strings under two names (<c>show</c>: its status and its last log lines).</summary>
     public static void Write(TextWriter output, string messageName, IMessage message, string listName, IEnumerable<string> values)
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        WriteObject(output, writer =>
         {
-            writer.WriteStartObject();
             writer.WritePropertyName(messageName);
             writer.WriteRawValue(Formatter.Format(message));
             writer.WriteStartArray(listName);
             foreach (var value in values) writer.WriteStringValue(value);
             writer.WriteEndArray();
-            writer.WriteEndObject();
-        }
-        output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+        });
     }
 
     /// <summary>For the few outputs that are not one reply message (<c>version</c>): string properties, in order.</summary>
     public static void Write(TextWriter output, params (string Name, string Value)[] properties)
     {
+        WriteObject(output, writer =>
+        {
+            foreach (var (name, value) in properties) writer.WriteString(name, value);
+        });
+    }
+
+    /// <summary>One JSON object on one line; <paramref name="body"/> writes its properties.</summary>
+    private static void WriteObject(TextWriter output, Action<Utf8JsonWriter> body)
+    {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartObject();
-            foreach (var (name, value) in properties) writer.WriteString(name, value);
+            body(writer);
             writer.WriteEndObject();
         }
         output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
