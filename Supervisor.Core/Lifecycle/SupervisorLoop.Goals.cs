@@ -13,6 +13,8 @@ public sealed partial class SupervisorLoop
     private IGoalStore? _goalStore;
     private string _bootId = "";
     private bool _goalsDirty;
+    private long _goalsSavedAt;
+    private static readonly TimeSpan GoalSaveInterval = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
     /// Applies goals saved by an earlier supd, before the boot events: instances stopped by hand stay stopped when
@@ -85,7 +87,11 @@ public sealed partial class SupervisorLoop
     private void SaveGoalsIfDirty()
     {
         if (_goalStore is null || !_goalsDirty) return;
+        // The snapshot walks every instance: during a burst (a crash loop, a thousand starts) take it at the end of
+        // the burst, when the queue is empty, or at most every GoalSaveInterval, not after every input.
+        if (_inputs.Reader.TryPeek(out _) && _time.GetElapsedTime(_goalsSavedAt) < GoalSaveInterval) return;
         _goalsDirty = false;
+        _goalsSavedAt = _time.GetTimestamp();
         if (!IsShuttingDown)
         {
             // A start by hand lasts while its instance does: a task that finished, or a job that failed or was
