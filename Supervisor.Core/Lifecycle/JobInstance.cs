@@ -73,7 +73,7 @@ internal sealed class JobInstance
     public DateTimeOffset? MainStarted { get; set; }
 
     /// <summary>The main process ended while post-start or pre-stop ran; acted on when that script ends.</summary>
-    public ExitStatus? PendingMainExit { get; set; }
+    public (int Pid, ExitStatus Status)? PendingMainExit { get; set; }
 
     /// <summary>The starting/stopping event this instance waits on.</summary>
     public Event? Blocker { get; set; }

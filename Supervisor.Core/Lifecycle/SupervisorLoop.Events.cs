@@ -37,13 +37,16 @@ public sealed partial class SupervisorLoop
     /// <summary>
     /// supd's <c>exited</c> event: the main process ended, and whether supd respawns it. Emitted every time, before the
     /// respawn's (or the stop's) own events, so <c>start on exited JOB</c> sees every crash; Upstart announced none.
+    /// <c>PID</c> is the process that ended: a watcher with <c>instance $PID</c> gets one instance per death, so a
+    /// second death while the first one's task still runs is not lost.
     /// </summary>
-    private void EmitExited(JobInstance instance, ExitStatus status, bool respawn)
+    private void EmitExited(JobInstance instance, int pid, ExitStatus status, bool respawn)
     {
         var environment = new EnvironmentList();
         environment.Set("JOB", instance.Class.Name);
         environment.Set("INSTANCE", instance.Name);
         environment.Set("PROCESS", ProcessKind.Main.Name());
+        environment.Set("PID", pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
         SetExitVariables(environment, status);
         environment.Set("RESPAWN", respawn ? "yes" : "no");
         AddExports(environment, instance);

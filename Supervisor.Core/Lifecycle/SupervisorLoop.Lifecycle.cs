@@ -113,7 +113,7 @@ public sealed partial class SupervisorLoop
                 if (instance.PendingMainExit is { } pending)
                 {
                     instance.PendingMainExit = null;
-                    OnMainExitWhileRunning(instance, pending);
+                    OnMainExitWhileRunning(instance, pending.Pid, pending.Status);
                 }
                 return false;
 
@@ -125,7 +125,7 @@ public sealed partial class SupervisorLoop
                 if (instance.PendingMainExit is { } held)
                 {
                     instance.PendingMainExit = null;
-                    EmitExited(instance, held, respawn: false);
+                    EmitExited(instance, held.Pid, held.Status, respawn: false);
                 }
                 BlockOn(instance, EmitJobEvent("stopping", instance, withResult: true));
                 return false;
@@ -334,13 +334,13 @@ public sealed partial class SupervisorLoop
         switch (instance.State)
         {
             case JobState.Killed:
-                EmitExited(instance, status, respawn: false);
+                EmitExited(instance, pid, status, respawn: false);
                 CancelKillTimer(instance);
                 ChangeState(instance, Next(instance));
                 break;
             case JobState.Spawned:
                 // Only an expect wait rests here: the process ended before doing what it promised.
-                EmitExited(instance, status, respawn: false);
+                EmitExited(instance, pid, status, respawn: false);
                 StopExpect(instance);
                 Fail(instance, ProcessKind.Main, status, null);
                 ChangeGoalQuietly(instance, JobGoal.Stop);
@@ -348,24 +348,24 @@ public sealed partial class SupervisorLoop
                 break;
             case JobState.PostStart or JobState.PreStop:
                 // Acted on when the running step (post-start or pre-stop script) ends.
-                instance.PendingMainExit = status;
+                instance.PendingMainExit = (pid, status);
                 break;
             case JobState.Running:
-                OnMainExitWhileRunning(instance, status);
+                OnMainExitWhileRunning(instance, pid, status);
                 break;
             default:
                 // Starting/stopping: the state machine notices the main process is gone as it moves on.
-                EmitExited(instance, status, respawn: false);
+                EmitExited(instance, pid, status, respawn: false);
                 break;
         }
     }
 
-    private void OnMainExitWhileRunning(JobInstance instance, ExitStatus status)
+    private void OnMainExitWhileRunning(JobInstance instance, int pid, ExitStatus status)
     {
         var definition = instance.Definition;
         if (instance.Goal == JobGoal.Stop)
         {
-            EmitExited(instance, status, respawn: false);
+            EmitExited(instance, pid, status, respawn: false);
             ChangeState(instance, Next(instance));
             return;
         }
@@ -398,7 +398,7 @@ public sealed partial class SupervisorLoop
             ChangeGoalQuietly(instance, JobGoal.Stop);
         }
         // Announced before anything else happens to the job (the respawn's stopping, or the stop).
-        EmitExited(instance, status, respawn: instance.Goal == JobGoal.Start);
+        EmitExited(instance, pid, status, respawn: instance.Goal == JobGoal.Start);
         // Goal start here is the respawn path (running → stopping → killed → post-stop → [respawning →] starting).
         ChangeState(instance, Next(instance));
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using NUnit.Framework;
 using Supervisor.Tests.Support;
 
@@ -77,7 +78,7 @@ public sealed class RestartCheckAndBackoffTests
         await supd.WaitForLogAsync("alert", "flaky exited status=3 respawn=yes\n");
         await supd.WaitForStatusAsync("flaky", @"^flaky start/running, process \d+\n$");
         var lines = DaemonTrace.Lines(supd.DaemonOutput).ToList();
-        var exited = lines.FindIndex(l => l.Contains("supd: Event exited JOB=flaky INSTANCE= PROCESS=main EXIT_STATUS=3 RESPAWN=yes", StringComparison.Ordinal));
+        var exited = lines.FindIndex(l => Regex.IsMatch(l, @"supd: Event exited JOB=flaky INSTANCE= PROCESS=main PID=\d+ EXIT_STATUS=3 RESPAWN=yes$"));
         var respawnStopping = lines.FindIndex(l => l.Contains("supd: Event stopping JOB=flaky INSTANCE= RESULT=ok", StringComparison.Ordinal));
         Assert.That(exited, Is.GreaterThanOrEqualTo(0), supd.DaemonOutput);
         Assert.That(respawnStopping, Is.GreaterThan(exited), "exited comes before the respawn's own events");
@@ -85,7 +86,7 @@ public sealed class RestartCheckAndBackoffTests
         // A stop ends the main process too: announced with RESPAWN=no.
         Assert.That((await supd.CtlAsync("stop", "flaky")).ExitCode, Is.EqualTo(0));
         await supd.WaitForLogAsync("alert", "flaky exited status= respawn=no\n");
-        Assert.That(DaemonTrace.ExitedEvents(supd.DaemonOutput, "flaky"),
+        Assert.That(DaemonTrace.ExitedEvents(supd.DaemonOutput, "flaky").Select(e => Regex.Replace(e, @" PID=\d+", "")),
             Is.EqualTo(new[] { "PROCESS=main EXIT_STATUS=3 RESPAWN=yes", "PROCESS=main EXIT_SIGNAL=TERM RESPAWN=no" }));
     }
 
@@ -180,13 +181,18 @@ public sealed class RestartCheckAndBackoffTests
         File.WriteAllText(config, "good\n");
         var restarted = await supd.CtlAsync("restart", "nagios");
         Assert.That(restarted.ExitCode, Is.EqualTo(0), restarted.ToString());
-        await supd.WaitForLogAsync("nagios-alert", "nagios main process ended: status TERM, respawn no\n");
+        await AlertSaysAsync("nagios main process ended: status TERM, respawn no\n");
 
         // Killed behind supd's back: respawned after the delay, and the alert says so.
         var second = SupdHarness.PidOf(restarted.Stdout);
         SupdHarness.Signal(second, 9);
-        await supd.WaitForLogAsync("nagios-alert", "nagios main process ended: status KILL, respawn yes\n");
+        await AlertSaysAsync("nagios main process ended: status KILL, respawn yes\n");
         await Eventually.GetAsync(() => supd.MainPidAsync("nagios"), pid => pid != 0 && pid != second, "nagios respawned", Long);
+
+        // The alert has an instance per death (instance $PID), each with its own log: nagios-alert-PID.log.
+        Task AlertSaysAsync(string line) => Eventually.TrueAsync(
+            () => Directory.GetFiles(supd.LogDir, "nagios-alert-*.log").Any(f => File.ReadAllText(f).Contains(line, StringComparison.Ordinal)),
+            $"'{line.TrimEnd()}' in a nagios-alert-PID.log");
     }
 
     [Test]

@@ -17,13 +17,14 @@ public sealed class ExitedEventTests
     {
         await using var h = await LoopHarness.CreateAsync(("svc", "respawn\nexec /bin/false\n"));
         await h.Loop.StartAsync("svc", []);
+        var pid = h.Processes.PidOf("svc", "main");
 
         await h.ExitAsync("svc", "main", Failure);
 
         Assert.That(JobEvents(h, "svc"), Is.EqualTo(new[]
         {
             "starting JOB=svc INSTANCE=", "started JOB=svc INSTANCE=",
-            "exited JOB=svc INSTANCE= PROCESS=main EXIT_STATUS=1 RESPAWN=yes",
+            $"exited JOB=svc INSTANCE= PROCESS=main PID={pid} EXIT_STATUS=1 RESPAWN=yes",
             "stopping JOB=svc INSTANCE= RESULT=ok", "starting JOB=svc INSTANCE=", "started JOB=svc INSTANCE=",
         }));
     }
@@ -33,12 +34,13 @@ public sealed class ExitedEventTests
     {
         await using var h = await LoopHarness.CreateAsync(("svc", "exec /bin/sleep 100\n"));
         await h.Loop.StartAsync("svc", []);
+        var pid = h.Processes.PidOf("svc", "main");
 
         await h.ExitAsync("svc", "main", ExitStatus.Killed(11));
 
         Assert.That(JobEvents(h, "svc").Skip(2), Is.EqualTo(new[]
         {
-            "exited JOB=svc INSTANCE= PROCESS=main EXIT_SIGNAL=SEGV RESPAWN=no",
+            $"exited JOB=svc INSTANCE= PROCESS=main PID={pid} EXIT_SIGNAL=SEGV RESPAWN=no",
             "stopping JOB=svc INSTANCE= RESULT=failed PROCESS=main EXIT_SIGNAL=SEGV",
             "stopped JOB=svc INSTANCE= RESULT=failed PROCESS=main EXIT_SIGNAL=SEGV",
         }));
@@ -49,6 +51,7 @@ public sealed class ExitedEventTests
     {
         await using var h = await LoopHarness.CreateAsync(("svc", "respawn\nexport COLOR\nenv COLOR=red\nexec /bin/sleep 100\n"));
         await h.Loop.StartAsync("svc", []);
+        var pid = h.Processes.PidOf("svc", "main");
         var stop = h.Loop.StopAsync("svc", []);
         await h.SettleAsync();
 
@@ -57,7 +60,7 @@ public sealed class ExitedEventTests
 
         Assert.That(JobEvents(h, "svc").Skip(3), Is.EqualTo(new[]
         {
-            "exited JOB=svc INSTANCE= PROCESS=main EXIT_SIGNAL=TERM RESPAWN=no COLOR=red",
+            $"exited JOB=svc INSTANCE= PROCESS=main PID={pid} EXIT_SIGNAL=TERM RESPAWN=no COLOR=red",
             "stopped JOB=svc INSTANCE= RESULT=ok COLOR=red",
         }));
     }
@@ -77,17 +80,38 @@ public sealed class ExitedEventTests
     }
 
     [Test]
+    public async Task A_watcher_with_instance_PID_hears_a_second_death_while_its_first_task_still_runs()
+    {
+        await using var h = await LoopHarness.CreateAsync(
+            ("svc", "respawn\nexec /bin/false\n"),
+            ("alert", "start on exited svc\ninstance $PID\ntask\nexec /bin/echo $EXIT_STATUS\n"));
+        await h.Loop.StartAsync("svc", []);
+        var first = h.Processes.PidOf("svc", "main");
+        await h.ExitAsync("svc", "main", Failure);
+        var second = h.Processes.PidOf("svc", "main");
+        Assert.That(second, Is.Not.EqualTo(first), "respawned");
+
+        // The first alert has not finished when the second death comes: a second instance takes it.
+        await h.ExitAsync("svc", "main", ExitStatus.Exited(2));
+
+        var alerts = h.Processes.Spawns.Where(s => s.Request.Description.StartsWith("alert", StringComparison.Ordinal)).ToList();
+        Assert.That(alerts.Select(s => s.Request.Description), Is.EqualTo(new[] { $"alert ({first}) main process", $"alert ({second}) main process" }));
+        Assert.That(alerts[1].Request.Environment, Does.Contain("EXIT_STATUS=2"));
+    }
+
+    [Test]
     public async Task The_respawn_limit_emits_stopped_failed_respawn_and_the_job_shows_failed_until_started_again()
     {
         await using var h = await LoopHarness.CreateAsync(("svc", "respawn\nrespawn limit 1 10\nexec /bin/false\n"));
         await h.Loop.StartAsync("svc", []);
 
         await h.ExitAsync("svc", "main", Failure);
+        var pid = h.Processes.PidOf("svc", "main");
         await h.ExitAsync("svc", "main", Failure);
 
         Assert.That(JobEvents(h, "svc").TakeLast(3), Is.EqualTo(new[]
         {
-            "exited JOB=svc INSTANCE= PROCESS=main EXIT_STATUS=1 RESPAWN=no",
+            $"exited JOB=svc INSTANCE= PROCESS=main PID={pid} EXIT_STATUS=1 RESPAWN=no",
             "stopping JOB=svc INSTANCE= RESULT=failed PROCESS=respawn",
             "stopped JOB=svc INSTANCE= RESULT=failed PROCESS=respawn",
         }));
