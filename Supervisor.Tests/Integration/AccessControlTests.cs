@@ -9,9 +9,9 @@ namespace Supervisor.Tests.Integration;
 /// Access control end to end: a real supd (as root) with rules from a supd.json, the real supctl run as other uids
 /// through setpriv. The callers' groups are given to setpriv, so no account has to be created.
 /// </summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed partial class AccessControlTests
+public sealed partial class AccessControlTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     private const uint Nobody = 65534, NoGroup = 65534, Users = 100;
     private const string Sleeper = "start on startup\nexec sleep 1000\n";

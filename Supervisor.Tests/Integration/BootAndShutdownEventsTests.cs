@@ -4,9 +4,9 @@ using Supervisor.Tests.Support;
 namespace Supervisor.Tests.Integration;
 
 /// <summary>supd's boot events (startup, filesystem, runlevel 2) and its shutdown event (runlevel 0).</summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed class BootAndShutdownEventsTests
+public sealed class BootAndShutdownEventsTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     [Test]
     public async Task Jobs_written_for_ubuntu_start_at_boot_with_the_runlevel_variables()

@@ -4,9 +4,9 @@ using Supervisor.Tests.Support;
 namespace Supervisor.Tests.Integration;
 
 /// <summary>supctl show-config / check-config against a real supd, and supd --check on its own.</summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed class ConfigCommandsTests
+public sealed class ConfigCommandsTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     private static async Task<SupdHarness> StartWithJobsAsync(params (string Name, string Text)[] more)
     {

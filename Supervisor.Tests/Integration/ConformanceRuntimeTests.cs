@@ -9,9 +9,9 @@ namespace Supervisor.Tests.Integration;
 /// Event traces come from supd's <c>supd: Event …</c> lines. Where a case waits "~N s", the test replaces the sleep by
 /// a gate file the test opens, and asserts the order of things rather than a duration.
 /// </summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed class ConformanceRuntimeTests
+public sealed class ConformanceRuntimeTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
 

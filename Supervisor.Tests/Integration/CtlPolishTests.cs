@@ -5,9 +5,9 @@ using Supervisor.Tests.Support;
 namespace Supervisor.Tests.Integration;
 
 /// <summary>supctl for scripts and people: --json on the verbs, is-running's LSB statuses, help VERB, bash completion.</summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed class CtlPolishTests
+public sealed class CtlPolishTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     [Test]
     public async Task Json_replies_carry_the_proto_field_names()

@@ -6,9 +6,9 @@ using Supervisor.Tests.Support;
 namespace Supervisor.Tests.Integration;
 
 /// <summary>supctl events: the history, -f following a full start/stop trace, --job, --json, and a watcher that never reads.</summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed class EventsCommandTests
+public sealed class EventsCommandTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     private const string Service = """
         respawn

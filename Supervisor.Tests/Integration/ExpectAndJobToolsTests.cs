@@ -4,9 +4,9 @@ using Supervisor.Tests.Support;
 namespace Supervisor.Tests.Integration;
 
 /// <summary>expect with real forking daemons, and initctl/start/stop/status called from inside job scripts.</summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed class ExpectAndJobToolsTests
+public sealed class ExpectAndJobToolsTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     [Test]
     public async Task Expect_daemon_follows_a_double_forked_daemon_in_a_new_session()

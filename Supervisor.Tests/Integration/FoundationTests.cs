@@ -5,9 +5,9 @@ using Supervisor.Tests.Support;
 namespace Supervisor.Tests.Integration;
 
 /// <summary>The Foundation's vertical slice, as a user drives it: real supd, real supctl, real processes.</summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed class FoundationTests
+public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     private const string Ticker = """
         respawn
@@ -27,6 +27,21 @@ public sealed class FoundationTests
         var status = await supd.WaitForStatusAsync("ticker", @"^ticker start/running, process \d+\n$");
         Assert.That(status.ExitCode, Is.EqualTo(0));
         Assert.That(ProcessTable.IsAlive(SupdHarness.PidOf(status.Stdout)), Is.True);
+    }
+
+    [Test]
+    public async Task The_daemon_under_test_is_the_build_this_fixture_names()
+    {
+        await using var supd = new SupdHarness();
+        await supd.StartAsync();
+
+        // The JIT build loads the runtime (libcoreclr.so); a NativeAOT binary carries its own and loads none.
+        var exe = new FileInfo($"/proc/{supd.SupdPid}/exe").LinkTarget;
+        var maps = File.ReadAllText($"/proc/{supd.SupdPid}/maps");
+        Assert.That(exe, Is.EqualTo(Binaries.Supd));
+        Assert.That(maps.Contains("libcoreclr.so", StringComparison.Ordinal), Is.EqualTo(!Flavor.IsNative), $"{Flavor} supd at {exe}");
+        Assert.That(File.Exists(Path.ChangeExtension(Binaries.Supctl, ".dll")), Is.EqualTo(!Flavor.IsNative), Binaries.Supctl);
+        Assert.That((await supd.CtlAsync("version")).ExitCode, Is.EqualTo(0));
     }
 
     [Test]

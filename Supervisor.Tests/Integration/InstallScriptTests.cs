@@ -5,9 +5,9 @@ using Supervisor.Tests.Support;
 namespace Supervisor.Tests.Integration;
 
 /// <summary>install.sh into a temporary DESTDIR: what it lays out, and that a second run changes nothing.</summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed class InstallScriptTests
+public sealed class InstallScriptTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     [Test]
     public async Task Install_lays_out_binaries_directories_and_unit_and_a_second_run_changes_nothing()

@@ -11,9 +11,9 @@ namespace Supervisor.Tests.Integration;
 /// Issue 8 end to end: every byte of a job's output captured, rotated, followed, and shown where the user looks
 /// (supctl start's error, supctl show, supctl log), with the real supd and supctl.
 /// </summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed partial class LogCaptureTests
+public sealed partial class LogCaptureTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     [Test]
     public async Task A_failing_pre_start_explains_itself_in_the_start_error_and_in_its_log()

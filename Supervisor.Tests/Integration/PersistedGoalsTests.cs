@@ -4,9 +4,9 @@ using Supervisor.Tests.Support;
 namespace Supervisor.Tests.Integration;
 
 /// <summary>Goals survive: what an operator did outlives supd (SIGKILL or a clean stop), and a bad state file never stops it.</summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed class PersistedGoalsTests
+public sealed class PersistedGoalsTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     [Test]
     public async Task After_a_SIGKILL_a_job_stopped_by_hand_stays_stopped_and_running_jobs_run_again_with_new_pids()

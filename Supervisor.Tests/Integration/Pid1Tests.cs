@@ -9,9 +9,9 @@ namespace Supervisor.Tests.Integration;
 /// <c>docker run -t</c>) would take the jobs' exit statuses. Each test runs both without and with a terminal
 /// (<c>script</c> gives supd a pty).
 /// </summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed class Pid1Tests
+public sealed class Pid1Tests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     [TestCase(false)]
     [TestCase(true)]

@@ -9,9 +9,9 @@ namespace Supervisor.Tests.Integration;
 /// it got (from /proc/self, umask, id, pwd, env) into its log; the tests assert on that. Tests that need root skip
 /// with a reason when the suite does not run as root.
 /// </summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed partial class ProcessEnvironmentTests
+public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     private static bool IsRoot => Environment.UserName == "root" || GetEuid() == 0;
 

@@ -4,9 +4,9 @@ using Supervisor.Tests.Support;
 namespace Supervisor.Tests.Integration;
 
 /// <summary>supctl reload-configuration and SIGHUP: added, changed, removed and broken job files.</summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed class ReloadConfigurationTests
+public sealed class ReloadConfigurationTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     [Test]
     public async Task Reload_adds_changes_removes_and_keeps_a_broken_files_good_definition()

@@ -4,9 +4,9 @@ using Supervisor.Tests.Support;
 namespace Supervisor.Tests.Integration;
 
 /// <summary>An external logrotate moves a job's log away; supctl reopen-logs or SIGUSR1 makes supd write a new one.</summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed class ReopenLogsTests
+public sealed class ReopenLogsTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     private const string Counter = """
         start on startup

@@ -9,9 +9,9 @@ namespace Supervisor.Tests.Integration;
 /// Issue 4, end to end with the real supd and supctl: the check before restart/reload, the exited event, the failed
 /// status, and the respawn delay measured on the job's own start times.
 /// </summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed class RestartCheckAndBackoffTests
+public sealed class RestartCheckAndBackoffTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(90);
 

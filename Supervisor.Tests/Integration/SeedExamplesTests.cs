@@ -9,9 +9,9 @@ namespace Supervisor.Tests.Integration;
 /// scripts that behave alike: sshd forks into the background (expect fork), nagios runs in the foreground, logger
 /// prefixes lines with its tag.
 /// </summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed class SeedExamplesTests
+public sealed class SeedExamplesTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     private static SupdHarness WithSeedJob(string name, string overrideText)
     {

@@ -5,9 +5,9 @@ using Supervisor.Tests.Systemd;
 namespace Supervisor.Tests.Integration;
 
 /// <summary>The real supd under a fake systemd: NOTIFY_SOCKET set, whatever supd's parent process is called (here: the test host).</summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
-public sealed class SystemdNotifyTests
+public sealed class SystemdNotifyTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     [TestCase(false)]
     [TestCase(true)]

@@ -9,9 +9,9 @@ using Supervisor.Tests.Support;
 namespace Supervisor.Tests.Processes;
 
 /// <summary>Job processes that need more than posix_spawn: the exec helper (supd --exec-helper) and its report.</summary>
-[TestFixture]
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [NonParallelizable]
-public sealed class ExecHelperTests
+public sealed class ExecHelperTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     private NativeProcessControl _processes = null!;
     private readonly ConcurrentDictionary<int, TaskCompletionSource<ExitStatus>> _exits = new();

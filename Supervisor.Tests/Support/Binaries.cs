@@ -1,33 +1,27 @@
 using System.Reflection;
+using NUnit.Framework.Internal;
 
 namespace Supervisor.Tests.Support;
 
 /// <summary>
-/// Where the built supd and supctl are: the tests drive the real binaries, as a user would. By default the build
-/// tree's (JIT) binaries; with <c>SUPD_TEST_BIN_DIR</c> set, the ones in that directory (the NativeAOT binaries of
-/// <c>./build.sh --test-native</c>).
+/// Where the built supd and supctl are: the tests drive the real binaries, as a user would. A test in an
+/// <see cref="IntegrationFixture"/> drives its fixture's <see cref="BinaryFlavor"/> (the JIT build, or the NativeAOT
+/// binaries when <c>SUPD_TEST_BIN_DIR</c> names them); every other test drives the JIT build.
 /// </summary>
 public static class Binaries
 {
-    public const string BinDirVariable = "SUPD_TEST_BIN_DIR";
-
-    /// <summary>The directory named by <c>SUPD_TEST_BIN_DIR</c>, or null for the build tree.</summary>
-    public static string? BinDir { get; } = Environment.GetEnvironmentVariable(BinDirVariable) is { Length: > 0 } dir ? Path.GetFullPath(dir) : null;
-
     public static string RepositoryRoot { get; } = Metadata("RepositoryRoot");
     public static string Configuration { get; } = Metadata("BuildConfiguration");
 
-    public static string Supd => Binary("Supervisor.Daemon", "supd");
-    public static string Supctl => Binary("Supervisor.Ctl", "supctl");
+    /// <summary>The flavor the running test drives: its fixture's, else the JIT build.</summary>
+    public static BinaryFlavor Current =>
+        TestExecutionContext.CurrentContext.TestObject is IntegrationFixture fixture ? fixture.Flavor : BinaryFlavor.Jit;
+
+    public static string Supd => Current.Supd;
+    public static string Supctl => Current.Supctl;
 
     /// <summary>The shared research material (spec, corpus), beside the repository.</summary>
     public static string Shared => Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared"));
-
-    private static string Binary(string project, string name)
-    {
-        var path = BinDir is { } dir ? Path.Combine(dir, name) : Path.Combine(RepositoryRoot, project, "bin", Configuration, "net10.0", name);
-        return File.Exists(path) ? path : throw new FileNotFoundException($"{name} is not built: {path}");
-    }
 
     private static string Metadata(string key) =>
         typeof(Binaries).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
