@@ -69,7 +69,8 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     /// <summary>Starts the reaper and the loop; the returned task ends when the loop stops (or faults on a bug).</summary>
     public Task StartAsync(CancellationToken stoppingToken)
     {
-        _processes.Start(exit => Post(new ChildExitedInput(exit)));
+        // Not Post: once the loop has stopped (or failed) an exit has nobody to tell, and the reaper thread must not throw.
+        _processes.Start(exit => _inputs.Writer.TryWrite(new ChildExitedInput(exit)));
         _running = Task.Run(() => RunAsync(stoppingToken), CancellationToken.None);
         return _running;
     }
@@ -91,26 +92,50 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+        catch (Exception e)
+        {
+            OnLoopFailed();
+            throw new InvalidOperationException("The supervision loop failed", e);
+        }
     }
 
     private void Post(SupervisorInput input)
     {
         if (!_inputs.Writer.TryWrite(input))
-            throw new SupervisorException(SupervisorError.ShuttingDown, "supd is shutting down");
+            throw new SupervisorException(SupervisorError.ShuttingDown, _failed ? LoopFailedMessage : "supd is shutting down");
     }
 
     private Task<T> Ask<T>(Func<TaskCompletionSource<T>, SupervisorInput> make)
     {
         var reply = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Post(make(reply));
-        return reply.Task;
+        return Unanswered(reply, reply.Task, e => reply.TrySetException(e), () => Post(make(reply)));
     }
 
     private Task Ask(Func<TaskCompletionSource, SupervisorInput> make)
     {
         var reply = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Post(make(reply));
-        return reply.Task;
+        return Unanswered(reply, reply.Task, e => reply.TrySetException(e), () => Post(make(reply)));
+    }
+
+    // Every request waits in _unanswered until its reply is set, so a loop that fails can refuse all of them at once
+    // instead of leaving callers (gRPC calls, the host's shutdown) waiting for a reply that will never come.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<object, Action<Exception>> _unanswered = new();
+
+    private TTask Unanswered<TTask>(object reply, TTask task, Action<Exception> fail, Action post) where TTask : Task
+    {
+        _unanswered[reply] = fail;
+        try
+        {
+            post();
+        }
+        catch
+        {
+            _unanswered.TryRemove(reply, out _);
+            throw;
+        }
+        task.ContinueWith((done, key) => _unanswered.TryRemove(key!, out _), reply, CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return task;
     }
 
     // ---- The public API: each call is one message and its reply. ----
@@ -270,6 +295,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         {
             try { await _running.ConfigureAwait(false); }
             catch (OperationCanceledException) { }
+            catch (InvalidOperationException) when (_failed) { } // reported through StartAsync's task
         }
         _processes.Dispose();
     }

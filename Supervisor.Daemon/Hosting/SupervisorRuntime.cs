@@ -148,6 +148,24 @@ public sealed partial class SupervisorRuntime(
     {
         systemd.Stopping();
         var grace = _longestKillTimeout + TimeSpan.FromSeconds(options.Value.ShutdownGraceSeconds);
+        if (loop.HasFailed)
+        {
+            // Nothing to drive: the loop TERMed what it knew of and KILLs it after the longest kill timeout.
+            await loop.AfterFailureAsync().WaitAsync(grace, CancellationToken.None).ConfigureAwait(false);
+        }
+        else
+        {
+            await StopJobsAsync(grace).ConfigureAwait(false);
+        }
+        await processes.DrainOutputAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await loop.DisposeAsync().ConfigureAwait(false);
+        if (_goals is not null) await _goals.DisposeAsync().ConfigureAwait(false);
+        LogStopped();
+    }
+
+    private async Task StopJobsAsync(TimeSpan grace)
+    {
         await EmitShutdownEventAsync(grace).ConfigureAwait(false);
         try
         {
@@ -168,13 +186,9 @@ public sealed partial class SupervisorRuntime(
         }
         catch (SupervisorException)
         {
-            // The loop already stopped (it failed); nothing left to drive.
+            // The loop failed while the jobs were stopping: it kills what is left itself.
+            await loop.AfterFailureAsync().WaitAsync(grace, CancellationToken.None).ConfigureAwait(false);
         }
-        await processes.DrainOutputAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        await loop.DisposeAsync().ConfigureAwait(false);
-        if (_goals is not null) await _goals.DisposeAsync().ConfigureAwait(false);
-        LogStopped();
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "{Error}")]

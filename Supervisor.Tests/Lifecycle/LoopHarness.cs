@@ -32,6 +32,9 @@ internal sealed class LoopHarness : IAsyncDisposable
     public FakeTimeProvider Time { get; } = new();
     public SupervisorLoop Loop { get; }
 
+    /// <summary>The loop's own task: it ends when the loop stops, and faults if the loop failed.</summary>
+    public Task Running { get; private set; } = Task.CompletedTask;
+
     /// <summary>Loads jobs given as (name, job file text).</summary>
     public static Task<LoopHarness> CreateAsync(params (string Name, string Text)[] jobs) => CreateAsync(null, jobs);
 
@@ -39,7 +42,7 @@ internal sealed class LoopHarness : IAsyncDisposable
     public static async Task<LoopHarness> CreateAsync(Action<SupervisorOptions>? configure, params (string Name, string Text)[] jobs)
     {
         var harness = new LoopHarness(configure);
-        _ = harness.Loop.StartAsync(CancellationToken.None);
+        harness.Running = harness.Loop.StartAsync(CancellationToken.None);
         var definitions = jobs.Select(j =>
         {
             var result = JobParser.Parse(j.Name, $"/test/{j.Name}.conf", j.Text);
@@ -84,4 +87,6 @@ internal static class BoundedWait
 {
     /// <summary>Awaits a reply of the loop within <see cref="LoopHarness.Bound"/>.</summary>
     public static Task<T> Within<T>(this Task<T> task) => task.WaitAsync(LoopHarness.Bound);
+
+    public static Task Within(this Task task) => task.WaitAsync(LoopHarness.Bound);
 }
