@@ -2,12 +2,14 @@ using System.Runtime.InteropServices;
 
 namespace Supervisor.Core.Interop;
 
-/// <summary>File calls for the job logs: open, rename, unlink, statx, fcntl (pipe size).</summary>
+/// <summary>File calls for the job logs and job files: open, rename, unlink, statx, fcntl (pipe size).</summary>
 internal static unsafe partial class Libc
 {
     internal const int O_CREAT = 0x40, O_APPEND = 0x400;
     internal const int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000;
     internal const uint STATX_BASIC_STATS = 0x7ff;
+    internal const int S_IFMT = 0xF000, S_IFREG = 0x8000, S_IFDIR = 0x4000, S_IFIFO = 0x1000, S_IFCHR = 0x2000,
+        S_IFBLK = 0x6000, S_IFSOCK = 0xC000;
     internal const int F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
 
     /// <summary>
@@ -17,6 +19,7 @@ internal static unsafe partial class Libc
     internal struct Statx
     {
         [FieldOffset(16)] public uint NLink;
+        [FieldOffset(28)] public ushort Mode;
         [FieldOffset(32)] public ulong Inode;
         [FieldOffset(40)] public ulong Size;
         [FieldOffset(136)] public uint DevMajor;

@@ -59,7 +59,7 @@ public static class JobDirectoryLoader
     {
         try
         {
-            text = File.ReadAllText(path);
+            text = RegularFile.ReadAllText(path);
             error = null;
             return true;
         }

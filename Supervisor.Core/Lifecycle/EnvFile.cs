@@ -21,7 +21,7 @@ public static class EnvFile
             string text;
             try
             {
-                text = File.ReadAllText(file.Path);
+                text = RegularFile.ReadAllText(file.Path);
             }
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
             {

@@ -21,10 +21,15 @@ public static class SupdHost
 {
     public static async Task<int> RunAsync(IReadOnlyDictionary<string, string?> commandLine, string? configFile)
     {
+        // First, so a SIGHUP or SIGUSR1 during start-up waits for supd to be ready instead of ending it.
+        using var controlSignals = new ControlSignals();
         Func<string, string?> environment = Environment.GetEnvironmentVariable;
         var uid = DefaultPaths.CurrentUid;
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        // supd serves no files and reads no appsettings, so the content root only has to be a valid absolute path: not
+        // the working directory (any), nor AppContext.BaseDirectory, which a native supd run as a user who cannot
+        // reach its own directory gets as "" (and the host then throws before supd can say anything useful).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = "/" });
         builder.Configuration.Sources.Clear();
         AddConfiguration(builder.Configuration, commandLine, configFile, uid, environment);
         var options = BindOptions(builder.Configuration, commandLine);
@@ -95,21 +100,14 @@ public static class SupdHost
         foreach (var dir in missingJobDirs) app.Logger.LogWarning("Job directory {Dir} does not exist; no jobs loaded from it", dir);
         app.Logger.LogInformation("Listening on {Socket}", paths.Socket);
         app.Logger.LogInformation("access: {Count} rule(s); root and uid {Uid} may do everything", policy.Rules.Count, uid);
-        // SIGUSR1: reopen every job log, for an external logrotate (Cancel, or the default action ends supd).
+        // SIGUSR1: reopen every job log, for an external logrotate. SIGHUP: re-read the job dirs, as supctl
+        // reload-configuration does. Either one that came during start-up acts now.
         var logs = app.Services.GetRequiredService<JobLogDirectory>();
-        using var reopenOnUsr1 = PosixSignalRegistration.Create((PosixSignal)Signals.SIGUSR1, context =>
-        {
-            context.Cancel = true;
-            app.Logger.LogInformation("Reopened {Files} job log files (SIGUSR1)", logs.ReopenAll());
-        });
-        // SIGHUP: re-read the job dirs, as supctl reload-configuration does.
-        using var reloadOnHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-        {
-            context.Cancel = true;
-            _ = runtime.ReloadConfigurationAsync("SIGHUP").ContinueWith(
+        controlSignals.Ready(
+            reload: () => _ = runtime.ReloadConfigurationAsync("SIGHUP").ContinueWith(
                 t => app.Logger.LogError(t.Exception!.GetBaseException(), "Reloading the job files failed"),
-                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        });
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default),
+            reopen: () => app.Logger.LogInformation("Reopened {Files} job log files (SIGUSR1)", logs.ReopenAll()));
         await runtime.EmitBootEventsAsync().ConfigureAwait(false);
         await runtime.AnnounceReadyAsync().ConfigureAwait(false);
         await app.WaitForShutdownAsync().ConfigureAwait(false);

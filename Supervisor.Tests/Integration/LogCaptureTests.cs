@@ -267,10 +267,15 @@ public sealed partial class LogCaptureTests(BinaryFlavor flavor) : IntegrationFi
     private static async Task<bool> Chattr(string flag, params string[] paths) =>
         (await SupdHarness.RunCtlAsync("/usr/bin/chattr", [flag, .. paths])).ExitCode == 0;
 
+    /// <summary>
+    /// supctl as a user's shell would start it, with SIGINT at its default. A test run started in the background by a
+    /// non-interactive shell (<c>.ci/run &amp;</c>) has SIGINT ignored, which every child would inherit and Ctrl-C
+    /// would never arrive; <c>env --default-signal</c> undoes that for the follower.
+    /// </summary>
     private static Process StartFollower(SupdHarness supd, params string[] args)
     {
-        var info = new ProcessStartInfo(Binaries.Supctl) { RedirectStandardOutput = true, RedirectStandardInput = true };
-        foreach (var arg in new[] { "--socket", supd.Socket }.Concat(args)) info.ArgumentList.Add(arg);
+        var info = new ProcessStartInfo("/usr/bin/env") { RedirectStandardOutput = true, RedirectStandardInput = true };
+        foreach (var arg in new[] { "--default-signal=INT", Binaries.Supctl, "--socket", supd.Socket }.Concat(args)) info.ArgumentList.Add(arg);
         return Process.Start(info)!;
     }
 

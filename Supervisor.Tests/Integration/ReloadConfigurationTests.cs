@@ -78,4 +78,33 @@ public sealed class ReloadConfigurationTests(BinaryFlavor flavor) : IntegrationF
         Assert.That((await supd.CtlAsync("start", "second")).Stdout, Does.StartWith("second start/running"));
         Assert.That(supd.SupdProcess!.HasExited, Is.False);
     }
+
+    [Test]
+    public async Task SIGHUP_and_SIGUSR1_during_start_up_wait_for_supd_to_be_ready_instead_of_ending_it()
+    {
+        // A job that outlives a SIGKILLed supd and shrugs off SIGTERM: the next supd's start-up TERMs it, then waits its
+        // kill timeout (60 s) before SIGKILL. That wait is a window, well inside start-up, that the test can see open.
+        await using var supd = new SupdHarness();
+        var termed = Path.Combine(supd.Root, "termed");
+        // (Output to /dev/null: once supd is gone, its output pipe is too, and the shell's "Terminated" would SIGPIPE it.)
+        supd.WriteJob("stubborn", $"start on startup\nkill timeout 60\nscript\n  exec >/dev/null 2>&1\n  trap 'echo TERM >> {termed}' TERM\n  while true; do sleep 0.2 || true; done\nend script\n");
+        await supd.StartAsync();
+        var stubborn = await Eventually.GetAsync(() => supd.MainPidAsync("stubborn"), pid => pid != 0, "stubborn running");
+        var stateFile = Path.Combine(supd.StateDir, "goals.json");
+        await Eventually.TrueAsync(() => File.Exists(stateFile) && File.ReadAllText(stateFile).Contains($"\"pid\": {stubborn}", StringComparison.Ordinal), "the state file to list stubborn");
+        SupdHarness.Signal(supd.SupdPid, 9);
+        await supd.SupdProcess!.WaitForExitAsync();
+
+        var second = supd.StartSupd();
+        await Eventually.TrueAsync(() => File.Exists(termed), "the new supd's start-up to TERM what the old one left");
+        SupdHarness.Signal(second.Id, 1);  // SIGHUP
+        SupdHarness.Signal(second.Id, 10); // SIGUSR1
+        // Start-up goes on: after the 60 s it KILLs the leftover, then acts on both signals once it is ready.
+        SupdHarness.Signal(stubborn, 9);
+
+        await Eventually.TrueAsync(() => supd.DaemonOutput.Contains("Reloaded the job files (SIGHUP)", StringComparison.Ordinal), "the reload asked for during start-up");
+        Assert.That(supd.DaemonOutput, Does.Contain("job log files (SIGUSR1)"));
+        Assert.That(second.HasExited, Is.False, supd.DaemonOutput);
+        Assert.That((await supd.CtlAsync("list")).ExitCode, Is.EqualTo(0));
+    }
 }

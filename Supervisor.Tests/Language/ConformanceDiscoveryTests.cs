@@ -158,4 +158,23 @@ public sealed class ConformanceDiscoveryTests
         Assert.That(result.Jobs, Is.Empty);
         Assert.That(result.Errors.Single().ToString(), Is.EqualTo($"{path}: Unable to read file: Permission denied"));
     }
+    [Test]
+    public void A_FIFO_or_a_device_named_conf_is_refused_without_blocking_and_the_rest_loads()
+    {
+        Write("good.conf", "exec true\n");
+        var fifo = Path.Combine(_root, "fifo.conf");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo])) mkfifo.WaitForExit();
+        var device = Path.Combine(_root, "zero.conf");
+        File.CreateSymbolicLink(device, "/dev/zero");
+
+        // Before, the FIFO blocked this call forever (open waits for a writer) and /dev/zero never ended.
+        var result = Task.Run(Load).WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+
+        Assert.That(result.Jobs.Select(j => j.Name), Is.EqualTo(new[] { "good" }));
+        Assert.That(result.Errors.Select(e => e.ToString()), Is.EquivalentTo(new[]
+        {
+            $"{fifo}: Unable to read file: Not a regular file (a FIFO)",
+            $"{device}: Unable to read file: Not a regular file (a character device)",
+        }));
+    }
 }

@@ -17,7 +17,14 @@ public sealed class GoalsAndReloadTests
     {
         private readonly List<GoalState> _saved = [];
         public void Save(GoalState state) { lock (_saved) _saved.Add(state); }
-        public GoalState Last { get { lock (_saved) return _saved[^1]; } }
+        public GoalState Last { get { lock (_saved) return _saved.Count == 0 ? GoalState.Empty : _saved[^1]; } }
+
+        /// <summary>
+        /// The goals as last handed over, once <paramref name="done"/> holds. The loop hands them over at the end of an
+        /// input's turn, after it has answered (and later still during a burst), so a test waits for them.
+        /// </summary>
+        public Task<GoalState> SavedAsync(Func<GoalState, bool> done) =>
+            Support.Eventually.GetAsync(() => Task.FromResult(Last), done, "the goals to be handed to the store");
     }
 
     [Test]
@@ -35,13 +42,12 @@ public sealed class GoalsAndReloadTests
         await h.Loop.EmitAsync("go", []);
 
         Assert.That(await h.StatusAsync("svc"), Is.EqualTo("svc stop/waiting"));
-        await h.SettleAsync();
-        Assert.That(store.Last.StoppedByHand, Is.EqualTo(new[] { new InstanceGoal("svc", "", []) }).Using<InstanceGoal>(SameGoal));
+        var held = await store.SavedAsync(g => g.StoppedByHand.Count == 1);
+        Assert.That(held.StoppedByHand, Is.EqualTo(new[] { new InstanceGoal("svc", "", []) }).Using<InstanceGoal>(SameGoal));
 
         await h.Loop.StartAsync("svc", ["K=v"]).Within();
-        await h.SettleAsync();
-        Assert.That(store.Last.StoppedByHand, Is.Empty);
-        Assert.That(store.Last.StartedByHand.Single().Variables, Is.EqualTo(new[] { "K=v" }));
+        var started = await store.SavedAsync(g => g.StoppedByHand.Count == 0);
+        Assert.That(started.StartedByHand.Single().Variables, Is.EqualTo(new[] { "K=v" }));
     }
 
     [Test]
@@ -78,8 +84,8 @@ public sealed class GoalsAndReloadTests
         Assert.That(await h.StatusAsync("held"), Is.EqualTo("held stop/waiting"));
         Assert.That(await h.StatusAsync("worker", "QUEUE=mail"), Does.StartWith("worker (mail) start/running"));
         Assert.That(h.Processes.Spawns.Single().Request.Environment, Does.Contain("SPEED=2"));
-        await h.SettleAsync();
-        Assert.That(store.Last.StartedByHand.Select(g => g.Job), Is.EqualTo(new[] { "worker" }), "a job that no longer exists is forgotten");
+        var goals = await store.SavedAsync(g => g.StartedByHand.Count == 1);
+        Assert.That(goals.StartedByHand.Select(g => g.Job), Is.EqualTo(new[] { "worker" }), "a job that no longer exists is forgotten");
     }
 
     [Test]
@@ -90,13 +96,11 @@ public sealed class GoalsAndReloadTests
         await h.Loop.RestoreGoalsAsync(GoalState.Empty, store, "boot");
 
         var start = h.Loop.StartAsync("once", []);
-        await h.SettleAsync();
-        Assert.That(store.Last.StartedByHand, Has.Count.EqualTo(1));
+        await store.SavedAsync(g => g.StartedByHand.Count == 1);
         await h.ExitAsync("once", "main", ExitStatus.Exited(0));
         await start.Within();
-        await h.SettleAsync();
 
-        Assert.That(store.Last.StartedByHand, Is.Empty);
+        await store.SavedAsync(g => g.StartedByHand.Count == 0);
     }
 
     [Test]

@@ -62,4 +62,20 @@ public sealed class EnvFileTests
         Assert.That(EnvFile.TryRead([new EnvFileReference(missing, Optional: false)], out _, out var error), Is.False);
         Assert.That(error, Is.EqualTo($"unable to read env-file: {missing}: No such file or directory"));
     }
+    [Test]
+    public void A_FIFO_is_refused_at_once_instead_of_blocking_the_loop()
+    {
+        var fifo = Path.Combine(Path.GetTempPath(), "supd-env-fifo-" + Guid.NewGuid().ToString("N"));
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo])) mkfifo.WaitForExit();
+        try
+        {
+            var read = Task.Run(() => (EnvFile.TryRead([new EnvFileReference(fifo, Optional: false)], out _, out var error), error))
+                .WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+            Assert.That(read, Is.EqualTo((false, $"unable to read env-file: {fifo}: Not a regular file (a FIFO)")));
+        }
+        finally
+        {
+            File.Delete(fifo);
+        }
+    }
 }

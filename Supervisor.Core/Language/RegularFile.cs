@@ -1,0 +1,51 @@
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+using Supervisor.Core.Interop;
+using Supervisor.Core.Processes;
+
+namespace Supervisor.Core.Language;
+
+/// <summary>
+/// Reads a job file or an <c>env-file</c>, which must be a regular file. <see cref="File.ReadAllText(string)"/> would
+/// block forever on a FIFO named <c>x.conf</c> (open waits for a writer) and read a device like <c>/dev/zero</c> until
+/// memory ran out: one stray file in a job dir hung supd's start-up or a reload, and an env-file (read on the loop, as
+/// the job starts) would have frozen every job. Opening without blocking and checking what was opened (not what the
+/// name pointed at a moment earlier) refuses both with a message.
+/// </summary>
+internal static unsafe class RegularFile
+{
+    public static string ReadAllText(string path)
+    {
+        int fd;
+        using (var native = new NativeString(path))
+            fd = Libc.Open(native.Pointer, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
+        if (fd < 0) throw Failure(Errno.Last, path);
+        using var handle = new SafeFileHandle(fd, ownsHandle: true);
+
+        Libc.Statx stat;
+        byte empty = 0;
+        if (Libc.StatX(fd, &empty, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, &stat) != 0) throw Failure(Errno.Last, path);
+        if ((stat.Mode & Libc.S_IFMT) != Libc.S_IFREG) throw new IOException($"Not a regular file ({Kind(stat.Mode)})");
+
+        using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
+        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        return reader.ReadToEnd();
+    }
+
+    private static Exception Failure(Errno errno, string path) => errno.Value switch
+    {
+        Errno.ENOENT => new FileNotFoundException(errno.Message, path),
+        Errno.EACCES or Errno.EPERM => new UnauthorizedAccessException(errno.Message),
+        _ => new IOException(errno.Message),
+    };
+
+    private static string Kind(int mode) => (mode & Libc.S_IFMT) switch
+    {
+        Libc.S_IFDIR => "a directory",
+        Libc.S_IFIFO => "a FIFO",
+        Libc.S_IFCHR => "a character device",
+        Libc.S_IFBLK => "a block device",
+        Libc.S_IFSOCK => "a socket",
+        _ => "file type 0" + Convert.ToString(mode & Libc.S_IFMT, 8),
+    };
+}

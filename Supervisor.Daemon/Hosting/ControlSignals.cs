@@ -1,0 +1,66 @@
+using System.Runtime.InteropServices;
+using Supervisor.Core;
+
+namespace Supervisor.Daemon.Hosting;
+
+/// <summary>
+/// SIGHUP (re-read the job dirs) and SIGUSR1 (reopen the job logs), caught from the first moment of start-up. Their
+/// default action ends the process, so one sent while supd was still loading (a logrotate postrotate, an eager
+/// <c>systemctl reload</c>) used to kill it; now it is remembered and acted on once supd is ready.
+/// </summary>
+public sealed class ControlSignals : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly PosixSignalRegistration _hangup;
+    private readonly PosixSignalRegistration _user1;
+    private Action? _reload;
+    private Action? _reopen;
+    private bool _reloadPending;
+    private bool _reopenPending;
+
+    public ControlSignals()
+    {
+        _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            Raise(ref _reloadPending, () => _reload);
+        });
+        _user1 = PosixSignalRegistration.Create((PosixSignal)Signals.SIGUSR1, context =>
+        {
+            context.Cancel = true;
+            Raise(ref _reopenPending, () => _reopen);
+        });
+    }
+
+    /// <summary>From now on the signals act at once; one that came earlier acts now (once, however many came).</summary>
+    public void Ready(Action reload, Action reopen)
+    {
+        bool reloadNow, reopenNow;
+        lock (_gate)
+        {
+            _reload = reload;
+            _reopen = reopen;
+            (reloadNow, reopenNow) = (_reloadPending, _reopenPending);
+            _reloadPending = _reopenPending = false;
+        }
+        if (reopenNow) reopen();
+        if (reloadNow) reload();
+    }
+
+    private void Raise(ref bool pending, Func<Action?> handler)
+    {
+        Action? act;
+        lock (_gate)
+        {
+            act = handler();
+            if (act is null) pending = true;
+        }
+        act?.Invoke();
+    }
+
+    public void Dispose()
+    {
+        _hangup.Dispose();
+        _user1.Dispose();
+    }
+}
