@@ -75,10 +75,19 @@ public sealed partial class SupdHarness : IAsyncDisposable
     public async Task StartAsync(params string[] extraArgs)
     {
         _supd = StartSupd(extraArgs);
-        await Eventually.GetAsync(
-            async () => _supd.HasExited ? -1 : (await CtlAsync("list")).ExitCode,
-            rc => rc is 0 or -1,
-            "supd to answer on its socket");
+        try
+        {
+            // Generous: a JIT supd on a loaded 2-core CI machine (other builds, other daemons) can take seconds.
+            await Eventually.GetAsync(
+                async () => _supd.HasExited ? -1 : (await CtlAsync("list")).ExitCode,
+                rc => rc is 0 or -1,
+                "supd to answer on its socket",
+                TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\nsupd's output so far:\n{DaemonOutput}", e);
+        }
         if (_supd.HasExited) throw new InvalidOperationException($"supd exited at start-up ({_supd.ExitCode}):\n{DaemonOutput}");
     }
 
