@@ -16,10 +16,12 @@ public sealed record JobDefinition
     public string? OverridePath { get; init; }
 
     /// <summary>
-    /// SHA-256 of the paths and texts it was read from (set by <see cref="JobDirectoryLoader"/>); reload-configuration
-    /// calls a job changed when this differs. Empty for a definition not read from files.
+    /// The paths and texts it was read from, exactly (set by <see cref="JobDirectoryLoader"/>); reload-configuration
+    /// calls a job changed when this differs. The text itself rather than a hash: exact, small for job files, and a
+    /// SHA-256 would make a native supd load OpenSSL (libssl), which a slim container image does not have. Empty for a
+    /// definition not read from files.
     /// </summary>
-    public string SourceDigest { get; init; } = "";
+    public string SourceText { get; init; } = "";
 
     public string? Description { get; init; }
     public string? Author { get; init; }

@@ -46,14 +46,9 @@ public static class JobDirectoryLoader
         if (overridePath is not null && !TryRead(overridePath, out overrideText, out var overrideError))
             return new JobParseResult(null, overrideError! with { Message = JobParser.OverrideRejectedPrefix + overrideError.Message });
         var result = JobParser.Parse(name, confPath, confText!, overrideText is null ? null : overridePath, overrideText);
-        return result.Job is null ? result : result with { Job = result.Job with { SourceDigest = Digest(confPath, confText!, overridePath, overrideText) } };
+        return result.Job is null ? result : result with { Job = result.Job with { SourceText = string.Join('\0', confPath, confText!, overridePath ?? "", overrideText ?? "") } };
     }
 
-    private static string Digest(string confPath, string confText, string? overridePath, string? overrideText)
-    {
-        var all = string.Join('\0', confPath, confText, overridePath ?? "", overrideText ?? "");
-        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(all)));
-    }
 
     private static bool TryRead(string path, out string? text, out ParseError? error)
     {

@@ -34,11 +34,11 @@ public sealed partial class SupervisorLoop
                     _removedJobs.Remove(jobClass);
                     added.Add(jobClass.Name);
                 }
-                else if (definition.SourceDigest != jobClass.Definition.SourceDigest)
+                else if (definition.SourceText != jobClass.Definition.SourceText)
                 {
                     changed.Add(jobClass.Name);
                 }
-                if (definition.SourceDigest != jobClass.Definition.SourceDigest) jobClass.Redefine(definition);
+                if (definition.SourceText != jobClass.Definition.SourceText) jobClass.Redefine(definition);
                 continue;
             }
             if (jobClass.Removed || loaded.Errors.Any(e => RejectedFile(e, jobClass.Definition))) continue;

@@ -241,6 +241,6 @@ public sealed class GoalsAndReloadTests
 
     private static bool SameGoal(InstanceGoal a, InstanceGoal b) => a.Job == b.Job && a.Instance == b.Instance && a.Variables.SequenceEqual(b.Variables);
 
-    private static JobDefinition Parse(string name, string text, string digest = "") =>
-        JobParser.Parse(name, $"/test/{name}.conf", text).Job! with { SourceDigest = digest };
+    private static JobDefinition Parse(string name, string text, string source = "") =>
+        JobParser.Parse(name, $"/test/{name}.conf", text).Job! with { SourceText = source };
 }
