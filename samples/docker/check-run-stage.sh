@@ -45,15 +45,16 @@ for tool in unshare nsenter mountpoint findmnt; do command -v "$tool" >/dev/null
 
 # --- clean-up: every container, overlay and temp dir this script made, also on failure or Ctrl-C ---
 work="$(mktemp -d /tmp/supd-docker-check.XXXXXX)"
-containers=()   # host pids of the `unshare` processes whose child is the container's PID 1
+containers=()   # host pids of the `unshare` processes whose child is the container's PID 1, and of those PID 1s
 overlays=()
 cleanup() {
     local pid m
+    # SIGKILL to a PID 1 (from outside its namespace it cannot be ignored) ends the whole namespace; --kill-child
+    # does the same when unshare goes.
     for pid in "${containers[@]}"; do
-        # --kill-child: killing unshare kills PID 1, and with it the kernel kills the whole namespace.
         if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-        wait "$pid" 2>/dev/null || true
     done
+    for pid in "${containers[@]}"; do wait "$pid" 2>/dev/null || true; done
     for m in "${overlays[@]}"; do
         if mountpoint -q "$m"; then umount "$m" 2>/dev/null || umount -l "$m" || true; fi
     done
@@ -192,14 +193,15 @@ apply_stage() {
                 ;;
             RUN)
                 echo "RUN $args"
+                # Its output goes to a log, shown if it fails (the build would stop there too).
                 if [[ "$args" == \[* ]]; then
                     mapfile -t words < <(json_strings "$args") || die "RUN: bad JSON: $args"
                     sandbox "$root" "" "${words[@]}"
-                    "${sandbox_argv[@]}" </dev/null
                 else
                     sandbox "$root" "" /bin/sh -c "$args"
-                    "${sandbox_argv[@]}" </dev/null
                 fi
+                "${sandbox_argv[@]}" </dev/null >"$root.build.log" 2>&1 \
+                    || { tail -20 "$root.build.log" >&2; die "RUN failed (its output above): $instr"; }
                 ;;
             VOLUME)
                 if [[ "$args" == \[* ]]; then
@@ -256,7 +258,8 @@ start_container() {
         sleep 0.1
     done
     [[ -n "$pid1" ]] || { cat "$err" >&2; die "container $name: the ENTRYPOINT did not start"; }
-    echo "container $name: ${entrypoint[*]} ${cmd[*]} is pid $pid1 here; stdout and stderr in $out, $err"
+    containers+=("$pid1")
+    echo "container $name: ${entrypoint[*]}${cmd[*]:+ ${cmd[*]}} is pid $pid1 here; stdout and stderr in $out, $err"
 }
 
 # `docker exec`: a command in all of the container's namespaces and its root, with the container's environment.
@@ -363,10 +366,15 @@ elif $own_jobs; then
     else fail "job output did not reach stdout as 'hello| hello from a job of PID 1'"; show_logs; fi
 
     forker_out="$(in_container supctl start forker 2>&1)" || true
-    orphans=()
-    for p in $(namespace_pids); do
-        [[ "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" == "sleep 3 " ]] && orphans+=("$p")
-    done
+    # The task has ended, so every subshell has; each child may still be on its way to exec'ing sleep.
+    find_orphans() {
+        orphans=()
+        for p in $(namespace_pids); do
+            [[ "$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline")" == "sleep 3 " ]] && orphans+=("$p")
+        done
+        [[ ${#orphans[@]} -eq 5 ]]
+    }
+    eventually 2 find_orphans || true
     adopted=0
     for p in "${orphans[@]}"; do
         [[ "$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null)" == "$pid1" ]] && adopted=$((adopted + 1))
@@ -375,7 +383,7 @@ elif $own_jobs; then
     if [[ $adopted -eq 5 ]] && eventually 15 gone && eventually 10 no_zombies; then
         pass "5 double-forked orphans were adopted by PID 1 and reaped: no zombie in the namespace"
     else
-        fail "double fork: $adopted of 5 orphans adopted by PID 1; zombies now: $(namespace_zombies | tr '\n' ' ')"
+        fail "double fork: ${#orphans[@]} orphans found, $adopted of 5 adopted by PID 1; zombies now: $(namespace_zombies | tr '\n' ' ')"
         printf '%s\n' "supctl start forker: $forker_out" | sed 's/^/    | /'
         show_logs
     fi
@@ -417,13 +425,14 @@ fi
 # A second, independent container: a critical job that fails for good ends it with status 3.
 crit_jobs="$work/init-critical"
 mkdir -p "$crit_jobs"
-write_job "$crit_jobs" web 'start on startup' 'exec sleep 1000'
+write_job "$crit_jobs" web 'start on startup' 'exec sleep 1000' 'post-stop exec echo "web stopped in order"'
 write_job "$crit_jobs" db 'start on startup' critical respawn 'respawn limit 2 60' "exec sh -c 'sleep 0.3; exit 4'"
 start_container critical "$crit_jobs"
+start=$SECONDS
 if container_exit 60; then
-    if [[ "$status" == 3 ]] && grep -q 'Critical job db failed' "$out" "$err"; then
-        pass "a critical job that fails for good: supd stopped everything and exited 3"
-    else fail "critical job: supd exited $status, expected 3 with 'Critical job db failed' logged"; show_logs; fi
+    if [[ "$status" == 3 ]] && grep -q 'Critical job db failed' "$out" "$err" && grep -qFx 'web| web stopped in order' "$out"; then
+        pass "a critical job that fails for good: supd stopped web in order (its post-stop ran) and exited 3 after $((SECONDS - start)) s"
+    else fail "critical job: supd exited $status, expected 3 with 'Critical job db failed' logged and web's post-stop output"; show_logs; fi
 else
     fail "critical job: the container still runs after 60 s"; show_logs
 fi
