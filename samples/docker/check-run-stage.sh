@@ -410,8 +410,10 @@ if ! kill -0 "$pid1" 2>/dev/null; then :
 elif no_zombies; then pass "no zombie in the namespace before the stop"; else fail "zombies in the namespace: $(namespace_zombies | tr '\n' ' ')"; fi
 
 start=$SECONDS
-kill -s "$stop_signal" "$pid1"
-if container_exit "$stop_timeout"; then
+if ! kill -s "$stop_signal" "$pid1" 2>/dev/null; then
+    container_exit 5 || true
+    fail "PID 1 had already ended (status ${status:-unknown}) before SIG$stop_signal"
+elif container_exit "$stop_timeout"; then
     if [[ "$status" == 0 ]]; then pass "SIG$stop_signal to PID 1 (docker stop): supd exited 0 after $((SECONDS - start)) s (bound ${stop_timeout} s)"
     else fail "SIG$stop_signal to PID 1: supd exited $status, not 0"; show_logs; fi
 else
