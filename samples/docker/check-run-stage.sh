@@ -66,38 +66,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# --- 1. the base: debian:bookworm-slim's content, from the mirror once ---
-if [[ ! -x "$rootfs/bin/sh" ]]; then
-    if ! command -v debootstrap >/dev/null; then
-        step "installing debootstrap"
-        apt-get install -y debootstrap >/dev/null
-    fi
-    step "debootstrap --variant=minbase bookworm (once; cached in $rootfs)"
-    rm -rf "$rootfs.partial"
-    mkdir -p "$(dirname "$rootfs")"
-    debootstrap --variant=minbase bookworm "$rootfs.partial" "$mirror" >"$work/debootstrap.log" 2>&1 \
-        || { tail -20 "$work/debootstrap.log" >&2; die "debootstrap failed (log above)"; }
-    # debootstrap can leave its /proc mounted in the target; the cache must hold files only.
-    findmnt -rn -o TARGET | grep -F "$rootfs.partial/" | sort -r | while read -r m; do umount "$m" || umount -l "$m"; done
-    mv "$rootfs.partial" "$rootfs"
-fi
-findmnt -rn -o TARGET | grep -qF "$rootfs/" && die "something is mounted under $rootfs (findmnt); unmount it first"
 command -v jq >/dev/null || { step "installing jq (to read exec-form JSON)"; apt-get install -y jq >/dev/null; }
 
-# --- the binaries ---
-if [[ ! -x "$bin_dir/supd" || ! -x "$bin_dir/supctl" ]]; then
-    [[ -z "${BIN_DIR:-}" ]] || die "BIN_DIR=$BIN_DIR has no supd and supctl"
-    step "building the native binaries (./build.sh)"
-    "$repo/build.sh"
-fi
-
-# --- 2. the last stage of the Dockerfile, one logical instruction per line ---
+# --- the last stage of the Dockerfile, one logical instruction per line ---
 # Comment lines go (also inside continuations, as Docker drops them); a backslash-newline joins the next line.
 mapfile -t stage < <(awk '
     /^[ \t]*#/ { next }
     { line = (cont ? line : "") $0; cont = sub(/\\[ \t]*$/, "", line); if (!cont && line ~ /[^ \t]/) print line }
 ' "$dockerfile" | awk 'toupper($1) == "FROM" { n = 0 } { s[n++] = $0 } END { for (i = 0; i < n; i++) print s[i] }')
-[[ ${#stage[@]} -gt 0 ]] || die "no FROM in $dockerfile"
+[[ "$(awk '{ print toupper($1) }' <<<"${stage[0]:-}")" == FROM ]] || die "no FROM in $dockerfile"
 
 entrypoint=()
 cmd=()
@@ -119,6 +96,32 @@ for instr in "${stage[@]}"; do
         *) die "the last stage has an instruction this check does not understand: $instr" ;;
     esac
 done
+
+# --- the base: debian:bookworm-slim's content, from the mirror once ---
+unmount_under() { findmnt -rn -o TARGET | { grep -F "$1/" || true; } | sort -r | while read -r m; do umount "$m" || umount -l "$m"; done; }
+if [[ ! -x "$rootfs/bin/sh" ]]; then
+    if ! command -v debootstrap >/dev/null; then
+        step "installing debootstrap"
+        apt-get install -y debootstrap >/dev/null
+    fi
+    step "debootstrap --variant=minbase bookworm (once; cached in $rootfs)"
+    # debootstrap can leave its /proc mounted in the target (also when it was interrupted): the cache holds files only.
+    unmount_under "$rootfs.partial"
+    rm -rf "$rootfs.partial"
+    mkdir -p "$(dirname "$rootfs")"
+    debootstrap --variant=minbase bookworm "$rootfs.partial" "$mirror" >"$work/debootstrap.log" 2>&1 \
+        || { tail -20 "$work/debootstrap.log" >&2; die "debootstrap failed (log above)"; }
+    unmount_under "$rootfs.partial"
+    mv "$rootfs.partial" "$rootfs"
+fi
+findmnt -rn -o TARGET | grep -qF "$rootfs/" && die "something is mounted under $rootfs (findmnt); unmount it first"
+
+# --- the binaries ---
+if [[ ! -x "$bin_dir/supd" || ! -x "$bin_dir/supctl" ]]; then
+    [[ -z "${BIN_DIR:-}" ]] || die "BIN_DIR=$BIN_DIR has no supd and supctl"
+    step "building the native binaries (./build.sh)"
+    "$repo/build.sh"
+fi
 
 # What Docker sets up around a container's process, rooted at ROOT: private mount, UTS and IPC namespaces hold a tmpfs
 # /dev with the usual nodes, devpts, /dev/shm, a read-only /sys and (for a container, JOBS not empty) the job dir bound
@@ -229,7 +232,7 @@ apply_stage() {
     [[ ${#entrypoint[@]} -gt 0 ]] || die "the last stage has no ENTRYPOINT"
 }
 
-# --- 3. a container: fresh overlay, the stage applied, PID 1 started; sets root, box, pid1, out, err ---
+# --- a container: fresh overlay, the stage applied, PID 1 started; sets root, box, pid1, out, err ---
 start_container() {
     local name="$1" jobs="$2" dir="$work/$1"
     mkdir -p "$dir/upper" "$dir/overlay-work" "$dir/root"
@@ -323,7 +326,7 @@ show_logs() { # the container's output, when a check failed
 
 write_job() { printf '%s\n' "${@:3}" >"$1/$2.conf"; }
 
-# --- 4. the checks ---
+# --- the checks ---
 own_jobs=true
 if [[ -n "${JOB_DIR:-}" ]]; then
     own_jobs=false
@@ -392,7 +395,7 @@ elif $own_jobs; then
     status_out="$(in_container supctl status killed 2>&1 || true)"
     show_out="$(in_container supctl show killed 2>&1 || true)"
     if grep -q 'killed by signal KILL' <<<"$start_out" && grep -q 'signal KILL' <<<"$show_out$status_out"; then
-        pass "a job killed by SIGKILL: 'killed by signal KILL' in supctl start and status/show"
+        pass "a job killed by SIGKILL keeps its true status: supctl start says '$(grep -m1 -o 'main process killed by signal KILL' <<<"$start_out")', supctl status/show '$(grep -m1 'signal KILL' <<<"$show_out$status_out" | sed -E 's/^[[:space:]]+//')'"
     else
         fail "a job killed by SIGKILL does not show its true status"
         printf '%s\n' "start: $start_out" "status: $status_out" "show: $show_out" | sed 's/^/    | /'
