@@ -340,7 +340,12 @@ else
     write_job "$jobs" stubborn 'start on startup' 'kill timeout 1' "exec sh -c 'trap \"\" TERM; while :; do sleep 0.1; done'"
     # Five daemons the classic way: each subshell forks, the child leaves the job's process group and session (setsid,
     # so supd's clean-up of the group at the task's end does not reach it) and the subshell exits: PID 1 inherits it.
-    write_job "$jobs" forker task "exec sh -c 'for i in 1 2 3 4 5; do (setsid sleep 3 &); done; exit 0'"
+    # The task ends only once every child has its own session (it touches a file after setsid): a child still on its
+    # way there when the task ended would die with the group, and the check would count 4 of 5.
+    write_job "$jobs" forker task 'script' \
+        '  for i in 1 2 3 4 5; do (setsid sh -c "touch /tmp/orphan.$i; exec sleep 3" &); done' \
+        '  while [ "$(ls /tmp/orphan.* 2>/dev/null | wc -l)" -lt 5 ]; do sleep 0.05; done' \
+        'end script'
     write_job "$jobs" killed task "exec sh -c 'kill -9 \$\$'"
 fi
 
