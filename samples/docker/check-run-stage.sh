@@ -342,6 +342,7 @@ else
     # so supd's clean-up of the group at the task's end does not reach it) and the subshell exits: PID 1 inherits it.
     # The task ends only once every child has its own session (it touches a file after setsid): a child still on its
     # way there when the task ended would die with the group, and the check would count 4 of 5.
+    # shellcheck disable=SC2016 # $i and $(...) are the job script's, expanded inside the container
     write_job "$jobs" forker task 'script' \
         '  for i in 1 2 3 4 5; do (setsid sh -c "touch /tmp/orphan.$i; exec sleep 3" &); done' \
         '  while [ "$(ls /tmp/orphan.* 2>/dev/null | wc -l)" -lt 5 ]; do sleep 0.05; done' \
