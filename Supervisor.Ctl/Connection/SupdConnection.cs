@@ -23,10 +23,11 @@ internal sealed class SupdConnection(string socketPath)
         return DefaultPaths.Socket(DefaultPaths.CurrentUid, Environment.GetEnvironmentVariable);
     }
 
-    // .NET reports a missing socket file as "Cannot assign requested address"; say what happened instead.
+    // .NET reports a missing socket file as "Cannot assign requested address"; say what happened instead. The
+    // message is rebuilt from the error code: a synchronous connect's own message also names the endpoint.
     public static string Reason(string socketPath, SocketException e) =>
         File.Exists(socketPath) || Directory.Exists(socketPath)
-            ? e.SocketErrorCode == SocketError.ConnectionRefused ? "Connection refused (is supd running?)" : e.Message
+            ? e.SocketErrorCode == SocketError.ConnectionRefused ? "Connection refused (is supd running?)" : new SocketException((int)e.SocketErrorCode).Message
             : "No such file or directory (is supd running?)";
 
     /// <summary>Finds the connect failure inside the exception a call's failure to connect is reported as.</summary>
