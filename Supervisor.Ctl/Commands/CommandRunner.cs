@@ -33,7 +33,7 @@ internal sealed class CommandRunner(string? socketOption)
     public async Task<int> RunAsync(Func<Supervisor.Protocol.Supervisor.SupervisorClient, TextWriter, Task<int>> call)
     {
         var socket = SupdConnection.ResolveSocket(socketOption);
-        using var connection = new SupdConnection(socket);
+        var connection = new SupdConnection(socket);
         try
         {
             return await call(connection.Client, Console.Out).ConfigureAwait(false);
