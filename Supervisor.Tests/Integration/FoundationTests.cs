@@ -51,6 +51,26 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
     }
 
     [Test]
+    public async Task Supd_holds_no_file_watches()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("ticker", Ticker);
+        await supd.StartAsync();
+        await supd.WaitForStatusAsync("ticker", "start/running");
+
+        // The host's default appsettings source once put a recursive watcher on the content root ("/"): 45 000 inotify
+        // watches, twice the start-up time of 1000 jobs and 50 MB more. supd reads its configuration once.
+        var watches = Directory.GetFiles($"/proc/{supd.SupdPid}/fdinfo").Sum(InotifyWatches);
+        Assert.That(watches, Is.Zero);
+
+        static int InotifyWatches(string fdinfo)
+        {
+            try { return File.ReadLines(fdinfo).Count(l => l.StartsWith("inotify wd:", StringComparison.Ordinal)); }
+            catch (IOException) { return 0; } // the fd closed meanwhile
+        }
+    }
+
+    [Test]
     public async Task A_SIGKILLed_respawning_job_comes_back_with_a_new_pid()
     {
         await using var supd = new SupdHarness();
