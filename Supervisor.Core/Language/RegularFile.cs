@@ -27,9 +27,19 @@ internal static unsafe class RegularFile
         if (Libc.StatX(fd, &empty, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, &stat) != 0) throw Failure(Errno.Last, path);
         if ((stat.Mode & Libc.S_IFMT) != Libc.S_IFREG) throw new IOException($"Not a regular file ({Kind(stat.Mode)})");
 
-        using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
-        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        return reader.ReadToEnd();
+        // One buffer of the file's size (grown if the file grows meanwhile), then one decode: no stream or reader.
+        var bytes = new byte[Math.Max(1, (int)Math.Min(stat.Size, int.MaxValue - 1)) + 1];
+        var length = 0;
+        while (true)
+        {
+            var read = RandomAccess.Read(handle, bytes.AsSpan(length), length);
+            if (read == 0) break;
+            length += read;
+            if (length == bytes.Length) Array.Resize(ref bytes, bytes.Length * 2);
+        }
+        var text = bytes.AsSpan(0, length);
+        if (text.StartsWith(Encoding.UTF8.Preamble)) text = text[Encoding.UTF8.Preamble.Length..];
+        return Encoding.UTF8.GetString(text);
     }
 
     private static Exception Failure(Errno errno, string path) => errno.Value switch
