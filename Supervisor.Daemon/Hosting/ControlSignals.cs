@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Supervisor.Core;
+using Supervisor.Core.Interop;
 
 namespace Supervisor.Daemon.Hosting;
 
@@ -20,6 +21,11 @@ public sealed class ControlSignals : IDisposable
 
     public ControlSignals()
     {
+        // A signal ignored when supd was started (nohup, a non-interactive shell's background job) stays ignored, and
+        // the runtime does not override SIG_IGN: SIGHUP would never reload. These two are supd's own control signals,
+        // so they go back to their default first, and are caught at once below.
+        Libc.Signal(Signals.SIGHUP, Libc.SIG_DFL);
+        Libc.Signal(Signals.SIGUSR1, Libc.SIG_DFL);
         _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;

@@ -143,7 +143,10 @@ public sealed partial class LogCaptureTests(BinaryFlavor flavor) : IntegrationFi
     {
         await using var supd = new SupdHarness();
         // The child leaves the job's process group (setsid), so the SIGKILL that follows the main process's exit misses it.
-        supd.WriteJob("parent", "task\nexec /bin/sh -c 'setsid /bin/sh -c \"sleep 1; echo late, from the child\" & echo \"main done\"'\n");
+        // Main waits until the child is in its own session (it touches a file after setsid): a child still on its way
+        // there when main exited would die with the group, under load.
+        var detached = Path.Combine(supd.Root, "detached");
+        supd.WriteJob("parent", $"task\nexec /bin/sh -c 'setsid /bin/sh -c \"touch {detached}; sleep 1; echo late, from the child\" & echo \"main done\"; while [ ! -e {detached} ]; do sleep 0.05; done'\n");
         await supd.StartAsync();
 
         Assert.That((await supd.CtlAsync("start", "parent")).ExitCode, Is.EqualTo(0));

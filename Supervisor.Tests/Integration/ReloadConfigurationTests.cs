@@ -80,6 +80,22 @@ public sealed class ReloadConfigurationTests(BinaryFlavor flavor) : IntegrationF
     }
 
     [Test]
+    public async Task SIGHUP_reloads_even_when_supd_was_started_with_it_ignored_as_nohup_does()
+    {
+        // nohup (or a non-interactive shell's `supd &`) starts supd with SIGHUP ignored; the runtime keeps SIG_IGN, so
+        // supd must take its control signal back itself.
+        await using var supd = new SupdHarness { Wrapper = ["/usr/bin/env", "--ignore-signal=HUP"] };
+        supd.WriteJob("first", "exec sleep 300\n");
+        await supd.StartAsync();
+
+        supd.WriteJob("second", "exec sleep 300\n");
+        SupdHarness.Signal(supd.SupdPid, 1);
+
+        await Eventually.GetAsync(() => supd.CtlAsync("status", "second"), r => r.ExitCode == 0, "the new job after SIGHUP");
+        Assert.That(supd.SupdProcess!.HasExited, Is.False);
+    }
+
+    [Test]
     public async Task SIGHUP_and_SIGUSR1_during_start_up_wait_for_supd_to_be_ready_instead_of_ending_it()
     {
         // A job that outlives a SIGKILLed supd and shrugs off SIGTERM: the next supd's start-up TERMs it, then waits its
