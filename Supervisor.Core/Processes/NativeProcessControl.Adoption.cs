@@ -35,8 +35,8 @@ public sealed partial class NativeProcessControl
             var pidfd = Libc.PidfdOpen(pid, 0);
             if (pidfd < 0) return false;
             _pidfds[pid] = pidfd;
+            WatchOwned(pid, pidfd);
         }
-        Wake();
         return true;
     }
 }
