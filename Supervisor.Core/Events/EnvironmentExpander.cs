@@ -14,6 +14,13 @@ public static class EnvironmentExpander
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(lookup);
+        // Most patterns (every event argument without a variable) have nothing to expand: no copy.
+        if (!text.Contains('$'))
+        {
+            result = text;
+            error = null;
+            return true;
+        }
         var output = new StringBuilder(text.Length);
         var position = 0;
         error = ExpandUntil(text, ref position, "", lookup, output);

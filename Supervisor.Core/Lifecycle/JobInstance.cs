@@ -47,6 +47,11 @@ internal sealed class JobInstance
     /// </summary>
     public EnvironmentList Environment { get; set; } = new();
 
+    /// <summary>Looks a variable up in <see cref="Environment"/> (whichever list it is now); one delegate per instance,
+    /// so offering every event to <c>stop on</c> allocates nothing.</summary>
+    public Func<string, string?> Lookup => _lookup ??= key => Environment.Get(key);
+    private Func<string, string?>? _lookup;
+
     /// <summary>What the start request or the events gave (K=V, event variables, UPSTART_EVENTS), kept for respawns.</summary>
     public EnvironmentList StartVariables { get; set; } = new();
 
