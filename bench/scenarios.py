@@ -276,7 +276,9 @@ def s4_thousand(runs, jobs=1000, idle_seconds=20):
                     raise RuntimeError(f"only {len(seen)} of {jobs} jobs up after 300s")
                 seen.update(supd.inotify.names(deadline - time.monotonic()))
             ups.append((time.monotonic_ns() - t0) / 1e9)
-            time.sleep(2)  # let start-up work (JIT, logging) finish before the idle window
+            # Let the start-up burst's aftermath finish before measuring: log writes, and supd's one trim of the GC
+            # heap 2 s after the burst (Core/Memory/BurstMemoryTrimmer), so RSS and idle CPU are the steady state.
+            time.sleep(5)
             rsses.append(supd.rss_kib() / 1024)
             before = supd.cpu_ms()
             time.sleep(idle_seconds)

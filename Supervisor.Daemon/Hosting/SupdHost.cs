@@ -8,6 +8,7 @@ using Supervisor.Core;
 using Supervisor.Core.Configuration;
 using Supervisor.Core.Language;
 using Supervisor.Core.Lifecycle;
+using Supervisor.Core.Memory;
 using Supervisor.Core.Logs;
 using Supervisor.Core.Processes;
 using Supervisor.Core.Systemd;
@@ -80,6 +81,7 @@ public static class SupdHost
         builder.Services.AddSingleton(sp => new SystemdNotifier(
             Environment.GetEnvironmentVariable(SystemdNotifier.SocketVariable), sp.GetRequiredService<ILogger<SystemdNotifier>>()));
         builder.Services.AddSingleton<SystemdStatusReporter>();
+        builder.Services.AddSingleton<BurstMemoryTrimmer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SupervisorRuntime>());
         builder.Services.AddSingleton(policy);
         builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<AccessInterceptor>());
@@ -99,6 +101,9 @@ public static class SupdHost
         // to stop: Kestrel stops first and would otherwise wait for them before any job is stopped.
         var monitor = app.Services.GetRequiredService<EventMonitor>();
         app.Lifetime.ApplicationStopping.Register(monitor.Dispose);
+        // After a burst of supervision work, memory goes back to the OS once supd is quiet (Core/Memory).
+        var trimmer = app.Services.GetRequiredService<BurstMemoryTrimmer>();
+        app.Services.GetRequiredService<SupervisorLoop>().Notified += _ => trimmer.OnActivity();
         await runtime.StartSupervisionAsync().ConfigureAwait(false);
         await app.StartAsync().ConfigureAwait(false);
         SecureSocket(paths.Socket, socketMode, socketGroup);
