@@ -28,7 +28,6 @@ import time
 IN_CLOSE_WRITE = 0x00000008
 IN_NONBLOCK = 0o4000
 IN_CLOEXEC = 0o2000000
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 BIN = {}  # "supd" and "supctl": the binaries under test
 MARK = [""]  # the current Supd's mark-and-sleep script
 
@@ -153,10 +152,24 @@ class Supd:
         with open(f"/proc/{self.process.pid}/status") as f:
             return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
-    def cpu_ms(self):
-        with open(f"/proc/{self.process.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) * 1000 / CLK_TCK
+    def thread_run_ns(self):
+        """Each live thread's run time in ns (/proc/PID/task/TID/schedstat): /proc/PID/stat counts in 10 ms ticks,
+        too coarse for an idle daemon."""
+        times = {}
+        for tid in os.listdir(f"/proc/{self.process.pid}/task"):
+            try:
+                with open(f"/proc/{self.process.pid}/task/{tid}/schedstat") as f:
+                    times[tid] = int(f.read().split()[0])
+            except (FileNotFoundError, ProcessLookupError):
+                pass  # the thread ended meanwhile
+        return times
+
+    def idle_cpu_ms(self, seconds):
+        """CPU time supd's threads ran during the next `seconds` (a thread that ends meanwhile loses its share)."""
+        before = self.thread_run_ns()
+        time.sleep(seconds)
+        after = self.thread_run_ns()
+        return sum(ns - before.get(tid, 0) for tid, ns in after.items()) / 1e6
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -280,9 +293,7 @@ def s4_thousand(runs, jobs=1000, idle_seconds=20):
             # heap 2 s after the burst (Core/Memory/BurstMemoryTrimmer), so RSS and idle CPU are the steady state.
             time.sleep(5)
             rsses.append(supd.rss_kib() / 1024)
-            before = supd.cpu_ms()
-            time.sleep(idle_seconds)
-            cpus.append(supd.cpu_ms() - before)
+            cpus.append(supd.idle_cpu_ms(idle_seconds))
     result("up", "S4", f"{jobs} sleep jobs all up", "s", ups)
     result("rss", "S4", "supd RSS with them up", "MB", rsses)
     return result("idle-cpu", "S4", f"supd CPU while idle {idle_seconds} s", "ms", cpus)

@@ -19,7 +19,7 @@ namespace Supervisor.Core.Processes;
 /// status. epoll rather than poll: with 1000 jobs, re-arming 1000 fds on every wake-up cost about 1 ms of CPU per
 /// second of idling and grew with every spawn. supd is a child subreaper,
 /// so orphans of a job (its double-forked daemons) are re-parented to us: a sweep with waitid(P_ALL, WNOWAIT) after
-/// every wake-up and on a 1 s tick reaps those we do not own, so zombies never accumulate.
+/// every wake-up and on a tick (1 s, 5 s once quiet) reaps those we do not own, so zombies never accumulate.
 ///
 /// Races: a pid cannot be recycled until we reap it, so pidfd_open right after posix_spawn is exact. The spawn,
 /// the pidfd registration and the orphan sweep share one lock, so the sweep can never mistake a just-spawned child
@@ -349,16 +349,22 @@ public sealed partial class NativeProcessControl : IProcessControl
 
     private const ulong WakeData = 0; // epoll data of the eventfd; a pidfd's is its child's pid, never 0
     private const int MaxEvents = 64;
+    // The sweep walks every child in the kernel (about 0.2 ms with 1000 jobs), so it ticks every second only while
+    // children come and go, and every 5 s once nothing has been reaped for 10 ticks: an orphan that dies while all is
+    // quiet is reaped within 5 s, and an idle supd with 1000 jobs spends ~1 ms per 20 s on it instead of 4.
     private const int TickMs = 1000;
+    private const int IdleTickMs = 5000;
+    private const int TicksUntilIdle = 10;
 
     private unsafe void ReapLoop()
     {
         var exits = new List<ChildExit>();
         var events = stackalloc byte[MaxEvents * 16];
+        var quietTicks = 0;
         while (!_disposed)
         {
             // The tick is for orphans: an adopted process's exit makes no pidfd readable, so the sweep finds it.
-            var ready = Libc.EpollWait(_epollFd, events, MaxEvents, TickMs);
+            var ready = Libc.EpollWait(_epollFd, events, MaxEvents, quietTicks >= TicksUntilIdle ? IdleTickMs : TickMs);
             if (ready < 0)
             {
                 var error = Errno.Last;
@@ -383,8 +389,10 @@ public sealed partial class NativeProcessControl : IProcessControl
                 {
                     foreach (var pid in _unwatched.ToArray()) TryReapOwned(pid, exits);
                 }
+                var orphans = _orphansReaped;
                 if (_reapOrphans) SweepLocked(exits);
                 if (_isInit && ready == 0) GuardChildSignal();
+                quietTicks = ready > 0 || exits.Count > 0 || _orphansReaped != orphans ? 0 : quietTicks + 1;
             }
             foreach (var exit in exits) _onExit?.Invoke(exit);
             exits.Clear();
