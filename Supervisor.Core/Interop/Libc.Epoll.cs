@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Supervisor.Core.Interop;
 
-/// <summary>epoll, for the output pumps: a few threads watch every job's output pipe.</summary>
+/// <summary>epoll, for the output pumps (a few threads watch every job's output pipe) and the reaper (a pidfd per child).</summary>
 internal static unsafe partial class Libc
 {
     internal const int EPOLL_CLOEXEC = 0x80000;
@@ -16,6 +16,21 @@ internal static unsafe partial class Libc
     /// </summary>
     internal static readonly int EpollEventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
     internal static readonly int EpollDataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
+
+    /// <summary>Room for <paramref name="count"/> events, whatever the architecture's layout (16 bytes each at most).</summary>
+    internal static int EpollEventsBytes(int count) => count * 16;
+
+    /// <summary>Adds <paramref name="fd"/> for reading, tagged with <paramref name="data"/>; false (errno set) if refused.</summary>
+    internal static bool EpollAdd(int epfd, int fd, ulong data)
+    {
+        var ev = stackalloc byte[16];
+        *(uint*)ev = EPOLLIN;
+        *(ulong*)(ev + EpollDataOffset) = data;
+        return EpollCtl(epfd, EPOLL_CTL_ADD, fd, ev) == 0;
+    }
+
+    /// <summary>The data tag of the <paramref name="index"/>th event epoll_wait returned.</summary>
+    internal static ulong EpollData(byte* events, int index) => *(ulong*)(events + index * EpollEventSize + EpollDataOffset);
 
     [LibraryImport(Name, EntryPoint = "epoll_create1", SetLastError = true)]
     internal static partial int EpollCreate1(int flags);

@@ -65,7 +65,7 @@ public sealed partial class NativeProcessControl : IProcessControl
         if (_wakeFd < 0) throw new IOException($"eventfd: {Errno.Last}");
         _epollFd = Libc.EpollCreate1(Libc.EPOLL_CLOEXEC);
         if (_epollFd < 0) throw new IOException($"epoll_create1: {Errno.Last}");
-        if (!Watch(_wakeFd, WakeData)) throw new IOException($"epoll_ctl: {Errno.Last}");
+        if (!Libc.EpollAdd(_epollFd, _wakeFd, WakeData)) throw new IOException($"epoll_ctl: {Errno.Last}");
         if (childSubreaper && Libc.Prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
             LogSubreaperFailed(Errno.Last.Message);
         if (childSubreaper) GuardChildSignal();
@@ -289,20 +289,12 @@ public sealed partial class NativeProcessControl : IProcessControl
     }
 
     // Under _gate. The pidfd becomes readable when the child exits; the reaper then reaps it by pid. Should epoll refuse
-    // it (max_user_watches), the child is checked on every tick instead, so its exit is still seen within a second.
+    // it (max_user_watches), the child is checked on every wake-up and tick instead (1 s, 5 s once quiet).
     private void WatchOwned(int pid, int pidfd)
     {
-        if (Watch(pidfd, (ulong)pid)) return;
+        if (Libc.EpollAdd(_epollFd, pidfd, (ulong)pid)) return;
         LogWatchFailed(pid, Errno.Last.Message);
         _unwatched.Add(pid);
-    }
-
-    private unsafe bool Watch(int fd, ulong data)
-    {
-        var ev = stackalloc byte[16];
-        *(uint*)ev = Libc.EPOLLIN;
-        *(ulong*)(ev + Libc.EpollDataOffset) = data;
-        return Libc.EpollCtl(_epollFd, Libc.EPOLL_CTL_ADD, fd, ev) == 0;
     }
 
     public bool Signal(int pid, int signal)
@@ -359,7 +351,7 @@ public sealed partial class NativeProcessControl : IProcessControl
     private unsafe void ReapLoop()
     {
         var exits = new List<ChildExit>();
-        var events = stackalloc byte[MaxEvents * 16];
+        var events = stackalloc byte[Libc.EpollEventsBytes(MaxEvents)];
         var quietTicks = 0;
         while (!_disposed)
         {
@@ -377,7 +369,7 @@ public sealed partial class NativeProcessControl : IProcessControl
             {
                 for (var i = 0; i < ready; i++)
                 {
-                    var data = *(ulong*)(events + i * Libc.EpollEventSize + Libc.EpollDataOffset);
+                    var data = Libc.EpollData(events, i);
                     if (data == WakeData)
                     {
                         ulong counter;
@@ -488,7 +480,7 @@ public sealed partial class NativeProcessControl : IProcessControl
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Found}; restored SIGCHLD's default so that job exit statuses reach supd")]
     private partial void LogChildSignalReset(string found);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "epoll refused the pidfd of {Pid} ({Reason}); its exit is checked every second")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "epoll refused the pidfd of {Pid} ({Reason}); its exit is checked on every reaper tick (1-5 s)")]
     private partial void LogWatchFailed(int pid, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "pidfd_open({Pid}) failed: {Reason}; tracking it by pid")]

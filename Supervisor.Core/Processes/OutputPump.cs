@@ -88,18 +88,12 @@ internal sealed unsafe partial class OutputPump : IDisposable
             return pipe.Done.Task;
         }
 
-        private bool Register(int fd)
-        {
-            var ev = stackalloc byte[16];
-            *(uint*)ev = Libc.EPOLLIN;
-            *(ulong*)(ev + Libc.EpollDataOffset) = (ulong)fd;
-            return Libc.EpollCtl(_epoll, Libc.EPOLL_CTL_ADD, fd, ev) == 0;
-        }
+        private bool Register(int fd) => Libc.EpollAdd(_epoll, fd, (ulong)fd);
 
         private void Run()
         {
             var buffer = GC.AllocateUninitializedArray<byte>(BufferSize, pinned: true);
-            var events = stackalloc byte[MaxEvents * 16];
+            var events = stackalloc byte[Libc.EpollEventsBytes(MaxEvents)];
             fixed (byte* start = buffer)
             {
                 while (!_disposed)
@@ -113,7 +107,7 @@ internal sealed unsafe partial class OutputPump : IDisposable
                     }
                     for (var i = 0; i < count; i++)
                     {
-                        var fd = (int)*(ulong*)(events + i * Libc.EpollEventSize + Libc.EpollDataOffset);
+                        var fd = (int)Libc.EpollData(events, i);
                         if (fd == _wake) continue;
                         if (_pipes.TryGetValue(fd, out var pipe)) Drain(pipe, start);
                     }
