@@ -517,8 +517,25 @@ public sealed partial class SupervisorLoop
     private EnvironmentList ComposeEnvironment(JobInstance instance, IReadOnlyList<KeyValuePair<string, string>>? envFileValues = null)
     {
         var environment = ClassEnvironment(instance.Definition);
-        foreach (var (key, value) in envFileValues ?? instance.EnvFileValues) environment.Set(key, value);
-        environment.AddRange(instance.StartVariables);
+        var fromFiles = envFileValues ?? instance.EnvFileValues;
+        foreach (var (key, value) in fromFiles) environment.Set(key, value);
+        if (!instance.StartVariables.HasUntrusted)
+        {
+            environment.AddRange(instance.StartVariables);
+            return environment;
+        }
+        // A caller without admin never overrides what the job's own env-files set (access-control.md, Variables).
+        HashSet<string>? setByFiles = null;
+        foreach (var (key, value) in instance.StartVariables.Entries)
+        {
+            if (!instance.StartVariables.IsUntrusted(key))
+            {
+                environment.Set(key, value);
+                continue;
+            }
+            setByFiles ??= fromFiles.Select(f => f.Key).ToHashSet(StringComparer.Ordinal);
+            if (!setByFiles.Contains(key)) environment.SetUntrusted(key, value);
+        }
         return environment;
     }
 
