@@ -18,6 +18,15 @@ internal static unsafe class RegularFile
     /// <exception cref="FileTooLargeException">The file is (or grows while read to) more than <paramref name="maxBytes"/>.</exception>
     public static string ReadAllText(string path, long maxBytes)
     {
+        var bytes = ReadAllBytes(path, maxBytes);
+        var text = bytes.AsSpan();
+        if (text.StartsWith(Encoding.UTF8.Preamble)) text = text[Encoding.UTF8.Preamble.Length..];
+        return Encoding.UTF8.GetString(text);
+    }
+
+    /// <inheritdoc cref="ReadAllText"/>
+    public static byte[] ReadAllBytes(string path, long maxBytes)
+    {
         int fd;
         using (var native = new NativeString(path))
             fd = Libc.Open(native.Pointer, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
@@ -43,9 +52,8 @@ internal static unsafe class RegularFile
             if (length > maxBytes) throw new FileTooLargeException(length, maxBytes);
             if (length == bytes.Length) Array.Resize(ref bytes, (int)Math.Min(bytes.Length * 2L, maxBytes + 1));
         }
-        var text = bytes.AsSpan(0, length);
-        if (text.StartsWith(Encoding.UTF8.Preamble)) text = text[Encoding.UTF8.Preamble.Length..];
-        return Encoding.UTF8.GetString(text);
+        Array.Resize(ref bytes, length);
+        return bytes;
     }
 
     private static Exception Failure(Errno errno, string path) => errno.Value switch
