@@ -107,6 +107,10 @@ public sealed class AccessPolicy(IReadOnlyList<AccessRule> rules, uint supdUid)
         return new AccessDecision(false, right, "no rule");
     }
 
+    /// <summary>Does <paramref name="caller"/> hold <c>admin</c> (daemon-wide, the only way it is granted)? Only then are its variables unrestricted.</summary>
+    public bool HoldsAdmin(Caller caller) =>
+        Everything(caller) is not null || Rules.Any(rule => rule.AppliesTo(caller) && rule.Rights.Contains(AccessRight.Admin));
+
     /// <summary>Everything <paramref name="caller"/> may do, for <c>supctl access</c>.</summary>
     public EffectiveAccess Describe(Caller caller)
     {

@@ -31,7 +31,29 @@ internal static unsafe partial class Libc
     internal static partial int WaitId(int idType, int id, SigInfo* info, int options);
 
     [LibraryImport(Name, EntryPoint = "kill", SetLastError = true)]
-    internal static partial int Kill(int pid, int signal);
+    private static partial int KillUnchecked(int pid, int signal);
+
+    /// <summary>
+    /// kill(2), the one place supd sends a signal by number. A pid or process group of 0 or 1 (kill(0) is supd's own
+    /// group, kill(-1) every process it may signal, 1 is init), or supd's own pid or group, is refused with EINVAL:
+    /// a bad number from a state file or a bug must never take the machine or supd down.
+    /// </summary>
+    internal static int Kill(int pid, int signal)
+    {
+        if (!IsSignallable(pid))
+        {
+            Marshal.SetLastPInvokeError(Errno.EINVAL);
+            return -1;
+        }
+        return KillUnchecked(pid, signal);
+    }
+
+    /// <summary>False for 0, ±1, supd's own pid and its own process group (as a negative pid).</summary>
+    internal static bool IsSignallable(int pid) =>
+        pid is < -1 or > 1 && pid != int.MinValue && Math.Abs(pid) != Environment.ProcessId && (pid > 0 || -pid != GetPgrp());
+
+    [LibraryImport(Name, EntryPoint = "getpgrp")]
+    private static partial int GetPgrp();
 
     [LibraryImport(Name, EntryPoint = "prctl", SetLastError = true)]
     internal static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);

@@ -280,12 +280,22 @@ internal sealed class ConfigReader(string text)
     /// <summary>1-based line of an offset: one more than the newlines before it (as libnih counts).</summary>
     public int LineAt(int position)
     {
-        var line = 1;
+        // The parser asks at every stanza, moving forward: counting on from the last answer keeps a file of many
+        // short lines linear (counting from the start each time was quadratic: 100 000 env lines took minutes).
         var end = Math.Min(position, Text.Length);
-        for (var i = 0; i < end; i++)
+        if (end < _lineCountedTo)
         {
-            if (Text[i] == '\n') line++;
+            _lineCountedTo = 0;
+            _linesCounted = 1;
         }
-        return line;
+        for (var i = _lineCountedTo; i < end; i++)
+        {
+            if (Text[i] == '\n') _linesCounted++;
+        }
+        _lineCountedTo = end;
+        return _linesCounted;
     }
+
+    private int _lineCountedTo;
+    private int _linesCounted = 1;
 }

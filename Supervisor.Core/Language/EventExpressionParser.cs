@@ -6,6 +6,9 @@ namespace Supervisor.Core.Language;
 /// Parses the expression after <c>start on</c>/<c>stop on</c> (spec §5.1) with Upstart's operator-stack algorithm,
 /// so that the same inputs fail with the same message at the same place: <c>and</c>/<c>or</c> bind equally and
 /// associate to the left, an expression may continue onto further lines only while a parenthesis is open.
+/// The parser is iterative, but the tree it builds is walked recursively (matcher, printer, equality), and a
+/// left-leaning tree is as deep as it has events: <see cref="Limits.MaxExpressionOperands"/> and
+/// <see cref="Limits.MaxExpressionDepth"/> bound it here, so nothing downstream can overflow the stack.
 /// </summary>
 internal static class EventExpressionParser
 {
@@ -32,6 +35,7 @@ internal static class EventExpressionParser
         var stack = new Stack<StackItem>();
         EventExpression? root = null;
         var openParens = 0;
+        var operands = 0;
 
         do
         {
@@ -41,7 +45,7 @@ internal static class EventExpressionParser
                 if (!reader.AtEnd && reader.Current is '(' or ')')
                     HandleParenthesis(reader, stack, ref root, ref openParens);
                 else
-                    HandleWord(reader, stack, ref root);
+                    HandleWord(reader, stack, ref root, ref operands);
             }
             while (reader.HasToken());
             reader.SkipComment();
@@ -59,6 +63,8 @@ internal static class EventExpressionParser
         if (reader.Current == '(')
         {
             openParens++;
+            if (openParens > Limits.MaxExpressionDepth)
+                throw new ConfigSyntaxException(reader.Position, $"Expression nested too deeply (more than {Limits.MaxExpressionDepth} open parentheses)");
             if (root is not null || stack.TryPeek(out var top) && top is Match)
                 throw new ConfigSyntaxException(reader.Position, "Expected operator before '('");
             stack.Push(new Group());
@@ -75,7 +81,7 @@ internal static class EventExpressionParser
         reader.SkipWhitespace();
     }
 
-    private static void HandleWord(ConfigReader reader, Stack<StackItem> stack, ref EventExpression? root)
+    private static void HandleWord(ConfigReader reader, Stack<StackItem> stack, ref EventExpression? root, ref int operands)
     {
         // Operators are recognised undequoted, so a quoted "and" is an ordinary event name or value.
         var start = reader.Position;
@@ -92,6 +98,8 @@ internal static class EventExpressionParser
         var operand = reader.NextToken(ConfigReader.EventDelimiters, dequote: true);
         if (!stack.TryPeek(out var top) || top is not Match match)
         {
+            if (++operands > Limits.MaxExpressionOperands)
+                throw new ConfigSyntaxException(start, $"Expression too large (more than {Limits.MaxExpressionOperands} events)");
             stack.Push(new Match(operand));
             return;
         }

@@ -54,9 +54,15 @@ public static class JobDirectoryLoader
     {
         try
         {
-            text = RegularFile.ReadAllText(path);
+            text = RegularFile.ReadAllText(path, Limits.MaxJobFileBytes);
             error = null;
             return true;
+        }
+        catch (FileTooLargeException e)
+        {
+            text = null;
+            error = new ParseError(path, 0, e.Message);
+            return false;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
         {

@@ -37,6 +37,7 @@ public static class JobParser
         try
         {
             var job = start;
+            var stanzas = 0;
             while (!reader.AtEnd)
             {
                 while (!reader.AtEnd && ConfigReader.IsSpace(reader.Current))
@@ -46,6 +47,9 @@ public static class JobParser
                     reader.NextLine();   // blank or comment-only line
                     continue;
                 }
+                // Repeated stanzas (env, export, …) append to immutable lists; the count bounds that work too.
+                if (++stanzas > Limits.MaxStanzasPerFile)
+                    throw new ConfigSyntaxException(reader.Position, $"Too many stanzas (more than {Limits.MaxStanzasPerFile} in one file)");
                 job = ParseStanza(reader, job);
             }
             return new JobParseResult(job, null);

@@ -14,7 +14,18 @@ namespace Supervisor.Core.Language;
 /// </summary>
 internal static unsafe class RegularFile
 {
-    public static string ReadAllText(string path)
+    /// <summary>Reads the whole file; one larger than <paramref name="maxBytes"/> (by fstat, before a byte is read) is refused.</summary>
+    /// <exception cref="FileTooLargeException">The file is (or grows while read to) more than <paramref name="maxBytes"/>.</exception>
+    public static string ReadAllText(string path, long maxBytes)
+    {
+        var bytes = ReadAllBytes(path, maxBytes);
+        var text = bytes.AsSpan();
+        if (text.StartsWith(Encoding.UTF8.Preamble)) text = text[Encoding.UTF8.Preamble.Length..];
+        return Encoding.UTF8.GetString(text);
+    }
+
+    /// <inheritdoc cref="ReadAllText"/>
+    public static byte[] ReadAllBytes(string path, long maxBytes)
     {
         int fd;
         using (var native = new NativeString(path))
@@ -27,19 +38,22 @@ internal static unsafe class RegularFile
         if (Libc.StatX(fd, &empty, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, &stat) != 0) throw Failure(Errno.Last, path);
         if ((stat.Mode & Libc.S_IFMT) != Libc.S_IFREG) throw new IOException($"Not a regular file ({Kind(stat.Mode)})");
 
-        // One buffer of the file's size (grown if the file grows meanwhile), then one decode: no stream or reader.
-        var bytes = new byte[Math.Max(1, (int)Math.Min(stat.Size, int.MaxValue - 1)) + 1];
+        // A sparse 1 GiB file costs its owner nothing and would cost supd 1 GiB (or an OutOfMemoryException).
+        if (stat.Size > (ulong)maxBytes) throw new FileTooLargeException((long)Math.Min(stat.Size, long.MaxValue), maxBytes);
+
+        // One buffer of the file's size (grown if the file grows meanwhile, never past the limit), then one decode.
+        var bytes = new byte[(int)Math.Max(1, stat.Size) + 1];
         var length = 0;
         while (true)
         {
             var read = RandomAccess.Read(handle, bytes.AsSpan(length), length);
             if (read == 0) break;
             length += read;
-            if (length == bytes.Length) Array.Resize(ref bytes, bytes.Length * 2);
+            if (length > maxBytes) throw new FileTooLargeException(length, maxBytes);
+            if (length == bytes.Length) Array.Resize(ref bytes, (int)Math.Min(bytes.Length * 2L, maxBytes + 1));
         }
-        var text = bytes.AsSpan(0, length);
-        if (text.StartsWith(Encoding.UTF8.Preamble)) text = text[Encoding.UTF8.Preamble.Length..];
-        return Encoding.UTF8.GetString(text);
+        Array.Resize(ref bytes, length);
+        return bytes;
     }
 
     private static Exception Failure(Errno errno, string path) => errno.Value switch
@@ -58,4 +72,12 @@ internal static unsafe class RegularFile
         Libc.S_IFSOCK => "a socket",
         _ => "file type 0" + Convert.ToString(mode & Libc.S_IFMT, 8),
     };
+}
+
+/// <summary>A file over its size limit: <c>too large (1 GiB &gt; 1 MiB)</c>.</summary>
+public sealed class FileTooLargeException(long size, long limit)
+    : IOException($"too large ({Limits.Bytes(size)} > {Limits.Bytes(limit)})")
+{
+    public long Size { get; } = size;
+    public long Limit { get; } = limit;
 }

@@ -21,7 +21,13 @@ public static class EnvFile
             string text;
             try
             {
-                text = RegularFile.ReadAllText(file.Path);
+                text = RegularFile.ReadAllText(file.Path, Limits.MaxEnvFileBytes);
+            }
+            catch (FileTooLargeException e)
+            {
+                // Checked before a byte is read: the file's owner (often the job's own user) cannot make supd hold it.
+                error = $"unable to read env-file: {file.Path}: {e.Message}";
+                return false;
             }
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
             {
@@ -44,8 +50,14 @@ public static class EnvFile
     {
         error = null;
         var lines = text.Split('\n');
+        var count = 0;
         for (var n = 0; n < lines.Length; n++)
         {
+            if (lines[n].Length > Limits.MaxEnvFileLineBytes)
+            {
+                error = $"{path}:{n + 1}: line too long ({Limits.Bytes(lines[n].Length)} > {Limits.Bytes(Limits.MaxEnvFileLineBytes)})";
+                return false;
+            }
             var line = lines[n].TrimEnd('\r').Trim(' ', '\t');
             if (line.Length == 0 || line[0] == '#') continue;
             if (line.StartsWith("export ", StringComparison.Ordinal)) line = line[7..].TrimStart(' ', '\t');
@@ -59,6 +71,16 @@ public static class EnvFile
             if (!TryValue(line[(eq + 1)..].TrimStart(' ', '\t'), out var value, out var problem))
             {
                 error = $"{path}:{n + 1}: {problem}";
+                return false;
+            }
+            if (++count > Limits.MaxEnvFileVariables)
+            {
+                error = $"{path}:{n + 1}: too many variables (more than {Limits.MaxEnvFileVariables})";
+                return false;
+            }
+            if (value.IndexOf('\0', StringComparison.Ordinal) >= 0)
+            {
+                error = $"{path}:{n + 1}: NUL character in the value of {key}";
                 return false;
             }
             values.Add(new(key, value));

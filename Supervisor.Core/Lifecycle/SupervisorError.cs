@@ -17,6 +17,10 @@ public enum SupervisorError
     CheckFailed,
     /// <summary>A restart or reload came while the job's check for another one was still running.</summary>
     CheckRunning,
+    /// <summary>The caller holds the verb's right but asked for more than it gives (variables it may not set).</summary>
+    PermissionDenied,
+    /// <summary>The request is over one of <see cref="Limits"/> (too many or too long variables, a too long name).</summary>
+    TooLarge,
 }
 
 /// <summary>A refused request; <see cref="Exception.Message"/> is what the user sees after "supctl: ".</summary>

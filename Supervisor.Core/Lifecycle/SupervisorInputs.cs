@@ -34,11 +34,13 @@ internal enum JobCommand { Start, Stop, Restart, Reload }
 
 /// <param name="Instance">Selects the instance by name (initctl inside a job); null selects it through the job's instance stanza.</param>
 /// <param name="NoCheck">restart/reload: skip the job's <c>check</c> (also set once the check has passed).</param>
+/// <param name="Restricted">The caller's name when it lacks admin: its variables pass only where the job declares them.</param>
 internal sealed record JobCommandInput(
     JobCommand Command, string Job, IReadOnlyList<string> Environment, bool Wait, string? Instance,
-    TaskCompletionSource<JobStatusSnapshot?> Reply, bool NoCheck = false) : SupervisorInput;
+    TaskCompletionSource<JobStatusSnapshot?> Reply, bool NoCheck = false, string? Restricted = null) : SupervisorInput;
 
-internal sealed record EmitInput(string Name, IReadOnlyList<string> Environment, bool Wait, TaskCompletionSource Reply)
+/// <param name="Restricted">The caller's name when it lacks admin: the event's variables are marked untrusted.</param>
+internal sealed record EmitInput(string Name, IReadOnlyList<string> Environment, bool Wait, TaskCompletionSource Reply, string? Restricted = null)
     : SupervisorInput;
 
 internal sealed record ReloadConfigurationInput(JobLoadResult Loaded, TaskCompletionSource<ConfigurationChanges> Reply) : SupervisorInput;

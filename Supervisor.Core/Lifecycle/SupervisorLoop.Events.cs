@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Supervisor.Core.Access;
 using Supervisor.Core.Events;
 using Supervisor.Core.Processes;
 
@@ -64,8 +66,10 @@ public sealed partial class SupervisorLoop
     {
         foreach (var key in instance.Definition.Export)
         {
-            // Exported variables never override the built-in ones.
-            if (environment.Get(key) is null && instance.Environment.Get(key) is { } value) environment.Set(key, value);
+            // Exported variables never override the built-in ones. One a caller without admin set stays untrusted.
+            if (environment.Get(key) is not null || instance.Environment.Get(key) is not { } value) continue;
+            if (instance.Environment.IsUntrusted(key)) environment.SetUntrusted(key, value);
+            else environment.Set(key, value);
         }
     }
 
@@ -81,7 +85,22 @@ public sealed partial class SupervisorLoop
             input.Reply.TrySetException(new SupervisorException(SupervisorError.InvalidArgument, "Env must be KEY=VALUE pairs"));
             return;
         }
-        var e = Emit(input.Name, new EnvironmentList(input.Environment));
+        var variables = new EnvironmentList(input.Environment);
+        if (input.Restricted is { } caller)
+        {
+            // No job may take these from such a caller; the rest is marked and each job admits what it declares.
+            try
+            {
+                VariablePolicy.CheckEvent(input.Environment, caller);
+            }
+            catch (SupervisorException refused)
+            {
+                input.Reply.TrySetException(refused);
+                return;
+            }
+            variables.MarkAllUntrusted();
+        }
+        var e = Emit(input.Name, variables);
         if (!input.Wait)
         {
             input.Reply.TrySetResult();
@@ -126,7 +145,7 @@ public sealed partial class SupervisorLoop
         foreach (var callback in e.OnFinished) callback(e);
         e.OnFinished.Clear();
         if (e.Failed && !e.Name.EndsWith("/failed", StringComparison.Ordinal))
-            Emit(e.Name + "/failed", new EnvironmentList(e.Environment.ToStrings()));
+            Emit(e.Name + "/failed", e.Environment.Clone());
     }
 
     /// <summary>Offers an event to every job: stop conditions of live instances first, then start conditions.</summary>
@@ -155,7 +174,7 @@ public sealed partial class SupervisorLoop
 
             if (jobClass.StartOn is not { } startOn || IsShuttingDown || jobClass.Removed) continue;
             if (!startOn.Handle(e, static _ => null)) continue;
-            var variables = startOn.Environment("UPSTART_EVENTS");
+            var variables = Admit(jobClass.Definition, startOn.Environment("UPSTART_EVENTS"));
             var environment = ClassEnvironment(jobClass.Definition);
             environment.AddRange(variables);
             WarnIfSelfTriggered(jobClass, e);
@@ -185,10 +204,30 @@ public sealed partial class SupervisorLoop
         if (instance.Goal != JobGoal.Stop)
         {
             TakeBlocks(instance, stopOn);
-            instance.StopEnvironment = stopOn.Environment("UPSTART_STOP_EVENTS");
+            instance.StopEnvironment = Admit(instance.Definition, stopOn.Environment("UPSTART_STOP_EVENTS"));
             ChangeGoal(instance, JobGoal.Stop);
         }
         stopOn.Reset();
+    }
+
+    /// <summary>
+    /// Drops the variables a caller without admin put into the matched events that this job does not accept
+    /// (<see cref="VariablePolicy"/>): an emit reaches every job, and each takes only what it declares.
+    /// </summary>
+    private EnvironmentList Admit(Language.JobDefinition job, EnvironmentList variables)
+    {
+        if (!variables.HasUntrusted) return variables;
+        List<string>? dropped = null;
+        foreach (var (key, _) in variables.Entries)
+        {
+            if (variables.IsUntrusted(key) && VariablePolicy.Refusal(job, key, _options.JobEnvironment.Select(e => e.Key)) is not null)
+                (dropped ??= []).Add(key);
+        }
+        if (dropped is null) return variables;
+        foreach (var key in dropped) variables.Remove(key);
+        _droppedVariables += dropped.Count;
+        LogVariablesDropped(job.Name, dropped.Count, string.Join(' ', dropped.Take(8)));
+        return variables;
     }
 
     // Upstart loops for ever on a job started by its own events (C88); supd runs it too, but says so once.
@@ -209,4 +248,12 @@ public sealed partial class SupervisorLoop
             instance.Blocking.Add(e);
         }
     }
+
+    /// <summary>Variables from callers without admin that a job did not accept (dropped from events), since start.</summary>
+    public long DroppedVariables => Interlocked.Read(ref _droppedVariables);
+
+    private long _droppedVariables;
+
+    [LoggerMessage(EventId = 430, Level = LogLevel.Warning, Message = "{Job}: dropped {Count} variable(s) a caller without admin put into its events, which the job does not declare: {Names}")]
+    private partial void LogVariablesDropped(string job, int count, string names);
 }

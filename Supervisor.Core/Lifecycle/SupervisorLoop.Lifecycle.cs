@@ -81,8 +81,9 @@ public sealed partial class SupervisorLoop
 
             case JobState.Spawned:
                 if (definition.Main is null) return true;
-                if (!Spawn(instance, ProcessKind.Main, definition.Main, out var error))
+                if (!Spawn(instance, ProcessKind.Main, definition.Main, out var error, transient: out var transient))
                 {
+                    if (transient && RetryTransientSpawn(instance, error!)) return false;
                     Fail(instance, ProcessKind.Main, null, error);
                     ChangeGoalQuietly(instance, JobGoal.Stop);
                     return true;
@@ -226,8 +227,51 @@ public sealed partial class SupervisorLoop
     /// <param name="environment">The process's environment; null composes it from the instance (a check brings its own).</param>
     /// <param name="output">Where its output goes; null: the job's log (console log) or what console says.</param>
     private bool Spawn(JobInstance instance, ProcessKind kind, ProcessCommand command, out string? error,
+        EnvironmentList? environment = null, IOutputSink? output = null) =>
+        Spawn(instance, kind, command, out error, out _, environment, output);
+
+    /// <param name="transient">The spawn failed for want of fds, processes or memory (worth trying again).</param>
+    private bool Spawn(JobInstance instance, ProcessKind kind, ProcessCommand command, out string? error, out bool transient,
         EnvironmentList? environment = null, IOutputSink? output = null)
     {
+        transient = false;
+        try
+        {
+            return SpawnUnguarded(instance, kind, command, out error, out transient, environment, output);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or FormatException
+            or OverflowException or OutOfMemoryException or System.ComponentModel.Win32Exception or InvalidDataException)
+        {
+            // One job's own input (its files, env-files, user, command) must fail that job, never the loop.
+            error = $"unable to start: {e.Message}";
+            LogSpawnFailed(instance.DisplayName, kind.Name(), error);
+            RecordExit(instance, kind, 0, null, error);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A main process that could not be spawned for a transient reason (EMFILE, EAGAIN, …) is a crash like any other
+    /// for a respawning job: it goes down and comes back under its respawn limit, after its respawn delay or
+    /// <see cref="TransientSpawnRetry"/>, so a moment without fds does not leave a service failed for good.
+    /// </summary>
+    private bool RetryTransientSpawn(JobInstance instance, string error)
+    {
+        if (!instance.Definition.Respawn || instance.Goal != JobGoal.Start || RespawningTooFast(instance)) return false;
+        instance.RespawnCount++;
+        instance.RespawnDelayDue = NextRespawnDelay(instance) ?? TransientSpawnRetry;
+        LogSpawnRetry(instance.DisplayName, error, instance.RespawnDelayDue.Value.TotalSeconds);
+        ChangeState(instance, JobState.Stopping);
+        return true;
+    }
+
+    /// <summary>How long a respawning job without a respawn delay waits before a transiently failed spawn is tried again.</summary>
+    private static readonly TimeSpan TransientSpawnRetry = TimeSpan.FromSeconds(1);
+
+    private bool SpawnUnguarded(JobInstance instance, ProcessKind kind, ProcessCommand command, out string? error, out bool transient,
+        EnvironmentList? environment, IOutputSink? output)
+    {
+        transient = false;
         var definition = instance.Definition;
         error = Unsupported(definition);
         if (error is null && environment is null) RefreshEnvFiles(instance, kind, out error);
@@ -254,6 +298,7 @@ public sealed partial class SupervisorLoop
         if (!result.Succeeded)
         {
             error = result.Error;
+            transient = result.Transient;
             LogSpawnFailed(instance.DisplayName, kind.Name(), error!);
             RecordExit(instance, kind, 0, null, error);
             return false;
@@ -517,8 +562,25 @@ public sealed partial class SupervisorLoop
     private EnvironmentList ComposeEnvironment(JobInstance instance, IReadOnlyList<KeyValuePair<string, string>>? envFileValues = null)
     {
         var environment = ClassEnvironment(instance.Definition);
-        foreach (var (key, value) in envFileValues ?? instance.EnvFileValues) environment.Set(key, value);
-        environment.AddRange(instance.StartVariables);
+        var fromFiles = envFileValues ?? instance.EnvFileValues;
+        foreach (var (key, value) in fromFiles) environment.Set(key, value);
+        if (!instance.StartVariables.HasUntrusted)
+        {
+            environment.AddRange(instance.StartVariables);
+            return environment;
+        }
+        // A caller without admin never overrides what the job's own env-files set (access-control.md, Variables).
+        HashSet<string>? setByFiles = null;
+        foreach (var (key, value) in instance.StartVariables.Entries)
+        {
+            if (!instance.StartVariables.IsUntrusted(key))
+            {
+                environment.Set(key, value);
+                continue;
+            }
+            setByFiles ??= fromFiles.Select(f => f.Key).ToHashSet(StringComparer.Ordinal);
+            if (!setByFiles.Contains(key)) environment.SetUntrusted(key, value);
+        }
         return environment;
     }
 

@@ -1,3 +1,4 @@
+using Supervisor.Core.Access;
 using Supervisor.Core.Events;
 using Supervisor.Core.Processes;
 
@@ -35,6 +36,9 @@ public sealed partial class SupervisorLoop
         {
             var jobClass = FindClass(input.Job);
             CheckAssignments(input.Environment);
+            // Variables cannot raise privilege: those of a caller without admin must be ones the job declares.
+            if (input.Restricted is { } caller && input.Command != JobCommand.Reload)
+                VariablePolicy.Check(jobClass.Definition, input.Environment, caller, _options.JobEnvironment.Select(e => e.Key));
             var requestEnvironment = ClassEnvironment(jobClass.Definition);
             requestEnvironment.AddRange(input.Environment);
             switch (input.Command)
@@ -51,6 +55,13 @@ public sealed partial class SupervisorLoop
         }
     }
 
+    /// <summary>A request's variables, marked untrusted when its caller lacks admin (they were checked against the job).</summary>
+    private static EnvironmentList RequestVariables(JobCommandInput input)
+    {
+        var variables = new EnvironmentList(input.Environment);
+        return input.Restricted is null ? variables : variables.MarkAllUntrusted();
+    }
+
     private void Start(JobClass jobClass, EnvironmentList environment, JobCommandInput input)
     {
         if (IsShuttingDown) throw new SupervisorException(SupervisorError.ShuttingDown, "supd is shutting down");
@@ -59,14 +70,14 @@ public sealed partial class SupervisorLoop
         if (instance.State == JobState.Respawning)
         {
             // start cuts a respawn delay short; as with restart, no variables keep the ones it has.
-            if (input.Environment.Count > 0) instance.PendingStartVariables = new EnvironmentList(input.Environment);
+            if (input.Environment.Count > 0) instance.PendingStartVariables = RequestVariables(input);
             Await(instance, JobGoal.Start, input);
             RespawnNow(instance);
             return;
         }
         if (instance.Goal == JobGoal.Start)
             throw new SupervisorException(SupervisorError.AlreadyRunning, $"Job is already running: {instance.DisplayName}");
-        instance.PendingStartVariables = new EnvironmentList(input.Environment);
+        instance.PendingStartVariables = RequestVariables(input);
         StartedByHand(instance, input);
         Await(instance, JobGoal.Start, input);
         ChangeGoal(instance, JobGoal.Start);
@@ -77,7 +88,7 @@ public sealed partial class SupervisorLoop
         var instance = ExistingInstance(jobClass, environment, input.Instance);
         if (instance.Goal == JobGoal.Stop)
             throw new SupervisorException(SupervisorError.AlreadyStopped, $"Job has already been stopped: {instance.DisplayName}");
-        var stopEnvironment = new EnvironmentList(input.Environment);
+        var stopEnvironment = RequestVariables(input);
         instance.StopEnvironment = stopEnvironment;
         StoppedByHand(instance, input);
         Await(instance, JobGoal.Stop, input);
@@ -92,7 +103,7 @@ public sealed partial class SupervisorLoop
             throw new SupervisorException(SupervisorError.AlreadyStopped, $"Job has already been stopped: {instance.DisplayName}");
         if (StartCheck(instance, input)) return;
         // New variables replace the start environment; none keeps the one it has.
-        if (input.Environment.Count > 0) instance.PendingStartVariables = new EnvironmentList(input.Environment);
+        if (input.Environment.Count > 0) instance.PendingStartVariables = RequestVariables(input);
         Await(instance, JobGoal.Start, input);
         if (instance.State == JobState.Respawning)
         {

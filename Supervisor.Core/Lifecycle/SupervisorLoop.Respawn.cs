@@ -69,4 +69,7 @@ public sealed partial class SupervisorLoop
 
     [LoggerMessage(EventId = 411, Level = LogLevel.Information, Message = "{Job} respawn delay cut short by start")]
     private partial void LogRespawnCutShort(string job);
+
+    [LoggerMessage(EventId = 431, Level = LogLevel.Warning, Message = "{Job} main process could not be spawned ({Error}); trying again in {Delay}s under its respawn rules")]
+    private partial void LogSpawnRetry(string job, string error, double delay);
 }

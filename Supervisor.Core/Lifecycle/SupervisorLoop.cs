@@ -153,23 +153,24 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         Ask<JobStatusSnapshot>(r => new StatusInput(job, environment, instance, r));
 
     /// <summary>Starts a job; with <paramref name="wait"/>, completes when a service runs or a task has finished.</summary>
-    public Task<JobStatusSnapshot?> StartAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null) =>
-        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Start, job, environment, wait, instance, r));
+    /// <param name="restricted">The name of a caller without admin (its variables are checked by <see cref="Access.VariablePolicy"/>); null for one with it.</param>
+    public Task<JobStatusSnapshot?> StartAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null, string? restricted = null) =>
+        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Start, job, environment, wait, instance, r, Restricted: restricted));
 
-    public Task<JobStatusSnapshot?> StopAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null) =>
-        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Stop, job, environment, wait, instance, r));
+    public Task<JobStatusSnapshot?> StopAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null, string? restricted = null) =>
+        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Stop, job, environment, wait, instance, r, Restricted: restricted));
 
     /// <summary>Restarts a job, after its <c>check</c> passed (unless <paramref name="noCheck"/>); a failed check is refused.</summary>
-    public Task<JobStatusSnapshot?> RestartAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null, bool noCheck = false) =>
-        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Restart, job, environment, wait, instance, r, noCheck));
+    public Task<JobStatusSnapshot?> RestartAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null, bool noCheck = false, string? restricted = null) =>
+        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Restart, job, environment, wait, instance, r, noCheck, restricted));
 
     /// <summary>Sends the job's reload signal to its main process, after its <c>check</c> passed (unless <paramref name="noCheck"/>).</summary>
     public Task<JobStatusSnapshot?> ReloadAsync(string job, IReadOnlyList<string> environment, string? instance = null, bool noCheck = false) =>
         Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Reload, job, environment, false, instance, r, noCheck));
 
     /// <summary>Emits an event; with <paramref name="wait"/>, completes when the event has finished (spec §8).</summary>
-    public Task EmitAsync(string name, IReadOnlyList<string> environment, bool wait = true) =>
-        Ask(r => new EmitInput(name, environment, wait, r));
+    public Task EmitAsync(string name, IReadOnlyList<string> environment, bool wait = true, string? restricted = null) =>
+        Ask(r => new EmitInput(name, environment, wait, r, restricted));
 
     /// <summary>Stops every job; completes when no instance is left. Bound it with <see cref="KillEverythingAsync"/>.</summary>
     public Task ShutdownAsync() => Ask(r => new ShutdownInput(r));

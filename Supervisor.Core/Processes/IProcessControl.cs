@@ -59,10 +59,12 @@ public sealed record SpawnRequest(
 /// A pid, or why the process could not be started ("unable to execute: No such file or directory"). A started
 /// process may come with hints that could not be applied (<c>oom score -1000: Permission denied</c>).
 /// </summary>
-public readonly record struct SpawnResult(int Pid, string? Error, IReadOnlyList<string>? NotAppliedHints = null)
+/// <param name="Transient">The failure was for want of a resource that comes back (EMFILE, ENFILE, EAGAIN, ENOMEM):
+/// a respawning job tries again under its respawn rules instead of failing.</param>
+public readonly record struct SpawnResult(int Pid, string? Error, IReadOnlyList<string>? NotAppliedHints = null, bool Transient = false)
 {
     public static SpawnResult Started(int pid, IReadOnlyList<string>? notApplied = null) => new(pid, null, notApplied);
-    public static SpawnResult Failed(string error) => new(0, error);
+    public static SpawnResult Failed(string error, bool transient = false) => new(0, error, null, transient);
     public bool Succeeded => Error is null;
     public IReadOnlyList<string> NotApplied => NotAppliedHints ?? [];
 }

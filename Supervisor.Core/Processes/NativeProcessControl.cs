@@ -134,13 +134,16 @@ public sealed partial class NativeProcessControl : IProcessControl
         int* pipe = stackalloc int[2] { -1, -1 };
         int* status = stackalloc int[2] { -1, -1 };
         if (request.Output is not null && Libc.Pipe2(pipe, Libc.O_CLOEXEC) != 0)
-            return SpawnResult.Failed($"unable to create output pipe: {Errno.Last}");
+        {
+            var error = Errno.Last;
+            return SpawnResult.Failed($"unable to create output pipe: {error}", error.IsTransient);
+        }
         if (request.Output is not null) Libc.Fcntl(pipe[0], Libc.F_SETPIPE_SZ, OutputPipeSize);
         if (helper && Libc.Pipe2(status, Libc.O_CLOEXEC) != 0)
         {
             var error = Errno.Last;
             if (pipe[0] >= 0) { Libc.Close(pipe[0]); Libc.Close(pipe[1]); }
-            return SpawnResult.Failed($"unable to create status pipe: {error}");
+            return SpawnResult.Failed($"unable to create status pipe: {error}", error.IsTransient);
         }
 
         using var path = new NativeString(file);
@@ -205,7 +208,7 @@ public sealed partial class NativeProcessControl : IProcessControl
             if (status[0] >= 0) Libc.Close(status[0]);
             return SpawnResult.Failed(helper
                 ? $"unable to start the exec helper {file}: {new Errno(rc).Message}"
-                : $"unable to execute: {new Errno(rc).Message}");
+                : $"unable to execute: {new Errno(rc).Message}", new Errno(rc).IsTransient);
         }
         if (request.Output is not null) StartPump(pipe[0], request.Output, request.Description);
         if (!helper) return SpawnResult.Started(pid);

@@ -42,6 +42,9 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
     public long WriteFailures => Interlocked.Read(ref _writeFailures);
     private long _writeFailures;
 
+    /// <summary>goals.json's size bound (read by fstat before the file is).</summary>
+    public const long MaxFileBytes = 64L * 1024 * 1024;
+
     /// <summary>The saved state; empty when there is none, or when the file was corrupt (then it is set aside).</summary>
     public GoalState Load()
     {
@@ -49,7 +52,7 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
         try
         {
             if (!File.Exists(FilePath)) return GoalState.Empty;
-            bytes = File.ReadAllBytes(FilePath);
+            bytes = Language.RegularFile.ReadAllBytes(FilePath, MaxFileBytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -64,10 +67,9 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
         {
             return SetAside($"is not valid ({e.Message})");
         }
-        if (state is null || state.Version != GoalState.CurrentVersion)
-            return SetAside($"has an unknown version ({state?.Version.ToString(CultureInfo.InvariantCulture) ?? "null"})");
+        if (GoalStateValidation.Problem(state) is { } problem) return SetAside(problem);
         _written = bytes;
-        return state;
+        return state!; // validated: not null
     }
 
     private GoalState SetAside(string problem)

@@ -22,7 +22,7 @@ public static partial class LeftoverProcesses
             LogOtherBoot(log, state.Processes.Count);
             return 0;
         }
-        var survivors = state.Processes.Where(p => p.Pid > 0 && ProcStat.IsAlive(p.Pid, p.StartTime)).ToList();
+        var survivors = state.Processes.Where(p => p.Pid > 1 && p.ProcessGroup > 1 && ProcStat.IsAlive(p.Pid, p.StartTime)).ToList();
         foreach (var p in state.Processes.Except(survivors)) LogGone(log, Name(p), p.Process, p.Pid);
         if (survivors.Count == 0) return 0;
 

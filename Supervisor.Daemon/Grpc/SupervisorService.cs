@@ -32,6 +32,7 @@ public sealed class SupervisorService(
 
     public override Task<StatusReply> Status(StatusRequest request, ServerCallContext context) => Call(async () =>
     {
+        RequestLimits.Check(request.Env, request.Job, request.Instance);
         var status = ProtoMapper.ToProto(await loop.StatusAsync(RequireJob(request.Job), request.Env, Instance(request.HasInstance, request.Instance)).ConfigureAwait(false));
         var main = status.Processes.FirstOrDefault(p => p.Kind == "main");
         if (main is not null) status.MainCommand = ProcFs.CommandLine(main.Pid) ?? "";
@@ -42,7 +43,11 @@ public sealed class SupervisorService(
     public override async Task TailLog(TailLogRequest request, IServerStreamWriter<TailLogReply> responseStream, ServerCallContext context)
     {
         if (request.Lines < 0) throw new RpcException(new Status(StatusCode.InvalidArgument, "the number of lines must not be negative"));
-        var snapshot = await Call(() => loop.StatusAsync(RequireJob(request.Job), request.Env)).ConfigureAwait(false);
+        var snapshot = await Call(() =>
+        {
+            RequestLimits.Check(request.Env, request.Job);
+            return loop.StatusAsync(RequireJob(request.Job), request.Env);
+        }).ConfigureAwait(false);
         var chunks = LogTail.ReadAsync(snapshot.LogPath, request.Lines, request.Follow, time, context.CancellationToken);
         try
         {
@@ -60,22 +65,33 @@ public sealed class SupervisorService(
     }
 
     public override Task<JobControlReply> Start(JobControlRequest request, ServerCallContext context) =>
-        Control(request, () => loop.StartAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance)));
+        Control(request, () => loop.StartAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance), Restricted(context)));
 
     public override Task<JobControlReply> Stop(JobControlRequest request, ServerCallContext context) =>
-        Control(request, () => loop.StopAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance)));
+        Control(request, () => loop.StopAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance), Restricted(context)));
 
     public override Task<JobControlReply> Restart(JobControlRequest request, ServerCallContext context) =>
-        Control(request, () => loop.RestartAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance), request.NoCheck));
+        Control(request, () => loop.RestartAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance), request.NoCheck, Restricted(context)));
 
     public override Task<JobControlReply> Reload(JobControlRequest request, ServerCallContext context) =>
         Control(request, () => loop.ReloadAsync(RequireJob(request.Job), request.Env, Instance(request.HasInstance, request.Instance), request.NoCheck));
 
     public override Task<EmitReply> Emit(EmitRequest request, ServerCallContext context) => Call(async () =>
     {
-        await loop.EmitAsync(request.Event, request.Env, !request.NoWait).ConfigureAwait(false);
+        RequestLimits.Check(request.Env, request.Event);
+        await loop.EmitAsync(request.Event, request.Env, !request.NoWait, Restricted(context)).ConfigureAwait(false);
         return new EmitReply();
     });
+
+    /// <summary>
+    /// The name of a caller without <c>admin</c>, whose variables the loop admits only where a job declares them
+    /// (<see cref="VariablePolicy"/>); null for a caller who may set anything.
+    /// </summary>
+    private string? Restricted(ServerCallContext context)
+    {
+        var caller = AccessInterceptor.CallerOf(context) ?? throw new SupervisorException(SupervisorError.PermissionDenied, "no peer credentials");
+        return policy.HoldsAdmin(caller) ? null : caller.Name;
+    }
 
     public override Task<ShowConfigReply> ShowConfig(ShowConfigRequest request, ServerCallContext context) => Call(async () =>
     {
@@ -166,6 +182,7 @@ public sealed class SupervisorService(
 
     private Task<JobControlReply> Control(JobControlRequest request, Func<Task<JobStatusSnapshot?>> action) => Call(async () =>
     {
+        RequestLimits.Check(request.Env, request.Job, request.Instance);
         var snapshot = await action().ConfigureAwait(false);
         return new JobControlReply { Status = snapshot is null ? null : ProtoMapper.ToProto(snapshot) };
     });
@@ -199,6 +216,8 @@ public sealed class SupervisorService(
         SupervisorError.ShuttingDown => StatusCode.Unavailable,
         SupervisorError.CheckFailed => StatusCode.Aborted,
         SupervisorError.CheckRunning => StatusCode.FailedPrecondition,
+        SupervisorError.PermissionDenied => StatusCode.PermissionDenied,
+        SupervisorError.TooLarge => StatusCode.ResourceExhausted,
         _ => StatusCode.Unknown,
     };
 }

@@ -84,7 +84,13 @@ public static class SupdHost
         builder.Services.AddSingleton<BurstMemoryTrimmer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SupervisorRuntime>());
         builder.Services.AddSingleton(policy);
-        builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<AccessInterceptor>());
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.Interceptors.Add<AccessInterceptor>();
+            // A larger message is refused (RESOURCE_EXHAUSTED) before it is parsed; what fits is then checked
+            // variable by variable (Access/RequestLimits) before the loop sees it.
+            grpc.MaxReceiveMessageSize = Supervisor.Core.Limits.MaxRequestBytes;
+        });
 
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.ListenUnixSocket(paths.Socket, listen =>
