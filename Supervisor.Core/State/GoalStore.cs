@@ -64,7 +64,7 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
         {
             return SetAside($"is not valid ({e.Message})");
         }
-        if (state is null || state.Version != GoalState.CurrentVersion)
+        if (state is null || !GoalState.IsKnownVersion(state.Version))
             return SetAside($"has an unknown version ({state?.Version.ToString(CultureInfo.InvariantCulture) ?? "null"})");
         _written = bytes;
         return state;
