@@ -34,7 +34,7 @@ _supctl() {
         return
     fi
     case "$verb" in
-        status|start|stop|restart|reload|usage|is-running|show-config|check-config|show|log)
+        status|start|stop|restart|reload|disable|enable|usage|is-running|show-config|check-config|show|log)
             local jobs
             jobs="$("$program" ${socket:+--socket "$socket"} list 2>/dev/null | awk '!/^\t/ { print $1 }' | sort -u)"
             COMPREPLY=($(compgen -W "$jobs" -- "$cur"))

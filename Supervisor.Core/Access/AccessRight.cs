@@ -32,6 +32,9 @@ public static class AccessVerbs
         ["stop"] = AccessRight.Control,
         ["restart"] = AccessRight.Control,
         ["reload"] = AccessRight.Control,
+        // What starts a job automatically is as much the job's operator's business as starting and stopping it.
+        ["disable"] = AccessRight.Control,
+        ["enable"] = AccessRight.Control,
         ["emit"] = AccessRight.Control,
         ["reload-configuration"] = AccessRight.Admin,
         ["reopen-logs"] = AccessRight.Admin,

@@ -24,6 +24,12 @@ public sealed class Event
     public EnvironmentList Environment { get; }
     public EventProgress Progress { get; internal set; } = EventProgress.Pending;
 
+    /// <summary>
+    /// One of the events supd emits at boot (startup, the boot events), or a job event of an instance they started,
+    /// emitted while they ran. Such events do not start an instance stopped by hand before supd restarted.
+    /// </summary>
+    public bool Boot { get; init; }
+
     /// <summary>Set when a job that held this event failed; a finished failed event emits <c>NAME/failed</c>.</summary>
     public bool Failed { get; internal set; }
 

@@ -36,12 +36,16 @@ internal static class EventExpressionParser
         EventExpression? root = null;
         var openParens = 0;
         var operands = 0;
+        // Where the last token began: an error found only once the expression has ended (after its newline) is
+        // blamed on the line of that token, as Upstart does, not on the next line (`start on foo or⏎exec x` is line 1).
+        var lastToken = reader.Position;
 
         do
         {
             reader.SkipWhitespace();
             do
             {
+                lastToken = reader.Position;
                 if (!reader.AtEnd && reader.Current is '(' or ')')
                     HandleParenthesis(reader, stack, ref root, ref openParens);
                 else
@@ -52,7 +56,7 @@ internal static class EventExpressionParser
         }
         while (!reader.AtEnd && openParens > 0);
 
-        Collect(reader, stack, ref root);
+        Collect(lastToken, stack, ref root);
         if (stack.Count > 0)
             throw new ConfigSyntaxException(reader.Position, "Mismatched parentheses: '(' is never closed");
         return root!;
@@ -72,7 +76,7 @@ internal static class EventExpressionParser
         else
         {
             openParens--;
-            Collect(reader, stack, ref root);
+            Collect(reader.Position, stack, ref root);
             if (stack.Count == 0)
                 throw new ConfigSyntaxException(reader.Position, "Mismatched parentheses: ')' without '('");
             stack.Pop();
@@ -88,7 +92,7 @@ internal static class EventExpressionParser
         var word = reader.NextToken(ConfigReader.EventDelimiters, dequote: false);
         if (word is "and" or "or")
         {
-            Collect(reader, stack, ref root);
+            Collect(start, stack, ref root);
             stack.Push(new Operator(word == "and", root!));
             root = null;
             return;
@@ -119,8 +123,8 @@ internal static class EventExpressionParser
         match.Arguments.Add(EventArgument.Named(key, operand[(equals + 1)..], negated));
     }
 
-    /// <summary>Folds the stack down to the nearest open parenthesis into <paramref name="root"/>.</summary>
-    private static void Collect(ConfigReader reader, Stack<StackItem> stack, ref EventExpression? root)
+    /// <summary>Folds the stack down to the nearest open parenthesis into <paramref name="root"/>; errors are blamed on <paramref name="position"/>.</summary>
+    private static void Collect(int position, Stack<StackItem> stack, ref EventExpression? root)
     {
         while (stack.TryPeek(out var item) && item is not Group)
         {
@@ -131,15 +135,15 @@ internal static class EventExpressionParser
                     root = op.IsAnd ? new EventAnd(op.Left, root) : new EventOr(op.Left, root);
                     break;
                 case Operator op:
-                    throw new ConfigSyntaxException(reader.Position, $"Expected event after '{(op.IsAnd ? "and" : "or")}'");
+                    throw new ConfigSyntaxException(position, $"Expected event after '{(op.IsAnd ? "and" : "or")}'");
                 case Match when root is not null:
-                    throw new ConfigSyntaxException(reader.Position, "Expected operator between events");
+                    throw new ConfigSyntaxException(position, "Expected operator between events");
                 case Match match:
                     root = new EventMatch(match.Name, match.Arguments.ToArray());
                     break;
             }
         }
         if (root is null)
-            throw new ConfigSyntaxException(reader.Position, "Expected event");
+            throw new ConfigSyntaxException(position, "Expected event");
     }
 }

@@ -35,6 +35,9 @@ internal sealed class JobClass
     public ProcessExitRecord? LastExit { get; set; }
     public string? LastFailure { get; set; }
 
+    /// <summary>Why the last instance stopped (see <see cref="JobStatusSnapshot.StopReason"/>); null if none has run.</summary>
+    public string? LastStop { get; set; }
+
     /// <summary>When the last instance ended (the job has been stopped since); null if none has run.</summary>
     public DateTimeOffset? StoppedSince { get; set; }
 

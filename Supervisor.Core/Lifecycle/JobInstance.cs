@@ -58,6 +58,12 @@ internal sealed class JobInstance
     /// <summary>The start variables the next start adopts (set by a start request or event while the goal changes).</summary>
     public EnvironmentList? PendingStartVariables { get; set; }
 
+    /// <summary>Started by boot events (see <see cref="Event.Boot"/>): its job events are the boot's while those run.</summary>
+    public bool StartedByBoot { get; set; }
+
+    /// <summary>Why the goal became stop ("by hand, by alice (uid 1000)", "by stop on: …"); cleared at each start.</summary>
+    public string? StopCause { get; set; }
+
     /// <summary>Values read from the job's env-files for the current start (re-read by each start's first process).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> EnvFileValues { get; set; } = [];
     public bool EnvFilesRead { get; set; }
@@ -155,4 +161,5 @@ internal sealed class CheckRun(JobCommandInput request, OutputTail output)
 }
 
 /// <summary>A control request waiting for an instance: it completes when the instance reaches its goal or fails.</summary>
-internal sealed record InstanceWaiter(JobGoal Goal, TaskCompletionSource<JobStatusSnapshot?> Reply);
+/// <param name="Restart">A restart: its failure is initctl's <c>Job failed to restart</c>.</param>
+internal sealed record InstanceWaiter(JobGoal Goal, TaskCompletionSource<JobStatusSnapshot?> Reply, bool Restart = false);

@@ -38,6 +38,15 @@ public sealed record JobStatusSnapshot
     public TimeSpan? NextRespawn { get; init; }
 
     /// <summary>
+    /// Why the job is stopped (or stopping): "by hand, by alice (uid 1000)", "by stop on: EVENT …", "failed: …",
+    /// "finished: main process exited with status 0", "never started"; null while it runs.
+    /// </summary>
+    public string? StopReason { get; init; }
+
+    /// <summary>Set when <c>supctl disable</c> took the job out of event-driven starts: by whom and since when.</summary>
+    public State.DisabledJob? Disabled { get; init; }
+
+    /// <summary>
     /// initctl's status line: <c>ticker start/running, process 4825</c> (spec §10). supd adds what initctl could not
     /// say after the same prefix: <c>web stop/waiting (failed: respawning too fast …)</c> when the job stopped because
     /// it failed, <c>web start/respawning, next in 4.2s</c> while a respawn delay runs.
@@ -48,11 +57,12 @@ public sealed record JobStatusSnapshot
         var line = $"{name} {Goal.Name()}/{State.Name()}";
         if (State == JobState.Waiting && Failure is not null) line += $" (failed: {Failure})";
         if (NextRespawn is { } next) line += FormattableString.Invariant($", next in {next.TotalSeconds:0.0}s");
-        if (Processes.Count == 0) return line;
+        if (Processes.Count == 0) return Disabled is null ? line : line + " (disabled)";
         var (firstKind, firstPid) = Processes[0];
         line += firstKind is ProcessKind.Main or ProcessKind.PreStart or ProcessKind.PostStop
             ? $", process {firstPid}"
             : $", ({firstKind.Name()}) process {firstPid}";
+        if (Disabled is not null) line += " (disabled)";
         foreach (var (kind, pid) in Processes.Skip(1))
             line += $"\n\t{kind.Name()} process {pid}";
         return line;

@@ -35,9 +35,18 @@ internal enum JobCommand { Start, Stop, Restart, Reload }
 /// <param name="Instance">Selects the instance by name (initctl inside a job); null selects it through the job's instance stanza.</param>
 /// <param name="NoCheck">restart/reload: skip the job's <c>check</c> (also set once the check has passed).</param>
 /// <param name="Restricted">The caller's name when it lacks admin: its variables pass only where the job declares them.</param>
+/// <param name="By">Who asks ("alice (uid 1000)"), as the connection's credentials say; null for supd itself.</param>
 internal sealed record JobCommandInput(
     JobCommand Command, string Job, IReadOnlyList<string> Environment, bool Wait, string? Instance,
-    TaskCompletionSource<JobStatusSnapshot?> Reply, bool NoCheck = false, string? Restricted = null) : SupervisorInput;
+    TaskCompletionSource<JobStatusSnapshot?> Reply, bool NoCheck = false, string? Restricted = null, string? By = null) : SupervisorInput;
+
+/// <summary><c>supctl disable</c> (<paramref name="Enable"/> false) or <c>enable</c>.</summary>
+internal sealed record DisableInput(string Job, bool Enable, string? By, TaskCompletionSource<JobStatusSnapshot> Reply) : SupervisorInput;
+
+/// <summary>The log file of one instance, whether it runs or has finished.</summary>
+internal sealed record LogPathInput(string Job, IReadOnlyList<string> Environment, string? Instance, TaskCompletionSource<string> Reply) : SupervisorInput;
+
+internal sealed record BootEventsInput(IReadOnlyList<(string Name, string[] Environment)> Events, TaskCompletionSource Reply) : SupervisorInput;
 
 /// <param name="Restricted">The caller's name when it lacks admin: the event's variables are marked untrusted.</param>
 internal sealed record EmitInput(string Name, IReadOnlyList<string> Environment, bool Wait, TaskCompletionSource Reply, string? Restricted = null)

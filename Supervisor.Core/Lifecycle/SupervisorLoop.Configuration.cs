@@ -69,7 +69,11 @@ public sealed partial class SupervisorLoop
     {
         jobClass.Removed = true;
         _removedJobs.Add(jobClass);
-        foreach (var instance in jobClass.Instances.Values.ToList()) ChangeGoal(instance, JobGoal.Stop);
+        foreach (var instance in jobClass.Instances.Values.ToList())
+        {
+            if (instance.Goal == JobGoal.Start) instance.StopCause = "its job file was removed (reload-configuration)";
+            ChangeGoal(instance, JobGoal.Stop);
+        }
     }
 
     /// <summary>Forgets removed jobs once their last instance has stopped.</summary>

@@ -8,9 +8,9 @@ namespace Supervisor.Core.Lifecycle;
 // Events: emitting, matching against every job (stop conditions first, then start), and finishing (spec §5.3, §8).
 public sealed partial class SupervisorLoop
 {
-    private Event Emit(string name, EnvironmentList environment)
+    private Event Emit(string name, EnvironmentList environment, bool boot = false)
     {
-        var e = new Event(++_nextEventId, name, environment);
+        var e = new Event(++_nextEventId, name, environment) { Boot = boot };
         _pendingEvents.Enqueue(e);
         LogEventEmitted(e.ToString());
         Publish((sequence, time) => new EventNotification(sequence, time, name, environment.ToStrings()));
@@ -33,7 +33,32 @@ public sealed partial class SupervisorLoop
             }
         }
         AddExports(environment, instance);
-        return Emit(name, environment);
+        return Emit(name, environment, BootCascade(instance));
+    }
+
+    // Boot events still running, and whether a job event of this instance is part of the boot (see Event.Boot).
+    private int _bootEventsRunning;
+    private bool BootCascade(JobInstance instance) => _bootEventsRunning > 0 && instance.StartedByBoot;
+
+    /// <summary>
+    /// Emits <c>startup</c> and the configured boot events, marked as the boot's (<see cref="Event.Boot"/>): an instance
+    /// stopped by hand before supd restarted is not started by them. Does not wait for them to finish.
+    /// </summary>
+    public Task EmitBootEventsAsync(IReadOnlyList<(string Name, string[] Environment)> events) =>
+        Ask(r => new BootEventsInput(events, r));
+
+    private void EmitBootEvents(IReadOnlyList<(string Name, string[] Environment)> events)
+    {
+        foreach (var (name, environment) in events)
+        {
+            if (string.IsNullOrWhiteSpace(name) || !EnvironmentList.AreAssignments(environment))
+                throw new SupervisorException(SupervisorError.InvalidArgument, $"Invalid boot event: {name}");
+        }
+        foreach (var (name, environment) in events)
+        {
+            _bootEventsRunning++;
+            Emit(name, new EnvironmentList(environment), boot: true).OnFinished.Add(_ => _bootEventsRunning--);
+        }
     }
 
     /// <summary>
@@ -52,7 +77,7 @@ public sealed partial class SupervisorLoop
         SetExitVariables(environment, status);
         environment.Set("RESPAWN", respawn ? "yes" : "no");
         AddExports(environment, instance);
-        Emit("exited", environment);
+        Emit("exited", environment, BootCascade(instance));
     }
 
     /// <summary>Upstart's <c>EXIT_STATUS=n</c> or <c>EXIT_SIGNAL=NAME</c> (without SIG).</summary>
@@ -172,7 +197,8 @@ public sealed partial class SupervisorLoop
                     break;
             }
 
-            if (jobClass.StartOn is not { } startOn || IsShuttingDown || jobClass.Removed) continue;
+            // A disabled job's condition does not even latch: enabling it starts from nothing.
+            if (jobClass.StartOn is not { } startOn || IsShuttingDown || jobClass.Removed || IsDisabled(jobClass)) continue;
             if (!startOn.Handle(e, static _ => null)) continue;
             var variables = Admit(jobClass.Definition, startOn.Environment("UPSTART_EVENTS"));
             var environment = ClassEnvironment(jobClass.Definition);
@@ -180,12 +206,14 @@ public sealed partial class SupervisorLoop
             WarnIfSelfTriggered(jobClass, e);
             try
             {
-                // An instance an operator stopped stays stopped until started by hand (persisted goals).
-                var target = HeldStopped(jobClass, environment) ? null : Select(jobClass, environment, null, create: true)!;
+                // An instance stopped by hand before supd restarted is passed by at boot (persisted goals).
+                var name = InstanceName(jobClass, environment);
+                var target = HeldThroughBoot(jobClass, name, startOn) ? null : Select(jobClass, environment, name, create: true)!;
                 if (target is not null && target.Goal != JobGoal.Start)
                 {
                     TakeBlocks(target, startOn);
                     target.PendingStartVariables = variables;
+                    target.StartedByBoot = startOn.MatchedEvents().All(m => m.Boot);
                     ChangeGoal(target, JobGoal.Start);
                 }
             }
@@ -205,6 +233,7 @@ public sealed partial class SupervisorLoop
         {
             TakeBlocks(instance, stopOn);
             instance.StopEnvironment = Admit(instance.Definition, stopOn.Environment("UPSTART_STOP_EVENTS"));
+            instance.StopCause = Shorten("by stop on: " + string.Join(", ", stopOn.MatchedEvents().Select(m => m.ToString())));
             ChangeGoal(instance, JobGoal.Stop);
         }
         stopOn.Reset();

@@ -5,9 +5,16 @@ using Supervisor.Core.State;
 namespace Supervisor.Core.Lifecycle;
 
 // Goals that survive a restart: what an operator did by hand, and the processes supd runs (Core/State).
+//
+// A stop by hand is not a ban (Upstart's rule): within a run, the next event that satisfies `start on` starts the job
+// again. Across a restart of supd it is remembered: the new supd's boot events (startup and BootEvents, and the job
+// events of what they start while they run) do not start it; events after them act as usual. The ban is `disable`.
 public sealed partial class SupervisorLoop
 {
-    private readonly HashSet<(string Job, string Instance)> _stoppedByHand = [];
+    private readonly Dictionary<(string Job, string Instance), (string? By, DateTimeOffset? At)> _stoppedByHand = [];
+    // Restored from the previous supd: stopped by hand, so the boot events pass them by.
+    private readonly HashSet<(string Job, string Instance)> _heldThroughBoot = [];
+    private readonly Dictionary<string, DisabledJob> _disabled = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Job, string Instance), IReadOnlyList<string>> _startedByHand = [];
     private readonly Dictionary<int, ulong> _startTimes = [];
     private IGoalStore? _goalStore;
@@ -16,10 +23,13 @@ public sealed partial class SupervisorLoop
     private long _goalsSavedAt;
     private static readonly TimeSpan GoalSaveInterval = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>Bounds on what a state file may bring back (it is input like any other).</summary>
+    internal const int MaxDisabledJobs = 100_000, MaxGoalText = 4096;
+
     /// <summary>
-    /// Applies goals saved by an earlier supd, before the boot events: instances stopped by hand stay stopped when
-    /// their <c>start on</c> events come; instances started by hand start again with their variables. From then on
-    /// every change is handed to <paramref name="store"/>.
+    /// Applies goals saved by an earlier supd, before the boot events: instances stopped by hand are not started by
+    /// the boot events (later events start them as usual); instances started by hand start again with their
+    /// variables; disabled jobs stay disabled. From then on every change is handed to <paramref name="store"/>.
     /// </summary>
     public Task RestoreGoalsAsync(GoalState state, IGoalStore store, string bootId) =>
         Ask(r => new RestoreGoalsInput(state, store, bootId, r));
@@ -30,8 +40,16 @@ public sealed partial class SupervisorLoop
         _bootId = bootId;
         foreach (var goal in state.StoppedByHand)
         {
-            _stoppedByHand.Add((goal.Job, goal.Instance));
-            LogGoalRestored(DisplayName(goal.Job, goal.Instance), "stays stopped (stopped by hand)");
+            _stoppedByHand[(goal.Job, goal.Instance)] = (Bounded(goal.By), goal.At);
+            _heldThroughBoot.Add((goal.Job, goal.Instance));
+            LogGoalRestored(DisplayName(goal.Job, goal.Instance), "stays stopped (stopped by hand): the boot events do not start it");
+        }
+        foreach (var disabled in state.Disabled.Take(MaxDisabledJobs))
+        {
+            // Kept even when the job is not loaded now: its file may be broken for the moment, or come back.
+            if (disabled.Job.Length is 0 or > MaxGoalText || disabled.By is null) continue;
+            _disabled[disabled.Job] = disabled with { By = Bounded(disabled.By)! };
+            LogGoalRestored(disabled.Job, $"stays disabled (by {disabled.By}): events do not start it");
         }
         foreach (var goal in state.StartedByHand)
         {
@@ -55,11 +73,14 @@ public sealed partial class SupervisorLoop
 
     private static string DisplayName(string job, string instance) => instance.Length == 0 ? job : $"{job} ({instance})";
 
+    private static string? Bounded(string? text) => text is null || text.Length <= MaxGoalText ? text : text[..MaxGoalText];
+
     /// <summary>An operator's start (not one a job makes on itself from inside, which names its instance).</summary>
     private void StartedByHand(JobInstance instance, JobCommandInput input)
     {
         if (input.Instance is not null) return;
         _stoppedByHand.Remove((instance.Class.Name, instance.Name));
+        _heldThroughBoot.Remove((instance.Class.Name, instance.Name));
         _startedByHand[(instance.Class.Name, instance.Name)] = input.Environment.ToArray();
         _goalsDirty = true;
     }
@@ -69,19 +90,66 @@ public sealed partial class SupervisorLoop
     {
         if (input.Instance is not null) return;
         _startedByHand.Remove((instance.Class.Name, instance.Name));
-        _stoppedByHand.Add((instance.Class.Name, instance.Name));
+        _stoppedByHand[(instance.Class.Name, instance.Name)] = (input.By, _time.GetUtcNow());
         _goalsDirty = true;
     }
 
-    /// <summary>True when an operator stopped this instance: its <c>start on</c> events do not start it.</summary>
-    private bool HeldStopped(JobClass jobClass, EnvironmentList environment)
+    /// <summary>
+    /// Whether an event-driven start of this instance is held back: the instance was stopped by hand before supd
+    /// restarted and every event that satisfied its condition belongs to the boot. Otherwise the start goes ahead
+    /// and supersedes a stop by hand (Upstart's rule), so the next restart of supd does not hold it either.
+    /// </summary>
+    private bool HeldThroughBoot(JobClass jobClass, string name, EventMatcher startOn)
     {
         if (_stoppedByHand.Count == 0) return false;
-        var name = InstanceName(jobClass, environment);
-        if (!_stoppedByHand.Contains((jobClass.Name, name))) return false;
-        LogHeldStopped(DisplayName(jobClass.Name, name));
-        return true;
+        var key = (jobClass.Name, name);
+        if (_heldThroughBoot.Contains(key) && startOn.MatchedEvents().All(e => e.Boot))
+        {
+            LogHeldStopped(DisplayName(jobClass.Name, name));
+            return true;
+        }
+        if (_stoppedByHand.Remove(key)) _goalsDirty = true;
+        _heldThroughBoot.Remove(key);
+        return false;
     }
+
+    private bool IsDisabled(JobClass jobClass) => _disabled.Count > 0 && _disabled.ContainsKey(jobClass.Name);
+
+    /// <summary>
+    /// <c>supctl disable JOB</c> (Upstart's <c>manual</c>, <c>systemctl disable</c>): no event starts the job until it is
+    /// enabled; an explicit start still does, and what runs keeps running. Persisted; a second disable keeps the first's
+    /// time and author.
+    /// </summary>
+    private JobStatusSnapshot Disable(string job, string? by)
+    {
+        var jobClass = FindClass(job);
+        if (!_disabled.ContainsKey(job))
+        {
+            _disabled[job] = new DisabledJob(job, by ?? "supd", _time.GetUtcNow());
+            // A half-satisfied condition lets go of the events it latched: enabling starts from nothing.
+            jobClass.StartOn?.Reset();
+            _goalsDirty = true;
+            LogDisabled(job, by ?? "supd");
+        }
+        return JobSnapshot(jobClass);
+    }
+
+    private JobStatusSnapshot Enable(string job, string? by)
+    {
+        var jobClass = FindClass(job);
+        if (_disabled.Remove(job))
+        {
+            _goalsDirty = true;
+            LogEnabled(job, by ?? "supd");
+        }
+        return JobSnapshot(jobClass);
+    }
+
+    /// <summary>The job as <c>status JOB</c> shows a job without instance variables (the class, for an instance job).</summary>
+    private JobStatusSnapshot JobSnapshot(JobClass jobClass) =>
+        jobClass.Definition.Instance.Length == 0 && jobClass.Instances.TryGetValue("", out var instance)
+            ? Snapshot(instance)
+            : ClassSnapshot(jobClass);
 
     /// <summary>After each input: hands the goals to the store when anything changed (cheap; the store writes elsewhere).</summary>
     private void SaveGoalsIfDirty()
@@ -120,11 +188,12 @@ public sealed partial class SupervisorLoop
         _goalStore.Save(new GoalState
         {
             BootId = _bootId,
-            StoppedByHand = _stoppedByHand.OrderBy(k => k.Job, StringComparer.Ordinal).ThenBy(k => k.Instance, StringComparer.Ordinal)
-                .Select(k => new InstanceGoal(k.Job, k.Instance, [])).ToList(),
+            StoppedByHand = _stoppedByHand.OrderBy(k => k.Key.Job, StringComparer.Ordinal).ThenBy(k => k.Key.Instance, StringComparer.Ordinal)
+                .Select(k => new InstanceGoal(k.Key.Job, k.Key.Instance, []) { By = k.Value.By, At = k.Value.At }).ToList(),
             StartedByHand = _startedByHand.OrderBy(k => k.Key.Job, StringComparer.Ordinal).ThenBy(k => k.Key.Instance, StringComparer.Ordinal)
                 .Select(k => new InstanceGoal(k.Key.Job, k.Key.Instance, k.Value)).ToList(),
             Processes = processes,
+            Disabled = _disabled.Values.OrderBy(d => d.Job, StringComparer.Ordinal).ToList(),
         });
     }
 }

@@ -69,6 +69,7 @@ public sealed partial class SupervisorLoop
                 instance.PendingMainExit = null;
                 instance.Tag = $"{Environment.ProcessId}.{++_nextTag}";
                 instance.ExpectProblem = null;
+                instance.StopCause = null;
                 ClearFailure(instance);
                 BlockOn(instance, EmitJobEvent("starting", instance, withResult: false));
                 return false;
@@ -155,6 +156,9 @@ public sealed partial class SupervisorLoop
                 instance.Class.LastExit = instance.LastExit;
                 instance.Class.LastFailure = instance.Failed ? instance.FailureReason : null;
                 instance.Class.StoppedSince = instance.StateSince;
+                instance.Class.LastStop = instance.Failed ? $"failed: {instance.FailureReason}"
+                    : instance.StopCause ?? (instance.LastExit is { } exit ? $"finished: {exit}" : "stopped");
+                _logs?.InstanceFinished(instance.Class.Name, instance.Name, instance.Definition.LogRotate);
                 CheckCritical(instance);
                 FinishWaiters(instance);
                 return false;
@@ -536,7 +540,7 @@ public sealed partial class SupervisorLoop
                 {
                     RejectExplained(waiter.Reply,
                         stopping ? SupervisorError.JobFailedWhileStopping : SupervisorError.JobFailedToStart,
-                        stopping ? "Job failed while stopping" : "Job failed to start",
+                        stopping ? "Job failed while stopping" : waiter.Restart ? "Job failed to restart" : "Job failed to start",
                         [Explain(instance)]);
                     continue;
                 }

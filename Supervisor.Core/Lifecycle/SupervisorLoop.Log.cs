@@ -65,8 +65,14 @@ public sealed partial class SupervisorLoop
     [LoggerMessage(EventId = 131, Level = LogLevel.Information, Message = "{Job} {What}")]
     private partial void LogGoalRestored(string job, string what);
 
-    [LoggerMessage(EventId = 132, Level = LogLevel.Information, Message = "{Job} was stopped by hand: not started by its start on events (supctl start starts it)")]
+    [LoggerMessage(EventId = 132, Level = LogLevel.Information, Message = "{Job} was stopped by hand before supd restarted: not started by the boot events (a later event or supctl start starts it)")]
     private partial void LogHeldStopped(string job);
+
+    [LoggerMessage(EventId = 133, Level = LogLevel.Information, Message = "{Job} disabled by {By}: events do not start it (supctl start still does)")]
+    private partial void LogDisabled(string job, string by);
+
+    [LoggerMessage(EventId = 134, Level = LogLevel.Information, Message = "{Job} enabled by {By}: its start on events start it again")]
+    private partial void LogEnabled(string job, string by);
 
     [LoggerMessage(EventId = 115, Level = LogLevel.Warning, Message = "Shutdown ran out of time: killing {Job} {Process} process group {Pid}")]
     private partial void LogKillEverything(string job, string process, int pid);

@@ -24,10 +24,26 @@ public sealed partial class SupervisorLoop
         CheckAssignments(environment);
         var requestEnvironment = ClassEnvironment(jobClass.Definition);
         requestEnvironment.AddRange(environment);
+        instanceName ??= InstanceNameOrExplain(jobClass, requestEnvironment);
         if (Select(jobClass, requestEnvironment, instanceName, create: false) is { } instance) return Snapshot(instance);
         if (jobClass.Definition.Instance.Length > 0 || !string.IsNullOrEmpty(instanceName))
             throw UnknownInstance(jobClass, instanceName ?? InstanceName(jobClass, requestEnvironment));
         return ClassSnapshot(jobClass);
+    }
+
+    /// <summary>
+    /// The log of one instance, running or not: a finished instance's log stays readable (<c>supctl log JOB K=V</c>)
+    /// until the instance-log retention removes it.
+    /// </summary>
+    private string LogPath(string job, IReadOnlyList<string> environment, string? instanceName)
+    {
+        var jobClass = FindClass(job);
+        CheckAssignments(environment);
+        var requestEnvironment = ClassEnvironment(jobClass.Definition);
+        requestEnvironment.AddRange(environment);
+        var name = instanceName ?? InstanceNameOrExplain(jobClass, requestEnvironment);
+        if (jobClass.Instances.TryGetValue(name, out var instance) && instance.Log is { } log) return log.Path;
+        return _logs?.PathFor(jobClass.Name, name) ?? "";
     }
 
     private void HandleJobCommand(JobCommandInput input)
@@ -41,6 +57,7 @@ public sealed partial class SupervisorLoop
                 VariablePolicy.Check(jobClass.Definition, input.Environment, caller, _options.JobEnvironment.Select(e => e.Key));
             var requestEnvironment = ClassEnvironment(jobClass.Definition);
             requestEnvironment.AddRange(input.Environment);
+            if (input.Instance is null) InstanceNameOrExplain(jobClass, requestEnvironment, input.Command);
             switch (input.Command)
             {
                 case JobCommand.Start: Start(jobClass, requestEnvironment, input); break;
@@ -78,6 +95,7 @@ public sealed partial class SupervisorLoop
         if (instance.Goal == JobGoal.Start)
             throw new SupervisorException(SupervisorError.AlreadyRunning, $"Job is already running: {instance.DisplayName}");
         instance.PendingStartVariables = RequestVariables(input);
+        instance.StartedByBoot = false;
         StartedByHand(instance, input);
         Await(instance, JobGoal.Start, input);
         ChangeGoal(instance, JobGoal.Start);
@@ -90,6 +108,8 @@ public sealed partial class SupervisorLoop
             throw new SupervisorException(SupervisorError.AlreadyStopped, $"Job has already been stopped: {instance.DisplayName}");
         var stopEnvironment = RequestVariables(input);
         instance.StopEnvironment = stopEnvironment;
+        // A job that stops itself (stop inside its own process, which names its instance) is no operator's stop.
+        instance.StopCause = input.Instance is null ? $"by hand, by {input.By ?? "supd"}" : "by the job itself (stop from inside it)";
         StoppedByHand(instance, input);
         Await(instance, JobGoal.Stop, input);
         ChangeGoal(instance, JobGoal.Stop);
@@ -102,8 +122,15 @@ public sealed partial class SupervisorLoop
         if (instance.Goal == JobGoal.Stop)
             throw new SupervisorException(SupervisorError.AlreadyStopped, $"Job has already been stopped: {instance.DisplayName}");
         if (StartCheck(instance, input)) return;
-        // New variables replace the start environment; none keeps the one it has.
-        if (input.Environment.Count > 0) instance.PendingStartVariables = RequestVariables(input);
+        // Upstart 1.12: the variables given replace the start environment, and none means none (not the old ones).
+        instance.PendingStartVariables = RequestVariables(input);
+        instance.StartedByBoot = false;
+        var key = (instance.Class.Name, instance.Name);
+        if (input.Instance is null && _startedByHand.ContainsKey(key))
+        {
+            _startedByHand[key] = input.Environment.ToArray();
+            _goalsDirty = true;
+        }
         Await(instance, JobGoal.Start, input);
         if (instance.State == JobState.Respawning)
         {
@@ -132,7 +159,7 @@ public sealed partial class SupervisorLoop
     // has gone as far as it can without outside input (a service or task that starts at once is running).
     private void Await(JobInstance instance, JobGoal goal, JobCommandInput input)
     {
-        if (input.Wait) instance.Waiters.Add(new InstanceWaiter(goal, input.Reply));
+        if (input.Wait) instance.Waiters.Add(new InstanceWaiter(goal, input.Reply, input.Command == JobCommand.Restart));
         else AfterSettling(() => input.Reply.TrySetResult(CurrentSnapshot(instance)));
     }
 
@@ -155,6 +182,68 @@ public sealed partial class SupervisorLoop
     private JobInstance ExistingInstance(JobClass jobClass, EnvironmentList environment, string? instanceName) =>
         Select(jobClass, environment, instanceName, create: false)
         ?? throw UnknownInstance(jobClass, instanceName ?? InstanceName(jobClass, environment));
+
+    /// <summary>
+    /// The instance name a request's variables give; when they cannot name one (<c>Unknown parameter: PID</c>), the
+    /// refusal also says the job is an instance job, how to name an instance, and which instances exist.
+    /// </summary>
+    private string InstanceNameOrExplain(JobClass jobClass, EnvironmentList environment, JobCommand? command = null)
+    {
+        try
+        {
+            return InstanceName(jobClass, environment);
+        }
+        catch (SupervisorException e) when (e.Error == SupervisorError.InvalidArgument)
+        {
+            throw ExplainInstances(jobClass, e, command);
+        }
+    }
+
+    private const int MaxInstancesListed = 20;
+
+    /// <summary>The variables an <c>instance</c> template uses, in order (found by expanding it with a recording lookup).</summary>
+    private static List<string> VariableNames(string template)
+    {
+        var names = new List<string>();
+        EnvironmentExpander.TryExpand(template, name =>
+        {
+            if (!names.Contains(name)) names.Add(name);
+            return "";
+        }, out _, out _);
+        return names;
+    }
+
+    private SupervisorException ExplainInstances(JobClass jobClass, SupervisorException refusal, JobCommand? command)
+    {
+        var definition = jobClass.Definition;
+        var variables = VariableNames(definition.Instance);
+        var verb = command switch
+        {
+            JobCommand.Start => "start", JobCommand.Stop => "stop", JobCommand.Restart => "restart", JobCommand.Reload => "reload",
+            _ => "status",
+        };
+        var details = new List<string>(refusal.Details)
+        {
+            $"{jobClass.Name} is an instance job (instance {definition.Instance}): name one, e.g. " +
+            $"supctl {verb} {jobClass.Name} {string.Join(' ', variables.Select(v => v + "=…"))}".TrimEnd(),
+        };
+        if (command is JobCommand.Start) return new SupervisorException(refusal.Error, refusal.Message, details);
+        if (jobClass.Instances.Count == 0)
+        {
+            details.Add($"It has no instances now (supctl log {jobClass.Name} VAR=… still reads a finished one's log).");
+        }
+        else
+        {
+            details.Add($"Its instances ({jobClass.Instances.Count}):");
+            foreach (var instance in jobClass.Instances.Values.OrderBy(i => i.Name, StringComparer.Ordinal).Take(MaxInstancesListed))
+            {
+                var naming = string.Join(' ', variables.Select(v => $"{v}={instance.Environment.Get(v)}"));
+                details.Add($"  {Snapshot(instance).StatusLine().Split('\n')[0]}{(naming.Length == 0 ? "" : $"   [{naming}]")}");
+            }
+            if (jobClass.Instances.Count > MaxInstancesListed) details.Add($"  … and {jobClass.Instances.Count - MaxInstancesListed} more (supctl list)");
+        }
+        return new SupervisorException(refusal.Error, refusal.Message, details);
+    }
 
     // Upstart says "Unknown instance: " with the (often empty) instance name; supd names the job too.
     private static SupervisorException UnknownInstance(JobClass jobClass, string name) =>
@@ -191,7 +280,21 @@ public sealed partial class SupervisorLoop
         Usage = jobClass.Definition.Usage,
         Since = jobClass.StoppedSince,
         LogBytesDropped = _logs?.Dropped(jobClass.Name, "") ?? 0,
+        StopReason = ClassStopReason(jobClass),
+        Disabled = _disabled.GetValueOrDefault(jobClass.Name),
     };
+
+    // A stop in this run says why; otherwise a stop by hand from before supd restarted; otherwise nothing has run.
+    private string ClassStopReason(JobClass jobClass)
+    {
+        if (jobClass.LastStop is { } stop) return stop;
+        if (_stoppedByHand.TryGetValue((jobClass.Name, ""), out var byHand))
+        {
+            var at = byHand.At is { } t ? $" at {t:yyyy-MM-dd HH:mm:ss} UTC" : "";
+            return $"by hand, by {byHand.By ?? "an operator"}{at}, before supd restarted";
+        }
+        return "never started";
+    }
 
     private JobStatusSnapshot Snapshot(JobInstance instance) => new()
     {
@@ -217,5 +320,9 @@ public sealed partial class SupervisorLoop
         Since = instance.StateSince,
         ChangedOnDisk = instance.ChangedOnDisk,
         NextRespawn = TimeToRespawn(instance),
+        StopReason = instance.Goal == JobGoal.Stop ? instance.StopCause ?? (instance.Failed ? $"failed: {instance.FailureReason}" : null) : null,
+        Disabled = _disabled.GetValueOrDefault(instance.Class.Name),
     };
+
+    private static string Shorten(string text) => text.Length <= 500 ? text : text[..499] + "…";
 }

@@ -154,15 +154,28 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
 
     /// <summary>Starts a job; with <paramref name="wait"/>, completes when a service runs or a task has finished.</summary>
     /// <param name="restricted">The name of a caller without admin (its variables are checked by <see cref="Access.VariablePolicy"/>); null for one with it.</param>
-    public Task<JobStatusSnapshot?> StartAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null, string? restricted = null) =>
-        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Start, job, environment, wait, instance, r, Restricted: restricted));
+    /// <param name="by">Who asks ("alice (uid 1000)"), for show; null: supd itself.</param>
+    public Task<JobStatusSnapshot?> StartAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null, string? restricted = null, string? by = null) =>
+        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Start, job, environment, wait, instance, r, Restricted: restricted, By: by));
 
-    public Task<JobStatusSnapshot?> StopAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null, string? restricted = null) =>
-        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Stop, job, environment, wait, instance, r, Restricted: restricted));
+    public Task<JobStatusSnapshot?> StopAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null, string? restricted = null, string? by = null) =>
+        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Stop, job, environment, wait, instance, r, Restricted: restricted, By: by));
 
-    /// <summary>Restarts a job, after its <c>check</c> passed (unless <paramref name="noCheck"/>); a failed check is refused.</summary>
-    public Task<JobStatusSnapshot?> RestartAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null, bool noCheck = false, string? restricted = null) =>
-        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Restart, job, environment, wait, instance, r, noCheck, restricted));
+    /// <summary>
+    /// Restarts a job, after its <c>check</c> passed (unless <paramref name="noCheck"/>); a failed check is refused. The
+    /// new run gets <paramref name="environment"/> as its variables, none if empty (Upstart 1.12).
+    /// </summary>
+    public Task<JobStatusSnapshot?> RestartAsync(string job, IReadOnlyList<string> environment, bool wait = true, string? instance = null, bool noCheck = false, string? restricted = null, string? by = null) =>
+        Ask<JobStatusSnapshot?>(r => new JobCommandInput(JobCommand.Restart, job, environment, wait, instance, r, noCheck, restricted, by));
+
+    /// <summary><c>supctl disable</c>: no event starts the job until it is enabled (persisted); an explicit start still does.</summary>
+    public Task<JobStatusSnapshot> DisableAsync(string job, string? by = null) => Ask<JobStatusSnapshot>(r => new DisableInput(job, false, by, r));
+
+    public Task<JobStatusSnapshot> EnableAsync(string job, string? by = null) => Ask<JobStatusSnapshot>(r => new DisableInput(job, true, by, r));
+
+    /// <summary>The log file of an instance, running or finished (empty without a log directory).</summary>
+    public Task<string> LogPathAsync(string job, IReadOnlyList<string> environment, string? instance = null) =>
+        Ask<string>(r => new LogPathInput(job, environment, instance, r));
 
     /// <summary>Sends the job's reload signal to its main process, after its <c>check</c> passed (unless <paramref name="noCheck"/>).</summary>
     public Task<JobStatusSnapshot?> ReloadAsync(string job, IReadOnlyList<string> environment, string? instance = null, bool noCheck = false) =>
@@ -195,6 +208,9 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             case EmitInput x: HandleEmit(x); break;
             case ReloadConfigurationInput x: Reply(x.Reply, () => ReloadConfiguration(x.Loaded)); break;
             case RestoreGoalsInput x: Reply(x.Reply, () => RestoreGoals(x.State, x.Store, x.BootId)); break;
+            case BootEventsInput x: Reply(x.Reply, () => EmitBootEvents(x.Events)); break;
+            case DisableInput x: Reply(x.Reply, () => x.Enable ? Enable(x.Job, x.By) : Disable(x.Job, x.By)); break;
+            case LogPathInput x: Reply(x.Reply, () => LogPath(x.Job, x.Environment, x.Instance)); break;
             case ShutdownInput x: BeginShutdown(x.Reply); break;
             case KillEverythingInput x: Reply(x.Reply, KillEverything); break;
             default: throw new InvalidOperationException($"Unknown input {input.GetType().Name}");

@@ -1,19 +1,44 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Supervisor.Core.Language;
+using Supervisor.Core.Processes;
 
 namespace Supervisor.Core.Logs;
 
-/// <summary>The log directory: one <see cref="JobLogFile"/> per job instance, named as Upstart names them (spec §9).</summary>
-public sealed class JobLogDirectory(string directory, ILoggerFactory loggers, LogSettings? settings = null, TimeProvider? time = null) : IDisposable
+/// <summary>
+/// The log directory: one <see cref="JobLogFile"/> per job instance, named as Upstart names them (spec §9). Finished
+/// instances of instance jobs keep their logs under <see cref="LogSettings.InstanceLogRetention"/>: the loop reports
+/// each instance that ends (<see cref="InstanceFinished"/>), the oldest beyond the count are removed by a background
+/// task (never on the loop), and a name that starts again is taken off the list.
+/// </summary>
+public sealed partial class JobLogDirectory : IDisposable
 {
     private readonly ConcurrentDictionary<string, JobLogFile> _files = new();
-    private readonly ILogger _log = loggers.CreateLogger<JobLogFile>();
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly ILogger _log;
+    private readonly TimeProvider _time;
+    // Per job, the log paths of its finished instances, oldest first. Touched by the loop only; locked all the same.
+    private readonly Dictionary<string, LinkedList<string>> _finished = new(StringComparer.Ordinal);
+    private readonly Channel<(string Path, int Rotated)> _removals = Channel.CreateUnbounded<(string, int)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _remover;
+    private long _removed, _removeFailures;
 
-    public string Directory { get; } = directory;
+    public JobLogDirectory(string directory, ILoggerFactory loggers, LogSettings? settings = null, TimeProvider? time = null)
+    {
+        Directory = directory;
+        _log = loggers.CreateLogger<JobLogFile>();
+        Settings = settings ?? new LogSettings();
+        _time = time ?? TimeProvider.System;
+        _remover = Task.Run(RemoveLoopAsync);
+    }
 
-    public LogSettings Settings { get; } = settings ?? new LogSettings();
+    public string Directory { get; }
+
+    public LogSettings Settings { get; }
+
+    /// <summary>Log files of finished instances removed under the retention, and removals that failed (each logged).</summary>
+    public long InstanceLogsRemoved => Interlocked.Read(ref _removed);
+    public long InstanceLogRemovalFailures => Interlocked.Read(ref _removeFailures);
 
     /// <summary><c>foo/bar</c> instance <c>wibble</c> → <c>foo_bar-wibble.log</c>.</summary>
     public static string FileName(string job, string instance) =>
@@ -25,6 +50,7 @@ public sealed class JobLogDirectory(string directory, ILoggerFactory loggers, Lo
     public JobLogFile For(string job, string instance, LogRotation? rotation = null)
     {
         var path = PathFor(job, instance);
+        if (instance.Length > 0) Revive(job, path);
         var file = _files.GetOrAdd(path, p => new JobLogFile(p, _log, rotation ?? Settings.Rotation, _time));
         file.Rotation = rotation ?? Settings.Rotation;
         return file;
@@ -47,8 +73,73 @@ public sealed class JobLogDirectory(string directory, ILoggerFactory loggers, Lo
         return files.Length;
     }
 
+    /// <summary>
+    /// An instance of an instance job ended: its log joins the job's finished ones, and the oldest beyond
+    /// <see cref="LogSettings.InstanceLogRetention"/> are closed and removed (with their rotated copies) off the caller's thread.
+    /// </summary>
+    public void InstanceFinished(string job, string instance, LogRotation? rotation = null)
+    {
+        if (instance.Length == 0) return;
+        var path = PathFor(job, instance);
+        var keep = Math.Max(0, Settings.InstanceLogRetention);
+        lock (_finished)
+        {
+            if (!_finished.TryGetValue(job, out var paths)) _finished[job] = paths = new LinkedList<string>();
+            paths.Remove(path);
+            paths.AddLast(path);
+            while (paths.Count > keep)
+            {
+                var oldest = paths.First!.Value;
+                paths.RemoveFirst();
+                if (_files.TryRemove(oldest, out var file)) file.Dispose();
+                _removals.Writer.TryWrite((oldest, Math.Max((rotation ?? Settings.Rotation).Count, Settings.Rotation.Count)));
+            }
+            if (paths.Count == 0) _finished.Remove(job);
+        }
+    }
+
+    /// <summary>How many finished instances of <paramref name="job"/> have logs kept now.</summary>
+    public int FinishedInstanceLogs(string job)
+    {
+        lock (_finished) return _finished.TryGetValue(job, out var paths) ? paths.Count : 0;
+    }
+
+    // An instance of that name runs again: its log is live, not a finished one to remove.
+    private void Revive(string job, string path)
+    {
+        lock (_finished)
+        {
+            if (_finished.TryGetValue(job, out var paths) && paths.Remove(path) && paths.Count == 0) _finished.Remove(job);
+        }
+    }
+
+    private async Task RemoveLoopAsync()
+    {
+        await foreach (var (path, rotated) in _removals.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            for (var i = 0; i <= rotated; i++)
+            {
+                var file = i == 0 ? path : $"{path}.{i}";
+                if (!File.Exists(file)) continue;
+                if (AppendFile.Delete(file, out var error))
+                {
+                    Interlocked.Increment(ref _removed);
+                    continue;
+                }
+                Interlocked.Increment(ref _removeFailures);
+                LogRemoveFailed(file, error.Message);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot remove the log {Path} of a finished instance (InstanceLogRetention): {Reason}")]
+    private partial void LogRemoveFailed(string path, string reason);
+
     public void Dispose()
     {
+        _removals.Writer.TryComplete();
+        // Removals still queued are a few unlinks; supd is stopping, so wait for them briefly.
+        _remover.Wait(TimeSpan.FromSeconds(2));
         foreach (var file in _files.Values) file.Dispose();
     }
 }

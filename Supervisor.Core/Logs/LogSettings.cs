@@ -13,6 +13,14 @@ public sealed record LogSettings
     /// <summary>Prefix every line of every job log with an ISO-8601 time (as <c>log timestamps</c> does for one job).</summary>
     public bool Timestamps { get; init; }
 
+    /// <summary>
+    /// How many finished instances of each instance job keep their log files (with their rotated copies); older
+    /// ones are removed, oldest first, as further instances finish. 0 removes a log as soon as its instance ends.
+    /// </summary>
+    public int InstanceLogRetention { get; init; } = DefaultInstanceLogRetention;
+
+    public const int DefaultInstanceLogRetention = 10;
+
     /// <summary>Where every job line is also written as <c>JOB| line</c> (supd's stdout with --log-to-stdout); null: nowhere.</summary>
     public LogMirror? Mirror { get; init; }
 }

@@ -6,10 +6,15 @@ namespace Supervisor.Core.State;
 /// What supd keeps in <c>STATEDIR/goals.json</c> across restarts: what an operator did (instances stopped by hand
 /// stay stopped; instances started by hand start again, with their variables) and the processes supd was running,
 /// so that a supd that was SIGKILLed can kill what it left behind before starting jobs again.
+/// Version 2 added <see cref="Disabled"/> and who stopped an instance (<see cref="InstanceGoal.By"/>, <see cref="InstanceGoal.At"/>);
+/// a version 1 file is read as having none of them.
 /// </summary>
 public sealed record GoalState
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
+
+    /// <summary>The versions <see cref="GoalStore"/> reads.</summary>
+    public static bool IsKnownVersion(int version) => version is 1 or CurrentVersion;
 
     public int Version { get; init; } = CurrentVersion;
 
@@ -20,11 +25,24 @@ public sealed record GoalState
     public IReadOnlyList<InstanceGoal> StartedByHand { get; init; } = [];
     public IReadOnlyList<ProcessRecord> Processes { get; init; } = [];
 
+    /// <summary>Jobs disabled by <c>supctl disable</c>: no event starts them, only an explicit start.</summary>
+    public IReadOnlyList<DisabledJob> Disabled { get; init; } = [];
+
     public static readonly GoalState Empty = new();
 }
 
 /// <summary>One instance an operator started or stopped; <see cref="Variables"/> are the K=V given to start.</summary>
-public sealed record InstanceGoal(string Job, string Instance, IReadOnlyList<string> Variables);
+public sealed record InstanceGoal(string Job, string Instance, IReadOnlyList<string> Variables)
+{
+    /// <summary>Who stopped it ("alice (uid 1000)"); null in a version 1 file.</summary>
+    public string? By { get; init; }
+
+    /// <summary>When it was stopped; null in a version 1 file.</summary>
+    public DateTimeOffset? At { get; init; }
+}
+
+/// <summary>A job <c>supctl disable</c> took out of event-driven starts: by whom ("alice (uid 1000)") and since when.</summary>
+public sealed record DisabledJob(string Job, string By, DateTimeOffset Since);
 
 /// <summary>
 /// A live process of a job: its pid, the process group supd signals, and its start time in clock ticks after boot

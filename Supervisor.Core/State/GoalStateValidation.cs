@@ -16,12 +16,20 @@ public static class GoalStateValidation
     public static string? Problem(GoalState? state)
     {
         if (state is null) return "is empty (null)";
-        if (state.Version != GoalState.CurrentVersion)
+        if (!GoalState.IsKnownVersion(state.Version))
             return $"has an unknown version ({state.Version.ToString(CultureInfo.InvariantCulture)})";
         // Non-nullable in C#, but JSON null (or a missing list written as null) deserializes as null all the same.
         if (state.BootId is null) return "has no bootId";
-        if (state.StoppedByHand is null || state.StartedByHand is null || state.Processes is null)
-            return "lacks one of stoppedByHand, startedByHand, processes";
+        if (state.StoppedByHand is null || state.StartedByHand is null || state.Processes is null || state.Disabled is null)
+            return "lacks one of stoppedByHand, startedByHand, processes, disabled";
+        if (state.Disabled.Count > MaxEntries) return $"has too many disabled entries ({state.Disabled.Count} > {MaxEntries})";
+        for (var i = 0; i < state.Disabled.Count; i++)
+        {
+            var disabled = state.Disabled[i];
+            if (disabled is null || string.IsNullOrEmpty(disabled.Job) || disabled.Job.Length > Limits.MaxNameBytes
+                || disabled.By is null || disabled.By.Length > Limits.MaxNameBytes)
+                return $"disabled[{i}]: no valid job name or author";
+        }
         foreach (var (list, name) in new[] { (state.StoppedByHand, "stoppedByHand"), (state.StartedByHand, "startedByHand") })
         {
             if (list.Count > MaxEntries) return $"has too many {name} entries ({list.Count} > {MaxEntries})";
@@ -44,6 +52,7 @@ public static class GoalStateValidation
         if (string.IsNullOrEmpty(goal.Job) || goal.Job.Length > Limits.MaxNameBytes) return "no valid job name";
         if (goal.Instance is null || goal.Instance.Length > Limits.MaxNameBytes) return "no valid instance name";
         if (goal.Variables is null) return "variables is null";
+        if (goal.By is { Length: > Limits.MaxNameBytes }) return "author too long";
         if (goal.Variables.Count > Limits.MaxRequestVariables) return $"too many variables ({goal.Variables.Count} > {Limits.MaxRequestVariables})";
         foreach (var variable in goal.Variables)
         {

@@ -26,10 +26,14 @@ internal sealed class CtlCommandLine
             (client, request, ct) => client.StartAsync(request, cancellationToken: ct).ResponseAsync, printStatus: true));
         Root.Subcommands.Add(JobControl("stop", "Stop a job and wait until it has stopped",
             (client, request, ct) => client.StopAsync(request, cancellationToken: ct).ResponseAsync, printStatus: true));
-        Root.Subcommands.Add(JobControl("restart", "Run the job's check, if it has one; then stop and start it again, and wait until it runs",
+        Root.Subcommands.Add(JobControl("restart", "Run the job's check, if it has one; then stop and start it again with the variables given (none: none), and wait until it runs",
             (client, request, ct) => client.RestartAsync(request, cancellationToken: ct).ResponseAsync, printStatus: true, checks: true));
         Root.Subcommands.Add(JobControl("reload", "Run the job's check, if it has one; then send its reload signal (SIGHUP unless it sets one) to its main process",
             (client, request, ct) => client.ReloadAsync(request, cancellationToken: ct).ResponseAsync, printStatus: false, checks: true));
+        Root.Subcommands.Add(Disable("disable", "Take a job out of event-driven starts, across supd restarts: no event starts it, an explicit start still does (what runs keeps running)",
+            (client, request, ct) => client.DisableAsync(request, cancellationToken: ct).ResponseAsync));
+        Root.Subcommands.Add(Disable("enable", "Undo disable: the job's start on events start it again",
+            (client, request, ct) => client.EnableAsync(request, cancellationToken: ct).ResponseAsync));
         Root.Subcommands.Add(Emit());
         Root.Subcommands.Add(Usage());
         Root.Subcommands.Add(ShowConfig());
@@ -110,6 +114,21 @@ internal sealed class CtlCommandLine
                 if (printStatus && reply.Status is not null) output.WriteLine(StatusFormatter.StatusLine(reply.Status));
             });
         });
+        return command;
+    }
+
+    /// <summary>disable / enable: the whole job (no variables), then its status line.</summary>
+    private Command Disable(string name, string description,
+        Func<Supervisor.Protocol.Supervisor.SupervisorClient, JobControlRequest, CancellationToken, Task<JobControlReply>> call)
+    {
+        var job = new Argument<string>("job") { Description = "Job name (its path in the job dir without .conf)" };
+        var command = new Command(name, description) { job };
+        command.SetAction((parse, ct) => Runner(parse).RunAsync(async (client, output) =>
+        {
+            var reply = await call(client, new JobControlRequest { Job = parse.GetValue(job)! }, ct).ConfigureAwait(false);
+            if (JsonOutput.Requested(parse)) { JsonOutput.Write(output, reply); return; }
+            if (reply.Status is not null) output.WriteLine(StatusFormatter.StatusLine(reply.Status));
+        }));
         return command;
     }
 

@@ -22,6 +22,12 @@ internal static class ShowFormatter
         var state = $"{status.Goal}/{status.State}";
         if (status.SinceUnixMs > 0) state += $" since {When(status.SinceUnixMs, now)}";
         rows.Add(("State", state));
+        if (status.StopReason.Length > 0) rows.Add((status.Goal == "stop" && status.State == "waiting" ? "Stopped" : "Stopping", status.StopReason));
+        if (status.Disabled)
+        {
+            var since = status.DisabledSinceUnixMs > 0 ? $" since {When(status.DisabledSinceUnixMs, now)}" : "";
+            rows.Add(("Disabled", $"by {status.DisabledBy}{since}: no event starts it (supctl enable undoes it)"));
+        }
         var main = status.Processes.FirstOrDefault(p => p.Kind == "main");
         if (main is not null)
         {

@@ -10,7 +10,8 @@ internal static class StatusFormatter
     /// <summary>
     /// <c>ticker start/running, process 4825</c>; extra processes on tab-indented lines. After initctl's prefix supd
     /// adds <c> (failed: REASON)</c> to a job that stopped because it failed, and <c>, next in 4.2s</c> while a
-    /// respawn delay runs.
+    /// respawn delay runs; after the first line's processes, <c> (disabled)</c> for a job supctl disable took out of
+    /// event-driven starts.
     /// </summary>
     public static string StatusLine(JobStatus status)
     {
@@ -20,7 +21,7 @@ internal static class StatusFormatter
         if (status.State == "respawning") line += FormattableString.Invariant($", next in {status.NextRespawnMs / 1000.0:0.0}s");
         var processes = status.Processes.OrderBy(p => Array.IndexOf(ProcessOrder, p.Kind)).ToList();
         // initctl's prefix stays first, so scripts that parse it still work.
-        var changed = status.ChangedOnDisk ? " (changed on disk, restart to apply)" : "";
+        var changed = (status.ChangedOnDisk ? " (changed on disk, restart to apply)" : "") + (status.Disabled ? " (disabled)" : "");
         if (processes.Count == 0) return line + changed;
         var first = processes[0];
         line += first.Kind is "main" or "pre-start" or "post-stop"

@@ -68,6 +68,8 @@ public sealed class AccessInterceptor(AccessPolicy policy, ILogger<AccessInterce
         "Stop" => "stop",
         "Restart" => "restart",
         "Reload" => "reload",
+        "Disable" => "disable",
+        "Enable" => "enable",
         "Emit" => "emit",
         "ReloadConfiguration" => "reload-configuration",
         "ReopenLogs" => "reopen-logs",

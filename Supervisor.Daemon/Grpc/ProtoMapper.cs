@@ -28,6 +28,10 @@ internal static class ProtoMapper
             SinceUnixMs = snapshot.Since?.ToUnixTimeMilliseconds() ?? 0,
             ChangedOnDisk = snapshot.ChangedOnDisk,
             NextRespawnMs = (long)Math.Ceiling(snapshot.NextRespawn?.TotalMilliseconds ?? 0),
+            StopReason = snapshot.StopReason ?? "",
+            Disabled = snapshot.Disabled is not null,
+            DisabledBy = snapshot.Disabled?.By ?? "",
+            DisabledSinceUnixMs = snapshot.Disabled?.Since.ToUnixTimeMilliseconds() ?? 0,
         };
         status.NotApplied.Add(snapshot.NotApplied);
         foreach (var (kind, pid) in snapshot.Processes)

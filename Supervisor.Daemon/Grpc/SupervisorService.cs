@@ -43,12 +43,13 @@ public sealed class SupervisorService(
     public override async Task TailLog(TailLogRequest request, IServerStreamWriter<TailLogReply> responseStream, ServerCallContext context)
     {
         if (request.Lines < 0) throw new RpcException(new Status(StatusCode.InvalidArgument, "the number of lines must not be negative"));
-        var snapshot = await Call(() =>
+        // A finished instance's log is still read (until the instance-log retention removes it).
+        var path = await Call(() =>
         {
             RequestLimits.Check(request.Env, request.Job);
-            return loop.StatusAsync(RequireJob(request.Job), request.Env);
+            return loop.LogPathAsync(RequireJob(request.Job), request.Env);
         }).ConfigureAwait(false);
-        var chunks = LogTail.ReadAsync(snapshot.LogPath, request.Lines, request.Follow, time, context.CancellationToken);
+        var chunks = LogTail.ReadAsync(path, request.Lines, request.Follow, time, context.CancellationToken);
         try
         {
             await foreach (var chunk in chunks.ConfigureAwait(false))
@@ -65,13 +66,29 @@ public sealed class SupervisorService(
     }
 
     public override Task<JobControlReply> Start(JobControlRequest request, ServerCallContext context) =>
-        Control(request, () => loop.StartAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance), Restricted(context)));
+        Control(request, () => loop.StartAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance), Restricted(context), By(context)));
 
     public override Task<JobControlReply> Stop(JobControlRequest request, ServerCallContext context) =>
-        Control(request, () => loop.StopAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance), Restricted(context)));
+        Control(request, () => loop.StopAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance), Restricted(context), By(context)));
 
     public override Task<JobControlReply> Restart(JobControlRequest request, ServerCallContext context) =>
-        Control(request, () => loop.RestartAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance), request.NoCheck, Restricted(context)));
+        Control(request, () => loop.RestartAsync(RequireJob(request.Job), request.Env, !request.NoWait, Instance(request.HasInstance, request.Instance), request.NoCheck, Restricted(context), By(context)));
+
+    public override Task<JobControlReply> Disable(JobControlRequest request, ServerCallContext context) =>
+        Control(request, async () => await loop.DisableAsync(WholeJob(request, "disable"), By(context)).ConfigureAwait(false));
+
+    public override Task<JobControlReply> Enable(JobControlRequest request, ServerCallContext context) =>
+        Control(request, async () => await loop.EnableAsync(WholeJob(request, "enable"), By(context)).ConfigureAwait(false));
+
+    // disable/enable act on the whole job: variables or an instance name would suggest otherwise.
+    private static string WholeJob(JobControlRequest request, string verb) =>
+        request.Env.Count > 0 || request.HasInstance
+            ? throw new SupervisorException(SupervisorError.InvalidArgument, $"{verb} applies to the whole job, every instance: give no KEY=VALUE")
+            : RequireJob(request.Job);
+
+    /// <summary>"alice (uid 1000)": who asked, as the connection's credentials say (for show's "stopped by hand, by …").</summary>
+    private static string? By(ServerCallContext context) =>
+        AccessInterceptor.CallerOf(context) is { } caller ? $"{caller.Name} (uid {caller.Uid})" : null;
 
     public override Task<JobControlReply> Reload(JobControlRequest request, ServerCallContext context) =>
         Control(request, () => loop.ReloadAsync(RequireJob(request.Job), request.Env, Instance(request.HasInstance, request.Instance), request.NoCheck));

@@ -51,6 +51,9 @@ public static class SupdHost
         var socketGroup = ResolveSocketGroup(options.SocketGroup);
         var policy = CreatePolicy(options.Access, uid);
         var rotation = ParseLogRotation(options);
+        var instanceLogRetention = options.InstanceLogRetention >= 0
+            ? options.InstanceLogRetention
+            : throw new StartupException($"InstanceLogRetention must be 0 or more (finished instances whose logs are kept per job): {options.InstanceLogRetention}");
         using var socketGuard = ControlSocketGuard.Acquire(paths.Socket);
 
         ConfigureLogging(builder, paths);
@@ -73,6 +76,7 @@ public static class SupdHost
         {
             Rotation = rotation,
             Timestamps = options.LogTimestamps,
+            InstanceLogRetention = instanceLogRetention,
             Mirror = options.LogToStdout ? new LogMirror(Console.OpenStandardOutput(), sp.GetRequiredService<ILogger<LogMirror>>()) : null,
         }, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<SupervisorLoop>();

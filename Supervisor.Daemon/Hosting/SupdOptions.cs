@@ -1,4 +1,5 @@
 using Supervisor.Core.Access;
+using Supervisor.Core.Logs;
 
 namespace Supervisor.Daemon.Hosting;
 
@@ -49,6 +50,12 @@ public sealed class SupdOptions
 
     /// <summary>How many rotated files (<c>JOB.log.1</c> … <c>JOB.log.N</c>) are kept; 0 keeps none.</summary>
     public int LogRotateCount { get; set; } = 5;
+
+    /// <summary>
+    /// How many finished instances of each instance job keep their log (<c>JOB-INSTANCE.log</c> and its rotated
+    /// copies); older ones are removed, oldest first, as more instances finish. 0 removes a log when its instance ends.
+    /// </summary>
+    public int InstanceLogRetention { get; set; } = LogSettings.DefaultInstanceLogRetention;
 
     /// <summary>Prefix every line of every job log with an ISO-8601 time (a job can ask for it alone: <c>log timestamps</c>).</summary>
     public bool LogTimestamps { get; set; }

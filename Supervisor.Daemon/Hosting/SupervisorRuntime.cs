@@ -94,13 +94,12 @@ public sealed partial class SupervisorRuntime(
 
     private static string Names(IReadOnlyList<string> jobs) => jobs.Count == 0 ? "none" : string.Join(", ", jobs);
 
-    /// <summary>Emits <c>startup</c>, then the configured boot events, without waiting for them to finish.</summary>
-    public async Task EmitBootEventsAsync()
-    {
-        await loop.EmitAsync("startup", [], wait: false).ConfigureAwait(false);
-        foreach (var (name, environment) in ParseEvents(options.Value.BootEvents))
-            await loop.EmitAsync(name, environment, wait: false).ConfigureAwait(false);
-    }
+    /// <summary>
+    /// Emits <c>startup</c>, then the configured boot events, without waiting for them to finish; as the boot's, so a
+    /// job stopped by hand before supd restarted is not started by them.
+    /// </summary>
+    public Task EmitBootEventsAsync() =>
+        loop.EmitBootEventsAsync([("startup", []), .. ParseEvents(options.Value.BootEvents)]);
 
     /// <summary>
     /// Tells systemd (NOTIFY_SOCKET) that supd is ready, once the loop has handled the boot events (the jobs they start

@@ -152,6 +152,33 @@ public sealed class ConfigCommandsTests(BinaryFlavor flavor) : IntegrationFixtur
     }
 
     [Test]
+    public async Task Check_blames_an_event_expression_error_on_the_line_of_its_last_token()
+    {
+        var jobs = Path.Combine(Path.GetTempPath(), "supd-check-lines-" + Guid.NewGuid().ToString("N")[..10]);
+        Directory.CreateDirectory(jobs);
+        try
+        {
+            File.WriteAllText(Path.Combine(jobs, "dangling.conf"), "start on foo or\nexec true\n");
+            File.WriteAllText(Path.Combine(jobs, "multi.conf"), "start on (foo or\n bar) frodo\nexec true\n");
+            File.WriteAllText(Path.Combine(jobs, "stopper.conf"), "exec true\nstop on (foo or\n bar) frodo\n");
+
+            var result = await SupdHarness.RunCtlAsync(Binaries.Supd, ["--check", "--job-dir", jobs]);
+
+            Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+            var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.That(lines, Has.Length.EqualTo(4), result.Stdout);
+            Assert.That(lines[0], Does.StartWith($"{jobs}/dangling.conf:1: Expected event"));
+            Assert.That(lines[1], Does.StartWith($"{jobs}/multi.conf:2: Expected operator"));
+            Assert.That(lines[2], Does.StartWith($"{jobs}/stopper.conf:3: Expected operator"));
+            Assert.That(lines[3], Is.EqualTo("0 jobs OK, 3 with errors"));
+        }
+        finally
+        {
+            Directory.Delete(jobs, recursive: true);
+        }
+    }
+
+    [Test]
     public async Task Check_of_a_missing_job_dir_fails()
     {
         var missing = Path.Combine(Path.GetTempPath(), "supd-check-missing-" + Guid.NewGuid().ToString("N")[..10]);

@@ -72,6 +72,17 @@ public sealed class ConformanceEventTests
     [TestCase("start on a and\n b\n", "Expected event")]
     public void C58_ParseErrorsInExpressions(string text, string message) => JobAssert.FailsWith(text, message);
 
+    // Upstart blames the line of the last token read, not the line where the parser noticed the expression had ended.
+    [TestCase("start on foo or\nexec true\n", "Expected event", 1)]
+    [TestCase("stop on foo or\nexec true\n", "Expected event", 1)]
+    [TestCase("start on a and\n b\n", "Expected event", 1)]
+    [TestCase("start on (foo or\n bar) frodo\nexec true\n", "Expected operator", 2)]
+    [TestCase("stop on (foo or\n bar) frodo\nexec true\n", "Expected operator", 2)]
+    [TestCase("exec true\nstart on (foo or\n\tbar\n) and\ntask\n", "Expected event", 4)]
+    [TestCase("start on foo or or bar\n", "Expected event", 1)]
+    public void C58_AnExpressionErrorNamesTheLineOfTheLastTokenRead(string text, string message, int line) =>
+        JobAssert.FailsWith(text, message, line);
+
     [Test]
     public void C58_UnclosedParenthesisSwallowsTheRestOfTheFile()
     {
