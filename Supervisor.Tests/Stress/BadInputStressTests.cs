@@ -54,9 +54,13 @@ public sealed class BadInputStressTests
         var error = Assert.ThrowsAsync<RpcException>(async () => await raw.Client.StartAsync(
             new JobControlRequest { Job = "greedy", Env = { "HUGE=" + new string('y', 1024 * 1024) } }))!;
 
-        // The kernel refuses a single string over 128 KiB (E2BIG): the start fails and says so.
-        Assert.That(error.StatusCode, Is.EqualTo(StatusCode.Aborted), error.ToString());
-        Assert.That(error.Status.Detail, Does.Contain("Argument list too long"), error.ToString());
+        // Over the 1 MiB request limit: refused before it is parsed. Under it but over 128 KiB (where the kernel
+        // would refuse it with E2BIG): refused before the loop sees it, naming the limit.
+        Assert.That(error.StatusCode, Is.EqualTo(StatusCode.ResourceExhausted), error.ToString());
+        var variable = Assert.ThrowsAsync<RpcException>(async () => await raw.Client.StartAsync(
+            new JobControlRequest { Job = "greedy", Env = { "BIG=" + new string('y', 200 * 1024) } }))!;
+        Assert.That(variable.StatusCode, Is.EqualTo(StatusCode.ResourceExhausted), variable.ToString());
+        Assert.That(variable.Status.Detail, Is.EqualTo("variable BIG too long (200 KiB > 128 KiB)"), variable.ToString());
         Assert.That((await supd.CtlAsync("status", "steady")).Stdout, Does.Contain("start/running"));
         var again = await supd.CtlAsync("start", "greedy");
         Assert.That(again.Stdout, Does.Contain("start/running"), again.ToString());
