@@ -28,7 +28,7 @@ public sealed class GoalsAndReloadTests
     }
 
     [Test]
-    public async Task A_job_stopped_by_hand_is_not_started_by_its_events_until_started_by_hand()
+    public async Task A_stop_by_hand_is_recorded_but_the_next_event_starts_the_job_again_and_supersedes_it()
     {
         await using var h = await LoopHarness.CreateAsync(("svc", "start on go\nexec /bin/sleep 100\n"));
         var store = new RecordingStore();
@@ -36,18 +36,71 @@ public sealed class GoalsAndReloadTests
         await h.Loop.EmitAsync("go", []);
         Assert.That(await h.StatusAsync("svc"), Does.StartWith("svc start/running"));
 
+        var stop = h.Loop.StopAsync("svc", [], by: "alice (uid 1000)");
+        await h.ExitAsync("svc", "main", ExitStatus.Killed(Signals.SIGTERM));
+        await stop.Within();
+        var held = await store.SavedAsync(g => g.StoppedByHand.Count == 1);
+        Assert.That(held.StoppedByHand, Is.EqualTo(new[] { new InstanceGoal("svc", "", []) }).Using<InstanceGoal>(SameGoal));
+        Assert.That(held.StoppedByHand[0].By, Is.EqualTo("alice (uid 1000)"));
+        Assert.That((await h.Loop.StatusAsync("svc", [])).StopReason, Is.EqualTo("by hand, by alice (uid 1000)"));
+
+        // Upstart's rule: a stop by hand is no ban; the next event that satisfies start on starts the job.
+        await h.Loop.EmitAsync("go", []);
+
+        Assert.That(await h.StatusAsync("svc"), Does.StartWith("svc start/running"));
+        await store.SavedAsync(g => g.StoppedByHand.Count == 0);
+    }
+
+    [Test]
+    public async Task A_disabled_job_is_started_by_no_event_but_by_an_explicit_start_and_enable_lets_events_start_it()
+    {
+        await using var h = await LoopHarness.CreateAsync(("svc", "start on go and later\nexec /bin/sleep 100\n"));
+        var store = new RecordingStore();
+        await h.Loop.RestoreGoalsAsync(GoalState.Empty, store, "boot");
+        await h.Loop.EmitAsync("go", [], wait: false); // half-satisfies the condition, which latches go
+
+        var disabled = await h.Loop.DisableAsync("svc", "alice (uid 1000)").Within();
+        await h.Loop.EmitAsync("later", []).Within();
+
+        Assert.That(disabled.StatusLine(), Is.EqualTo("svc stop/waiting (disabled)"));
+        Assert.That(disabled.Disabled!.By, Is.EqualTo("alice (uid 1000)"));
+        Assert.That(await h.StatusAsync("svc"), Is.EqualTo("svc stop/waiting (disabled)"));
+        Assert.That((await store.SavedAsync(g => g.Disabled.Count == 1)).Disabled.Single().Job, Is.EqualTo("svc"));
+        var again = await h.Loop.DisableAsync("svc", "bob (uid 1001)").Within();
+        Assert.That(again.Disabled!.By, Is.EqualTo("alice (uid 1000)"), "a second disable keeps the first one's author");
+
+        await h.Loop.StartAsync("svc", []).Within();
+        Assert.That(await h.StatusAsync("svc"), Does.StartWith("svc start/running").And.EndWith("(disabled)"));
         var stop = h.Loop.StopAsync("svc", []);
         await h.ExitAsync("svc", "main", ExitStatus.Killed(Signals.SIGTERM));
         await stop.Within();
-        await h.Loop.EmitAsync("go", []);
 
+        await h.Loop.EnableAsync("svc", "alice (uid 1000)").Within();
+        await h.Loop.EmitAsync("later", [], wait: false); // go was let go at disable: later alone does not start it
         Assert.That(await h.StatusAsync("svc"), Is.EqualTo("svc stop/waiting"));
-        var held = await store.SavedAsync(g => g.StoppedByHand.Count == 1);
-        Assert.That(held.StoppedByHand, Is.EqualTo(new[] { new InstanceGoal("svc", "", []) }).Using<InstanceGoal>(SameGoal));
+        await h.Loop.EmitAsync("go", []).Within();
+        Assert.That(await h.StatusAsync("svc"), Does.StartWith("svc start/running"));
+        await store.SavedAsync(g => g.Disabled.Count == 0);
+    }
 
-        await h.Loop.StartAsync("svc", ["K=v"]).Within();
-        var started = await store.SavedAsync(g => g.StoppedByHand.Count == 0);
-        Assert.That(started.StartedByHand.Single().Variables, Is.EqualTo(new[] { "K=v" }));
+    [Test]
+    public async Task Restart_runs_with_exactly_the_variables_it_is_given()
+    {
+        await using var h = await LoopHarness.CreateAsync(("svc", "exec /bin/sleep 100\n"));
+        await h.Loop.StartAsync("svc", ["COLOR=blue", "SIZE=2"]).Within();
+
+        var restart = h.Loop.RestartAsync("svc", ["COLOR=red"]);
+        await h.ExitAsync("svc", "main", ExitStatus.Killed(Signals.SIGTERM));
+        await restart.Within();
+        var withRed = h.Processes.Spawns[^1].Request.Environment;
+
+        restart = h.Loop.RestartAsync("svc", []);
+        await h.ExitAsync("svc", "main", ExitStatus.Killed(Signals.SIGTERM));
+        await restart.Within();
+        var withNone = h.Processes.Spawns[^1].Request.Environment;
+
+        Assert.That(withRed, Does.Contain("COLOR=red").And.No.Contain("SIZE=2"));
+        Assert.That(withNone.Where(v => v.StartsWith("COLOR=", StringComparison.Ordinal) || v.StartsWith("SIZE=", StringComparison.Ordinal)), Is.Empty);
     }
 
     [Test]
@@ -79,13 +132,56 @@ public sealed class GoalsAndReloadTests
         var store = new RecordingStore();
 
         await h.Loop.RestoreGoalsAsync(saved, store, "boot");
-        await h.Loop.EmitAsync("startup", []);
+        await h.Loop.EmitBootEventsAsync([("startup", [])]);
 
         Assert.That(await h.StatusAsync("held"), Is.EqualTo("held stop/waiting"));
+        Assert.That((await h.Loop.StatusAsync("held", [])).StopReason, Does.StartWith("by hand, by an operator").And.EndWith("before supd restarted"));
         Assert.That(await h.StatusAsync("worker", "QUEUE=mail"), Does.StartWith("worker (mail) start/running"));
         Assert.That(h.Processes.Spawns.Single().Request.Environment, Does.Contain("SPEED=2"));
         var goals = await store.SavedAsync(g => g.StartedByHand.Count == 1);
         Assert.That(goals.StartedByHand.Select(g => g.Job), Is.EqualTo(new[] { "worker" }), "a job that no longer exists is forgotten");
+
+        // Only the boot events pass it by: the same event emitted later starts it.
+        await h.Loop.EmitAsync("startup", []);
+        Assert.That(await h.StatusAsync("held"), Does.StartWith("held start/running"));
+    }
+
+    [Test]
+    public async Task The_boot_passes_a_restored_stop_by_hand_also_through_the_job_events_of_what_boot_started()
+    {
+        await using var h = await LoopHarness.CreateAsync(
+            ("base", "start on filesystem\nexec /bin/sleep 100\n"),
+            ("held", "start on started base or foo\nexec /bin/sleep 100\n"));
+        var saved = new GoalState { StoppedByHand = [new InstanceGoal("held", "", []) { By = "alice (uid 1000)" }] };
+        await h.Loop.RestoreGoalsAsync(saved, new RecordingStore(), "boot");
+
+        await h.Loop.EmitBootEventsAsync([("startup", []), ("filesystem", [])]);
+        await h.SettleAsync();
+
+        Assert.That(await h.StatusAsync("base"), Does.StartWith("base start/running"));
+        Assert.That(await h.StatusAsync("held"), Is.EqualTo("held stop/waiting"));
+        Assert.That((await h.Loop.StatusAsync("held", [])).StopReason, Does.StartWith("by hand, by alice (uid 1000)").And.EndWith("before supd restarted"));
+        await h.Loop.EmitAsync("foo", []).Within();
+        Assert.That(await h.StatusAsync("held"), Does.StartWith("held start/running"));
+    }
+
+    [Test]
+    public async Task A_restart_that_fails_says_Job_failed_to_restart()
+    {
+        await using var h = await LoopHarness.CreateAsync(("svc", "pre-start exec /bin/true\nexec /bin/sleep 100\n"));
+        var start = h.Loop.StartAsync("svc", []);
+        await h.SettleAsync();
+        await h.ExitAsync("svc", "pre-start", ExitStatus.Exited(0));
+        await start.Within();
+
+        var restart = h.Loop.RestartAsync("svc", []);
+        await h.ExitAsync("svc", "main", ExitStatus.Killed(Signals.SIGTERM));
+        await h.ExitAsync("svc", "pre-start", ExitStatus.Exited(3));
+
+        var failure = Assert.ThrowsAsync<SupervisorException>(async () => await restart.Within());
+        Assert.That(failure!.Message, Is.EqualTo("Job failed to restart"));
+        Assert.That(failure.Details, Has.Some.EqualTo("  svc: pre-start process exited with status 3"));
+        Assert.That((await h.Loop.StatusAsync("svc", [])).StopReason, Is.EqualTo("failed: pre-start process exited with status 3"));
     }
 
     [Test]
