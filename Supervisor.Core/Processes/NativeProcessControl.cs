@@ -205,7 +205,7 @@ public sealed partial class NativeProcessControl : IProcessControl
             if (status[0] >= 0) Libc.Close(status[0]);
             return SpawnResult.Failed(helper
                 ? $"unable to start the exec helper {file}: {new Errno(rc).Message}"
-                : $"unable to execute: {new Errno(rc).Message}");
+                : $"cannot run {file}: {new Errno(rc).Message}");
         }
         if (request.Output is not null) StartPump(pipe[0], request.Output, request.Description);
         if (!helper) return SpawnResult.Started(pid);
