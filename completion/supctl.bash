@@ -1,6 +1,11 @@
 # bash completion for supctl (install.sh puts it in PREFIX/share/bash-completion/completions/supctl).
 # Completes verbs (read from `supctl --help`, so new verbs need no change here), options, and job names from
 # `supctl list` on the same socket as the command line names (--socket PATH), for the verbs that take a job.
+#
+# `supctl completion bash [NAME…]` prints this script with _supctl_bin set to that supctl's own path, so completion
+# needs no setup and works through an alias or a path: source <(supctl completion bash) in ~/.bashrc. Installed as
+# it is here, _supctl_bin stays empty and the command word itself (supctl in PATH, or a path to it) is run.
+_supctl_bin=""
 
 _supctl_verbs() {
     "$1" --help 2>/dev/null | awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { exit }'
@@ -10,7 +15,7 @@ _supctl() {
     local cur prev program socket="" verb="" i
     cur="${COMP_WORDS[COMP_CWORD]}"
     prev="${COMP_WORDS[COMP_CWORD-1]}"
-    program="${COMP_WORDS[0]}"
+    program="${_supctl_bin:-${COMP_WORDS[0]}}"
 
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
@@ -41,6 +46,9 @@ _supctl() {
             ;;
         help)
             COMPREPLY=($(compgen -W "$(_supctl_verbs "$program")" -- "$cur"))
+            ;;
+        completion)
+            [ "$prev" = completion ] && COMPREPLY=($(compgen -W "bash" -- "$cur"))
             ;;
     esac
 }

@@ -59,6 +59,12 @@ public sealed record JobDefinition
 
     public IReadOnlyList<ExitCondition> NormalExit { get; init; } = [];
 
+    /// <summary>
+    /// supd extension <c>start grace SECONDS</c>: a start is answered once the main process has stayed up this long,
+    /// and its end within it fails the start (even with respawn). Null: answered at running, as Upstart did.
+    /// </summary>
+    public TimeSpan? StartGrace { get; init; }
+
     /// <summary><c>instance NAME</c>, unexpanded (may contain <c>$VAR</c>); empty for a single-instance job.</summary>
     public string Instance { get; init; } = "";
 

@@ -92,7 +92,7 @@ public static class JobParser
             case "check": return job with { Check = ParseProcess(reader, name, line) };
 
             case "start":
-                ExpectSubword(reader, name, "on");
+                if (ExpectSubword(reader, name, "on", "grace") == "grace") return job with { StartGrace = ParseStartGrace(reader) };
                 reader.Context = "start on";
                 return job with { StartOn = EventExpressionParser.Parse(reader) };
             case "stop":
@@ -223,6 +223,20 @@ public static class JobParser
         }
         reader.SkipComment();
         return new RespawnDelay(min, max);
+    }
+
+    /// <summary>The longest <c>start grace</c>: a start that waits longer than an hour is no longer a start.</summary>
+    public const double MaxStartGraceSeconds = 3600;
+
+    /// <summary><c>start grace SECONDS</c>: above 0, at most <see cref="MaxStartGraceSeconds"/>, fractions allowed.</summary>
+    private static TimeSpan ParseStartGrace(ConfigReader reader)
+    {
+        reader.Context = "start grace";
+        var text = reader.NextArgument();
+        if (!NumberParsing.TryParseSeconds(text, out var seconds) || seconds <= 0 || seconds > MaxStartGraceSeconds)
+            throw Illegal(reader, "Illegal interval, expected number of seconds above 0, at most 3600", text);
+        reader.SkipComment();
+        return TimeSpan.FromSeconds(seconds);
     }
 
     private static List<ExitCondition> ParseNormalExit(ConfigReader reader)

@@ -48,6 +48,7 @@ public static class JobPrinter
         if (job.RespawnDelay is { } delay)
             Line($"respawn delay {delay.MinSeconds.ToString("R", Invariant)} {delay.MaxSeconds.ToString("R", Invariant)}");
         if (job.NormalExit.Count > 0) Line("normal exit " + string.Join(' ', job.NormalExit));
+        if (job.StartGrace is { } grace) Line("start grace " + grace.TotalSeconds.ToString("R", Invariant));
         if (job.Critical) Line("critical");
 
         if (job.Console != ConsoleMode.Log) Line("console " + job.Console.ToString().ToLowerInvariant());

@@ -21,6 +21,9 @@ internal sealed record RespawnTimerFiredInput(JobInstance Instance, long Generat
 /// <summary>A restart's or reload's check ran longer than <see cref="SupervisorOptions.CheckTimeout"/>.</summary>
 internal sealed record CheckTimerFiredInput(JobInstance Instance, CheckRun Check) : SupervisorInput;
 
+/// <summary>A start's <c>start grace</c> is over with its main process still up: answer the start (ignored if stale).</summary>
+internal sealed record StartGraceElapsedInput(JobInstance Instance, string Tag) : SupervisorInput;
+
 internal sealed record LoadJobsInput(IReadOnlyList<JobDefinition> Jobs, TaskCompletionSource Reply) : SupervisorInput;
 
 internal sealed record ListInput(TaskCompletionSource<IReadOnlyList<JobStatusSnapshot>> Reply) : SupervisorInput;

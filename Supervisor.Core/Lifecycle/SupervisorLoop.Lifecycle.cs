@@ -99,11 +99,13 @@ public sealed partial class SupervisorLoop
             case JobState.Running:
                 if (from == JobState.PostStart)
                 {
+                    if (instance.MainAlive) LogJobStarted(instance.DisplayName, instance.MainPid);
+                    else LogJobStartedWithoutMain(instance.DisplayName);
                     EmitJobEvent("started", instance, withResult: false);
                     if (!definition.Task)
                     {
                         ReleaseBlocking(instance);
-                        FinishWaiters(instance);
+                        if (!HoldForStartGrace(instance)) FinishWaiters(instance);
                     }
                 }
                 else if (from == JobState.PreStop)
@@ -148,6 +150,8 @@ public sealed partial class SupervisorLoop
                 return false;
 
             case JobState.Waiting:
+                if (instance.Failed) LogJobStoppedFailed(instance.DisplayName, instance.FailureReason ?? "failed");
+                else LogJobStopped(instance.DisplayName);
                 CancelRespawnTimer(instance);
                 AbandonCheck(instance, "stopped while its check ran");
                 EmitJobEvent("stopped", instance, withResult: true);
@@ -330,7 +334,8 @@ public sealed partial class SupervisorLoop
         var (instance, kind) = owner;
         instance.Pids.Remove(kind);
         RecordExit(instance, kind, exit.Pid, exit.Status, null);
-        LogProcessExited(instance.DisplayName, kind.Name(), exit.Pid, exit.Status.ToString());
+        if (kind == ProcessKind.Main) LogMainExited(instance.DisplayName, kind.Name(), exit.Pid, exit.Status.ToString());
+        else LogProcessExited(instance.DisplayName, kind.Name(), exit.Pid, exit.Status.ToString());
 
         switch (kind)
         {
@@ -418,7 +423,11 @@ public sealed partial class SupervisorLoop
             ChangeState(instance, Next(instance));
             return;
         }
-        if (IsFailure(definition, status))
+        if (FailedWithinStartGrace(instance, status))
+        {
+            // Failed and goal stop: no respawn (SupervisorLoop.StartGrace.cs).
+        }
+        else if (IsFailure(definition, status))
         {
             if (definition.Respawn)
             {
@@ -493,7 +502,10 @@ public sealed partial class SupervisorLoop
         instance.FailureReason = reason ?? (process is null
             ? $"respawning too fast, more than {definition.RespawnLimit.Count} times in {definition.RespawnLimit.IntervalSeconds}s"
             : spawnError is not null
-                ? $"{process.Value.Name()} process failed to spawn: {spawnError}"
+                // A main program that cannot be run is the job's whole story: "nosuch: cannot run /usr/bin/x: …".
+                ? process == ProcessKind.Main && spawnError.StartsWith("cannot run ", StringComparison.Ordinal)
+                    ? spawnError
+                    : $"{process.Value.Name()} process failed to spawn: {spawnError}"
                 : $"{process.Value.Name()} process {status}");
         foreach (var e in instance.Blocking)
         {

@@ -200,6 +200,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             case ExpectTimerFiredInput x: OnExpectTimer(x.Instance, x.Generation); break;
             case RespawnTimerFiredInput x: OnRespawnTimer(x.Instance, x.Generation); break;
             case CheckTimerFiredInput x: OnCheckTimeout(x.Instance, x.Check); break;
+            case StartGraceElapsedInput x: OnStartGraceElapsed(x.Instance, x.Tag); break;
             case LoadJobsInput x: Reply(x.Reply, () => LoadJobs(x.Jobs)); break;
             case ListInput x: Reply(x.Reply, List); break;
             case DefinitionsInput x: Reply(x.Reply, () => Definitions(x.Job)); break;
@@ -264,7 +265,10 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     {
         _shutdown ??= reply;
         if (!ReferenceEquals(_shutdown, reply)) _shutdown.Task.ContinueWith(_ => reply.TrySetResult(), TaskScheduler.Default);
-        LogShutdown(_jobs.Values.Sum(c => c.Instances.Count));
+        // After the shutdown event (runlevel 0) has stopped the jobs that stop on it, say what is left, not "stopping 0".
+        var live = _jobs.Values.Sum(c => c.Instances.Count);
+        if (live == 0) LogShutdownNothingLeft();
+        else LogShutdown(live);
         foreach (var instance in AllInstances())
         {
             // A pre-start or post-start would hold the stop until it ends by itself: end it now.

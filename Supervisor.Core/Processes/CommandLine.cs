@@ -54,7 +54,7 @@ public static class CommandLine
             return true;
         }
         file = words[0];
-        error = $"unable to execute: {words[0]}: not found in PATH";
+        error = $"cannot run {words[0]}: not found in PATH";
         return false;
     }
 

@@ -179,6 +179,7 @@ public static class ExecHelper
         using var argv = new NativeStringArray(args[(i + 2)..]);
         var envp = Environ(strip);
         var execLine = Encoding.UTF8.GetBytes("exec\t\t\n");
+        var cannotRun = $"cannot run {args[i + 1]}: ";
 
         if (umask is not null) Libc.Umask(Convert.ToUInt32(umask, 8));
         if (nice is not null && Libc.SetPriority(Libc.PRIO_PROCESS, 0, int.Parse(nice, CultureInfo.InvariantCulture)) != 0)
@@ -224,7 +225,7 @@ public static class ExecHelper
 
         fixed (byte* line = execLine) Libc.Write(StatusFd, line, (nuint)execLine.Length);
         Libc.Execve(file.Pointer, argv.Pointer, envp);
-        return Fail("exec", $"unable to execute: {Errno.Last.Message}");
+        return Fail("exec", cannotRun + Errno.Last.Message);
     }
 
     private static ulong ParseLimit(string text) =>

@@ -56,7 +56,7 @@ public sealed record SpawnRequest(
     ProcessSettings? Settings = null);
 
 /// <summary>
-/// A pid, or why the process could not be started ("unable to execute: No such file or directory"). A started
+/// A pid, or why the process could not be started ("cannot run /usr/bin/x: No such file or directory"). A started
 /// process may come with hints that could not be applied (<c>oom score -1000: Permission denied</c>).
 /// </summary>
 /// <param name="Transient">The failure was for want of a resource that comes back (EMFILE, ENFILE, EAGAIN, ENOMEM):

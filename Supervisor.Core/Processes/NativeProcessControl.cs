@@ -208,7 +208,7 @@ public sealed partial class NativeProcessControl : IProcessControl
             if (status[0] >= 0) Libc.Close(status[0]);
             return SpawnResult.Failed(helper
                 ? $"unable to start the exec helper {file}: {new Errno(rc).Message}"
-                : $"unable to execute: {new Errno(rc).Message}", new Errno(rc).IsTransient);
+                : $"cannot run {file}: {new Errno(rc).Message}", new Errno(rc).IsTransient);
         }
         if (request.Output is not null) StartPump(pipe[0], request.Output, request.Description);
         if (!helper) return SpawnResult.Started(pid);

@@ -47,6 +47,7 @@ internal sealed class CtlCommandLine
         Root.Subcommands.Add(Log());
         Root.Subcommands.Add(IsRunning());
         Root.Subcommands.Add(Help());
+        Root.Subcommands.Add(Completion());
     }
 
     public Command Root { get; }
@@ -159,7 +160,8 @@ internal sealed class CtlCommandLine
             var status = reply.Jobs.FirstOrDefault(j => j.Job == name)
                 ?? throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.NotFound, $"Unknown job: {name}"));
             if (JsonOutput.Requested(parse)) { JsonOutput.Write(output, status); return; }
-            output.WriteLine($"Usage: {status.Usage}");
+            // initctl printed a bare "Usage: " here; say what it means instead.
+            output.WriteLine(status.Usage.Length > 0 ? $"Usage: {status.Usage}" : $"{name} has no usage stanza: its job file does not say which variables its start takes");
         }));
         return command;
     }
@@ -279,10 +281,29 @@ internal sealed class CtlCommandLine
             var name = parse.GetValue(verb);
             if (name is not null && Root.Subcommands.All(c => c.Name != name))
             {
-                Console.Error.WriteLine($"{Invocation.ProgramName}: no such verb: {name}");
+                Console.Error.WriteLine($"{Invocation.ProgramName}: {VerbSuggestion.Message(name, Root.Subcommands.Where(c => !c.Hidden).Select(c => c.Name))}");
                 return Task.FromResult(CommandRunner.Usage);
             }
             return Root.Parse(name is null ? ["--help"] : [name, "--help"]).InvokeAsync(cancellationToken: ct);
+        });
+        return command;
+    }
+
+    /// <summary><c>supctl completion bash [NAME…]</c>: the completion script, bound to this supctl binary (CompletionScript).</summary>
+    private static Command Completion()
+    {
+        var shell = new Argument<string>("shell") { Description = "The shell: bash" };
+        shell.AcceptOnlyFromAmong("bash");
+        var names = new Argument<string[]>("name")
+        {
+            Description = "More command names to complete as supctl (your aliases of it)",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var command = new Command("completion", "Print a bash completion script for this supctl: source <(supctl completion bash)") { shell, names };
+        command.SetAction(parse =>
+        {
+            Console.Out.Write(CompletionScript.Bash(Environment.ProcessPath ?? "supctl", parse.GetValue(names) ?? []));
+            return CommandRunner.Success;
         });
         return command;
     }

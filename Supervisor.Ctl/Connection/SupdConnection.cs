@@ -24,9 +24,11 @@ internal sealed class SupdConnection(string socketPath)
     }
 
     // .NET reports a missing socket file as "Cannot assign requested address"; say what happened instead. The
-    // message is rebuilt from the error code: a synchronous connect's own message also names the endpoint.
+    // message is rebuilt from the error code: a synchronous connect's own message also names the endpoint. EACCES
+    // comes first: a socket in a directory supctl may not search looks missing to File.Exists, but connect(2) says.
     public static string Reason(string socketPath, SocketException e) =>
-        File.Exists(socketPath) || Directory.Exists(socketPath)
+        e.SocketErrorCode == SocketError.AccessDenied ? "Permission denied"
+        : File.Exists(socketPath) || Directory.Exists(socketPath)
             ? e.SocketErrorCode == SocketError.ConnectionRefused ? "Connection refused (is supd running?)" : new SocketException((int)e.SocketErrorCode).Message
             : "No such file or directory (is supd running?)";
 

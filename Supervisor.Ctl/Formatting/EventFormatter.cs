@@ -34,10 +34,7 @@ internal static class EventFormatter
         };
     }
 
-    public static string Json(WatchEventsReply item)
-    {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+    public static string Json(WatchEventsReply item) => JsonOutput.Line(json =>
         {
             json.WriteStartObject();
             json.WriteNumber("seq", item.Sequence);
@@ -72,9 +69,7 @@ internal static class EventFormatter
                     break;
             }
             json.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.ToArray());
-    }
+        });
 
     private static DateTimeOffset Time(WatchEventsReply item) => DateTimeOffset.FromUnixTimeMilliseconds(item.UnixMs).ToLocalTime();
 

@@ -11,6 +11,9 @@ namespace Supervisor.Ctl.Formatting;
 /// line. The proto is the contract, so names stay stable as fields are only ever added. Google.Protobuf's formatter
 /// works from the generated descriptors, with no reflection, so it is NativeAOT-clean. A verb adds its JSON with
 /// one call: <c>if (JsonOutput.Requested(parse)) { JsonOutput.Write(output, reply); return; }</c>.
+/// Every document goes out through one <see cref="Utf8JsonWriter"/>: compact (protobuf's formatter puts spaces inside
+/// braces) and with only what JSON requires escaped (quotes, backslashes, control characters), so <c>+00:00</c> or
+/// <c>KEY=VALUE</c> reach a script as they are.
 /// </summary>
 internal static class JsonOutput
 {
@@ -25,7 +28,10 @@ internal static class JsonOutput
 
     public static bool Requested(ParseResult parse) => parse.GetValue(Option);
 
-    public static void Write(TextWriter output, IMessage reply) => output.WriteLine(Formatter.Format(reply));
+    /// <summary>The writer's options: compact, escaping only what JSON and UTF-8 need (not '+', '&lt;', '=', '\'').</summary>
+    public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static void Write(TextWriter output, IMessage reply) => output.WriteLine(Line(writer => WriteMessage(writer, reply)));
 
     /// <summary>A message and a list of strings under two names (<c>show</c>: its status and its last log lines).</summary>
     public static void Write(TextWriter output, string messageName, IMessage message, string listName, IEnumerable<string> values)
@@ -33,7 +39,7 @@ internal static class JsonOutput
         WriteObject(output, writer =>
         {
             writer.WritePropertyName(messageName);
-            writer.WriteRawValue(Formatter.Format(message));
+            WriteMessage(writer, message);
             writer.WriteStartArray(listName);
             foreach (var value in values) writer.WriteStringValue(value);
             writer.WriteEndArray();
@@ -49,16 +55,27 @@ internal static class JsonOutput
         });
     }
 
-    /// <summary>One JSON object on one line; <paramref name="body"/> writes its properties.</summary>
-    private static void WriteObject(TextWriter output, Action<Utf8JsonWriter> body)
+    /// <summary>One JSON document on one line; <paramref name="body"/> writes it (a whole object, or its properties).</summary>
+    public static string Line(Action<Utf8JsonWriter> body)
     {
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions)) body(writer);
+        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    private static void WriteObject(TextWriter output, Action<Utf8JsonWriter> body) =>
+        output.WriteLine(Line(writer =>
         {
             writer.WriteStartObject();
             body(writer);
             writer.WriteEndObject();
-        }
-        output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+        }));
+
+    // Protobuf's JSON mapping, re-written by our writer: the document is parsed and each value written again, so
+    // strings are unescaped and escaped anew with the writer's encoder, and the spaces go.
+    private static void WriteMessage(Utf8JsonWriter writer, IMessage message)
+    {
+        using var document = JsonDocument.Parse(Formatter.Format(message));
+        document.RootElement.WriteTo(writer);
     }
 }

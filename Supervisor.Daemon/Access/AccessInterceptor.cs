@@ -9,7 +9,7 @@ namespace Supervisor.Daemon.Access;
 /// <summary>
 /// Every RPC passes here first: the caller captured by <see cref="PeerCredentials"/>, the verb the method is, the job
 /// it names, one <see cref="AccessPolicy.Decide"/>. A refusal is <see cref="StatusCode.PermissionDenied"/> with the
-/// line supctl prints, and an audit line; so is every allowed control or admin request.
+/// line supctl prints, and an audit line (Warning); every allowed control or admin request gets one at Debug.
 /// </summary>
 public sealed class AccessInterceptor(AccessPolicy policy, ILogger<AccessInterceptor> logger) : Interceptor
 {
@@ -54,7 +54,7 @@ public sealed class AccessInterceptor(AccessPolicy policy, ILogger<AccessInterce
             throw new RpcException(new Status(StatusCode.PermissionDenied, $"permission denied: {caller.Name} may not {verb}{On(job)} (needs {needs})"));
         }
         if (decision.Right != AccessRight.Read)
-            logger.LogInformation("access: allowed {Verb}{Job} to {Caller}: {Right} by {Rule}", verb, On(job), caller.Describe(), needs, decision.DecidedBy);
+            logger.LogDebug("access: allowed {Verb}{Job} to {Caller}: {Right} by {Rule}", verb, On(job), caller.Describe(), needs, decision.DecidedBy);
     }
 
     private static string On(string? job) => string.IsNullOrEmpty(job) ? "" : " " + job;

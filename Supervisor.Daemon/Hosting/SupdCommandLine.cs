@@ -21,6 +21,12 @@ public sealed class SupdCommandLine
         Description = "Also write every job's output to supd's stdout as 'JOB| line' (for containers)",
     };
 
+    public Option<string?> LogLevel { get; } = new("--log-level")
+    {
+        Description = "What supd logs: Debug (every state change, event and allowed request), Information (default: one line per job start, exit and stop), Warning, Error",
+        HelpName = "LEVEL",
+    };
+
     public Option<bool> Check { get; } = new("--check")
     {
         Description = "Check every job file and exit (0: all valid, 1: errors), like nginx -t; no daemon is started",
@@ -32,7 +38,7 @@ public sealed class SupdCommandLine
     {
         Root = new RootCommand("supd: a process supervisor that runs Upstart-syntax job files")
         {
-            JobDirs, Socket, LogDir, StateDir, ConfigFile, LogToStdout, Check,
+            JobDirs, Socket, LogDir, StateDir, ConfigFile, LogToStdout, LogLevel, Check,
         };
         // `supd --version` in the form `supctl version` and Upstart's `init --version` use: "supd (supd 0.1.0)".
         foreach (var option in Root.Options.OfType<VersionOption>())
@@ -48,6 +54,7 @@ public sealed class SupdCommandLine
         Add(values, "Socket", parse.GetValue(Socket));
         Add(values, "LogDir", parse.GetValue(LogDir));
         Add(values, "StateDir", parse.GetValue(StateDir));
+        Add(values, "LogLevel", parse.GetValue(LogLevel));
         if (parse.GetValue(LogToStdout)) values["LogToStdout"] = "true";
         return values;
     }

@@ -54,9 +54,10 @@ public static class SupdHost
         var instanceLogRetention = options.InstanceLogRetention >= 0
             ? options.InstanceLogRetention
             : throw new StartupException($"InstanceLogRetention must be 0 or more (finished instances whose logs are kept per job): {options.InstanceLogRetention}");
+        var logLevel = ParseLogLevel(options.LogLevel);
         using var socketGuard = ControlSocketGuard.Acquire(paths.Socket);
 
-        ConfigureLogging(builder, paths);
+        ConfigureLogging(builder, paths, logLevel);
         var tools = JobTools.Install(paths.StateDir, options.Supctl, out var toolsProblem);
         var supervisorOptions = new SupervisorOptions
         {
@@ -236,13 +237,29 @@ public static class SupdHost
             Path.GetFullPath(options.StateDir ?? DefaultPaths.StateDirectory(uid, environment)));
     }
 
-    private static void ConfigureLogging(WebApplicationBuilder builder, SupdPaths paths)
+    /// <summary>LogLevel: Debug, Information, Warning or Error (any case; Trace/Verbose and Critical/Fatal too).</summary>
+    public static LogEventLevel ParseLogLevel(string text) => text.Trim().ToUpperInvariant() switch
+    {
+        "TRACE" or "VERBOSE" => LogEventLevel.Verbose,
+        "DEBUG" => LogEventLevel.Debug,
+        "INFORMATION" or "INFO" => LogEventLevel.Information,
+        "WARNING" or "WARN" => LogEventLevel.Warning,
+        "ERROR" => LogEventLevel.Error,
+        "CRITICAL" or "FATAL" => LogEventLevel.Fatal,
+        _ => throw new StartupException($"LogLevel is not one of Debug, Information, Warning, Error: {text}"),
+    };
+
+    private static void ConfigureLogging(WebApplicationBuilder builder, SupdPaths paths, LogEventLevel level)
     {
         builder.Logging.ClearProviders();
+        // Microsoft.Extensions.Logging filters at Information by default before Serilog sees anything: open it as far.
+        builder.Logging.SetMinimumLevel((LogLevel)(int)level);
+        // ASP.NET Core's and gRPC's own lines stay at Warning: supd's Debug is about jobs, not HTTP/2 frames.
+        var frameworkLevel = level > LogEventLevel.Warning ? level : LogEventLevel.Warning;
         builder.Services.AddSerilog(logger => logger
-            .MinimumLevel.Information()
-            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-            .MinimumLevel.Override("Grpc", LogEventLevel.Warning)
+            .MinimumLevel.Is(level)
+            .MinimumLevel.Override("Microsoft", frameworkLevel)
+            .MinimumLevel.Override("Grpc", frameworkLevel)
             .Enrich.FromLogContext()
             .WriteTo.Console(
                 outputTemplate: "supd: {Message:lj}{NewLine}{Exception}",

@@ -63,6 +63,13 @@ public sealed class SupdOptions
     /// <summary>Also write every job line to supd's stdout as <c>JOB| line</c> (for containers: <c>docker logs</c>).</summary>
     public bool LogToStdout { get; set; }
 
+    /// <summary>
+    /// What supd writes to stderr and supd.log: Debug, Information (default), Warning or Error. Information is one line
+    /// per job start, main process exit and stop, plus warnings and failures; Debug adds every goal and state change,
+    /// spawn, signal and event, and each allowed request (denied ones are always logged).
+    /// </summary>
+    public string LogLevel { get; set; } = "Information";
+
     /// <summary>How many recent events and state changes supd keeps for <c>supctl events</c> (without -f).</summary>
     public int EventHistory { get; set; } = 1000;
 

@@ -322,9 +322,9 @@ public sealed class ConformanceRuntimeTests(BinaryFlavor flavor) : IntegrationFi
         Assert.That(spawn.ExitCode, Is.EqualTo(1));
         // supd adds the indented reason after initctl's line.
         Assert.That(spawn.Stderr, Is.EqualTo(
-            "supctl: Job failed to start\n  x: main process failed to spawn: unable to execute: No such file or directory\n"));
+            "supctl: Job failed to start\n  x: cannot run /nonexistent/binary: No such file or directory\n"));
         await DaemonTrace.WaitForEventAsync(supd, "x", "stopped RESULT=failed PROCESS=main");
-        Assert.That(supd.DaemonOutput, Does.Contain("supd: Failed to spawn x main process: unable to execute: No such file or directory\n"));
+        Assert.That(supd.DaemonOutput, Does.Contain("supd: Failed to spawn x main process: cannot run /nonexistent/binary: No such file or directory\n"));
         Assert.That(Events(supd, "x").Where(e => e.StartsWith("stop", StringComparison.Ordinal)),
             Is.EqualTo(new[] { "stopping RESULT=failed PROCESS=main", "stopped RESULT=failed PROCESS=main" }), "no EXIT_STATUS");
 

@@ -276,7 +276,7 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
 
         Assert.That(result.ExitCode, Is.EqualTo(1));
         Assert.That(result.Stderr, Is.EqualTo(
-            "supctl: Job failed to start\n  ghost: main process failed to spawn: unable to execute: No such file or directory\n"));
+            "supctl: Job failed to start\n  ghost: cannot run /nonexistent/program: No such file or directory\n"));
     }
 
     [Test]

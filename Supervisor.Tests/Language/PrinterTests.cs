@@ -21,6 +21,7 @@ public sealed class PrinterTests
     [TestCase("start on foo\nmanual\nstart on bar\n")]
     [TestCase("manual\n")]
     [TestCase("respawn\nrespawn limit 0 5\nrespawn delay 0.25 8\nnormal exit 0 2 TERM\ncritical\nlog rotate 50M 10\nlog timestamps\n")]
+    [TestCase("start on startup\nstart grace 2.5\nrespawn\n")]
     [TestCase("umask 007\nnice -5\noom 3\nlimit nofile 10 unlimited\nkill signal 40\nkill timeout 0\nreload signal USR1\n")]
     [TestCase("cgroup cpu \"my group\" # c\nenv-file \"-/etc/x y\"\n")]
     [TestCase("exec /bin/sh -c 'echo \"a  b\" # not a comment'   # comment\n")]

@@ -254,12 +254,12 @@ public sealed class SupervisorLoopTests
     public async Task A_spawn_failure_of_the_main_process_fails_the_start()
     {
         await using var h = await LoopHarness.CreateAsync(("svc", "exec /bin/sleep 100\n"));
-        h.Processes.OnSpawn = _ => SpawnResult.Failed("unable to execute: No such file or directory");
+        h.Processes.OnSpawn = _ => SpawnResult.Failed("cannot run /usr/bin/svc: No such file or directory");
 
         var failure = Assert.ThrowsAsync<SupervisorException>(async () => await h.Loop.StartAsync("svc", []))!;
 
-        Assert.That(failure.Details, Is.EqualTo(new[] { "  svc: main process failed to spawn: unable to execute: No such file or directory" }));
-        Assert.That((await h.Loop.StatusAsync("svc", [])).LastExit!.SpawnError, Is.EqualTo("unable to execute: No such file or directory"));
+        Assert.That(failure.Details, Is.EqualTo(new[] { "  svc: cannot run /usr/bin/svc: No such file or directory" }));
+        Assert.That((await h.Loop.StatusAsync("svc", [])).LastExit!.SpawnError, Is.EqualTo("cannot run /usr/bin/svc: No such file or directory"));
     }
 
     [Test]

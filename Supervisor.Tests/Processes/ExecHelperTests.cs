@@ -80,7 +80,7 @@ public sealed class ExecHelperTests(BinaryFlavor flavor) : IntegrationFixture(fl
         var missing = Spawn(new ProcessSettings { Umask = 0x3F }, "/nonexistent/program");
 
         Assert.That(failed.Error, Is.EqualTo("unable to set \"nofile\" resource limit: Operation not permitted"));
-        Assert.That(missing.Error, Is.EqualTo("unable to execute: No such file or directory"));
+        Assert.That(missing.Error, Is.EqualTo("cannot run /nonexistent/program: No such file or directory"));
         var ok = Spawn(new ProcessSettings { Umask = 0x3F }, "/bin/true");
         Assert.That(await ExitAsync(ok.Pid), Is.EqualTo(ExitStatus.Exited(0)));
         Assert.That(_exits.Keys, Is.EquivalentTo(new[] { ok.Pid }), "only the process that ran is reported");

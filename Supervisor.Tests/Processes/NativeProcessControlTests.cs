@@ -119,7 +119,7 @@ public sealed class NativeProcessControlTests
         var missing = _processes.Spawn(new SpawnRequest("x", "/nonexistent/prog", ["/nonexistent/prog"], [], "/", null));
         var badDir = _processes.Spawn(new SpawnRequest("x", "/bin/true", ["/bin/true"], [], "/nonexistent-dir", null));
 
-        Assert.That(missing.Error, Is.EqualTo("unable to execute: No such file or directory"));
+        Assert.That(missing.Error, Is.EqualTo("cannot run /nonexistent/prog: No such file or directory"));
         Assert.That(badDir.Error, Is.EqualTo("unable to change working directory: /nonexistent-dir: No such file or directory"));
     }
 

@@ -39,6 +39,13 @@ public sealed partial class SupdHarness : IAsyncDisposable
     /// <summary>A command supd runs under (<c>setpriv --reuid=65534 …</c>), or null to run it directly.</summary>
     public IReadOnlyList<string>? Wrapper { get; init; }
 
+    /// <summary>
+    /// supd's LogLevel (through SUPD_LOGLEVEL, so a --log-level flag or a test's own environment still wins). Debug by
+    /// default: many tests read the state-by-state trace and the event lines, which supd logs at Debug. Null leaves
+    /// supd's own default (Information) or supd.json's.
+    /// </summary>
+    public string? DaemonLogLevel { get; init; } = "Debug";
+
     public int SupdPid => _supd?.Id ?? 0;
     public Process? SupdProcess => _supd;
 
@@ -112,6 +119,7 @@ public sealed partial class SupdHarness : IAsyncDisposable
         foreach (var arg in args) info.ArgumentList.Add(arg);
         // A variable of supd's own environment: it must never reach a job.
         info.Environment["SUPD_TEST_ONLY"] = "supd-private";
+        if (DaemonLogLevel is not null) info.Environment["SUPD_LOGLEVEL"] = DaemonLogLevel;
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
         var process = new Process { StartInfo = info };
         process.OutputDataReceived += (_, e) => Append(e.Data);
