@@ -4,6 +4,8 @@
 #   ./build.sh                  publish both into artifacts/bin/ (OUT=DIR to choose another directory)
 #   ./build.sh --test-native    publish, then run the integration fixtures against those binaries only
 #                               (SUPD_TEST_BIN_DIR; .ci/run sets it too, so CI runs them against both builds)
+#   ./build.sh --deb            publish, then make the Debian package artifacts/supd_VERSION_amd64.deb
+#                               (packaging/deb/make-deb.sh: dpkg-deb, no debhelper needed)
 #
 # Needs the .NET 10 SDK and, for the native link, clang (or gcc) and zlib1g-dev. Any trim or AOT warning fails the
 # publish (warnings are errors), so a binary built here has none.
@@ -12,11 +14,13 @@ repo="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-$repo/artifacts/bin}"
 rid="${RID:-linux-x64}"
 test_native=false
+deb=false
 
 for arg in "$@"; do
     case "$arg" in
         --test-native) test_native=true ;;
-        -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --deb) deb=true ;;
+        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "build.sh: unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
@@ -30,6 +34,10 @@ done
 # Only the two executables: the publish directory also holds debug symbols (*.dbg) and build leftovers.
 install -m 0755 "$publish/Supervisor.Daemon/supd" "$publish/Supervisor.Ctl/supctl" "$out/"
 echo "built: $out/supd $out/supctl ($("$out/supd" --version))"
+
+if $deb; then
+    "$repo/packaging/deb/make-deb.sh" --bin-from "$out" --out "$repo/artifacts"
+fi
 
 if $test_native; then
     # The tests project builds normally; with SUPD_TEST_BIN_DIR every integration fixture also runs against the

@@ -2,7 +2,8 @@ using System.Diagnostics;
 using Supervisor.Core.Language;
 
 // Parses every *.conf of a directory 100 times and prints the mean time per file.
-var directory = args.Length > 0 ? args[0] : "/work/shared/upstart/corpus";
+// Default: the real-world corpus the tests use, from the repository root.
+var directory = args.Length > 0 ? args[0] : "Supervisor.Tests/TestData/upstart-corpus";
 const int Rounds = 100;
 
 var files = Directory.GetFiles(directory, "*.conf").Order(StringComparer.Ordinal)
