@@ -83,11 +83,21 @@ public sealed class JobLogDirectory(string directory, ILoggerFactory loggers, Lo
     public JobOutputWriter Writer(JobLogFile file, string job, string instance, bool timestamps) =>
         new(file, timestamps || Settings.Timestamps, Settings.Mirror, instance.Length == 0 ? job : $"{job}-{instance}", _time);
 
-    /// <summary>Closes every job log; each is opened again (created if it was moved away) on its next write.</summary>
+    private JobLogFile? _alsoReopen;
+
+    /// <summary>A file that is not a job log but reopens with them (supd's own supd.log).</summary>
+    public JobLogDirectory AlsoReopen(JobLogFile file)
+    {
+        _alsoReopen = file;
+        return this;
+    }
+
+    /// <summary>Closes every job log (and supd.log); each is opened again (created if it was moved away) on its next write.</summary>
     public int ReopenAll()
     {
         var files = _files.Values.ToArray();
         foreach (var file in files) file.Reopen();
+        _alsoReopen?.Reopen();
         return files.Length;
     }
 
