@@ -19,6 +19,7 @@ internal static unsafe partial class Libc
     internal struct Statx
     {
         [FieldOffset(16)] public uint NLink;
+        [FieldOffset(20)] public uint Uid;
         [FieldOffset(28)] public ushort Mode;
         [FieldOffset(32)] public ulong Inode;
         [FieldOffset(40)] public ulong Size;
@@ -37,4 +38,26 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Name, EntryPoint = "statx", SetLastError = true)]
     internal static partial int StatX(int dirFd, byte* path, int flags, uint mask, Statx* result);
+}
+
+/// <summary>Opening below a directory fd without following a symlink (files supd opens as root).</summary>
+internal static unsafe partial class Libc
+{
+    // Architecture-specific open(2) flags: arm64 (asm-generic) differs from x86_64 for these two.
+    internal static readonly int O_NOFOLLOW =
+        RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x8000 : 0x20000;
+    internal static readonly int O_DIRECTORY_FLAG =
+        RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x4000 : 0x10000;
+    internal const int O_PATH = 0x200000, O_EXCL = 0x80, O_TRUNC = 0x200;
+    internal const int AT_SYMLINK_NOFOLLOW = 0x100;
+    internal const int ELOOP = 40;
+
+    [LibraryImport(Name, EntryPoint = "openat", SetLastError = true)]
+    internal static partial int OpenAt(int dirFd, byte* path, int flags, int mode);
+
+    [LibraryImport(Name, EntryPoint = "fchmod", SetLastError = true)]
+    internal static partial int FChmod(int fd, int mode);
+
+    [LibraryImport(Name, EntryPoint = "unlinkat", SetLastError = true)]
+    internal static partial int UnlinkAt(int dirFd, byte* path, int flags);
 }

@@ -67,6 +67,21 @@ internal static unsafe partial class Libc
     [LibraryImport(Name, EntryPoint = "geteuid")]
     internal static partial uint GetEuid();
 
+    internal const int CLOCK_BOOTTIME = 7, _SC_CLK_TCK = 2;
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [LibraryImport(Name, EntryPoint = "clock_gettime", SetLastError = true)]
+    internal static partial int ClockGetTime(int clock, TimeSpec* result);
+
+    [LibraryImport(Name, EntryPoint = "sysconf", SetLastError = true)]
+    internal static partial long SysConf(int name);
+
     internal static readonly nint SIG_DFL = 0, SIG_ERR = -1;
 
     /// <summary>Sets a signal's disposition (only ever back to SIG_DFL: see <see cref="Processes.ChildSignalGuard"/>).</summary>

@@ -123,6 +123,9 @@ internal sealed class JobInstance
     /// <summary>Unique per start of this instance; the main process carries it as SUPD_TAG so its daemon can be found.</summary>
     public string Tag { get; set; } = "";
 
+    /// <summary>Boot-clock ticks just before the main process was spawned: an expect candidate started earlier is not its daemon.</summary>
+    public ulong MainSpawnedAfter { get; set; }
+
     /// <summary>The process group to signal: the main pid's own, or the adopted daemon's group after expect fork/daemon.</summary>
     public int MainProcessGroup { get; set; }
 

@@ -9,8 +9,8 @@ namespace Supervisor.Core.Lifecycle;
 /// The instance waits in <c>spawned</c> while a timer looks at its process every <see cref="SupervisorOptions.ExpectPollInterval"/>:
 /// - <c>expect stop</c>: once the process has stopped itself (SIGSTOP), supd sends SIGCONT and moves on.
 /// - <c>expect fork</c> / <c>expect daemon</c>: once the first process has exited 0, its surviving descendant has been
-///   re-parented to supd (a child subreaper). It is the live child of supd that carries the instance's SUPD_TAG and
-///   that supd does not track yet; with exactly one such process (for daemon: one that is not a session leader, or
+///   re-parented to supd (a child subreaper). It is the live child of supd that carries the instance's SUPD_TAG (128
+///   random bits per start), started no earlier than the main process, and that supd does not track yet; with exactly one such process (for daemon: one that is not a session leader, or
 ///   the same one for several polls, since the intermediate child of a double fork is short-lived) supd adopts it
 ///   through a pidfd, and it becomes the main process.
 /// A process that does not do what expect says never hangs the job (as it did in Upstart): after
@@ -76,7 +76,7 @@ public sealed partial class SupervisorLoop
     private bool ExpectForked(JobInstance instance, ExpectMode expect)
     {
         if (instance.ExpectInitialExitAt == 0) return false;
-        var candidates = _processes.FindAdopted("SUPD_TAG", instance.Tag);
+        var candidates = _processes.FindAdopted("SUPD_TAG", instance.Tag, instance.MainSpawnedAfter);
         if (candidates.Count == 0)
         {
             if (_time.GetElapsedTime(instance.ExpectInitialExitAt) < _options.ExpectForkGrace) return false;

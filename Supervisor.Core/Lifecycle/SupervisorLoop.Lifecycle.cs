@@ -67,7 +67,8 @@ public sealed partial class SupervisorLoop
                 instance.Environment = ComposeEnvironment(instance);
                 instance.StopEnvironment = new EnvironmentList();
                 instance.PendingMainExit = null;
-                instance.Tag = $"{Environment.ProcessId}.{++_nextTag}";
+                // Unguessable: a job user who could predict it could plant processes carrying it and spoil expect fork.
+                instance.Tag = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
                 instance.ExpectProblem = null;
                 instance.StopCause = null;
                 ClearFailure(instance);
@@ -302,6 +303,7 @@ public sealed partial class SupervisorLoop
             definition.Chdir ?? _options.DefaultWorkingDirectory,
             output ?? OutputFor(instance),
             ProcessSettings.From(definition));
+        if (kind == ProcessKind.Main) instance.MainSpawnedAfter = _processes.ClockTicksSinceBoot();
         var result = _processes.Spawn(request);
         if (!result.Succeeded)
         {

@@ -35,7 +35,6 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     private readonly List<Event> _handlingEvents = [];
     private long _nextEventId;
     private long _nextSequence;
-    private long _nextTag;
     private readonly List<Action> _afterSettling = [];
     private TaskCompletionSource? _shutdown;
     private Task? _running;

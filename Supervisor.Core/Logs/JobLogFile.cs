@@ -7,7 +7,8 @@ namespace Supervisor.Core.Logs;
 /// <summary>
 /// One job instance's log file (<c>LOGDIR/JOB.log</c>), which every process of the instance writes into.
 /// <list type="bullet">
-/// <item>Appended with write(2) on an O_APPEND fd, mode 0640, opened on the first output (as Upstart does).</item>
+/// <item>Appended with write(2) on an O_APPEND fd, mode 0640, opened on the first output (as Upstart does), never
+/// through a symlink (<see cref="NoFollowFile"/>: a planted link is refused and the output counted as dropped).</item>
 /// <item>Rotated by size: <c>JOB.log</c> is always the current file, older ones are <c>JOB.log.1</c> … <c>JOB.log.N</c>.
 /// The cut is made at a line boundary: a line that straddles the limit finishes in the old file if it ends within
 /// <see cref="LineOvershoot"/> bytes (or the size limit, if smaller); only a longer line is split.</item>
@@ -20,10 +21,11 @@ namespace Supervisor.Core.Logs;
 public sealed partial class JobLogFile : IOutputSink, IDisposable
 {
     public const int LineOvershoot = 64 * 1024;
-    private const int Mode0640 = 0x1A0;
+    public const int Mode0640 = 0x1A0;
     private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
 
     private readonly Lock _gate = new();
+    private readonly int _mode;
     private readonly ILogger _log;
     private readonly TimeProvider _time;
     private AppendFile? _file;
@@ -37,9 +39,11 @@ public sealed partial class JobLogFile : IOutputSink, IDisposable
     private long _bytesWritten;
     private LogRotation _rotation;
 
-    public JobLogFile(string path, ILogger log, LogRotation? rotation = null, TimeProvider? time = null)
+    /// <param name="mode">Permissions of a file it creates: 0640 for job logs, 0600 for supd's own log.</param>
+    public JobLogFile(string path, ILogger log, LogRotation? rotation = null, TimeProvider? time = null, int mode = Mode0640)
     {
         Path = path;
+        _mode = mode;
         _log = log;
         _time = time ?? TimeProvider.System;
         _rotation = rotation ?? LogSettings.DefaultRotation;
@@ -145,10 +149,10 @@ public sealed partial class JobLogFile : IOutputSink, IDisposable
     {
         reason = "";
         if (_file is not null) return true;
-        _file = AppendFile.Open(Path, Mode0640, out var error);
+        _file = AppendFile.Open(Path, _mode, out var problem);
         if (_file is null)
         {
-            reason = error.Message;
+            reason = problem;
             return false;
         }
         _atLineStart = true;

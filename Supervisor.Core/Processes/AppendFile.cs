@@ -23,24 +23,22 @@ internal sealed unsafe class AppendFile : IDisposable
 
     public FileIdentity Identity { get; }
 
-    /// <summary>Opens (creating with <paramref name="mode"/>, 0640 for logs) <paramref name="path"/> for appending.</summary>
-    public static AppendFile? Open(string path, int mode, out Errno error)
+    /// <summary>
+    /// Opens (creating with <paramref name="mode"/>, 0640 for logs) <paramref name="path"/> for appending, through
+    /// <see cref="NoFollowFile"/>: a symlink at the path is refused, never written through.
+    /// </summary>
+    public static AppendFile? Open(string path, int mode, out string problem)
     {
-        using var native = new NativeString(path);
-        var fd = Libc.Open(native.Pointer, Libc.O_WRONLY | Libc.O_APPEND | Libc.O_CREAT | Libc.O_CLOEXEC, mode);
-        if (fd < 0)
-        {
-            error = Errno.Last;
-            return null;
-        }
+        var fd = NoFollowFile.Open(path, Libc.O_WRONLY | Libc.O_APPEND | Libc.O_CREAT, mode, out problem, out _);
+        if (fd < 0) return null;
         Libc.Statx stat;
         if (Libc.StatX(fd, EmptyPath, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, &stat) != 0)
         {
-            error = Errno.Last;
+            problem = Errno.Last.Message;
             Libc.Close(fd);
             return null;
         }
-        error = default;
+        problem = "";
         return new AppendFile(fd, (long)stat.Size, new FileIdentity(stat.DevMajor, stat.DevMinor, stat.Inode));
     }
 
@@ -73,12 +71,12 @@ internal sealed unsafe class AppendFile : IDisposable
         return done;
     }
 
-    /// <summary>The identity of whatever <paramref name="path"/> names now, or null when nothing does.</summary>
+    /// <summary>The identity of whatever <paramref name="path"/> names now (a symlink itself, not its target), or null when nothing does.</summary>
     public static FileIdentity? IdentityOf(string path)
     {
         using var native = new NativeString(path);
         Libc.Statx stat;
-        if (Libc.StatX(Libc.AT_FDCWD, native.Pointer, 0, Libc.STATX_BASIC_STATS, &stat) != 0) return null;
+        if (Libc.StatX(Libc.AT_FDCWD, native.Pointer, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, &stat) != 0) return null;
         return new FileIdentity(stat.DevMajor, stat.DevMinor, stat.Inode);
     }
 

@@ -24,15 +24,22 @@ public interface IProcessControl : IDisposable
     /// <summary>State, parent, group and session of a live process (from /proc); null when it is gone.</summary>
     ProcessInfo? Inspect(int pid);
 
-    /// <summary>Live processes re-parented to supd (it is a subreaper) whose environment has <c>KEY=VALUE</c>, not yet tracked.</summary>
-    IReadOnlyList<int> FindAdopted(string key, string value);
+    /// <summary>
+    /// Live processes re-parented to supd (it is a subreaper) whose environment has <c>KEY=VALUE</c>, not yet tracked,
+    /// and started no earlier than <paramref name="startedNotBefore"/> (clock ticks after boot, /proc/PID/stat's
+    /// starttime): a process planted before the job's own first process is never taken for its daemon.
+    /// </summary>
+    IReadOnlyList<int> FindAdopted(string key, string value, ulong startedNotBefore);
+
+    /// <summary>Now, in the unit of /proc/PID/stat's starttime (clock ticks after boot); read just before a spawn.</summary>
+    ulong ClockTicksSinceBoot() => ProcFs.ClockTicksSinceBoot();
 
     /// <summary>Starts tracking an adopted child, so its exit is reported like a spawned one's; false when it is gone.</summary>
     bool Adopt(int pid);
 }
 
-/// <summary>What /proc says of a process: state letter (R, S, T for stopped, Z…), parent, process group, session.</summary>
-public readonly record struct ProcessInfo(char State, int ParentPid, int ProcessGroup, int Session)
+/// <summary>What /proc says of a process: state letter (R, S, T for stopped, Z…), parent, process group, session, start time (clock ticks after boot).</summary>
+public readonly record struct ProcessInfo(char State, int ParentPid, int ProcessGroup, int Session, ulong StartTime = 0)
 {
     public bool IsStopped => State is 'T' or 't';
 }

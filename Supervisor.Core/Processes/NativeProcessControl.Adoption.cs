@@ -10,7 +10,7 @@ public sealed partial class NativeProcessControl
 {
     public ProcessInfo? Inspect(int pid) => ProcFs.Stat(pid);
 
-    public IReadOnlyList<int> FindAdopted(string key, string value)
+    public IReadOnlyList<int> FindAdopted(string key, string value, ulong startedNotBefore)
     {
         var self = Environment.ProcessId;
         var needle = Encoding.UTF8.GetBytes($"{key}={value}\0");
@@ -18,6 +18,7 @@ public sealed partial class NativeProcessControl
         foreach (var pid in ProcFs.Pids())
         {
             if (ProcFs.Stat(pid) is not { } info || info.ParentPid != self || info.State == 'Z') continue;
+            if (info.StartTime < startedNotBefore) continue; // older than the job's first process: planted, not its daemon
             lock (_gate)
             {
                 if (_pidfds.ContainsKey(pid)) continue;
@@ -52,16 +53,17 @@ internal static class ProcFs
         }
     }
 
-    /// <summary>/proc/PID/stat after the command name: state, ppid, pgrp, session.</summary>
+    /// <summary>/proc/PID/stat after the command name: state, ppid, pgrp, session, and starttime (field 22).</summary>
     public static ProcessInfo? Stat(int pid)
     {
         try
         {
             var text = File.ReadAllText($"/proc/{pid}/stat");
             var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-            return new ProcessInfo(fields[0][0], Int(fields[1]), Int(fields[2]), Int(fields[3]));
+            return new ProcessInfo(fields[0][0], Int(fields[1]), Int(fields[2]), Int(fields[3]),
+                ulong.Parse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException or FormatException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException or FormatException or OverflowException)
         {
             return null;
         }
@@ -103,6 +105,18 @@ internal static class ProcFs
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// CLOCK_BOOTTIME in USER_HZ ticks, rounded down: the kernel derives a process's starttime from the same clock
+    /// (its boot time at fork), so a process forked after this call never shows a smaller starttime.
+    /// </summary>
+    public static unsafe ulong ClockTicksSinceBoot()
+    {
+        Libc.TimeSpec now;
+        if (Libc.ClockGetTime(Libc.CLOCK_BOOTTIME, &now) != 0) return 0;
+        var hz = (ulong)Math.Max(1, Libc.SysConf(Libc._SC_CLK_TCK));
+        return (ulong)now.Seconds * hz + (ulong)now.Nanoseconds * hz / 1_000_000_000UL;
     }
 
     private static int Int(string s) => int.Parse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);

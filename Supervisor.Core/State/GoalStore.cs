@@ -20,6 +20,8 @@ public interface IGoalStore
 /// </summary>
 public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
 {
+    private const int Mode0600 = 0x180;
+
     private readonly Channel<GoalState> _pending = Channel.CreateBounded<GoalState>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly ILogger _log;
@@ -32,6 +34,8 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
     {
         FilePath = System.IO.Path.Combine(stateDirectory, "goals.json");
         _log = log;
+        // One written by an older supd was 0644: it holds job variables.
+        Supervisor.Core.Processes.NoFollowFile.Chmod(FilePath, Mode0600);
         _time = time ?? TimeProvider.System;
         _writer = Task.Run(WriteLoopAsync);
     }
@@ -115,7 +119,8 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
     private void WriteAtomically(byte[] bytes)
     {
         var temp = FilePath + ".tmp";
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        // 0600 (it holds job variables), created anew and never through a symlink; the rename gives goals.json its mode.
+        using (var file = Supervisor.Core.Processes.NoFollowFile.Create(temp, Mode0600))
         {
             file.Write(bytes);
             file.Flush(flushToDisk: true);

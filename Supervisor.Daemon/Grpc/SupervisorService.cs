@@ -63,6 +63,11 @@ public sealed class SupervisorService(
         {
             // The follower pressed Ctrl-C.
         }
+        catch (IOException e)
+        {
+            // A symlink planted at the log's name, a FIFO, a file supd cannot read: said, never followed.
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"cannot read the log of {request.Job}: {e.Message}"));
+        }
     }
 
     public override Task<JobControlReply> Start(JobControlRequest request, ServerCallContext context) =>

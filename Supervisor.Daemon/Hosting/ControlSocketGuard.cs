@@ -27,11 +27,10 @@ public sealed class ControlSocketGuard : IDisposable
         if (System.Text.Encoding.UTF8.GetByteCount(socketPath) > MaxSocketPathBytes)
             throw new StartupException($"socket path is too long ({socketPath.Length} > {MaxSocketPathBytes} bytes): {socketPath}");
         var directory = Path.GetDirectoryName(socketPath)!;
-        DirectoryCreator.Ensure(directory, "socket directory",
+        // Anyone who can write the directory can replace the socket (or its lock) with their own: a group member
+        // who did received root's `supctl start db DB_PASSWORD=…`.
+        DirectoryCreator.EnsureTrusted(directory, "socket directory", "--socket",
             UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
-        // Anyone who can write the directory can replace the socket (or its lock) with their own.
-        if ((File.GetUnixFileMode(directory) & UnixFileMode.OtherWrite) != 0)
-            throw new StartupException($"socket directory is writable by others: {directory} (chmod o-w it, or choose another --socket)");
 
         FileStream lockStream;
         try

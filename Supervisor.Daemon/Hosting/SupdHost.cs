@@ -42,8 +42,8 @@ public static class SupdHost
         var options = BindOptions(builder.Configuration, commandLine);
         var paths = ResolvePaths(options, uid, environment);
 
-        DirectoryCreator.Ensure(paths.LogDir, "log directory");
-        DirectoryCreator.Ensure(paths.StateDir, "state directory");
+        DirectoryCreator.EnsureTrusted(paths.LogDir, "log directory", "--log-dir");
+        DirectoryCreator.EnsureTrusted(paths.StateDir, "state directory", "--state-dir");
         // The default job dir is created; a dir the user named is not (a typo must not become an empty dir).
         if (options.JobDirs.Count == 0) DirectoryCreator.Ensure(paths.JobDirs[0], "job directory");
         var missingJobDirs = paths.JobDirs.Where(d => !Directory.Exists(d)).ToArray();
@@ -57,7 +57,8 @@ public static class SupdHost
         var logLevel = ParseLogLevel(options.LogLevel);
         using var socketGuard = ControlSocketGuard.Acquire(paths.Socket);
 
-        ConfigureLogging(builder, paths, logLevel);
+        using var supdLog = new SupdLogFileSink(Path.Combine(paths.LogDir, "supd.log"));
+        ConfigureLogging(builder, supdLog, logLevel);
         var tools = JobTools.Install(paths.StateDir, options.Supctl, out var toolsProblem);
         var supervisorOptions = new SupervisorOptions
         {
@@ -79,7 +80,7 @@ public static class SupdHost
             Timestamps = options.LogTimestamps,
             InstanceLogRetention = instanceLogRetention,
             Mirror = options.LogToStdout ? new LogMirror(Console.OpenStandardOutput(), sp.GetRequiredService<ILogger<LogMirror>>()) : null,
-        }, sp.GetRequiredService<TimeProvider>()));
+        }, sp.GetRequiredService<TimeProvider>()).AlsoReopen(supdLog.File));
         builder.Services.AddSingleton<SupervisorLoop>();
         builder.Services.AddSingleton(sp => new EventMonitor(sp.GetRequiredService<SupervisorLoop>(), Math.Max(1, options.EventHistory), Math.Max(2, options.EventQueueSize)));
         builder.Services.AddSingleton<SupervisorRuntime>();
@@ -249,7 +250,7 @@ public static class SupdHost
         _ => throw new StartupException($"LogLevel is not one of Debug, Information, Warning, Error: {text}"),
     };
 
-    private static void ConfigureLogging(WebApplicationBuilder builder, SupdPaths paths, LogEventLevel level)
+    private static void ConfigureLogging(WebApplicationBuilder builder, SupdLogFileSink supdLog, LogEventLevel level)
     {
         builder.Logging.ClearProviders();
         // Microsoft.Extensions.Logging filters at Information by default before Serilog sees anything: open it as far.
@@ -261,14 +262,10 @@ public static class SupdHost
             .MinimumLevel.Override("Microsoft", frameworkLevel)
             .MinimumLevel.Override("Grpc", frameworkLevel)
             .Enrich.FromLogContext()
+            .Enrich.With<ControlCharacterEscaper>()
             .WriteTo.Console(
                 outputTemplate: "supd: {Message:lj}{NewLine}{Exception}",
                 standardErrorFromLevel: LogEventLevel.Verbose)
-            .WriteTo.File(
-                Path.Combine(paths.LogDir, "supd.log"),
-                outputTemplate: "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] {Message:lj}{NewLine}{Exception}",
-                fileSizeLimitBytes: 10 * 1024 * 1024,
-                rollOnFileSizeLimit: true,
-                retainedFileCountLimit: 5));
+            .WriteTo.Sink(supdLog));
     }
 }

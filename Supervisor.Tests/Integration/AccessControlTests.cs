@@ -207,7 +207,7 @@ public sealed partial class AccessControlTests(BinaryFlavor flavor) : Integratio
         var refused = supd.StartSupd();
         await refused.WaitForExitAsync();
         Assert.That(refused.ExitCode, Is.EqualTo(1));
-        Assert.That(supd.DaemonOutput, Does.Contain($"supd: socket directory is writable by others: {supd.Root}"));
+        Assert.That(supd.DaemonOutput, Does.Contain($"supd: unsafe socket directory {supd.Root}: {supd.Root} is writable by others (mode 0777)"));
 
         File.SetUnixFileMode(supd.Root, (UnixFileMode)0x1ED);
         var config = Path.Combine(supd.Root, "supd.json");

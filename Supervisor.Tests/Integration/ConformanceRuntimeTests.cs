@@ -490,8 +490,10 @@ public sealed class ConformanceRuntimeTests(BinaryFlavor flavor) : IntegrationFi
         Assert.That(start.Stdout, Does.Match(@"^net/foo \(eth0\) start/running, process \d+\n$"), start.ToString());
         Assert.That((await supd.CtlAsync("start", "quiet")).ExitCode, Is.EqualTo(0));
 
-        var log = Path.Combine(supd.LogDir, "net_foo-eth0.log");
-        await Eventually.TrueAsync(() => File.Exists(log) && File.ReadAllText(log).Length > 0, "net_foo-eth0.log");
+        // Deviation: Upstart's net_foo-eth0.log was not injective (job net/foo-eth0 wrote the same file); supd escapes
+        // '/' and separates the instance with '@' (JobLogDirectory.FileName).
+        var log = Path.Combine(supd.LogDir, "net%2Ffoo@eth0.log");
+        await Eventually.TrueAsync(() => File.Exists(log) && File.ReadAllText(log).Length > 0, "net%2Ffoo@eth0.log");
         // Deviation: supd logs through a pipe, not a pty, so there is no CRLF.
         Assert.That(File.ReadAllText(log), Is.EqualTo("hello eth0\n"));
 

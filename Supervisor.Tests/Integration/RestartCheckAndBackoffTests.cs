@@ -189,10 +189,10 @@ public sealed class RestartCheckAndBackoffTests(BinaryFlavor flavor) : Integrati
         await AlertSaysAsync("nagios main process ended: status KILL, respawn yes\n");
         await Eventually.GetAsync(() => supd.MainPidAsync("nagios"), pid => pid != 0 && pid != second, "nagios respawned", Long);
 
-        // The alert has an instance per death (instance $PID), each with its own log: nagios-alert-PID.log.
+        // The alert has an instance per death (instance $PID), each with its own log: nagios-alert@PID.log.
         Task AlertSaysAsync(string line) => Eventually.TrueAsync(
-            () => Directory.GetFiles(supd.LogDir, "nagios-alert-*.log").Any(f => File.ReadAllText(f).Contains(line, StringComparison.Ordinal)),
-            $"'{line.TrimEnd()}' in a nagios-alert-PID.log");
+            () => Directory.GetFiles(supd.LogDir, "nagios-alert@*.log").Any(f => File.ReadAllText(f).Contains(line, StringComparison.Ordinal)),
+            $"'{line.TrimEnd()}' in a nagios-alert@PID.log");
     }
 
     [Test]

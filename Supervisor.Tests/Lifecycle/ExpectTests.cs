@@ -30,6 +30,36 @@ public sealed class ExpectTests
     }
 
     [Test]
+    [Category("Hardening")]
+    public async Task Tags_are_random_per_start_and_a_process_started_before_the_job_is_never_its_daemon()
+    {
+        await using var h = await LoopHarness.CreateAsync(("d", "expect fork\nexec /usr/sbin/food\n"));
+        h.Processes.Clock = 5000;
+        var start = h.Loop.StartAsync("d", []);
+        await h.SettleAsync();
+        var first = h.Processes.PidOf("d", "main");
+        var tag = h.Processes.TagOf("d");
+        Assert.That(tag, Does.Match("^[0-9a-f]{32}$"), "128 random bits, hex");
+
+        // Planted by a job user who learnt the tag: it carries it but started before the job's main process.
+        h.Processes.Orphans.Add((4000, tag));
+        h.Processes.Info[4000] = new ProcessInfo('S', 1, 4000, 4000, StartTime: 4999);
+        h.Processes.Orphans.Add((5000, tag));
+        h.Processes.Info[5000] = new ProcessInfo('S', 1, first, first, StartTime: 5001);
+        await h.ExitAsync(first, ExitStatus.Exited(0));
+        await h.AdvanceAsync(Poll);
+        Assert.That((await start.Within())!.StatusLine(), Is.EqualTo("d start/running, process 5000"));
+
+        var stop = h.Loop.StopAsync("d", []);
+        await h.SettleAsync();
+        await h.ExitAsync(5000, ExitStatus.Killed(Signals.SIGTERM));
+        await stop.Within();
+        _ = h.Loop.StartAsync("d", []);
+        await h.SettleAsync();
+        Assert.That(h.Processes.TagOf("d"), Is.Not.EqualTo(tag).And.Match("^[0-9a-f]{32}$"), "a new tag per start");
+    }
+
+    [Test]
     public async Task The_followed_daemon_is_killed_through_its_own_process_group()
     {
         await using var h = await LoopHarness.CreateAsync(("d", "expect daemon\nexec /usr/sbin/food\n"));

@@ -107,10 +107,19 @@ internal sealed class FakeProcessControl : IProcessControl
         }
     }
 
-    public IReadOnlyList<int> FindAdopted(string key, string value)
+    /// <summary>The boot clock (ticks) the loop reads before a main spawn; an orphan's Info.StartTime 0 means "now".</summary>
+    public ulong Clock { get; set; } = 1000;
+
+    public ulong ClockTicksSinceBoot() => Clock;
+
+    public IReadOnlyList<int> FindAdopted(string key, string value, ulong startedNotBefore)
     {
-        lock (_gate) return Orphans.Where(o => o.Tag == value && !_alive.Contains(o.Pid)).Select(o => o.Pid).ToArray();
+        lock (_gate)
+            return Orphans.Where(o => o.Tag == value && !_alive.Contains(o.Pid) && StartTimeOf(o.Pid) >= startedNotBefore)
+                .Select(o => o.Pid).ToArray();
     }
+
+    private ulong StartTimeOf(int pid) => Info.TryGetValue(pid, out var info) && info.StartTime != 0 ? info.StartTime : Clock;
 
     public bool Adopt(int pid)
     {

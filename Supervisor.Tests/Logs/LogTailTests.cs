@@ -40,6 +40,56 @@ public sealed class LogTailTests
     }
 
     [Test]
+    [Category("Hardening")]
+    public async Task A_long_line_is_cut_and_a_partial_last_line_is_given()
+    {
+        var dir = Directory.CreateTempSubdirectory("supd-tail-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "job.log");
+            var max = Supervisor.Core.IoLimits.MaxHeldLogLineBytes;
+            await using (var file = File.Create(path))
+            {
+                await file.WriteAsync(Encoding.UTF8.GetBytes("first\n"));
+                await file.WriteAsync(Encoding.UTF8.GetBytes(new string('x', 3 * max + 5) + "\n"));
+                // A partial last line, longer than the bound, with a 2-byte character straddling the cut.
+                await file.WriteAsync(Encoding.UTF8.GetBytes(new string('y', max - 1) + "é" + new string('z', 1000)));
+            }
+
+            var text = await ReadAll(path, 3);
+            var lines = text.Split('\n');
+            Assert.That(lines, Has.Length.EqualTo(3));
+            Assert.That(lines[0], Is.EqualTo("first"));
+            Assert.That(lines[1], Is.EqualTo(new string('x', max) + $"…[{2 * max + 5} bytes cut]"));
+            Assert.That(lines[2], Is.EqualTo(new string('y', max - 1) + "…[1002 bytes cut]"), "never half a character");
+            Assert.That(await ReadAll(path, 1), Is.EqualTo(lines[2]));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
+    [Category("Hardening")]
+    public void A_symlink_at_the_log_name_is_refused_not_read()
+    {
+        var dir = Directory.CreateTempSubdirectory("supd-tail-").FullName;
+        try
+        {
+            var secret = Path.Combine(dir, "secret");
+            File.WriteAllText(secret, "root:hash\n");
+            File.CreateSymbolicLink(Path.Combine(dir, "job.log"), secret);
+            var e = Assert.ThrowsAsync<IOException>(() => ReadAll(Path.Combine(dir, "job.log"), 10));
+            Assert.That(e!.Message, Does.Contain("symbolic link"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
     public async Task Follows_appends_and_a_rotation_without_missing_a_line()
     {
         var dir = Directory.CreateTempSubdirectory("supd-follow-").FullName;

@@ -74,7 +74,7 @@ public sealed partial class SupdHarness : IAsyncDisposable
         return path;
     }
 
-    public string LogPath(string job) => Path.Combine(LogDir, job.Replace('/', '_') + ".log");
+    public string LogPath(string job, string instance = "") => Path.Combine(LogDir, Supervisor.Core.Logs.JobLogDirectory.FileName(job, instance));
 
     public string ReadLog(string job) => File.Exists(LogPath(job)) ? File.ReadAllText(LogPath(job)) : "";
 
