@@ -17,8 +17,12 @@ public static class Limits
     /// <summary>Events named in one <c>start on</c>/<c>stop on</c> expression.</summary>
     public const int MaxExpressionOperands = 1024;
 
-    /// <summary>Parentheses open at once in one expression.</summary>
-    public const int MaxExpressionDepth = 64;
+    /// <summary>
+    /// Parentheses open at once in one expression. Nothing recurses over parentheses (the tree's depth is bounded by
+    /// <see cref="MaxExpressionOperands"/>), but show-config prints a chain of N events with N-1 nested ones, which
+    /// must parse back: so this is the operand limit.
+    /// </summary>
+    public const int MaxExpressionDepth = MaxExpressionOperands;
 
     /// <summary>One env-file: larger fails that job's start.</summary>
     public const long MaxEnvFileBytes = 1024 * 1024;

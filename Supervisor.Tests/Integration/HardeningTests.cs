@@ -182,7 +182,7 @@ public sealed class HardeningTests(BinaryFlavor flavor) : IntegrationFixture(fla
             {
                 Assert.That(result.ExitCode, Is.Not.Zero);
                 Assert.That(result.Stdout + result.Stderr, Does.Contain($"{dir}/wide.conf:2: Expression too large (more than 1024 events)"));
-                Assert.That(result.Stdout + result.Stderr, Does.Contain($"{dir}/deep.conf:1: Expression nested too deeply (more than 64 open parentheses)"));
+                Assert.That(result.Stdout + result.Stderr, Does.Contain($"{dir}/deep.conf:1: Expression nested too deeply (more than 1024 open parentheses)"));
                 Assert.That(result.Stdout + result.Stderr, Does.Contain($"{dir}/envs.conf:4097: Too many stanzas (more than 4096 in one file)"));
                 Assert.That(result.Stdout + result.Stderr, Does.Not.Contain("fine.conf"));
             });
