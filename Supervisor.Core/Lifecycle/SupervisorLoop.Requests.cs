@@ -222,6 +222,8 @@ public sealed partial class SupervisorLoop
             JobCommand.Start => "start", JobCommand.Stop => "stop", JobCommand.Restart => "restart", JobCommand.Reload => "reload",
             _ => "status",
         };
+        // start keeps initctl's exact refusal (and its Usage line); a job without usage gets the hint instead.
+        if (command is JobCommand.Start && definition.Usage is not null) return refusal;
         var details = new List<string>(refusal.Details)
         {
             $"{jobClass.Name} is an instance job (instance {definition.Instance}): name one, e.g. " +
