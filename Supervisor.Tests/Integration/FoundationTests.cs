@@ -438,7 +438,7 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
 
         Assert.That(missingJob.ExitCode, Is.EqualTo(2));
         Assert.That(unknownVerb.ExitCode, Is.EqualTo(2));
-        Assert.That(unknownVerb.Stderr, Does.Contain("supctl: Unrecognized command or argument 'frobnicate'"));
+        Assert.That(unknownVerb.Stderr, Is.EqualTo("supctl: unknown verb 'frobnicate'\n"));
     }
 
     [Test]
