@@ -3,7 +3,7 @@ using Supervisor.Core.Language;
 
 namespace Supervisor.Tests.Language;
 
-/// <summary>The 64 real job files of shared/upstart/corpus: same verdict as Upstart 1.12.1, and print round-trips.</summary>
+/// <summary>The 64 real job files of TestData/upstart-corpus: same verdict as Upstart 1.12.1, and print round-trips.</summary>
 [TestFixture]
 public sealed class CorpusTests
 {
@@ -16,26 +16,20 @@ public sealed class CorpusTests
 
     public static IEnumerable<TestCaseData> CorpusFiles()
     {
-        var corpus = JobAssert.CorpusDirectory;
-        if (corpus is null)
-        {
-            yield return new TestCaseData("(corpus missing)").SetName("CorpusMissing");
-            yield break;
-        }
-        foreach (var path in Directory.GetFiles(corpus, "*.conf").Order(StringComparer.Ordinal))
+        foreach (var path in Directory.GetFiles(JobAssert.CorpusDirectory, "*.conf").Order(StringComparer.Ordinal))
             yield return new TestCaseData(Path.GetFileName(path)).SetArgDisplayNames(Path.GetFileName(path));
     }
 
     private static (string Path, string Text) Read(string fileName)
     {
-        var path = Path.Combine(JobAssert.RequireCorpus(), fileName);
+        var path = Path.Combine(JobAssert.CorpusDirectory, fileName);
         return (path, File.ReadAllText(path));
     }
 
     [Test]
     public void CorpusHas64FilesOf_WhichUpstartRejects2()
     {
-        var corpus = JobAssert.RequireCorpus();
+        var corpus = JobAssert.CorpusDirectory;
         var results = Directory.GetFiles(corpus, "*.conf")
             .Select(path => JobParser.Parse(Path.GetFileNameWithoutExtension(path), path, File.ReadAllText(path)))
             .ToList();
@@ -78,7 +72,7 @@ public sealed class CorpusTests
     [Test]
     public void SpotChecksOfKnownFiles()
     {
-        var corpus = JobAssert.RequireCorpus();
+        var corpus = JobAssert.CorpusDirectory;
         JobDefinition Load(string file) => JobParser.Parse("j", file, File.ReadAllText(Path.Combine(corpus, file))).Job!;
 
         var anerd = Load("dustinkirkland_pollinate__anerd-server-tcp.conf");

@@ -1,6 +1,7 @@
 using System.Reflection;
 using NUnit.Framework;
 using Supervisor.Core.Language;
+using Supervisor.Tests.Support;
 
 namespace Supervisor.Tests.Language;
 
@@ -70,19 +71,6 @@ internal static class JobAssert
         _ => value.ToString() ?? "",
     };
 
-    /// <summary><c>RepositoryRoot/../shared/upstart/corpus</c>, or null when the shared folder is not there.</summary>
-    public static string? CorpusDirectory
-    {
-        get
-        {
-            var root = typeof(JobAssert).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-                .FirstOrDefault(a => a.Key == "RepositoryRoot")?.Value;
-            if (root is null) return null;
-            var corpus = Path.GetFullPath(Path.Combine(root, "..", "shared", "upstart", "corpus"));
-            return Directory.Exists(corpus) ? corpus : null;
-        }
-    }
-
-    public static string RequireCorpus() =>
-        CorpusDirectory ?? throw new IgnoreException("shared/upstart/corpus is not next to the repository; corpus tests need it");
+    /// <summary>The 64 real job files in <c>Supervisor.Tests/TestData/upstart-corpus</c> (sources and licences in its SOURCES.md).</summary>
+    public static string CorpusDirectory { get; } = Path.Combine(Binaries.RepositoryRoot, "Supervisor.Tests", "TestData", "upstart-corpus");
 }

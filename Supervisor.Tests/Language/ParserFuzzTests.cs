@@ -22,7 +22,7 @@ public sealed class ParserFuzzTests
     [Test]
     public void MutatedCorpusNeverThrowsAndReportsLocatedErrors()
     {
-        var corpus = JobAssert.RequireCorpus();
+        var corpus = JobAssert.CorpusDirectory;
         var random = new Random(Seed);
         var located = new Regex("^" + Regex.Escape(FuzzPath) + @":\d+: \S");
         var stopwatch = Stopwatch.StartNew();

@@ -20,9 +20,6 @@ public static class Binaries
     public static string Supd => Current.Supd;
     public static string Supctl => Current.Supctl;
 
-    /// <summary>The shared research material (spec, corpus), beside the repository.</summary>
-    public static string Shared => Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared"));
-
     private static string Metadata(string key) =>
         typeof(Binaries).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 }

@@ -33,5 +33,23 @@ public static class ProcessTable
             }
         }).ToList();
 
+    /// <summary>Every live descendant of <paramref name="pid"/> (children, their children…), from one read of /proc.</summary>
+    public static IReadOnlyList<int> Descendants(int pid)
+    {
+        var children = new Dictionary<int, List<int>>();
+        foreach (var p in AllPids())
+            if (Stat(p) is { State: not 'Z' } s)
+                (children.TryGetValue(s.ParentPid, out var list) ? list : children[s.ParentPid] = []).Add(p);
+        var found = new List<int>();
+        var next = new Queue<int>([pid]);
+        while (next.TryDequeue(out var parent) && found.Count < 100_000)
+            foreach (var child in children.GetValueOrDefault(parent) ?? [])
+            {
+                found.Add(child);
+                next.Enqueue(child);
+            }
+        return found;
+    }
+
     public static IEnumerable<int> AllPids() => ProcFs.Pids();
 }

@@ -6,12 +6,21 @@ namespace Supervisor.Tests.Support;
 
 /// <summary>
 /// A real supd on its own socket, job dir, log dir and state dir under a fresh temp directory, driven through the
-/// real supctl. Every process it starts is tracked by pid and killed on disposal: supd itself, and every job process
-/// (found by a unique marker in the job environment, so even escaped children are cleaned up).
+/// real supctl. Every process it starts is owned and killed on disposal: every supd it started (not only the current
+/// one), and every job process (found by a unique marker in the job environment, so even escaped children go).
 /// </summary>
 public sealed partial class SupdHarness : IAsyncDisposable
 {
+    /// <summary>
+    /// Set by <c>.ci/run</c> to a fresh id for one run of the suite: every supd and job of every harness carries it in
+    /// its environment, so whatever outlives the suite can be found in <c>/proc/*/environ</c> and named.
+    /// </summary>
+    public const string RunVariable = "SUPD_TEST_RUN";
+
+    private static readonly string RunId = Environment.GetEnvironmentVariable(RunVariable) ?? "";
+
     private readonly StringBuilder _output = new();
+    private readonly List<Process> _started = [];
     private Process? _supd;
 
     public SupdHarness()
@@ -24,7 +33,8 @@ public sealed partial class SupdHarness : IAsyncDisposable
         StateDir = Path.Combine(Root, "state");
         Socket = Path.Combine(Root, "supd.sock");
         Directory.CreateDirectory(JobDir);
-        Marker = "SUPD_TEST_MARKER=" + Path.GetFileName(Root);
+        // The run's id rides along in the same variable: one line in a job file, so error line numbers stay put.
+        Marker = "SUPD_TEST_MARKER=" + Path.GetFileName(Root) + (RunId.Length > 0 ? "." + RunId : "");
     }
 
     public string Root { get; }
@@ -120,11 +130,15 @@ public sealed partial class SupdHarness : IAsyncDisposable
         // A variable of supd's own environment: it must never reach a job.
         info.Environment["SUPD_TEST_ONLY"] = "supd-private";
         if (DaemonLogLevel is not null) info.Environment["SUPD_LOGLEVEL"] = DaemonLogLevel;
+        // Marks supd as this harness's (for the sweep on disposal); SUPD_TEST_RUN, when set, is inherited.
+        info.Environment["SUPD_TEST_HARNESS"] = Path.GetFileName(Root);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
         var process = new Process { StartInfo = info };
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.Start();
+        // Owned from here: DisposeAsync kills every supd this harness started, including a test's second one.
+        lock (_started) _started.Add(process);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         if (environment is not null) _supd = process;
@@ -201,16 +215,46 @@ public sealed partial class SupdHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_supd is not null && !_supd.HasExited)
-        {
-            Signal(_supd.Id, 9);
-            await _supd.WaitForExitAsync();
-        }
-        _supd?.Dispose();
-        // Anything of ours still alive (supd was killed, or a test left a job behind) goes now.
+        Process[] started;
+        lock (_started) started = [.. _started];
         var marker = Path.GetFileName(Root);
-        foreach (var pid in ProcessTable.WithEnvironment(marker)) Signal(pid, 9);
+        // Every supd this harness started, with its jobs (its children, marker or not): supd first, so it cannot
+        // respawn what goes next.
+        var doomed = new List<int>();
+        foreach (var process in started)
+        {
+            var pid = PidOf(process);
+            if (pid is not { } alive) continue;
+            doomed.AddRange(ProcessTable.Descendants(alive));
+            Signal(alive, 9);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try { await process.WaitForExitAsync(cts.Token); } catch (OperationCanceledException) { }
+        }
+        foreach (var process in started) process.Dispose();
+        foreach (var pid in doomed) Signal(pid, 9);
+        // Anything else of ours (a job that escaped its group, a supd whose Process a test disposed): every process
+        // carrying the marker, until none is left (one may fork while the last pass kills it).
+        for (var pass = 0; pass < 50; pass++)
+        {
+            var left = ProcessTable.WithEnvironment(marker);
+            if (left.Count == 0) break;
+            foreach (var pid in left) Signal(pid, 9);
+            await Task.Delay(20);
+        }
         try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    // The pid of a started process that still runs, or null (exited, or its Process object already disposed).
+    private static int? PidOf(Process process)
+    {
+        try
+        {
+            return process.HasExited ? null : process.Id;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 }
 
