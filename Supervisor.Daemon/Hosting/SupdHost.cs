@@ -98,12 +98,23 @@ public static class SupdHost
             grpc.MaxReceiveMessageSize = Supervisor.Core.Limits.MaxRequestBytes;
         });
 
+        // The control socket's transport: supd's accept loop (connection limits, the fd reserve, EMFILE without spinning).
+        builder.Services.AddSingleton<ConnectionGuard>();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory, GuardedSocketTransport>();
         builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // Bounds on what one client can make supd hold (docs/security.md, Limits).
+            kestrel.Limits.KeepAliveTimeout = IoLimits.IdleConnectionTimeout;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = IoLimits.MaxStreamsPerConnection;
+            kestrel.Limits.MaxRequestHeadersTotalSize = IoLimits.MaxRequestHeaderBytes;
+            kestrel.Limits.MaxRequestHeaderCount = IoLimits.MaxRequestHeaderCount;
+            kestrel.Limits.MaxRequestBodySize = IoLimits.MaxRequestBodyBytes;
             kestrel.ListenUnixSocket(paths.Socket, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
                 PeerCredentials.Capture(listen);
-            }));
+            });
+        });
 
         await using var app = builder.Build();
         app.MapGrpcService<SupervisorService>();

@@ -207,7 +207,7 @@ public sealed partial class AccessControlTests(BinaryFlavor flavor) : Integratio
         var refused = supd.StartSupd();
         await refused.WaitForExitAsync();
         Assert.That(refused.ExitCode, Is.EqualTo(1));
-        Assert.That(supd.DaemonOutput, Does.Contain($"supd: unsafe socket directory {supd.Root}: {supd.Root} is writable by others (mode 0777)"));
+        Assert.That(supd.DaemonOutput, Does.Contain($"{supd.Root} is writable by others").And.Contains("supd: unsafe "));
 
         File.SetUnixFileMode(supd.Root, (UnixFileMode)0x1ED);
         var config = Path.Combine(supd.Root, "supd.json");

@@ -37,7 +37,9 @@ public sealed class PersistedGoalsTests(BinaryFlavor flavor) : IntegrationFixtur
         Assert.That((await supd.CtlAsync("status", "held")).Stdout, Is.EqualTo("held stop/waiting\n"));
         // Started by hand: started again, with its variables.
         await Eventually.GetAsync(() => supd.CtlAsync("status", "inst", "NAME=a"), r => r.Stdout.StartsWith("inst (a) start/running", StringComparison.Ordinal), "inst (a) running again");
-        await supd.WaitForLogAsync("inst-a", "color blue\ncolor blue\n");
+        var instLog = supd.LogPath("inst", "a"); // inst@a.log
+        await Eventually.TrueAsync(() => File.Exists(instLog) && File.ReadAllText(instLog).Contains("color blue\ncolor blue\n", StringComparison.Ordinal),
+            "'color blue' twice in inst@a.log");
         // What the old supd left behind was killed before the jobs started again.
         await Eventually.TrueAsync(() => !Alive(oldRunner) && !Alive(oldInst), "the old processes to be gone");
         Assert.That(supd.DaemonOutput, Does.Contain($"Left by the previous supd: runner main process {oldRunner} still runs"));

@@ -1,0 +1,217 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Supervisor.Core;
+using Supervisor.Core.Configuration;
+using Supervisor.Core.Processes;
+
+namespace Supervisor.Daemon.Hosting;
+
+/// <summary>
+/// Who may hold a control connection: at most <see cref="IoLimits.MaxConnectionsPerUser"/> per uid and
+/// <see cref="IoLimits.MaxConnections"/> in all (root and supd's own user are held to neither, so a flood by a local
+/// user never locks root out), and never one that would eat into the fds kept for supervision
+/// (<see cref="FileDescriptorBudget"/>). Every refusal is counted; a warning says so at most every 10 s.
+/// </summary>
+public sealed partial class ConnectionGuard(ILogger<ConnectionGuard> log)
+{
+    private static readonly TimeSpan WarningInterval = TimeSpan.FromSeconds(10);
+    private readonly FileDescriptorBudget _fds = new();
+    private readonly Dictionary<uint, int> _perUser = [];
+    private readonly Lock _gate = new();
+    private readonly uint _ownUid = DefaultPaths.CurrentUid;
+    private int _open;
+    private long _refused;
+    private long _lastWarning = long.MinValue;
+
+    public long Refused => Interlocked.Read(ref _refused);
+
+    public bool TryAdmit(uint uid)
+    {
+        var privileged = uid == 0 || uid == _ownUid;
+        string? reason;
+        lock (_gate)
+        {
+            _perUser.TryGetValue(uid, out var mine);
+            reason = !privileged && mine >= IoLimits.MaxConnectionsPerUser ? $"uid {uid} holds {mine} connections, the most one user may"
+                : !privileged && _open >= IoLimits.MaxConnections ? $"{_open} connections are open, the most supd accepts"
+                : !_fds.TryTake() ? "the file descriptors left are kept for supervision"
+                : null;
+            if (reason is null)
+            {
+                _perUser[uid] = mine + 1;
+                _open++;
+                return true;
+            }
+        }
+        Refuse(reason);
+        return false;
+    }
+
+    public void Release(uint uid)
+    {
+        lock (_gate)
+        {
+            _open--;
+            if (_perUser.TryGetValue(uid, out var mine) && mine > 1) _perUser[uid] = mine - 1;
+            else _perUser.Remove(uid);
+        }
+    }
+
+    public void Refuse(string reason)
+    {
+        var count = Interlocked.Increment(ref _refused);
+        var now = TimeProvider.System.GetTimestamp();
+        var last = Interlocked.Read(ref _lastWarning);
+        if (last != long.MinValue && TimeProvider.System.GetElapsedTime(last, now) < WarningInterval) return;
+        if (Interlocked.CompareExchange(ref _lastWarning, now, last) != last) return;
+        LogRefused(count, reason);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a control connection: {Reason} ({Count} refused since supd started)")]
+    private partial void LogRefused(long count, string reason);
+}
+
+/// <summary>
+/// Kestrel's transport for the Unix socket, with supd's accept loop. Kestrel's own retries a failed accept at once:
+/// with the fd limit reached, accept4 failed with EMFILE in a busy loop at 100 % CPU while the connection stayed in the
+/// backlog. Here an EMFILE frees a reserve fd, accepts and closes the waiting connection (counted as refused) and
+/// takes the reserve back; if even that fails it waits a moment. Each accepted connection passes
+/// <see cref="ConnectionGuard"/> before Kestrel sees it.
+/// </summary>
+public sealed class GuardedSocketTransport(ConnectionGuard guard, ILoggerFactory loggers) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    public bool CanBind(EndPoint endpoint) => endpoint is UnixDomainSocketEndPoint;
+
+    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Bind(endpoint);
+            socket.Listen(512);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var factory = new SocketConnectionContextFactory(new SocketConnectionFactoryOptions(), loggers.CreateLogger<GuardedSocketTransport>());
+        return new ValueTask<IConnectionListener>(new Listener(socket.LocalEndPoint ?? endpoint, socket, guard, factory));
+    }
+
+    private sealed class Listener(EndPoint endpoint, Socket socket, ConnectionGuard guard, SocketConnectionContextFactory factory) : IConnectionListener
+    {
+        private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(100);
+        private SafeHandle? _reserve = OpenReserve();
+
+        public EndPoint EndPoint => endpoint;
+
+        public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+        {
+            while (true)
+            {
+                Socket accepted;
+                try
+                {
+                    accepted = await socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException ||
+                                          e is SocketException { SocketErrorCode: SocketError.OperationAborted })
+                {
+                    return null;
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+                {
+                    await ShedAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                catch (SocketException)
+                {
+                    continue; // reset while in the backlog
+                }
+
+                var uid = PeerUid(accepted);
+                if (uid is not { } caller || !guard.TryAdmit(caller))
+                {
+                    if (uid is null) guard.Refuse("its peer credentials could not be read");
+                    accepted.Dispose();
+                    continue;
+                }
+                var connection = factory.Create(accepted);
+                connection.ConnectionClosed.Register(() => guard.Release(caller));
+                return connection;
+            }
+        }
+
+        // Out of fds: drop the waiting connection with the reserve's fd, so the backlog drains instead of spinning.
+        private async Task ShedAsync(CancellationToken cancellationToken)
+        {
+            guard.Refuse("supd is out of file descriptors");
+            _reserve?.Dispose();
+            _reserve = null;
+            try
+            {
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                wait.CancelAfter(Pause);
+                using var dropped = await socket.AcceptAsync(wait.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+            }
+            _reserve = OpenReserve();
+            if (_reserve is null)
+            {
+                try
+                {
+                    await Task.Delay(Pause, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        }
+
+        private static SafeHandle? OpenReserve()
+        {
+            try
+            {
+                return File.OpenHandle("/dev/null");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+
+        private static uint? PeerUid(Socket accepted)
+        {
+            try
+            {
+                Span<byte> ucred = stackalloc byte[12]; // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+                accepted.GetRawSocketOption(1, 17, ucred); // SOL_SOCKET, SO_PEERCRED
+                return MemoryMarshal.Read<uint>(ucred[4..]);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return null;
+            }
+        }
+
+        public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+        {
+            socket.Dispose();
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            socket.Dispose();
+            _reserve?.Dispose();
+            factory.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
