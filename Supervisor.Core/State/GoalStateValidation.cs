@@ -20,12 +20,15 @@ public static class GoalStateValidation
             return $"has an unknown version ({state.Version.ToString(CultureInfo.InvariantCulture)})";
         // Non-nullable in C#, but JSON null (or a missing list written as null) deserializes as null all the same.
         if (state.BootId is null) return "has no bootId";
-        if (state.StoppedByHand is null || state.StartedByHand is null || state.Processes is null || state.Disabled is null)
-            return "lacks one of stoppedByHand, startedByHand, processes, disabled";
-        if (state.Disabled.Count > MaxEntries) return $"has too many disabled entries ({state.Disabled.Count} > {MaxEntries})";
-        for (var i = 0; i < state.Disabled.Count; i++)
+        if (state.StoppedByHand is null || state.StartedByHand is null || state.Processes is null)
+            return "lacks one of stoppedByHand, startedByHand, processes";
+        // disabled came with version 2: missing (null) in a version 1 file, which GoalStore reads as none.
+        if (state.Disabled is null && state.Version >= 2) return "lacks disabled";
+        var disabledJobs = state.Disabled ?? [];
+        if (disabledJobs.Count > MaxEntries) return $"has too many disabled entries ({disabledJobs.Count} > {MaxEntries})";
+        for (var i = 0; i < disabledJobs.Count; i++)
         {
-            var disabled = state.Disabled[i];
+            var disabled = disabledJobs[i];
             if (disabled is null || string.IsNullOrEmpty(disabled.Job) || disabled.Job.Length > Limits.MaxNameBytes
                 || disabled.By is null || disabled.By.Length > Limits.MaxNameBytes)
                 return $"disabled[{i}]: no valid job name or author";

@@ -73,7 +73,8 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
         }
         if (GoalStateValidation.Problem(state) is { } problem) return SetAside(problem);
         _written = bytes;
-        return state!; // validated: not null
+        // A version 1 file has no disabled list; the source-generated reader leaves a missing init-only list null.
+        return state!.Disabled is null ? state with { Disabled = [] } : state; // validated: not null
     }
 
     private GoalState SetAside(string problem)

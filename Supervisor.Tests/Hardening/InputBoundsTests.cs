@@ -163,7 +163,10 @@ public sealed class InputBoundsTests
     }
 
     [TestCase("{\"version\":1}", "has no bootId")]
-    [TestCase("{\"version\":2,\"bootId\":\"b\",\"stoppedByHand\":[],\"startedByHand\":[],\"processes\":[]}", "has an unknown version (2)")]
+    [TestCase("{\"version\":3,\"bootId\":\"b\",\"stoppedByHand\":[],\"startedByHand\":[],\"processes\":[]}", "has an unknown version (3)")]
+    [TestCase("{\"version\":2,\"bootId\":\"b\",\"stoppedByHand\":[],\"startedByHand\":[],\"processes\":[]}", "lacks disabled")]
+    [TestCase("{\"version\":2,\"bootId\":\"b\",\"stoppedByHand\":[],\"startedByHand\":[],\"processes\":[],\"disabled\":[{\"job\":\"\",\"by\":\"x\",\"since\":\"2026-01-01T00:00:00+00:00\"}]}", "disabled[0]: no valid job name or author")]
+    [TestCase("{\"version\":2,\"bootId\":\"b\",\"stoppedByHand\":[],\"startedByHand\":[],\"processes\":[],\"disabled\":[]}", null)]
     [TestCase("{\"version\":1,\"bootId\":\"b\",\"stoppedByHand\":[null],\"startedByHand\":[],\"processes\":[]}", "stoppedByHand[0]: null")]
     [TestCase("{\"version\":1,\"bootId\":\"b\",\"stoppedByHand\":[],\"startedByHand\":[{\"job\":\"x\",\"instance\":\"\",\"variables\":[\"NOEQUALS\"]}],\"processes\":[]}", "startedByHand[0]: a variable that is not KEY=VALUE")]
     [TestCase("{\"version\":1,\"bootId\":\"b\",\"stoppedByHand\":[],\"startedByHand\":[],\"processes\":[{\"job\":\"x\",\"instance\":\"\",\"process\":\"main\",\"pid\":50,\"processGroup\":0,\"startTime\":1,\"killTimeoutMs\":1}]}", "processes[0]: process group 0 is not a job's")]
