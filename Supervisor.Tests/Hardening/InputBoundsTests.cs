@@ -207,4 +207,17 @@ public sealed class InputBoundsTests
         var once = Assert.ThrowsAsync<SupervisorException>(async () => await h.Loop.StartAsync("once", []).Within())!;
         Assert.That(once.Message + string.Join("\n", once.Details), Does.Contain("Too many open files"));
     }
+
+    [Test]
+    public async Task Emits_past_the_events_in_flight_limit_are_refused_and_the_loop_keeps_answering()
+    {
+        // Each event starts an instance whose pre-start never ends (a fake process): the event stays held.
+        await using var h = await LoopHarness.CreateAsync(("hold", "instance $N\nstart on ev\npre-start exec /bin/true\nexec /bin/false\n"));
+        for (var i = 0; i < Limits.MaxEventsInFlight; i++) await h.Loop.EmitAsync("ev", [$"N={i}"], wait: false).Within();
+
+        var refused = Assert.ThrowsAsync<SupervisorException>(async () => await h.Loop.EmitAsync("ev", ["N=last"], wait: false).Within())!;
+        Assert.That(refused.Error, Is.EqualTo(SupervisorError.TooLarge));
+        Assert.That(refused.Message, Is.EqualTo("too many events in flight (10000 emitted and not finished); try again later"));
+        Assert.That(await h.Loop.ListAsync().Within(), Has.Count.EqualTo(Limits.MaxEventsInFlight));
+    }
 }
