@@ -45,6 +45,12 @@ public static class Limits
     /// <summary>A job, instance or event name in a request.</summary>
     public const int MaxNameBytes = 4096;
 
+    /// <summary>
+    /// Events emitted and not yet finished (pending, or held by a job). An <c>emit</c> past it is refused; the
+    /// loop's own events (job events, boot events) are never refused, so a flood cannot block supervision.
+    /// </summary>
+    public const int MaxEventsInFlight = 10_000;
+
     /// <summary>One gRPC message to supd (Kestrel/gRPC refuse a larger one with RESOURCE_EXHAUSTED before it is parsed).</summary>
     public const int MaxRequestBytes = 1024 * 1024;
 

@@ -110,6 +110,12 @@ public sealed partial class SupervisorLoop
             input.Reply.TrySetException(new SupervisorException(SupervisorError.InvalidArgument, "Env must be KEY=VALUE pairs"));
             return;
         }
+        if (_pendingEvents.Count + _handlingEvents.Count >= Limits.MaxEventsInFlight)
+        {
+            input.Reply.TrySetException(new SupervisorException(SupervisorError.TooLarge,
+                $"too many events in flight ({Limits.MaxEventsInFlight} emitted and not finished); try again later"));
+            return;
+        }
         var variables = new EnvironmentList(input.Environment);
         if (input.Restricted is { } caller)
         {

@@ -17,6 +17,8 @@ public sealed partial class SupervisorLoop
     private readonly Dictionary<string, DisabledJob> _disabled = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Job, string Instance), IReadOnlyList<string>> _startedByHand = [];
     private readonly Dictionary<int, ulong> _startTimes = [];
+    // Started by hand by a caller without admin: their variables stay untrusted across a restart of supd.
+    private readonly HashSet<(string Job, string Instance)> _startedByUntrusted = [];
     private IGoalStore? _goalStore;
     private string _bootId = "";
     private bool _goalsDirty;
@@ -59,13 +61,22 @@ public sealed partial class SupervisorLoop
                 LogGoalRestored(name, "was started by hand but its job no longer exists; forgotten");
                 continue;
             }
-            _startedByHand[(goal.Job, goal.Instance)] = goal.Variables;
+            var variables = goal.Variables;
+            if (goal.Untrusted)
+            {
+                // The job may have changed since: keep only what it accepts from such a caller now.
+                variables = variables.Where(v => Access.VariablePolicy.Refusal(jobClass.Definition, EnvironmentList.Split(v).Key,
+                    _options.JobEnvironment.Select(e => e.Key)) is null).ToArray();
+                _startedByUntrusted.Add((goal.Job, goal.Instance));
+            }
+            _startedByHand[(goal.Job, goal.Instance)] = variables;
             var environment = ClassEnvironment(jobClass.Definition);
-            environment.AddRange(goal.Variables);
+            environment.AddRange(variables);
             var instance = Select(jobClass, environment, goal.Instance, create: true)!;
             if (instance.Goal == JobGoal.Start) continue;
             LogGoalRestored(name, "starts again (started by hand)");
-            instance.PendingStartVariables = new EnvironmentList(goal.Variables);
+            instance.PendingStartVariables = new EnvironmentList(variables);
+            if (goal.Untrusted) instance.PendingStartVariables.MarkAllUntrusted();
             ChangeGoal(instance, JobGoal.Start);
         }
         _goalsDirty = true;
@@ -82,6 +93,8 @@ public sealed partial class SupervisorLoop
         _stoppedByHand.Remove((instance.Class.Name, instance.Name));
         _heldThroughBoot.Remove((instance.Class.Name, instance.Name));
         _startedByHand[(instance.Class.Name, instance.Name)] = input.Environment.ToArray();
+        if (input.Restricted is null) _startedByUntrusted.Remove((instance.Class.Name, instance.Name));
+        else _startedByUntrusted.Add((instance.Class.Name, instance.Name));
         _goalsDirty = true;
     }
 
@@ -166,6 +179,7 @@ public sealed partial class SupervisorLoop
             // removed, is not started again. A shutdown keeps them all (they start again next time).
             foreach (var key in _startedByHand.Keys.Where(k => !_jobs.TryGetValue(k.Job, out var c) || !c.Instances.ContainsKey(k.Instance)).ToList())
                 _startedByHand.Remove(key);
+            _startedByUntrusted.RemoveWhere(key => !_startedByHand.ContainsKey(key));
         }
         var processes = new List<ProcessRecord>();
         var live = new HashSet<int>();
@@ -191,7 +205,7 @@ public sealed partial class SupervisorLoop
             StoppedByHand = _stoppedByHand.OrderBy(k => k.Key.Job, StringComparer.Ordinal).ThenBy(k => k.Key.Instance, StringComparer.Ordinal)
                 .Select(k => new InstanceGoal(k.Key.Job, k.Key.Instance, []) { By = k.Value.By, At = k.Value.At }).ToList(),
             StartedByHand = _startedByHand.OrderBy(k => k.Key.Job, StringComparer.Ordinal).ThenBy(k => k.Key.Instance, StringComparer.Ordinal)
-                .Select(k => new InstanceGoal(k.Key.Job, k.Key.Instance, k.Value)).ToList(),
+                .Select(k => new InstanceGoal(k.Key.Job, k.Key.Instance, k.Value, _startedByUntrusted.Contains(k.Key))).ToList(),
             Processes = processes,
             Disabled = _disabled.Values.OrderBy(d => d.Job, StringComparer.Ordinal).ToList(),
         });

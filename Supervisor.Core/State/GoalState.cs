@@ -32,7 +32,8 @@ public sealed record GoalState
 }
 
 /// <summary>One instance an operator started or stopped; <see cref="Variables"/> are the K=V given to start.</summary>
-public sealed record InstanceGoal(string Job, string Instance, IReadOnlyList<string> Variables)
+/// <param name="Untrusted">The variables came from a caller without admin: restored, they are checked against the job again.</param>
+public sealed record InstanceGoal(string Job, string Instance, IReadOnlyList<string> Variables, bool Untrusted = false)
 {
     /// <summary>Who stopped it ("alice (uid 1000)"); null in a version 1 file.</summary>
     public string? By { get; init; }

@@ -210,4 +210,47 @@ public sealed class InputBoundsTests
         var once = Assert.ThrowsAsync<SupervisorException>(async () => await h.Loop.StartAsync("once", []).Within())!;
         Assert.That(once.Message + string.Join("\n", once.Details), Does.Contain("Too many open files"));
     }
+
+    [Test]
+    public async Task Emits_past_the_events_in_flight_limit_are_refused_and_the_loop_keeps_answering()
+    {
+        // Each event starts an instance whose pre-start never ends (a fake process): the event stays held.
+        await using var h = await LoopHarness.CreateAsync(("hold", "instance $N\nstart on ev\npre-start exec /bin/true\nexec /bin/false\n"));
+        for (var i = 0; i < Limits.MaxEventsInFlight; i++) await h.Loop.EmitAsync("ev", [$"N={i}"], wait: false).Within();
+
+        var refused = Assert.ThrowsAsync<SupervisorException>(async () => await h.Loop.EmitAsync("ev", ["N=last"], wait: false).Within())!;
+        Assert.That(refused.Error, Is.EqualTo(SupervisorError.TooLarge));
+        Assert.That(refused.Message, Is.EqualTo("too many events in flight (10000 emitted and not finished); try again later"));
+        Assert.That(await h.Loop.ListAsync().Within(), Has.Count.EqualTo(Limits.MaxEventsInFlight));
+    }
+
+    private sealed class LastStore : IGoalStore
+    {
+        private GoalState _last = GoalState.Empty;
+        public void Save(GoalState state) => Volatile.Write(ref _last, state);
+        public GoalState Last => Volatile.Read(ref _last);
+    }
+
+    [Test]
+    public async Task Variables_a_caller_without_admin_gave_stay_untrusted_across_a_restart_of_supd()
+    {
+        const string Job = "script\n  echo $GREETING\nend script\n";
+        await using (var h = await LoopHarness.CreateAsync(("web", Job)))
+        {
+            var store = new LastStore();
+            await h.Loop.RestoreGoalsAsync(GoalState.Empty, store, "boot").Within();
+            await h.Loop.StartAsync("web", ["GREETING=hi"], wait: false, restricted: "alice").Within();
+            var saved = await Support.Eventually.GetAsync(() => Task.FromResult(store.Last), g => g.StartedByHand.Count == 1, "the goal saved");
+            Assert.That(saved.StartedByHand[0].Untrusted, Is.True);
+        }
+
+        // A hand-edited (or older) file with PATH in an untrusted goal: restored without it.
+        await using var again = await LoopHarness.CreateAsync(("web", Job));
+        var state = new GoalState { BootId = "boot", StartedByHand = [new InstanceGoal("web", "", ["GREETING=hi", "PATH=/tmp/evil"], Untrusted: true)] };
+        await again.Loop.RestoreGoalsAsync(state, new LastStore(), "boot").Within();
+        await again.SettleAsync();
+        var environment = again.Processes.Spawns[^1].Request.Environment;
+        Assert.That(environment, Does.Contain("GREETING=hi"));
+        Assert.That(environment, Has.None.StartsWith("PATH=/tmp/evil"));
+    }
 }
