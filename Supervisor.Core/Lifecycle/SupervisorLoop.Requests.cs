@@ -41,7 +41,7 @@ public sealed partial class SupervisorLoop
         CheckAssignments(environment);
         var requestEnvironment = ClassEnvironment(jobClass.Definition);
         requestEnvironment.AddRange(environment);
-        var name = instanceName ?? InstanceNameOrExplain(jobClass, requestEnvironment);
+        var name = instanceName ?? InstanceNameOrExplain(jobClass, requestEnvironment, verb: "log");
         if (jobClass.Instances.TryGetValue(name, out var instance) && instance.Log is { } log) return log.Path;
         return _logs?.PathFor(jobClass.Name, name) ?? "";
     }
@@ -187,7 +187,8 @@ public sealed partial class SupervisorLoop
     /// The instance name a request's variables give; when they cannot name one (<c>Unknown parameter: PID</c>), the
     /// refusal also says the job is an instance job, how to name an instance, and which instances exist.
     /// </summary>
-    private string InstanceNameOrExplain(JobClass jobClass, EnvironmentList environment, JobCommand? command = null)
+    /// <param name="verb">The verb the hint names when no <paramref name="command"/> is given (status, show, log).</param>
+    private string InstanceNameOrExplain(JobClass jobClass, EnvironmentList environment, JobCommand? command = null, string verb = "status")
     {
         try
         {
@@ -195,7 +196,7 @@ public sealed partial class SupervisorLoop
         }
         catch (SupervisorException e) when (e.Error == SupervisorError.InvalidArgument)
         {
-            throw ExplainInstances(jobClass, e, command);
+            throw ExplainInstances(jobClass, e, command, verb);
         }
     }
 
@@ -213,14 +214,14 @@ public sealed partial class SupervisorLoop
         return names;
     }
 
-    private SupervisorException ExplainInstances(JobClass jobClass, SupervisorException refusal, JobCommand? command)
+    private SupervisorException ExplainInstances(JobClass jobClass, SupervisorException refusal, JobCommand? command, string verb)
     {
         var definition = jobClass.Definition;
         var variables = VariableNames(definition.Instance);
-        var verb = command switch
+        verb = command switch
         {
             JobCommand.Start => "start", JobCommand.Stop => "stop", JobCommand.Restart => "restart", JobCommand.Reload => "reload",
-            _ => "status",
+            _ => verb,
         };
         // start keeps initctl's exact refusal (and its Usage line); a job without usage gets the hint instead.
         if (command is JobCommand.Start && definition.Usage is not null) return refusal;

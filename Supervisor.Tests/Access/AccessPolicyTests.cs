@@ -40,6 +40,8 @@ public sealed class AccessPolicyTests
     [TestCase("stop", AccessRight.Control)]
     [TestCase("restart", AccessRight.Control)]
     [TestCase("reload", AccessRight.Control)]
+    [TestCase("disable", AccessRight.Control)]
+    [TestCase("enable", AccessRight.Control)]
     [TestCase("emit", AccessRight.Control)]
     [TestCase("reload-configuration", AccessRight.Admin)]
     [TestCase("reopen-logs", AccessRight.Admin)]

@@ -108,6 +108,30 @@ public sealed partial class AccessControlTests(BinaryFlavor flavor) : Integratio
     }
 
     [Test]
+    public async Task Disable_and_enable_need_control_on_the_job_and_show_names_who_disabled_it()
+    {
+        RequireRootAndSetpriv();
+        await using var supd = new SupdHarness();
+        supd.WriteJob("team/web", Sleeper);
+        supd.WriteJob("nagios", Sleeper);
+        await StartWithAsync(supd, """
+            { "SocketGroup": "nogroup",
+              "Access": { "Rules": [ { "User": "nobody", "Jobs": ["team/*"], "Rights": ["read", "control"] } ] } }
+            """);
+        await supd.WaitForStatusAsync("nagios", "start/running");
+
+        AssertDenied(await AsNobody(supd, "disable", "nagios"), "nobody may not disable nagios (needs control)");
+        AssertDenied(await AsNobody(supd, "enable", "nagios"), "nobody may not enable nagios (needs control)");
+        var disable = await AsNobody(supd, "disable", "team/web");
+        AssertAllowed(disable);
+        Assert.That(disable.Stdout, Does.Match(@"^team/web start/running, process \d+ \(disabled\)\n$"));
+        await AuditLineAsync(supd, @"^supd: access: allowed disable team/web to nobody \(uid 65534, pid \d+\): control by rule 1");
+        Assert.That((await supd.CtlAsync("show", "team/web")).Stdout, Does.Contain("Disabled: by nobody (uid 65534) since "));
+        AssertAllowed(await AsNobody(supd, "enable", "team/web"));
+        Assert.That((await supd.CtlAsync("status", "team/web")).Stdout, Does.Not.Contain("disabled"));
+    }
+
+    [Test]
     public async Task A_user_rule_grants_read_and_control_and_allowed_control_is_audited_but_admin_is_not_granted()
     {
         RequireRootAndSetpriv();

@@ -157,6 +157,8 @@ public sealed class UpstartSemanticsTests(BinaryFlavor flavor) : IntegrationFixt
         var pid = SupdHarness.PidOf((await supd.CtlAsync("status", "alert", "PID=11")).Stdout);
         var listed = await supd.CtlAsync("status", "alert");
         Assert.That(listed.Stderr, Does.Contain($"Its instances (1):\n  alert (11) start/running, process {pid}   [PID=11]\n"));
+        var logWithout = await supd.CtlAsync("log", "alert");
+        Assert.That(logWithout.Stderr, Does.StartWith("supctl: Unknown parameter: PID\nalert is an instance job (instance $PID): name one, e.g. supctl log alert PID=…\nIts instances (1):"));
 
         // A finished instance: its log is still read.
         Assert.That((await supd.CtlAsync("start", "alert", "PID=22")).ExitCode, Is.EqualTo(0));
