@@ -395,7 +395,7 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
         });
         var status = await Eventually.GetAsync(
             () => SupdHarness.RunCtlAsync(Binaries.Supctl, ["--socket", socket, "status", "ticker"]),
-            r => r.Stdout.Contains("start/running"), "supd on the socket from SUPD_SOCKET");
+            r => r.Stdout.Contains("start/running"), "supd on the socket from SUPD_SOCKET", TimeSpan.FromSeconds(60));
 
         Assert.That(status.ExitCode, Is.EqualTo(0));
         Assert.That(File.Exists(Path.Combine(jsonLogDir, "supd.log")), Is.True, "LogDir from supd.json");

@@ -94,6 +94,9 @@ public sealed partial class SupdHarness : IAsyncDisposable
         _supd = StartSupd(extraArgs);
         try
         {
+            // The socket file first (a cheap look): each supctl probe is a process start, and a JIT supd on a busy
+            // machine takes seconds to bind, so probing before then only adds load.
+            await Eventually.TrueAsync(() => _supd.HasExited || File.Exists(Socket), "supd to bind its socket", TimeSpan.FromSeconds(60));
             // Generous: a JIT supd on a loaded 2-core CI machine (other builds, other daemons) can take seconds.
             await Eventually.GetAsync(
                 async () => _supd.HasExited ? -1 : (await CtlAsync("list")).ExitCode,
