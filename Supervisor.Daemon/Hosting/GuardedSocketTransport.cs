@@ -70,8 +70,17 @@ public sealed partial class ConnectionGuard(ILogger<ConnectionGuard> log)
         LogRefused(count, reason);
     }
 
+    /// <summary>The total, once, when supd stops (the warnings are rate-limited).</summary>
+    public void LogTotal()
+    {
+        if (Refused > 0) LogRefusedTotal(Refused);
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a control connection: {Reason} ({Count} refused since supd started)")]
     private partial void LogRefused(long count, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Count} control connections refused since supd started")]
+    private partial void LogRefusedTotal(long count);
 }
 
 /// <summary>
