@@ -29,7 +29,8 @@ public sealed unsafe class FileDescriptorBudget(TimeProvider? time = null)
     public static int ReserveFor(int limit) => Math.Min(IoLimits.FdReserve, limit / 4);
 
     /// <summary>True when one more fd (a connection) still leaves the reserve free; counts it as taken if so.</summary>
-    public bool TryTake()
+    /// <param name="privileged">Root or supd's own user: may use half the reserve, so root can still ask what is going on under a flood.</param>
+    public bool TryTake(bool privileged = false)
     {
         lock (_gate)
         {
@@ -41,7 +42,8 @@ public sealed unsafe class FileDescriptorBudget(TimeProvider? time = null)
                 _admittedSince = 0;
             }
             var limit = Limit();
-            if (_sampled + _admittedSince + 1 > limit - ReserveFor(limit)) return false;
+            var reserve = privileged ? ReserveFor(limit) / 2 : ReserveFor(limit);
+            if (_sampled + _admittedSince + 1 > limit - reserve) return false;
             _admittedSince++;
             return true;
         }

@@ -138,7 +138,7 @@ public static unsafe class NoFollowFile
             if (current == path)
             {
                 if ((mode & 0x12) != 0 && !(sticky && stat.Uid == euid))
-                    return $"{current} is writable by {((mode & 0x10) != 0 ? "group" : "others")} (mode {octal}); chmod go-w it";
+                    return $"{current} is writable by {(mode & 0x12) switch { 0x12 => "group and others", 0x10 => "group", _ => "others" }} (mode {octal}); chmod go-w it";
             }
             else if ((mode & 0x2) != 0 && !sticky)
             {

@@ -13,7 +13,7 @@ namespace Supervisor.Daemon.Hosting;
 /// Who may hold a control connection: at most <see cref="IoLimits.MaxConnectionsPerUser"/> per uid and
 /// <see cref="IoLimits.MaxConnections"/> in all (root and supd's own user are held to neither, so a flood by a local
 /// user never locks root out), and never one that would eat into the fds kept for supervision
-/// (<see cref="FileDescriptorBudget"/>). Every refusal is counted; a warning says so at most every 10 s.
+/// (<see cref="FileDescriptorBudget"/>; root may use half of that reserve). Every refusal is counted; a warning says so at most every 10 s.
 /// </summary>
 public sealed partial class ConnectionGuard(ILogger<ConnectionGuard> log)
 {
@@ -37,7 +37,7 @@ public sealed partial class ConnectionGuard(ILogger<ConnectionGuard> log)
             _perUser.TryGetValue(uid, out var mine);
             reason = !privileged && mine >= IoLimits.MaxConnectionsPerUser ? $"uid {uid} holds {mine} connections, the most one user may"
                 : !privileged && _open >= IoLimits.MaxConnections ? $"{_open} connections are open, the most supd accepts"
-                : !_fds.TryTake() ? "the file descriptors left are kept for supervision"
+                : !_fds.TryTake(privileged) ? "the file descriptors left are kept for supervision"
                 : null;
             if (reason is null)
             {
@@ -70,8 +70,17 @@ public sealed partial class ConnectionGuard(ILogger<ConnectionGuard> log)
         LogRefused(count, reason);
     }
 
+    /// <summary>The total, once, when supd stops (the warnings are rate-limited).</summary>
+    public void LogTotal()
+    {
+        if (Refused > 0) LogRefusedTotal(Refused);
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a control connection: {Reason} ({Count} refused since supd started)")]
     private partial void LogRefused(long count, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Count} control connections refused since supd started")]
+    private partial void LogRefusedTotal(long count);
 }
 
 /// <summary>

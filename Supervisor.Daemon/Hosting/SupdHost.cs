@@ -124,6 +124,7 @@ public static class SupdHost
         // to stop: Kestrel stops first and would otherwise wait for them before any job is stopped.
         var monitor = app.Services.GetRequiredService<EventMonitor>();
         app.Lifetime.ApplicationStopping.Register(monitor.Dispose);
+        app.Lifetime.ApplicationStopping.Register(app.Services.GetRequiredService<ConnectionGuard>().LogTotal);
         // After a burst of supervision work, memory goes back to the OS once supd is quiet (Core/Memory).
         var trimmer = app.Services.GetRequiredService<BurstMemoryTrimmer>();
         app.Services.GetRequiredService<SupervisorLoop>().Notified += _ => trimmer.OnActivity();

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Globalization;
+using NUnit.Framework;
+using Supervisor.Tests.Support;
+
+namespace Supervisor.Tests.Integration;
+
+/// <summary>
+/// Issue 16's connection findings through the real supd: a local user's flood of connections neither locks root out
+/// nor starves spawning of fds, and accept failing with EMFILE does not spin.
+/// </summary>
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
+[Category("Hardening")]
+[NonParallelizable] // floods and CPU measurement: alone on the machine
+public sealed class HardeningConnectionsTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
+{
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(60);
+
+    // Opens up to N connections to the socket and holds them until its stdin closes; prints how many it opened.
+    private const string FloodScript = """
+        use IO::Socket::UNIX; my ($path, $n) = @ARGV; my @held;
+        for (1 .. $n) { my $c = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $path) or last; push @held, $c; }
+        $| = 1; print scalar(@held), "\n"; <STDIN>;
+        """;
+
+    [Test]
+    public async Task A_users_connection_flood_neither_locks_root_out_nor_stops_respawns()
+    {
+        await using var supd = new SupdHarness();
+        var config = Path.Combine(supd.Root, "supd.json");
+        await File.WriteAllTextAsync(config, """{ "SocketMode": "0666" }""");
+        supd.WriteJob("crashy", "respawn\nrespawn limit unlimited\nexec sh -c 'sleep 0.3; exit 1'\n");
+        await supd.StartAsync("--config", config);
+        Assert.That((await supd.CtlAsync("start", "crashy")).ExitCode, Is.EqualTo(0));
+        // A small fd limit, so the reserve is what stops the flood: room for ~100 more fds, a quarter of it kept.
+        var open = Directory.GetFiles($"/proc/{supd.SupdPid}/fd").Length;
+        await RunAsync("prlimit", "--pid", supd.SupdPid.ToString(CultureInfo.InvariantCulture), $"--nofile={open + 100}:{open + 100}");
+
+        using var flood = StartFlood(supd.Socket, 1000, asNobody: true);
+        var opened = int.Parse((await flood.StandardOutput.ReadLineAsync())!, CultureInfo.InvariantCulture);
+        TestContext.Out.WriteLine($"flood held {opened} connections at the kernel level");
+        await Eventually.TrueAsync(() => supd.DaemonOutput.Contains("Refused a control connection"), "refusals logged", Long);
+
+        // While the flood holds its connections: root is answered and the job keeps respawning.
+        var first = await supd.MainPidAsync("crashy");
+        var status = await supd.CtlAsync("status", "crashy");
+        Assert.That(status.ExitCode, Is.EqualTo(0), status.ToString());
+        await Eventually.GetAsync(() => supd.MainPidAsync("crashy"), pid => pid != 0 && pid != first, "crashy respawned during the flood", Long);
+        Assert.That(File.ReadAllText(Path.Combine(supd.LogDir, "supd.log")), Does.Not.Contain("Too many open files"));
+
+        flood.StandardInput.Close();
+        await flood.WaitForExitAsync();
+        var after = await supd.MainPidAsync("crashy");
+        await Eventually.GetAsync(() => supd.MainPidAsync("crashy"), pid => pid != 0 && pid != after, "crashy respawning after the flood", Long);
+    }
+
+    [Test]
+    public async Task Accept_failing_with_EMFILE_does_not_spin()
+    {
+        await using var supd = new SupdHarness();
+        await supd.StartAsync();
+        var pid = supd.SupdPid.ToString(CultureInfo.InvariantCulture);
+        var open = Directory.GetFiles($"/proc/{pid}/fd").Length;
+        // Only as many fds as are open (the count above includes the directory read's own): accept4 fails with EMFILE.
+        await RunAsync("prlimit", "--pid", pid, $"--nofile={open - 1}:{open + 1000}");
+
+        using var flood = StartFlood(supd.Socket, 5, asNobody: false);
+        Assert.That(await flood.StandardOutput.ReadLineAsync(), Is.EqualTo("5"));
+        await Eventually.TrueAsync(() => supd.DaemonOutput.Contains("Refused a control connection: supd is out of file descriptors"),
+            "the EMFILE refusal logged", Long);
+        // A measurement window, not a wait for a condition: supd's CPU time while clients wait in an EMFILE state.
+        var before = CpuSeconds(supd.SupdPid);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var used = CpuSeconds(supd.SupdPid) - before;
+        TestContext.Out.WriteLine($"supd used {used:F2} s of CPU in 3 s at EMFILE");
+        Assert.That(used, Is.LessThan(1.0), "no busy loop (it used to take a whole core)");
+
+        flood.StandardInput.Close();
+        await flood.WaitForExitAsync();
+        await RunAsync("prlimit", "--pid", pid, $"--nofile={open + 1000}:{open + 1000}");
+        Assert.That((await supd.CtlAsync("list")).ExitCode, Is.EqualTo(0), "answers again once fds are free");
+    }
+
+    private static Process StartFlood(string socket, int count, bool asNobody)
+    {
+        var info = new ProcessStartInfo(asNobody ? "setpriv" : "perl")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+        };
+        if (asNobody) foreach (var arg in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "perl" }) info.ArgumentList.Add(arg);
+        foreach (var arg in new[] { "-e", FloodScript, socket, count.ToString(CultureInfo.InvariantCulture) }) info.ArgumentList.Add(arg);
+        return Process.Start(info)!;
+    }
+
+    private static async Task RunAsync(params string[] command)
+    {
+        var result = await SupdHarness.RunCtlAsync(command[0], command[1..]);
+        Assert.That(result.ExitCode, Is.EqualTo(0), $"{string.Join(' ', command)}: {result}");
+    }
+
+    private static double CpuSeconds(int pid)
+    {
+        var text = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+        return (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+    }
+}
