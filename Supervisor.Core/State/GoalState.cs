@@ -34,10 +34,12 @@ public sealed record GoalState
 /// <summary>One instance an operator started or stopped; <see cref="Variables"/> are the K=V given to start.</summary>
 public sealed record InstanceGoal(string Job, string Instance, IReadOnlyList<string> Variables)
 {
-    /// <summary>Who stopped it ("alice (uid 1000)"); null in a version 1 file.</summary>
+    /// <summary>Who stopped it ("alice (uid 1000)"); null in a version 1 file, and for a start.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? By { get; init; }
 
-    /// <summary>When it was stopped; null in a version 1 file.</summary>
+    /// <summary>When it was stopped; null in a version 1 file, and for a start.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DateTimeOffset? At { get; init; }
 }
 
