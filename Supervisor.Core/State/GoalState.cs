@@ -35,10 +35,12 @@ public sealed record GoalState
 /// <param name="Untrusted">The variables came from a caller without admin: restored, they are checked against the job again.</param>
 public sealed record InstanceGoal(string Job, string Instance, IReadOnlyList<string> Variables, bool Untrusted = false)
 {
-    /// <summary>Who stopped it ("alice (uid 1000)"); null in a version 1 file.</summary>
+    /// <summary>Who stopped it ("alice (uid 1000)"); null in a version 1 file, and for a start.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? By { get; init; }
 
-    /// <summary>When it was stopped; null in a version 1 file.</summary>
+    /// <summary>When it was stopped; null in a version 1 file, and for a start.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DateTimeOffset? At { get; init; }
 }
 
