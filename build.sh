@@ -28,8 +28,12 @@ done
 mkdir -p "$out"
 publish="$(mktemp -d)"
 trap 'rm -rf "$publish"' EXIT
+# The package links the system's zlib (libz.so.1, Debian's zlib1g) instead of embedding the runtime's copy: Debian
+# policy (and lintian's embedded-library check) wants one zlib on the system, patched in one place.
+publish_args=()
+if $deb; then publish_args+=(-p:UseSystemZlib=true); fi
 for project in Supervisor.Daemon Supervisor.Ctl; do
-    dotnet publish "$repo/$project" -c Release -r "$rid" -o "$publish/$project" -v q -nologo
+    dotnet publish "$repo/$project" -c Release -r "$rid" -o "$publish/$project" -v q -nologo "${publish_args[@]}"
 done
 # Only the two executables: the publish directory also holds debug symbols (*.dbg) and build leftovers.
 install -m 0755 "$publish/Supervisor.Daemon/supd" "$publish/Supervisor.Ctl/supctl" "$out/"

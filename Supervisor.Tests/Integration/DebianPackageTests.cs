@@ -73,6 +73,7 @@ public sealed class DebianPackageTests
                      ("./usr/share/bash-completion/completions/supctl", "-rw-r--r--"),
                      ("./usr/share/doc/supd/copyright", "-rw-r--r--"), ("./usr/share/doc/supd/changelog.Debian.gz", "-rw-r--r--"),
                      ("./usr/share/doc/supd/README.md", "-rw-r--r--"), ("./etc/supd/init/", "drwxr-xr-x"),
+                     ("./usr/share/man/man8/supd.8.gz", "-rw-r--r--"), ("./usr/share/man/man1/supctl.1.gz", "-rw-r--r--"),
                  })
         {
             Assert.That(entries.ContainsKey(path), Is.True, $"{path} in\n{contents.Stdout}");
