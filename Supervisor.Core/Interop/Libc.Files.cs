@@ -58,6 +58,11 @@ internal static unsafe partial class Libc
     [LibraryImport(Name, EntryPoint = "fchmod", SetLastError = true)]
     internal static partial int FChmod(int fd, int mode);
 
+    internal const int LOCK_EX = 2, LOCK_NB = 4, EWOULDBLOCK = 11;
+
+    [LibraryImport(Name, EntryPoint = "flock", SetLastError = true)]
+    internal static partial int Flock(int fd, int operation);
+
     [LibraryImport(Name, EntryPoint = "unlinkat", SetLastError = true)]
     internal static partial int UnlinkAt(int dirFd, byte* path, int flags);
 }

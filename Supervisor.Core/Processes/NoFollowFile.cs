@@ -101,6 +101,23 @@ public static unsafe class NoFollowFile
     }
 
     /// <summary>
+    /// Opens (creating with <paramref name="mode"/>) <paramref name="path"/> and takes an exclusive flock on it: the
+    /// single-instance lock beside the socket. Null when another process holds the lock; an
+    /// <see cref="IOException"/> naming the path when it cannot be opened (a symlink, not a regular file…).
+    /// </summary>
+    public static SafeFileHandle? OpenLocked(string path, int mode)
+    {
+        var fd = Open(path, Libc.O_RDWR | Libc.O_CREAT, mode, out var problem, out _);
+        if (fd < 0) throw new IOException($"{path}: {problem}");
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        if (Libc.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB) == 0) return handle;
+        var error = Errno.Last;
+        handle.Dispose();
+        if (error.Value == Libc.EWOULDBLOCK) return null;
+        throw new IOException($"{path}: {error.Message}");
+    }
+
+    /// <summary>
     /// Creates <paramref name="path"/> anew with <paramref name="mode"/> (a stale one is removed first; O_EXCL, so
     /// nothing planted in between is opened) and returns a writable stream.
     /// </summary>

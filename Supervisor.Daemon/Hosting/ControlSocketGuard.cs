@@ -3,18 +3,20 @@ using System.Net.Sockets;
 namespace Supervisor.Daemon.Hosting;
 
 /// <summary>
-/// Makes sure this supd is the only one serving its socket. A lock file beside the socket is held (flock, through
-/// FileShare.None) for supd's whole life: a second supd fails to take it and says so. With the lock held, a socket
-/// file that is still there was left by a dead supd and is removed, unless something answers on it.
+/// Makes sure this supd is the only one serving its socket. A lock file beside the socket is held (flock(2), LOCK_EX)
+/// for supd's whole life: a second supd fails to take it and says so. With the lock held, a socket
+/// file that is still there was left by a dead supd and is removed, unless something answers on it. The lock file is
+/// opened below its directory without following a symlink, and the directory was checked first (not writable by
+/// group or others).
 /// </summary>
 public sealed class ControlSocketGuard : IDisposable
 {
     // sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
     private const int MaxSocketPathBytes = 107;
 
-    private readonly FileStream _lock;
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _lock;
 
-    private ControlSocketGuard(string socketPath, FileStream lockStream)
+    private ControlSocketGuard(string socketPath, Microsoft.Win32.SafeHandles.SafeFileHandle lockStream)
     {
         SocketPath = socketPath;
         _lock = lockStream;
@@ -32,16 +34,14 @@ public sealed class ControlSocketGuard : IDisposable
         DirectoryCreator.EnsureTrusted(directory, "socket directory", "--socket",
             UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
 
-        FileStream lockStream;
+        Microsoft.Win32.SafeHandles.SafeFileHandle lockStream;
         try
         {
-            lockStream = new FileStream(socketPath + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            // Opened without following a symlink (Core/Processes/NoFollowFile), 0600.
+            lockStream = Supervisor.Core.Processes.NoFollowFile.OpenLocked(socketPath + ".lock", 0x180)
+                ?? throw new StartupException($"another supd is already running on {socketPath}");
         }
-        catch (IOException)
-        {
-            throw new StartupException($"another supd is already running on {socketPath}");
-        }
-        catch (UnauthorizedAccessException e)
+        catch (IOException e)
         {
             throw new StartupException($"cannot create {socketPath}.lock: {e.Message}");
         }
