@@ -168,12 +168,12 @@ public sealed class UpstartSemanticsTests(BinaryFlavor flavor) : IntegrationFixt
         foreach (var n in new[] { "31", "32", "33" })
         {
             Assert.That((await supd.CtlAsync("start", "alert", $"PID={n}")).ExitCode, Is.EqualTo(0));
-            await supd.WaitForLogAsync($"alert-{n}", $"alert for {n}\n");
+            await Eventually.TrueAsync(() => File.Exists(supd.LogPath("alert", $"{n}")) && File.ReadAllText(supd.LogPath("alert", $"{n}")) == $"alert for {n}\n", $"alert for {n} in its log");
             await Eventually.GetAsync(() => supd.CtlAsync("status", "alert", $"PID={n}"), r => r.ExitCode == 1, $"instance {n} to end");
         }
-        await Eventually.TrueAsync(() => !File.Exists(supd.LogPath("alert-22")) && !File.Exists(supd.LogPath("alert-31")), "the oldest finished instances' logs to be removed");
-        Assert.That(File.Exists(supd.LogPath("alert-32")) && File.Exists(supd.LogPath("alert-33")), Is.True, "the two newest finished are kept");
-        Assert.That(File.Exists(supd.LogPath("alert-11")), Is.True, "a running instance's log is never removed");
+        await Eventually.TrueAsync(() => !File.Exists(supd.LogPath("alert", "22")) && !File.Exists(supd.LogPath("alert", "31")), "the oldest finished instances' logs to be removed");
+        Assert.That(File.Exists(supd.LogPath("alert", "32")) && File.Exists(supd.LogPath("alert", "33")), Is.True, "the two newest finished are kept");
+        Assert.That(File.Exists(supd.LogPath("alert", "11")), Is.True, "a running instance's log is never removed");
         Assert.That((await supd.CtlAsync("log", "alert", "PID=33")).Stdout, Is.EqualTo("alert for 33\n"));
     }
 

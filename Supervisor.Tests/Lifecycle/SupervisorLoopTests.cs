@@ -30,7 +30,7 @@ public sealed class SupervisorLoopTests
         {
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/sbin:/sbin:/bin", "TERM=linux", "UPSTART_JOB=svc", "UPSTART_INSTANCE=",
         }));
-        Assert.That(request.Environment[^1], Does.Match(@"^SUPD_TAG=\d+\.\d+$"), "the main process carries the instance's tag");
+        Assert.That(request.Environment[^1], Does.Match(@"^SUPD_TAG=[0-9a-f]{32}$"), "the main process carries the instance's tag (128 random bits)");
     }
 
     [Test]
