@@ -58,7 +58,7 @@ public sealed class NativeProcessControlTests
             Assert.That(status, Does.Contain("SigBlk:\t0000000000000000\n"));
             // glibc's posix_spawn leaves its internal signals 32 and 33 ignored; nothing else may be (not SIGPIPE).
             Assert.That(status, Does.Match(@"SigIgn:\t0000000(0|1)8?0000000\n"));
-            Assert.That(ProcessTable.Stat(pid) with { StartTime = 0 }, Is.EqualTo(new ProcessInfo('S', Environment.ProcessId, pid, pid)).Or.EqualTo(new ProcessInfo('R', Environment.ProcessId, pid, pid)));
+            Assert.That(ProcessTable.Stat(pid)!.Value with { StartTime = 0 }, Is.EqualTo(new ProcessInfo('S', Environment.ProcessId, pid, pid)).Or.EqualTo(new ProcessInfo('R', Environment.ProcessId, pid, pid)));
         }
         finally
         {
