@@ -20,6 +20,7 @@ internal static unsafe partial class Libc
     {
         [FieldOffset(16)] public uint NLink;
         [FieldOffset(20)] public uint Uid;
+        [FieldOffset(24)] public uint Gid;
         [FieldOffset(28)] public ushort Mode;
         [FieldOffset(32)] public ulong Inode;
         [FieldOffset(40)] public ulong Size;

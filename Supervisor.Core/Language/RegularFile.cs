@@ -16,16 +16,17 @@ internal static unsafe class RegularFile
 {
     /// <summary>Reads the whole file; one larger than <paramref name="maxBytes"/> (by fstat, before a byte is read) is refused.</summary>
     /// <exception cref="FileTooLargeException">The file is (or grows while read to) more than <paramref name="maxBytes"/>.</exception>
-    public static string ReadAllText(string path, long maxBytes)
+    /// <param name="readAs">Another user the file is read for (an env-file of a <c>setuid</c> job): it must be readable by that user too.</param>
+    public static string ReadAllText(string path, long maxBytes, Credentials? readAs = null)
     {
-        var bytes = ReadAllBytes(path, maxBytes);
+        var bytes = ReadAllBytes(path, maxBytes, readAs);
         var text = bytes.AsSpan();
         if (text.StartsWith(Encoding.UTF8.Preamble)) text = text[Encoding.UTF8.Preamble.Length..];
         return Encoding.UTF8.GetString(text);
     }
 
     /// <inheritdoc cref="ReadAllText"/>
-    public static byte[] ReadAllBytes(string path, long maxBytes)
+    public static byte[] ReadAllBytes(string path, long maxBytes, Credentials? readAs = null)
     {
         int fd;
         using (var native = new NativeString(path))
@@ -37,6 +38,7 @@ internal static unsafe class RegularFile
         byte empty = 0;
         if (Libc.StatX(fd, &empty, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, &stat) != 0) throw Failure(Errno.Last, path);
         if ((stat.Mode & Libc.S_IFMT) != Libc.S_IFREG) throw new IOException($"Not a regular file ({Kind(stat.Mode)})");
+        if (readAs is not null && ReadableBy.Problem(fd, readAs) is { } denied) throw new UnauthorizedAccessException(denied);
 
         // A sparse 1 GiB file costs its owner nothing and would cost supd 1 GiB (or an OutOfMemoryException).
         if (stat.Size > (ulong)maxBytes) throw new FileTooLargeException((long)Math.Min(stat.Size, long.MaxValue), maxBytes);

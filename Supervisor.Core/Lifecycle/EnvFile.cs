@@ -12,7 +12,12 @@ namespace Supervisor.Core.Lifecycle;
 public static class EnvFile
 {
     /// <summary>Reads every file in order; a missing optional (<c>-PATH</c>) file is skipped. False with a message on error.</summary>
-    public static bool TryRead(IReadOnlyList<EnvFileReference> files, out List<KeyValuePair<string, string>> values, out string? error)
+    /// <param name="readAs">
+    /// The job's user when it runs as another user than supd: each file must be one that user could read itself
+    /// (<see cref="Processes.ReadableBy"/>), so a <c>.env</c> it plants as a link to a root-only file is refused, not read.
+    /// </param>
+    public static bool TryRead(IReadOnlyList<EnvFileReference> files, out List<KeyValuePair<string, string>> values, out string? error,
+        Processes.Credentials? readAs = null)
     {
         values = [];
         error = null;
@@ -21,7 +26,7 @@ public static class EnvFile
             string text;
             try
             {
-                text = RegularFile.ReadAllText(file.Path, Limits.MaxEnvFileBytes);
+                text = RegularFile.ReadAllText(file.Path, Limits.MaxEnvFileBytes, readAs);
             }
             catch (FileTooLargeException e)
             {
@@ -37,7 +42,7 @@ public static class EnvFile
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                error = $"unable to read env-file: {file.Path}: {(e is UnauthorizedAccessException ? "Permission denied" : e.Message)}";
+                error = $"unable to read env-file: {file.Path}: {(e is UnauthorizedAccessException ? (e.Message.StartsWith("Permission denied", StringComparison.Ordinal) ? e.Message : "Permission denied") : e.Message)}";
                 return false;
             }
             if (!TryParse(text, file.Path, values, out error)) return false;

@@ -21,7 +21,8 @@ public sealed partial class SupervisorLoop
             throw new SupervisorException(SupervisorError.CheckRunning,
                 $"{instance.DisplayName}: its check for an earlier restart or reload is still running, not {Done(input)}");
         // The env-files as they are now, which is what the restarted job will read.
-        if (!EnvFile.TryRead(instance.Definition.EnvFiles, out var envFileValues, out var error))
+        var reader = EnvFileReader(instance.Definition, out var error);
+        if (error is not null || !EnvFile.TryRead(instance.Definition.EnvFiles, out var envFileValues, out error, reader))
             throw CheckFailed(instance, input, $"could not run: {error}", []);
         // Its output goes where the job's does (the log, with timestamps if asked); its last lines explain a failure.
         var output = OutputFor(instance) ?? new OutputTail(null);

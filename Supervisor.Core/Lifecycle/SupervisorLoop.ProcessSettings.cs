@@ -22,11 +22,23 @@ public sealed partial class SupervisorLoop
         if (definition.EnvFiles.Count == 0) return true;
         var first = CycleOrder.FirstOrDefault(k => CommandOf(definition, k) is not null, ProcessKind.Main);
         if (instance.EnvFilesRead && kind != first) return true;
-        if (!EnvFile.TryRead(definition.EnvFiles, out var values, out error)) return false;
+        var reader = EnvFileReader(definition, out error);
+        if (error is not null) return false;
+        if (!EnvFile.TryRead(definition.EnvFiles, out var values, out error, reader)) return false;
         instance.EnvFileValues = values;
         instance.EnvFilesRead = true;
         instance.Environment = ComposeEnvironment(instance);
         return true;
+    }
+
+    /// <summary>
+    /// The user a job's env-files are read for: its <c>setuid</c> user, who must be able to read them itself. Null
+    /// (no check) for a job that runs as supd's own user; an unknown user fails the read as the spawn would.
+    /// </summary>
+    private static Credentials? EnvFileReader(JobDefinition definition, out string? error)
+    {
+        error = null;
+        return definition.Setuid is null ? null : Credentials.Resolve(ProcessSettings.From(definition), out error);
     }
 
     private static ProcessCommand? CommandOf(JobDefinition definition, ProcessKind kind) => kind switch

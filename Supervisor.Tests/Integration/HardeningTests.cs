@@ -164,6 +164,45 @@ public sealed class HardeningTests(BinaryFlavor flavor) : IntegrationFixture(fla
     }
 
     [Test]
+    public async Task A_setuid_jobs_env_file_is_read_only_if_its_user_could_read_it_so_a_planted_link_to_a_root_file_leaks_nothing()
+    {
+        var alice = EnsureAlice();
+        await using var supd = new SupdHarness();
+        File.SetUnixFileMode(supd.Root, (UnixFileMode)0x1ED); // 0755: alice must reach her own files below it
+        var secret = Path.Combine(supd.Root, "root-only.env");
+        File.WriteAllText(secret, "SECRET=topsecret\n");
+        File.SetUnixFileMode(secret, (UnixFileMode)0x180); // 0600, root's
+        var home = Path.Combine(supd.Root, "alice-home");
+        Directory.CreateDirectory(home);
+        var link = Path.Combine(home, ".env");
+        File.CreateSymbolicLink(link, secret); // what alice could plant in a directory of her own
+        var own = Path.Combine(home, "own.env");
+        File.WriteAllText(own, "GREETING=hello\n");
+        File.SetUnixFileMode(own, (UnixFileMode)0x180);
+        Chown(alice, home, own);
+        supd.WriteJob("leak", $"setuid {Alice}\nenv-file {link}\nexec sh -c 'echo SECRET=$SECRET; exec sleep 1010'\n");
+        supd.WriteJob("fine", $"setuid {Alice}\nenv-file {own}\nexec sh -c 'echo GREETING=$GREETING; exec sleep 1010'\n");
+        await supd.StartAsync();
+
+        var leak = await supd.CtlAsync("start", "leak");
+        Assert.That(leak.ExitCode, Is.EqualTo(1), leak.ToString());
+        Assert.That(leak.Stderr, Does.Contain($"unable to read env-file: {link}: Permission denied (uid {alice.Uid} may not read it)"), leak.ToString());
+        Assert.That(supd.ReadLog("leak"), Does.Not.Contain("topsecret"));
+
+        // A file the user may read is read as before.
+        var fine = await supd.CtlAsync("start", "fine");
+        Assert.That(fine.ExitCode, Is.EqualTo(0), fine.ToString());
+        await supd.WaitForLogAsync("fine", "GREETING=hello\n");
+    }
+
+    private static void Chown((uint Uid, uint Gid) user, params string[] paths)
+    {
+        using var chown = Process.Start("chown", [$"{user.Uid}:{user.Gid}", .. paths])!;
+        chown.WaitForExit();
+        Assert.That(chown.ExitCode, Is.Zero, "chown");
+    }
+
+    [Test]
     public async Task Supd_check_rejects_expressions_over_the_operand_and_depth_limits_fast_naming_file_and_line()
     {
         var dir = Path.Combine(Path.GetTempPath(), "supd-h16-" + Guid.NewGuid().ToString("N"));
