@@ -58,9 +58,11 @@ public sealed class KillAndRestartStressTests
         TestContext.Out.WriteLine($"{cycles} SIGKILL and restart cycles in {clock.Elapsed.TotalSeconds:F0}s");
     }
 
-    /// <summary>True when supd is among the process's ancestors (or the process is gone).</summary>
+    /// <summary>True when supd is among the process's ancestors, or it is supd itself (whose environment carries the
+    /// harness's marker too), or the process is gone.</summary>
     private static bool DescendsFrom(int pid, int supdPid)
     {
+        if (pid == supdPid) return true;
         for (var p = pid; p > 1;)
         {
             if (ProcessTable.Stat(p) is not { } stat) return true;
