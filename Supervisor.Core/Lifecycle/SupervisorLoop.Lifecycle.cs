@@ -68,7 +68,7 @@ public sealed partial class SupervisorLoop
                 instance.StopEnvironment = new EnvironmentList();
                 instance.PendingMainExit = null;
                 // Unguessable: a job user who could predict it could plant processes carrying it and spoil expect fork.
-                instance.Tag = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+                instance.Tag = Interop.Libc.RandomHex128();
                 instance.ExpectProblem = null;
                 instance.StopCause = null;
                 ClearFailure(instance);
