@@ -55,30 +55,33 @@ public sealed class HardeningConnectionsTests(BinaryFlavor flavor) : Integration
     }
 
     [Test]
-    public async Task Accept_failing_with_EMFILE_does_not_spin()
+    public async Task Under_a_low_fd_limit_a_flood_is_refused_without_spinning_and_root_is_answered_after_it()
     {
-        await using var supd = new SupdHarness();
+        // The case: supd under a small RLIMIT_NOFILE (ulimit -n) took a core in an accept4/EMFILE loop. The fd
+        // reserve now refuses connections before the limit is reached, and an EMFILE that still happens sheds the waiting
+        // connection (GuardedSocketTransport). Lowering the limit of a running supd below the fds it already holds
+        // (prlimit) once aborted it ("Out of memory."): an open problem, noted in docs/security.md.
+        await using var supd = new SupdHarness { DaemonLogLevel = null, Wrapper = ["prlimit", "--nofile=320:320", "--"] };
+        supd.WriteJob("crashy", "start on startup\nrespawn\nrespawn limit unlimited\nexec sh -c 'sleep 0.3; exit 1'\n");
         await supd.StartAsync();
-        var pid = supd.SupdPid.ToString(CultureInfo.InvariantCulture);
-        var open = Directory.GetFiles($"/proc/{pid}/fd").Length;
-        // Only as many fds as are open (the count above includes the directory read's own): accept4 fails with EMFILE.
-        await RunAsync("prlimit", "--pid", pid, $"--nofile={open - 1}:{open + 1000}");
+        await supd.WaitForStatusAsync("crashy", "start/running");
 
-        using var flood = StartFlood(supd.Socket, 5, asNobody: false);
-        Assert.That(await flood.StandardOutput.ReadLineAsync(), Is.EqualTo("5"));
-        await Eventually.TrueAsync(() => supd.DaemonOutput.Contains("Refused a control connection: supd is out of file descriptors"),
-            "the EMFILE refusal logged", Long);
-        // A measurement window, not a wait for a condition: supd's CPU time while clients wait in an EMFILE state.
+        using var flood = StartFlood(supd.Socket, 600, asNobody: false);
+        TestContext.Out.WriteLine($"flood held {await flood.StandardOutput.ReadLineAsync()} connections at the kernel level");
+        await Eventually.TrueAsync(() => supd.DaemonOutput.Contains("Refused a control connection"), "the refusals logged", Long);
+        // A measurement window, not a wait for a condition: supd's CPU time while the flood holds its connections.
         var before = CpuSeconds(supd.SupdPid);
         await Task.Delay(TimeSpan.FromSeconds(3));
         var used = CpuSeconds(supd.SupdPid) - before;
-        TestContext.Out.WriteLine($"supd used {used:F2} s of CPU in 3 s at EMFILE");
+        TestContext.Out.WriteLine($"supd used {used:F2} s of CPU in 3 s under the flood");
         Assert.That(used, Is.LessThan(1.0), "no busy loop (it used to take a whole core)");
+        var first = await supd.MainPidAsync("crashy");
+        await Eventually.GetAsync(() => supd.MainPidAsync("crashy"), pid => pid != 0 && pid != first, "crashy respawned during the flood", Long);
 
         flood.StandardInput.Close();
         await flood.WaitForExitAsync();
-        await RunAsync("prlimit", "--pid", pid, $"--nofile={open + 1000}:{open + 1000}");
-        Assert.That((await supd.CtlAsync("list")).ExitCode, Is.EqualTo(0), "answers again once fds are free");
+        await Eventually.GetAsync(() => supd.CtlAsync("list"), r => r.ExitCode == 0, "answers again once the flood is gone", Long);
+        Assert.That(supd.SupdProcess!.HasExited, Is.False);
     }
 
     private static Process StartFlood(string socket, int count, bool asNobody)
