@@ -38,7 +38,7 @@ internal static unsafe class RegularFile
         byte empty = 0;
         if (Libc.StatX(fd, &empty, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, &stat) != 0) throw Failure(Errno.Last, path);
         if ((stat.Mode & Libc.S_IFMT) != Libc.S_IFREG) throw new IOException($"Not a regular file ({Kind(stat.Mode)})");
-        if (readAs is not null && ReadableBy.Problem(fd, readAs) is { } denied) throw new UnauthorizedAccessException(denied);
+        if (readAs is not null && ReadableBy.Problem(fd, stat, readAs) is { } denied) throw new UnauthorizedAccessException(denied);
 
         // A sparse 1 GiB file costs its owner nothing and would cost supd 1 GiB (or an OutOfMemoryException).
         if (stat.Size > (ulong)maxBytes) throw new FileTooLargeException((long)Math.Min(stat.Size, long.MaxValue), maxBytes);

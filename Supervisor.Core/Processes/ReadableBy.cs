@@ -14,8 +14,11 @@ internal static unsafe class ReadableBy
 {
     private const int Read = 4, Search = 1;
 
-    /// <summary>Null when <paramref name="credentials"/>' user may read the file open as <paramref name="fd"/>; else why not.</summary>
-    public static string? Problem(int fd, Credentials credentials)
+    /// <summary>
+    /// Null when <paramref name="credentials"/>' user may read the file open as <paramref name="fd"/>, whose fstat the
+    /// caller already made (<paramref name="opened"/>); else why not.
+    /// </summary>
+    public static string? Problem(int fd, in Libc.Statx opened, Credentials credentials)
     {
         if (credentials.Uid is not { } uid || uid == 0) return null; // root, or supd's own user: no one else's input
         var gid = credentials.Gid ?? uid;
@@ -31,10 +34,8 @@ internal static unsafe class ReadableBy
         }
         if (real is null || !real.StartsWith('/')) return "Permission denied (cannot tell where it is, to check its user may read it)";
 
+        if (!Allows(opened, uid, gid, groups, Read)) return $"Permission denied (uid {uid} may not read it)";
         Libc.Statx stat;
-        byte empty = 0;
-        if (Libc.StatX(fd, &empty, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, &stat) != 0) return Errno.Last.Message;
-        if (!Allows(stat, uid, gid, groups, Read)) return $"Permission denied (uid {uid} may not read it)";
         for (var directory = Path.GetDirectoryName(real); !string.IsNullOrEmpty(directory); directory = Path.GetDirectoryName(directory))
         {
             using var native = new NativeString(directory);
