@@ -6,12 +6,9 @@ using Supervisor.Tests.Support;
 
 namespace Supervisor.Tests.Stress;
 
-/// <summary>
-/// 100 clients at once ask for status, start and stop while other jobs crash and respawn: every request gets an
-/// answer within a bound (no deadlock, none lost), and every answer is about the job that was asked about.
-/// </summary>
-[TestFixture, Category("Stress"), NonParallelizable]
-public sealed class ConcurrentClientsStressTests
+// 100 clients at once ask for status, start and stop while other jobs crash and respawn: every request gets an
+// answer within a bound (no deadlock, none lost), and every answer is about the job that was asked about.
+public sealed partial class StressTests
 {
     private const int Clients = 100;
     private static readonly TimeSpan PerRequest = TimeSpan.FromSeconds(30);

@@ -3,12 +3,9 @@ using Supervisor.Tests.Support;
 
 namespace Supervisor.Tests.Stress;
 
-/// <summary>
-/// 1000 jobs crash as fast as supd lets them: its descriptors, threads and memory must stay flat (no per-spawn leak),
-/// and once the crashing stops every exit has been reaped (no zombie children, every job running).
-/// </summary>
-[TestFixture, Category("Stress"), NonParallelizable]
-public sealed class CrashLoopStressTests
+// 1000 jobs crash as fast as supd lets them: its descriptors, threads and memory must stay flat (no per-spawn leak),
+// and once the crashing stops every exit has been reaped (no zombie children, every job running).
+public sealed partial class StressTests
 {
     private const int Jobs = 1000;
 

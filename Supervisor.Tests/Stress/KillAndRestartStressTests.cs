@@ -3,13 +3,10 @@ using Supervisor.Tests.Support;
 
 namespace Supervisor.Tests.Stress;
 
-/// <summary>
-/// supd is SIGKILLed in the middle of its work (jobs crashing, jobs stopped and started by hand) and started again,
-/// several times: the operator's goals come back, every status is true, and every process the old supd left is
-/// accounted for — killed by its recorded process group at start-up (or ended by itself), never left running.
-/// </summary>
-[TestFixture, Category("Stress"), NonParallelizable]
-public sealed class KillAndRestartStressTests
+// supd is SIGKILLed in the middle of its work (jobs crashing, jobs stopped and started by hand) and started again,
+// several times: the operator's goals come back, every status is true, and every process the old supd left is
+// accounted for — killed by its recorded process group at start-up (or ended by itself), never left running.
+public sealed partial class StressTests
 {
     [Test]
     public async Task Repeated_SIGKILLs_mid_run_restore_goals_and_leave_no_process_of_an_old_supd()

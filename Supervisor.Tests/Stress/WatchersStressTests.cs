@@ -4,12 +4,9 @@ using Supervisor.Tests.Support;
 
 namespace Supervisor.Tests.Stress;
 
-/// <summary>
-/// 20 followers (`supctl events -f` and `supctl log -f`), a third of which never read, while jobs crash and write:
-/// supd's memory stays within its documented bounds, and it keeps answering everyone else.
-/// </summary>
-[TestFixture, Category("Stress"), NonParallelizable]
-public sealed class WatchersStressTests
+// 20 followers (`supctl events -f` and `supctl log -f`), a third of which never read, while jobs crash and write:
+// supd's memory stays within its documented bounds, and it keeps answering everyone else.
+public sealed partial class StressTests
 {
     [Test]
     public async Task Twenty_followers_some_never_reading_keep_supds_memory_bounded()
