@@ -262,7 +262,7 @@ internal sealed class CtlCommandLine
             {
                 var request = StatusRequestFor(target.Job, target.Instance, parse.GetValue(env));
                 var reply = await client.StatusAsync(request, cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
-                running = reply.Status.Goal == "start" && reply.Status.State == "running";
+                running = reply.Status.Goal == Goal.Start && reply.Status.State == State.Running;
                 if (JsonOutput.Requested(parse)) JsonOutput.Write(output, reply);
                 else if (!parse.GetValue(quiet)) output.WriteLine(StatusFormatter.StatusLine(reply.Status));
             }).ConfigureAwait(false);

@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.CommandLine;
 using Google.Protobuf;
+using Google.Protobuf.Reflection;
 
 namespace Supervisor.Ctl.Formatting;
 
@@ -13,7 +14,8 @@ namespace Supervisor.Ctl.Formatting;
 /// one call: <c>if (JsonOutput.Requested(parse)) { JsonOutput.Write(output, reply); return; }</c>.
 /// Every document goes out through one <see cref="Utf8JsonWriter"/>: compact (protobuf's formatter puts spaces inside
 /// braces) and with only what JSON requires escaped (quotes, backslashes, control characters), so <c>+00:00</c> or
-/// <c>KEY=VALUE</c> reach a script as they are.
+/// <c>KEY=VALUE</c> reach a script as they are. Enum values are written as their <c>(display_name)</c> (Upstart's
+/// words: <c>"state":"running"</c>, <c>"kind":"pre-start"</c>), the contract docs/supctl.md gives.
 /// </summary>
 internal static class JsonOutput
 {
@@ -72,10 +74,40 @@ internal static class JsonOutput
         }));
 
     // Protobuf's JSON mapping, re-written by our writer: the document is parsed and each value written again, so
-    // strings are unescaped and escaped anew with the writer's encoder, and the spaces go.
+    // strings are unescaped and escaped anew with the writer's encoder, and the spaces go. Enum values become their
+    // display names ("running", not "STATE_RUNNING"): the walk follows the message's descriptor to know which are enums.
     private static void WriteMessage(Utf8JsonWriter writer, IMessage message)
     {
         using var document = JsonDocument.Parse(Formatter.Format(message));
-        document.RootElement.WriteTo(writer);
+        WriteObject(writer, document.RootElement, message.Descriptor);
+    }
+
+    private static void WriteObject(Utf8JsonWriter writer, JsonElement element, MessageDescriptor type)
+    {
+        writer.WriteStartObject();
+        foreach (var property in element.EnumerateObject())
+        {
+            writer.WritePropertyName(property.Name);
+            var field = type.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == property.Name);
+            if (field is null || field.IsMap) property.Value.WriteTo(writer);
+            else if (property.Value.ValueKind == JsonValueKind.Array)
+            {
+                writer.WriteStartArray();
+                foreach (var item in property.Value.EnumerateArray()) WriteValue(writer, item, field);
+                writer.WriteEndArray();
+            }
+            else WriteValue(writer, property.Value, field);
+        }
+        writer.WriteEndObject();
+    }
+
+    private static void WriteValue(Utf8JsonWriter writer, JsonElement value, FieldDescriptor field)
+    {
+        if (field.FieldType == FieldType.Enum && value.ValueKind == JsonValueKind.String)
+            writer.WriteStringValue(DisplayNames.Of(field.EnumType, value.GetString()!));
+        else if (field.FieldType == FieldType.Message && value.ValueKind == JsonValueKind.Object)
+            WriteObject(writer, value, field.MessageType);
+        else
+            value.WriteTo(writer);
     }
 }

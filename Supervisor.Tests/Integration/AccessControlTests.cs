@@ -183,6 +183,8 @@ public sealed partial class AccessControlTests(BinaryFlavor flavor) : Integratio
         AssertAllowed(await CtlAs(supd, Nobody, NoGroup, [Users], "stop", "team-a/web"));
         AssertDenied(await CtlAs(supd, Nobody, NoGroup, [Users], "stop", "nagios"), "nobody may not stop nagios (needs control)");
         AssertDenied(await CtlAs(supd, Nobody, NoGroup, [Users], "emit", "deploy"), "nobody may not emit deploy (needs control)");
+        // emit is never job-specific: an event named like a covered job is no job (the interceptor passes no job).
+        AssertDenied(await CtlAs(supd, Nobody, NoGroup, [Users], "emit", "team-a/web"), "nobody may not emit team-a/web (needs control)");
         // Not in users: the per-job control rule still applies, read does not.
         AssertAllowed(await AsNobody(supd, "start", "team-a/web"));
         AssertDenied(await AsNobody(supd, "status", "team-a/web"), "nobody may not status team-a/web (needs read)");
