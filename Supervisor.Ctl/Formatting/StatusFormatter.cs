@@ -15,4 +15,12 @@ internal static class StatusFormatter
             status.Job, status.Instance, status.Goal.Name(), status.State.Name(), status.Failure, next, processes,
             status.ChangedOnDisk, status.Disabled);
     }
+
+    /// <summary><c>supctl status</c>: initctl's one line, then what did not go as the job file says, one indented line each.</summary>
+    public static IEnumerable<string> StatusLines(JobStatus status)
+    {
+        yield return StatusLine(status);
+        if (status.ExpectProblem.Length > 0) yield return $"\t{status.ExpectProblem}";
+        foreach (var hint in status.NotApplied) yield return $"\tnot applied: {hint}";
+    }
 }

@@ -51,7 +51,7 @@ public sealed partial class AccessControlTests(BinaryFlavor flavor) : Integratio
 
     private static void AssertDenied(CtlResult result, string message)
     {
-        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+        Assert.That(result.ExitCode, Is.EqualTo(77), result.ToString()); // EX_NOPERM (issue 18's exit table)
         Assert.That(result.Stderr, Is.EqualTo($"supctl: permission denied: {message}\n"));
     }
 
@@ -69,7 +69,7 @@ public sealed partial class AccessControlTests(BinaryFlavor flavor) : Integratio
 
         Assert.That(Stat(supd.Socket), Is.EqualTo(("660", "root", "root")));
         var result = await AsNobody(supd, "list");
-        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+        Assert.That(result.ExitCode, Is.EqualTo(77), result.ToString());
         Assert.That(result.Stderr, Is.EqualTo($"supctl: cannot connect to supd at {supd.Socket}: Permission denied\n"));
     }
 
