@@ -68,7 +68,7 @@ public sealed class AccessPolicy(IReadOnlyList<AccessRule> rules, uint supdUid)
         var rights = new List<AccessRight>();
         foreach (var name in rule.Rights)
         {
-            var right = AccessVerbs.Parse(name) ?? throw new AccessConfigurationException($"access rule {number}: unknown right \"{name}\" (read, control, admin)");
+            var right = AccessRights.Parse(name) ?? throw new AccessConfigurationException($"access rule {number}: unknown right \"{name}\" (read, control, admin)");
             if (!rights.Contains(right)) rights.Add(right);
         }
         foreach (var pattern in rule.Jobs)
@@ -93,12 +93,14 @@ public sealed class AccessPolicy(IReadOnlyList<AccessRule> rules, uint supdUid)
     private static uint? NumericId(string text) =>
         uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
 
-    /// <summary>May <paramref name="caller"/> run <paramref name="verb"/> (on <paramref name="job"/>, when the verb names one)?</summary>
-    public AccessDecision Decide(Caller caller, string verb, string? job)
+    /// <summary>
+    /// May <paramref name="caller"/> use <paramref name="right"/> on <paramref name="job"/> (daemon-wide when the
+    /// request names no job; an emit names none: it is never job-specific)?
+    /// </summary>
+    public AccessDecision Decide(Caller caller, AccessRight right, string? job)
     {
-        var right = AccessVerbs.RightFor(verb);
         if (Everything(caller) is { } why) return new AccessDecision(true, right, why);
-        var target = string.IsNullOrEmpty(job) || verb == "emit" ? null : job;
+        var target = string.IsNullOrEmpty(job) ? null : job;
         foreach (var rule in Rules)
         {
             if (rule.AppliesTo(caller) && rule.Rights.Contains(right) && rule.Covers(target))

@@ -9,40 +9,14 @@ public enum AccessRight
     /// <summary>Act on jobs: start, stop, restart, reload, emit.</summary>
     Control,
 
-    /// <summary>Change supd itself: reload-configuration, reopen-logs, and any verb not listed here.</summary>
+    /// <summary>Change supd itself: reload-configuration, reopen-logs, and any RPC that does not declare its right.</summary>
     Admin,
 }
 
-/// <summary>Which right each verb needs, and the rights' names as configuration spells them.</summary>
-public static class AccessVerbs
+/// <summary>The rights' names as configuration spells them. Which right each RPC needs is the API's own
+/// <c>(right)</c> method option (protos/supervisor.proto), read by the daemon's access interceptor.</summary>
+public static class AccessRights
 {
-    private static readonly Dictionary<string, AccessRight> Verbs = new(StringComparer.Ordinal)
-    {
-        ["list"] = AccessRight.Read,
-        ["status"] = AccessRight.Read,
-        ["show"] = AccessRight.Read,
-        ["show-config"] = AccessRight.Read,
-        ["check-config"] = AccessRight.Read,
-        ["log"] = AccessRight.Read,
-        ["events"] = AccessRight.Read,
-        ["version"] = AccessRight.Read,
-        ["usage"] = AccessRight.Read,
-        ["access"] = AccessRight.Read,
-        ["start"] = AccessRight.Control,
-        ["stop"] = AccessRight.Control,
-        ["restart"] = AccessRight.Control,
-        ["reload"] = AccessRight.Control,
-        // What starts a job automatically is as much the job's operator's business as starting and stopping it.
-        ["disable"] = AccessRight.Control,
-        ["enable"] = AccessRight.Control,
-        ["emit"] = AccessRight.Control,
-        ["reload-configuration"] = AccessRight.Admin,
-        ["reopen-logs"] = AccessRight.Admin,
-    };
-
-    /// <summary>The right <paramref name="verb"/> needs; a verb this table does not know needs admin (fail closed).</summary>
-    public static AccessRight RightFor(string verb) => Verbs.TryGetValue(verb, out var right) ? right : AccessRight.Admin;
-
     public static string Name(AccessRight right) => right switch
     {
         AccessRight.Read => "read",

@@ -46,27 +46,10 @@ public sealed record JobStatusSnapshot
     /// <summary>Set when <c>supctl disable</c> took the job out of event-driven starts: by whom and since when.</summary>
     public State.DisabledJob? Disabled { get; init; }
 
-    /// <summary>
-    /// initctl's status line: <c>ticker start/running, process 4825</c> (spec §10). supd adds what initctl could not
-    /// say after the same prefix: <c>web stop/waiting (failed: respawning too fast …)</c> when the job stopped because
-    /// it failed, <c>web start/respawning, next in 4.2s</c> while a respawn delay runs.
-    /// </summary>
-    public string StatusLine()
-    {
-        var name = Instance.Length == 0 ? Job : $"{Job} ({Instance})";
-        var line = $"{name} {Goal.Name()}/{State.Name()}";
-        if (State == JobState.Waiting && Failure is not null) line += $" (failed: {Failure})";
-        if (NextRespawn is { } next) line += FormattableString.Invariant($", next in {next.TotalSeconds:0.0}s");
-        if (Processes.Count == 0) return Disabled is null ? line : line + " (disabled)";
-        var (firstKind, firstPid) = Processes[0];
-        line += firstKind is ProcessKind.Main or ProcessKind.PreStart or ProcessKind.PostStop
-            ? $", process {firstPid}"
-            : $", ({firstKind.Name()}) process {firstPid}";
-        if (Disabled is not null) line += " (disabled)";
-        foreach (var (kind, pid) in Processes.Skip(1))
-            line += $"\n\t{kind.Name()} process {pid}";
-        return line;
-    }
+    /// <summary>initctl's status line, as supctl prints it (<see cref="StatusLineFormat"/>).</summary>
+    public string StatusLine() => StatusLineFormat.Format(
+        Job, Instance, Goal.Name(), State.Name(), Failure, NextRespawn,
+        Processes.Select(p => (p.Kind.Name(), p.Pid)).ToArray(), ChangedOnDisk, Disabled is not null);
 }
 
 /// <summary>How a process of a job last ended (or failed to start).</summary>

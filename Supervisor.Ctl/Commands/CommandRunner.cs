@@ -1,57 +1,57 @@
+using System.CommandLine;
 using Grpc.Core;
-using Supervisor.Ctl.Connection;
+using Supervisor.Ctl.Formatting;
+using ProtoClient = Supervisor.Protocol.Supervisor.SupervisorClient;
 
 namespace Supervisor.Ctl.Commands;
 
 /// <summary>
-/// Runs one verb against supd and turns the outcome into output and an exit status: 0 on success, 1 when supd
-/// refuses (its message after "supctl: ", explanation lines indented below) or cannot be reached.
+/// Runs one verb against supd: connects, calls, and turns a failure into its line on stderr (supd's message after
+/// "supctl: ", explanation lines indented below) and its <see cref="Outcome"/>; <see cref="ExitCodes"/> makes the status.
 /// </summary>
-internal sealed class CommandRunner(string? socketOption)
+internal static class CommandRunner
 {
-    public const int Success = 0, Refused = 1, Usage = 2;
+    public static Output OutputFor(ParseResult parse) => Output.Console(parse.GetValue(JsonOutput.Option));
 
-    /// <summary>is-running's LSB statuses (init-functions' status_of_proc): not running, unknown.</summary>
-    public const int NotRunning = 3, StatusUnknown = 4;
+    public static async Task<int> RunAsync(ParseResult parse, Func<ProtoClient, Output, Task<Outcome>> call) =>
+        ExitCodes.For(await CallAsync(parse, call).ConfigureAwait(false));
 
-    /// <summary>Upstart's "missing job name" usage error.</summary>
-    public static int MissingJob()
-    {
-        Console.Error.WriteLine($"{Invocation.ProgramName}: missing job name");
-        Console.Error.WriteLine($"Try `{Invocation.ProgramName} --help' for more information.");
-        return Usage;
-    }
-
-    public Task<int> RunAsync(Func<Supervisor.Protocol.Supervisor.SupervisorClient, TextWriter, Task> call) =>
-        RunAsync(async (client, output) =>
+    /// <summary>For a verb whose outcome is the call's (most): success unless supd refuses.</summary>
+    public static Task<int> RunAsync(ParseResult parse, Func<ProtoClient, Output, Task> call) =>
+        RunAsync(parse, async (client, output) =>
         {
             await call(client, output).ConfigureAwait(false);
-            return Success;
+            return Outcome.Success;
         });
 
-    /// <summary>As above, for a verb whose successful call still decides the exit status (check-config).</summary>
-    public async Task<int> RunAsync(Func<Supervisor.Protocol.Supervisor.SupervisorClient, TextWriter, Task<int>> call)
+    public static async Task<Outcome> CallAsync(ParseResult parse, Func<ProtoClient, Output, Task<Outcome>> call)
     {
-        var socket = SupdConnection.ResolveSocket(socketOption);
-        var connection = new SupdConnection(socket);
+        var output = OutputFor(parse);
+        using var connection = new SupdConnection(SupdConnection.ResolveSocket(parse.GetValue(CtlCommandLine.Socket)));
         try
         {
-            return await call(connection.Client, Console.Out).ConfigureAwait(false);
+            return await call(connection.Client, output).ConfigureAwait(false);
         }
         catch (RpcException e) when (SupdConnection.AsConnectFailure(e) is { } failure)
         {
-            await Console.Error.WriteLineAsync($"{Invocation.ProgramName}: {failure.Message}").ConfigureAwait(false);
-            return Refused;
+            output.Error(failure.Message);
+            return failure.Outcome;
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled)
         {
-            return Refused;
+            return Outcome.Interrupted;
         }
         catch (RpcException e)
         {
-            var detail = string.IsNullOrEmpty(e.Status.Detail) ? e.StatusCode.ToString() : e.Status.Detail;
-            await Console.Error.WriteLineAsync($"{Invocation.ProgramName}: {detail}").ConfigureAwait(false);
-            return Refused;
+            output.Error(string.IsNullOrEmpty(e.Status.Detail) ? e.StatusCode.ToString() : e.Status.Detail);
+            return ExitCodes.Of(e.StatusCode);
         }
+    }
+
+    /// <summary>Upstart's "missing job name" usage error.</summary>
+    public static int MissingJob(ParseResult parse)
+    {
+        OutputFor(parse).Usage("missing job name");
+        return ExitCodes.For(Outcome.Usage);
     }
 }

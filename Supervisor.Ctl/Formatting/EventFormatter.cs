@@ -28,7 +28,7 @@ internal static class EventFormatter
                 ? $"{time} event {item.Event.Name}"
                 : $"{time} event {item.Event.Name} {string.Join(' ', item.Event.Env)}",
             WatchEventsReply.ItemOneofCase.StateChange =>
-                $"{time} state {Name(item.StateChange)} {item.StateChange.Goal}/{item.StateChange.ToState} (from {item.StateChange.FromState})",
+                $"{time} state {Name(item.StateChange)} {item.StateChange.Goal.Name()}/{item.StateChange.ToState.Name()} (from {item.StateChange.FromState.Name()})",
             WatchEventsReply.ItemOneofCase.Dropped => $"{time} dropped {item.Dropped} (this watcher fell behind)",
             _ => $"{time} unknown item",
         };
@@ -56,9 +56,9 @@ internal static class EventFormatter
                     json.WriteString("type", "state");
                     json.WriteString("job", item.StateChange.Job);
                     json.WriteString("instance", item.StateChange.Instance);
-                    json.WriteString("goal", item.StateChange.Goal);
-                    json.WriteString("from", item.StateChange.FromState);
-                    json.WriteString("to", item.StateChange.ToState);
+                    json.WriteString("goal", item.StateChange.Goal.Name());
+                    json.WriteString("from", item.StateChange.FromState.Name());
+                    json.WriteString("to", item.StateChange.ToState.Name());
                     break;
                 case WatchEventsReply.ItemOneofCase.Dropped:
                     json.WriteString("type", "dropped");

@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.CommandLine;
 using Google.Protobuf;
+using Google.Protobuf.Reflection;
 
 namespace Supervisor.Ctl.Formatting;
 
@@ -10,10 +11,11 @@ namespace Supervisor.Ctl.Formatting;
 /// in protos/supervisor.proto, every field present even when empty, 64-bit integers as strings), one document on one
 /// line. The proto is the contract, so names stay stable as fields are only ever added. Google.Protobuf's formatter
 /// works from the generated descriptors, with no reflection, so it is NativeAOT-clean. A verb adds its JSON with
-/// one call: <c>if (JsonOutput.Requested(parse)) { JsonOutput.Write(output, reply); return; }</c>.
+/// one call, <c>output.Reply(reply, () => TextLines(reply))</c> (Commands/Output.cs), which picks JSON or text.
 /// Every document goes out through one <see cref="Utf8JsonWriter"/>: compact (protobuf's formatter puts spaces inside
 /// braces) and with only what JSON requires escaped (quotes, backslashes, control characters), so <c>+00:00</c> or
-/// <c>KEY=VALUE</c> reach a script as they are.
+/// <c>KEY=VALUE</c> reach a script as they are. Enum values are written as their <c>(display_name)</c> (Upstart's
+/// words: <c>"state":"running"</c>, <c>"kind":"pre-start"</c>), the contract docs/supctl.md gives.
 /// </summary>
 internal static class JsonOutput
 {
@@ -26,17 +28,15 @@ internal static class JsonOutput
         Recursive = true,
     };
 
-    public static bool Requested(ParseResult parse) => parse.GetValue(Option);
-
     /// <summary>The writer's options: compact, escaping only what JSON and UTF-8 need (not '+', '&lt;', '=', '\'').</summary>
     public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static void Write(TextWriter output, IMessage reply) => output.WriteLine(Line(writer => WriteMessage(writer, reply)));
+    /// <summary>A reply message as one line.</summary>
+    public static string Document(IMessage reply) => Line(writer => WriteMessage(writer, reply));
 
     /// <summary>A message and a list of strings under two names (<c>show</c>: its status and its last log lines).</summary>
-    public static void Write(TextWriter output, string messageName, IMessage message, string listName, IEnumerable<string> values)
-    {
-        WriteObject(output, writer =>
+    public static string Document(string messageName, IMessage message, string listName, IEnumerable<string> values) =>
+        ObjectLine(writer =>
         {
             writer.WritePropertyName(messageName);
             WriteMessage(writer, message);
@@ -44,16 +44,13 @@ internal static class JsonOutput
             foreach (var value in values) writer.WriteStringValue(value);
             writer.WriteEndArray();
         });
-    }
 
-    /// <summary>For the few outputs that are not one reply message (<c>version</c>): string properties, in order.</summary>
-    public static void Write(TextWriter output, params (string Name, string Value)[] properties)
-    {
-        WriteObject(output, writer =>
+    /// <summary>For the few outputs that are not one reply message (<c>version</c>, <c>log</c>'s lines): string properties, in order.</summary>
+    public static string Document(params (string Name, string Value)[] properties) =>
+        ObjectLine(writer =>
         {
             foreach (var (name, value) in properties) writer.WriteString(name, value);
         });
-    }
 
     /// <summary>One JSON document on one line; <paramref name="body"/> writes it (a whole object, or its properties).</summary>
     public static string Line(Action<Utf8JsonWriter> body)
@@ -63,19 +60,49 @@ internal static class JsonOutput
         return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    private static void WriteObject(TextWriter output, Action<Utf8JsonWriter> body) =>
-        output.WriteLine(Line(writer =>
+    private static string ObjectLine(Action<Utf8JsonWriter> body) =>
+        Line(writer =>
         {
             writer.WriteStartObject();
             body(writer);
             writer.WriteEndObject();
-        }));
+        });
 
     // Protobuf's JSON mapping, re-written by our writer: the document is parsed and each value written again, so
-    // strings are unescaped and escaped anew with the writer's encoder, and the spaces go.
+    // strings are unescaped and escaped anew with the writer's encoder, and the spaces go. Enum values become their
+    // display names ("running", not "STATE_RUNNING"): the walk follows the message's descriptor to know which are enums.
     private static void WriteMessage(Utf8JsonWriter writer, IMessage message)
     {
         using var document = JsonDocument.Parse(Formatter.Format(message));
-        document.RootElement.WriteTo(writer);
+        WriteObject(writer, document.RootElement, message.Descriptor);
+    }
+
+    private static void WriteObject(Utf8JsonWriter writer, JsonElement element, MessageDescriptor type)
+    {
+        writer.WriteStartObject();
+        foreach (var property in element.EnumerateObject())
+        {
+            writer.WritePropertyName(property.Name);
+            var field = type.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == property.Name);
+            if (field is null || field.IsMap) property.Value.WriteTo(writer);
+            else if (property.Value.ValueKind == JsonValueKind.Array)
+            {
+                writer.WriteStartArray();
+                foreach (var item in property.Value.EnumerateArray()) WriteValue(writer, item, field);
+                writer.WriteEndArray();
+            }
+            else WriteValue(writer, property.Value, field);
+        }
+        writer.WriteEndObject();
+    }
+
+    private static void WriteValue(Utf8JsonWriter writer, JsonElement value, FieldDescriptor field)
+    {
+        if (field.FieldType == FieldType.Enum && value.ValueKind == JsonValueKind.String)
+            writer.WriteStringValue(DisplayNames.Of(field.EnumType, value.GetString()!));
+        else if (field.FieldType == FieldType.Message && value.ValueKind == JsonValueKind.Object)
+            WriteObject(writer, value, field.MessageType);
+        else
+            value.WriteTo(writer);
     }
 }

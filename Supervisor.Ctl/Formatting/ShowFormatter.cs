@@ -19,16 +19,16 @@ internal static class ShowFormatter
         var rows = new List<(string Label, string Value)>();
         if (status.SourcePath.Length > 0)
             rows.Add(("Job file", status.SourcePath + (status.ChangedOnDisk ? " (changed on disk; applies at the next start)" : "")));
-        var state = $"{status.Goal}/{status.State}";
+        var state = $"{status.Goal.Name()}/{status.State.Name()}";
         if (status.SinceUnixMs > 0) state += $" since {When(status.SinceUnixMs, now)}";
         rows.Add(("State", state));
-        if (status.StopReason.Length > 0) rows.Add((status.Goal == "stop" && status.State == "waiting" ? "Stopped" : "Stopping", status.StopReason));
+        if (status.StopReason.Length > 0) rows.Add((status.Goal == Goal.Stop && status.State == State.Waiting ? "Stopped" : "Stopping", status.StopReason));
         if (status.Disabled)
         {
             var since = status.DisabledSinceUnixMs > 0 ? $" since {When(status.DisabledSinceUnixMs, now)}" : "";
             rows.Add(("Disabled", $"by {status.DisabledBy}{since}: no event starts it (supctl enable undoes it)"));
         }
-        var main = status.Processes.FirstOrDefault(p => p.Kind == "main");
+        var main = status.Processes.FirstOrDefault(p => p.Kind == ProcessKind.Main);
         if (main is not null)
         {
             var value = main.Pid.ToString(CultureInfo.InvariantCulture);
@@ -36,7 +36,7 @@ internal static class ShowFormatter
             if (status.MainStartedUnixMs > 0) value += $", up {Duration(now - FromUnixMs(status.MainStartedUnixMs))}";
             rows.Add(("Main PID", value));
         }
-        var others = status.Processes.Where(p => p.Kind != "main").Select(p => $"{p.Kind} {p.Pid}").ToArray();
+        var others = status.Processes.Where(p => p.Kind != ProcessKind.Main).Select(p => $"{p.Kind.Name()} {p.Pid}").ToArray();
         if (others.Length > 0) rows.Add(("Processes", string.Join(", ", others)));
         if (status.RespawnCount > 0) rows.Add(("Respawns", status.RespawnCount.ToString(CultureInfo.InvariantCulture)));
         if (status.LastExit is { } exit) rows.Add(("Last exit", LastExit(exit, now)));
@@ -68,7 +68,7 @@ internal static class ShowFormatter
 
     private static string LastExit(ProcessExit exit, DateTimeOffset now)
     {
-        var text = new StringBuilder($"{exit.Process} process");
+        var text = new StringBuilder($"{exit.Process.Name()} process");
         if (exit.Pid > 0) text.Append(CultureInfo.InvariantCulture, $" {exit.Pid}");
         text.Append(exit.SpawnError.Length > 0 ? $" failed to spawn: {exit.SpawnError}"
             : exit.SignalName.Length > 0 ? $" killed by signal {exit.SignalName}"

@@ -1,34 +1,26 @@
+using Supervisor.Core.Lifecycle;
 using Supervisor.Protocol;
 
 namespace Supervisor.Ctl.Formatting;
 
-/// <summary>initctl's output formats (spec §10), from protocol messages.</summary>
+/// <summary>initctl's status line from a protocol message, through the one formatter supd uses too (<see cref="StatusLineFormat"/>).</summary>
 internal static class StatusFormatter
 {
-    private static readonly string[] ProcessOrder = ["main", "pre-start", "post-start", "pre-stop", "post-stop", "check"];
-
-    /// <summary>
-    /// <c>ticker start/running, process 4825</c>; extra processes on tab-indented lines. After initctl's prefix supd
-    /// adds <c> (failed: REASON)</c> to a job that stopped because it failed, and <c>, next in 4.2s</c> while a
-    /// respawn delay runs; after the first line's processes, <c> (disabled)</c> for a job supctl disable took out of
-    /// event-driven starts.
-    /// </summary>
     public static string StatusLine(JobStatus status)
     {
-        var name = status.Instance.Length == 0 ? status.Job : $"{status.Job} ({status.Instance})";
-        var line = $"{name} {status.Goal}/{status.State}";
-        if (status.State == "waiting" && status.Failure.Length > 0) line += $" (failed: {status.Failure})";
-        if (status.State == "respawning") line += FormattableString.Invariant($", next in {status.NextRespawnMs / 1000.0:0.0}s");
-        var processes = status.Processes.OrderBy(p => Array.IndexOf(ProcessOrder, p.Kind)).ToList();
-        // initctl's prefix stays first, so scripts that parse it still work.
-        var changed = (status.ChangedOnDisk ? " (changed on disk, restart to apply)" : "") + (status.Disabled ? " (disabled)" : "");
-        if (processes.Count == 0) return line + changed;
-        var first = processes[0];
-        line += first.Kind is "main" or "pre-start" or "post-stop"
-            ? $", process {first.Pid}"
-            : $", ({first.Kind}) process {first.Pid}";
-        line += changed;
-        foreach (var process in processes.Skip(1)) line += $"\n\t{process.Kind} process {process.Pid}";
-        return line;
+        // initctl's order (main, pre-start, post-start, pre-stop, post-stop, check) is the enum's.
+        var processes = status.Processes.OrderBy(p => (int)p.Kind).Select(p => (p.Kind.Name(), p.Pid)).ToArray();
+        TimeSpan? next = status.State == State.Respawning ? TimeSpan.FromMilliseconds(status.NextRespawnMs) : null;
+        return StatusLineFormat.Format(
+            status.Job, status.Instance, status.Goal.Name(), status.State.Name(), status.Failure, next, processes,
+            status.ChangedOnDisk, status.Disabled);
+    }
+
+    /// <summary><c>supctl status</c>: initctl's one line, then what did not go as the job file says, one indented line each.</summary>
+    public static IEnumerable<string> StatusLines(JobStatus status)
+    {
+        yield return StatusLine(status);
+        if (status.ExpectProblem.Length > 0) yield return $"\t{status.ExpectProblem}";
+        foreach (var hint in status.NotApplied) yield return $"\tnot applied: {hint}";
     }
 }

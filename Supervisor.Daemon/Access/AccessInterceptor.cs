@@ -7,8 +7,9 @@ using Supervisor.Protocol;
 namespace Supervisor.Daemon.Access;
 
 /// <summary>
-/// Every RPC passes here first: the caller captured by <see cref="PeerCredentials"/>, the verb the method is, the job
-/// it names, one <see cref="AccessPolicy.Decide"/>. A refusal is <see cref="StatusCode.PermissionDenied"/> with the
+/// Every RPC passes here first: the caller captured by <see cref="PeerCredentials"/>, the verb the method is and the
+/// right it needs (<see cref="MethodAccess"/>, the method's options in the proto), the job it names, one
+/// <see cref="AccessPolicy.Decide"/>. A refusal is <see cref="StatusCode.PermissionDenied"/> with the
 /// line supctl prints, and an audit line (Warning); every allowed control or admin request gets one at Debug.
 /// </summary>
 public sealed class AccessInterceptor(AccessPolicy policy, ILogger<AccessInterceptor> logger) : Interceptor
@@ -36,62 +37,42 @@ public sealed class AccessInterceptor(AccessPolicy policy, ILogger<AccessInterce
 
     private void Check(object request, ServerCallContext context)
     {
-        var verb = Verb(context.Method);
-        var job = Job(request);
+        var (verb, right) = MethodAccess.For(context.Method);
+        var (job, subject) = Target(request);
         var caller = CallerOf(context);
         if (caller is null)
         {
             // Cannot happen on the Unix socket; if it ever does, nobody is trusted.
-            logger.LogWarning("access: denied {Verb}{Job} to an unknown caller: no peer credentials", verb, On(job));
-            throw new RpcException(new Status(StatusCode.PermissionDenied, $"permission denied: unknown caller may not {verb}{On(job)}"));
+            logger.LogWarning("access: denied {Verb}{Job} to an unknown caller: no peer credentials", verb, On(subject));
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"permission denied: unknown caller may not {verb}{On(subject)}"));
         }
 
-        var decision = policy.Decide(caller, verb, job);
-        var needs = AccessVerbs.Name(decision.Right);
+        var decision = policy.Decide(caller, right, job);
+        var needs = AccessRights.Name(decision.Right);
         if (!decision.Allowed)
         {
-            logger.LogWarning("access: denied {Verb}{Job} to {Caller}: needs {Right}, {Rule}", verb, On(job), caller.Describe(), needs, decision.DecidedBy);
-            throw new RpcException(new Status(StatusCode.PermissionDenied, $"permission denied: {caller.Name} may not {verb}{On(job)} (needs {needs})"));
+            logger.LogWarning("access: denied {Verb}{Job} to {Caller}: needs {Right}, {Rule}", verb, On(subject), caller.Describe(), needs, decision.DecidedBy);
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"permission denied: {caller.Name} may not {verb}{On(subject)} (needs {needs})"));
         }
         if (decision.Right != AccessRight.Read)
-            logger.LogDebug("access: allowed {Verb}{Job} to {Caller}: {Right} by {Rule}", verb, On(job), caller.Describe(), needs, decision.DecidedBy);
+            logger.LogDebug("access: allowed {Verb}{Job} to {Caller}: {Right} by {Rule}", verb, On(subject), caller.Describe(), needs, decision.DecidedBy);
     }
 
     private static string On(string? job) => string.IsNullOrEmpty(job) ? "" : " " + job;
 
-    /// <summary>"/supd.v1.Supervisor/ReloadConfiguration" → "reload-configuration"; the names supctl's verbs have.</summary>
-    public static string Verb(string method) => method[(method.LastIndexOf('/') + 1)..] switch
+    /// <summary>
+    /// The job a request names, which the rules' job patterns are matched against, and what the messages name. emit
+    /// names an event: it is never job-specific (it needs its right daemon-wide), but the refusal says which event.
+    /// </summary>
+    private static (string? Job, string? Subject) Target(object request) => request switch
     {
-        "List" => "list",
-        "Status" => "status",
-        "Start" => "start",
-        "Stop" => "stop",
-        "Restart" => "restart",
-        "Reload" => "reload",
-        "Disable" => "disable",
-        "Enable" => "enable",
-        "Emit" => "emit",
-        "ReloadConfiguration" => "reload-configuration",
-        "ReopenLogs" => "reopen-logs",
-        "CheckConfig" => "check-config",
-        "ShowConfig" => "show-config",
-        "WatchEvents" => "events",
-        "TailLog" => "log",
-        "Version" => "version",
-        "Access" => "access",
-        var other => other, // unknown to the policy: needs admin
-    };
-
-    /// <summary>The job a request names (emit names an event, not a job).</summary>
-    private static string? Job(object request) => request switch
-    {
-        JobControlRequest r => r.Job,
-        StatusRequest r => r.Job,
-        ShowConfigRequest r => r.Job,
-        CheckConfigRequest r => r.Job,
-        WatchEventsRequest r => r.Job,
-        TailLogRequest r => r.Job,
-        EmitRequest r => r.Event,
-        _ => null,
+        JobControlRequest r => (r.Job, r.Job),
+        StatusRequest r => (r.Job, r.Job),
+        ShowConfigRequest r => (r.Job, r.Job),
+        CheckConfigRequest r => (r.Job, r.Job),
+        WatchEventsRequest r => (r.Job, r.Job),
+        TailLogRequest r => (r.Job, r.Job),
+        EmitRequest r => (null, r.Event),
+        _ => (null, null),
     };
 }

@@ -2,20 +2,29 @@ using Supervisor.Core;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Processes;
 using Supervisor.Protocol;
+using Goal = Supervisor.Protocol.Goal;
+using State = Supervisor.Protocol.State;
+using ProtoKind = Supervisor.Protocol.ProcessKind;
 
 namespace Supervisor.Daemon.Grpc;
 
 /// <summary>Core snapshots to protocol messages, in one place.</summary>
 internal static class ProtoMapper
 {
+    // The proto's Goal, State and ProcessKind list Core's values in Core's order, each with Core's name as its
+    // display_name; Supervisor.Tests/Ctl/ApiDescriptorTests holds the two to that, value by value.
+    public static Goal ToProto(JobGoal goal) => (Goal)(int)goal;
+    public static State ToProto(JobState state) => (State)(int)state;
+    public static ProtoKind ToProto(Supervisor.Core.Processes.ProcessKind kind) => (ProtoKind)(int)kind;
+
     public static JobStatus ToProto(JobStatusSnapshot snapshot)
     {
         var status = new JobStatus
         {
             Job = snapshot.Job,
             Instance = snapshot.Instance,
-            Goal = snapshot.Goal.Name(),
-            State = snapshot.State.Name(),
+            Goal = ToProto(snapshot.Goal),
+            State = ToProto(snapshot.State),
             Description = snapshot.Description ?? "",
             SourcePath = snapshot.SourcePath,
             RespawnCount = snapshot.RespawnCount,
@@ -35,12 +44,12 @@ internal static class ProtoMapper
         };
         status.NotApplied.Add(snapshot.NotApplied);
         foreach (var (kind, pid) in snapshot.Processes)
-            status.Processes.Add(new Supervisor.Protocol.ProcessInfo { Kind = kind.Name(), Pid = pid });
+            status.Processes.Add(new Supervisor.Protocol.ProcessInfo { Kind = ToProto(kind), Pid = pid });
         if (snapshot.LastExit is { } exit)
         {
             status.LastExit = new ProcessExit
             {
-                Process = exit.Process.Name(),
+                Process = ToProto(exit.Process),
                 Pid = exit.Pid,
                 ExitStatus = exit.Status is { IsSignal: false } s ? s.Code : 0,
                 SignalName = exit.Status is { IsSignal: true } k ? Signals.Name(k.Signal) : "",
@@ -63,7 +72,7 @@ internal static class ProtoMapper
             case StateChangeNotification s:
                 reply.StateChange = new StateChange
                 {
-                    Job = s.Job, Instance = s.Instance, Goal = s.Goal.Name(), FromState = s.From.Name(), ToState = s.To.Name(),
+                    Job = s.Job, Instance = s.Instance, Goal = ToProto(s.Goal), FromState = ToProto(s.From), ToState = ToProto(s.To),
                 };
                 break;
             case DroppedNotification d:

@@ -34,7 +34,7 @@ public sealed class SupervisorService(
     {
         RequestLimits.Check(request.Env, request.Job, request.Instance);
         var status = ProtoMapper.ToProto(await loop.StatusAsync(RequireJob(request.Job), request.Env, Instance(request.HasInstance, request.Instance)).ConfigureAwait(false));
-        var main = status.Processes.FirstOrDefault(p => p.Kind == "main");
+        var main = status.Processes.FirstOrDefault(p => p.Kind == Supervisor.Protocol.ProcessKind.Main);
         if (main is not null) status.MainCommand = ProcFs.CommandLine(main.Pid) ?? "";
         return new StatusReply { Status = status };
     });
@@ -181,12 +181,12 @@ public sealed class SupervisorService(
         var access = policy.Describe(caller);
         var reply = new AccessReply { User = caller.Name, Uid = caller.Uid, Everything = access.Everything ?? "" };
         reply.Groups.AddRange(new[] { caller.Gid }.Concat(caller.Groups).Distinct().Select(g => SystemAccounts.Instance.GroupName(g) ?? g.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        reply.DaemonWide.AddRange(access.DaemonWide.Select(AccessVerbs.Name));
+        reply.DaemonWide.AddRange(access.DaemonWide.Select(AccessRights.Name));
         foreach (var rule in access.Rules)
         {
             var grant = new AccessGrant { Rule = rule.Describe() };
             grant.Jobs.AddRange(rule.Jobs);
-            grant.Rights.AddRange(rule.Rights.Select(AccessVerbs.Name));
+            grant.Rights.AddRange(rule.Rights.Select(AccessRights.Name));
             reply.Rules.Add(grant);
         }
         return Task.FromResult(reply);

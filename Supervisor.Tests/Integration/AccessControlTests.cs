@@ -51,7 +51,7 @@ public sealed partial class AccessControlTests(BinaryFlavor flavor) : Integratio
 
     private static void AssertDenied(CtlResult result, string message)
     {
-        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+        Assert.That(result.ExitCode, Is.EqualTo(77), result.ToString()); // EX_NOPERM (issue 18's exit table)
         Assert.That(result.Stderr, Is.EqualTo($"supctl: permission denied: {message}\n"));
     }
 
@@ -69,7 +69,7 @@ public sealed partial class AccessControlTests(BinaryFlavor flavor) : Integratio
 
         Assert.That(Stat(supd.Socket), Is.EqualTo(("660", "root", "root")));
         var result = await AsNobody(supd, "list");
-        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+        Assert.That(result.ExitCode, Is.EqualTo(77), result.ToString());
         Assert.That(result.Stderr, Is.EqualTo($"supctl: cannot connect to supd at {supd.Socket}: Permission denied\n"));
     }
 
@@ -183,6 +183,8 @@ public sealed partial class AccessControlTests(BinaryFlavor flavor) : Integratio
         AssertAllowed(await CtlAs(supd, Nobody, NoGroup, [Users], "stop", "team-a/web"));
         AssertDenied(await CtlAs(supd, Nobody, NoGroup, [Users], "stop", "nagios"), "nobody may not stop nagios (needs control)");
         AssertDenied(await CtlAs(supd, Nobody, NoGroup, [Users], "emit", "deploy"), "nobody may not emit deploy (needs control)");
+        // emit is never job-specific: an event named like a covered job is no job (the interceptor passes no job).
+        AssertDenied(await CtlAs(supd, Nobody, NoGroup, [Users], "emit", "team-a/web"), "nobody may not emit team-a/web (needs control)");
         // Not in users: the per-job control rule still applies, read does not.
         AssertAllowed(await AsNobody(supd, "start", "team-a/web"));
         AssertDenied(await AsNobody(supd, "status", "team-a/web"), "nobody may not status team-a/web (needs read)");

@@ -98,7 +98,7 @@ public sealed class ConfigCommandsTests(BinaryFlavor flavor) : IntegrationFixtur
         foreach (var args in new[] { new[] { "show-config", "foo" }, ["show-config", "-e", "foo"], ["check-config", "foo"] })
         {
             var result = await supd.CtlAsync(args);
-            Assert.That(result, Has.Property("ExitCode").EqualTo(1).And.Property("Stdout").Empty
+            Assert.That(result, Has.Property("ExitCode").EqualTo(4).And.Property("Stdout").Empty
                 .And.Property("Stderr").EqualTo("supctl: Unknown job: foo\n"), string.Join(' ', args));
         }
     }

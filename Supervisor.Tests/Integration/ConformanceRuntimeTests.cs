@@ -48,10 +48,10 @@ public sealed class ConformanceRuntimeTests(BinaryFlavor flavor) : IntegrationFi
 
         var stopAgain = await supd.CtlAsync("stop", "x");
         // Deviation: Upstart prints "Unknown instance: " with an empty name; supd names the job.
-        Assert.That(stopAgain, Has.Property("ExitCode").EqualTo(1).And.Property("Stderr").EqualTo("supctl: Unknown instance: x\n"));
+        Assert.That(stopAgain, Has.Property("ExitCode").EqualTo(4).And.Property("Stderr").EqualTo("supctl: Unknown instance: x\n"));
 
         var nosuch = await supd.CtlAsync("status", "nosuch");
-        Assert.That(nosuch, Has.Property("ExitCode").EqualTo(1).And.Property("Stderr").EqualTo("supctl: Unknown job: nosuch\n"));
+        Assert.That(nosuch, Has.Property("ExitCode").EqualTo(4).And.Property("Stderr").EqualTo("supctl: Unknown job: nosuch\n"));
     }
 
     [Test]
@@ -443,7 +443,7 @@ public sealed class ConformanceRuntimeTests(BinaryFlavor flavor) : IntegrationFi
         Assert.That(stop, Has.Property("ExitCode").EqualTo(0).And.Property("Stdout").EqualTo("inst stop/waiting\n"));
         // Deviation: Upstart prints "Unknown instance: " with an empty name; supd names the instance.
         var stopAgain = await supd.CtlAsync("stop", "inst", "NAME=a");
-        Assert.That(stopAgain, Has.Property("ExitCode").EqualTo(1).And.Property("Stderr").EqualTo("supctl: Unknown instance: inst (a)\n"));
+        Assert.That(stopAgain, Has.Property("ExitCode").EqualTo(4).And.Property("Stderr").EqualTo("supctl: Unknown instance: inst (a)\n"));
 
         var notPair = await supd.CtlAsync("start", "inst", "FOO");
         Assert.That(notPair, Has.Property("ExitCode").EqualTo(1).And.Property("Stderr").EqualTo("supctl: Env must be KEY=VALUE pairs\n"));
@@ -475,7 +475,7 @@ public sealed class ConformanceRuntimeTests(BinaryFlavor flavor) : IntegrationFi
         Assert.That((await supd.CtlAsync("stop", "x")).ExitCode, Is.EqualTo(0));
         var reloadStopped = await supd.CtlAsync("reload", "x");
         // Deviation: Upstart prints "reload: Unknown instance: " with an empty name; supd names the job.
-        Assert.That(reloadStopped, Has.Property("ExitCode").EqualTo(1).And.Property("Stderr").EqualTo("supctl: Unknown instance: x\n"));
+        Assert.That(reloadStopped, Has.Property("ExitCode").EqualTo(4).And.Property("Stderr").EqualTo("supctl: Unknown instance: x\n"));
     }
 
     [Test]

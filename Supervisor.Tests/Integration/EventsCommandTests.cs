@@ -108,7 +108,7 @@ public sealed class EventsCommandTests(BinaryFlavor flavor) : IntegrationFixture
         Assert.That(hello.GetProperty("env").GetProperty("EMPTY").GetString(), Is.EqualTo(""));
 
         var unknown = await supd.CtlAsync("events", "--job", "nosuch");
-        Assert.That(unknown.ExitCode, Is.EqualTo(1));
+        Assert.That(unknown.ExitCode, Is.EqualTo(4));
         Assert.That(unknown.Stderr, Is.EqualTo("supctl: Unknown job: nosuch\n"));
     }
 

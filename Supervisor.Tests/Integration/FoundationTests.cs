@@ -141,7 +141,7 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
         foreach (var verb in new[] { "status", "start", "stop", "restart" })
         {
             var result = await supd.CtlAsync(verb, "foo");
-            Assert.That(result, Has.Property("ExitCode").EqualTo(1).And.Property("Stderr").EqualTo("supctl: Unknown job: foo\n"), verb);
+            Assert.That(result, Has.Property("ExitCode").EqualTo(4).And.Property("Stderr").EqualTo("supctl: Unknown job: foo\n"), verb);
         }
     }
 
@@ -168,7 +168,7 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
 
         var result = await supd.CtlAsync("stop", "idle");
 
-        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.ExitCode, Is.EqualTo(4), "no such instance (issue 18's exit table; initctl said 1)");
         // Upstart prints "Unknown instance: " with an empty name here (spec §12.12); supd names the job.
         Assert.That(result.Stderr, Is.EqualTo("supctl: Unknown instance: idle\n"));
     }
@@ -426,7 +426,7 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
 
         var result = await SupdHarness.RunCtlAsync(Binaries.Supctl, ["--socket", socket, "list"], TimeSpan.FromSeconds(30));
 
-        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.ExitCode, Is.EqualTo(69), "EX_UNAVAILABLE (issue 18's exit table)");
         Assert.That(result.Stderr, Is.EqualTo($"supctl: cannot connect to supd at {socket}: No such file or directory (is supd running?)\n"));
     }
 

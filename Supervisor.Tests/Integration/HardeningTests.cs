@@ -89,7 +89,7 @@ public sealed class HardeningTests(BinaryFlavor flavor) : IntegrationFixture(fla
 
         Assert.Multiple(() =>
         {
-            Assert.That(path.ExitCode, Is.EqualTo(1), path.ToString());
+            Assert.That(path.ExitCode, Is.EqualTo(77), path.ToString());
             Assert.That(path.Stderr, Is.EqualTo(
                 $"supctl: permission denied: {Alice} may not set variable PATH: PATH is a loader, shell or supd variable (only admin may set it)\n"));
             Assert.That(preload.Stderr, Does.Contain("may not set variable LD_PRELOAD"), preload.ToString());

@@ -259,7 +259,7 @@ public sealed partial class LogCaptureTests(BinaryFlavor flavor) : IntegrationFi
         var web = await AsNobody("log", "web");
         Assert.That(web, Has.Property("ExitCode").EqualTo(0).And.Property("Stdout").EqualTo("served\n"));
         var db = await AsNobody("log", "db");
-        Assert.That(db.ExitCode, Is.EqualTo(1));
+        Assert.That(db.ExitCode, Is.EqualTo(77));
         Assert.That(db.Stderr, Is.EqualTo("supctl: permission denied: nobody may not log db (needs read)\n"));
     }
 

@@ -30,7 +30,7 @@ public sealed class MessagesAndOutputTests(BinaryFlavor flavor) : IntegrationFix
         var result = await SupdHarness.RunCtlAsync("/usr/bin/setpriv",
             [$"--reuid={uid}", $"--regid={gid}", "--clear-groups", Binaries.Supctl, "--socket", h.Socket, "list"]);
 
-        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+        Assert.That(result.ExitCode, Is.EqualTo(77), result.ToString()); // EX_NOPERM (issue 18's exit table)
         Assert.That(result.Stderr, Is.EqualTo($"supctl: cannot connect to supd at {h.Socket}: Permission denied\n"));
     }
 

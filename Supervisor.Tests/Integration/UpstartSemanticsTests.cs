@@ -81,7 +81,7 @@ public sealed class UpstartSemanticsTests(BinaryFlavor flavor) : IntegrationFixt
         Assert.That((await supd.CtlAsync("enable", "svc")).Stdout, Is.EqualTo("svc stop/waiting\n"));
         Assert.That((await supd.CtlAsync("emit", "foo")).ExitCode, Is.EqualTo(0));
         await supd.WaitForStatusAsync("svc", @"^svc start/running, process \d+\n$");
-        Assert.That(await supd.CtlAsync("disable", "nosuch"), Has.Property("ExitCode").EqualTo(1).And.Property("Stderr").EqualTo("supctl: Unknown job: nosuch\n"));
+        Assert.That(await supd.CtlAsync("disable", "nosuch"), Has.Property("ExitCode").EqualTo(4).And.Property("Stderr").EqualTo("supctl: Unknown job: nosuch\n"));
     }
 
     [Test]
@@ -169,7 +169,7 @@ public sealed class UpstartSemanticsTests(BinaryFlavor flavor) : IntegrationFixt
         {
             Assert.That((await supd.CtlAsync("start", "alert", $"PID={n}")).ExitCode, Is.EqualTo(0));
             await Eventually.TrueAsync(() => File.Exists(supd.LogPath("alert", $"{n}")) && File.ReadAllText(supd.LogPath("alert", $"{n}")) == $"alert for {n}\n", $"alert for {n} in its log");
-            await Eventually.GetAsync(() => supd.CtlAsync("status", "alert", $"PID={n}"), r => r.ExitCode == 1, $"instance {n} to end");
+            await Eventually.GetAsync(() => supd.CtlAsync("status", "alert", $"PID={n}"), r => r.ExitCode == 4, $"instance {n} to end (no such instance: 4)");
         }
         await Eventually.TrueAsync(() => !File.Exists(supd.LogPath("alert", "22")) && !File.Exists(supd.LogPath("alert", "31")), "the oldest finished instances' logs to be removed");
         Assert.That(File.Exists(supd.LogPath("alert", "32")) && File.Exists(supd.LogPath("alert", "33")), Is.True, "the two newest finished are kept");

@@ -1,0 +1,22 @@
+using System.CommandLine;
+using Supervisor.Ctl.Commands;
+using Supervisor.Ctl.Formatting;
+using Supervisor.Protocol;
+
+namespace Supervisor.Ctl.Verbs;
+
+/// <summary><c>supctl version</c>: supd's version line (from supd), then supctl's.</summary>
+internal static class VersionVerb
+{
+    public static Command Create()
+    {
+        var command = new Command("version", "Print supd's and supctl's versions");
+        command.SetAction((parse, ct) => CommandRunner.RunAsync(parse, async (client, output) =>
+        {
+            var reply = await client.VersionAsync(new VersionRequest(), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
+            var supctl = $"supctl (supd {typeof(VersionVerb).Assembly.GetName().Version?.ToString(3)})";
+            output.Reply(() => JsonOutput.Document(("supd", reply.Version), ("supctl", supctl)), () => [reply.Version, supctl]);
+        }));
+        return command;
+    }
+}

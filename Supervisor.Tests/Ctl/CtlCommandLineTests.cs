@@ -1,0 +1,101 @@
+extern alias ctl;
+using Grpc.Core;
+using NUnit.Framework;
+using ctl::Supervisor.Ctl.Commands;
+
+namespace Supervisor.Tests.Ctl;
+
+/// <summary>supctl's verbs as the parser sees them, and the exit-status table (docs/supctl.md, "Exit status").</summary>
+[TestFixture]
+public sealed class CtlCommandLineTests
+{
+    private static readonly CtlCommandLine CommandLine = new();
+
+    [TestCase("list")]
+    [TestCase("status", "web")]
+    [TestCase("start", "web", "PORT=80", "--no-wait")]
+    [TestCase("stop", "-n", "web")]
+    [TestCase("restart", "web", "--no-check")]
+    [TestCase("reload", "web", "--no-check")]
+    [TestCase("disable", "web")]
+    [TestCase("enable", "web")]
+    [TestCase("emit", "deploy", "A=1", "-n")]
+    [TestCase("usage", "web")]
+    [TestCase("show-config", "-e")]
+    [TestCase("check-config", "-i", "a,b", "-w")]
+    [TestCase("reopen-logs")]
+    [TestCase("version")]
+    [TestCase("access", "alice")]
+    [TestCase("events", "-f", "--job", "web", "-n", "3")]
+    [TestCase("reload-configuration")]
+    [TestCase("show", "web")]
+    [TestCase("log", "web", "-n", "5", "-f")]
+    [TestCase("is-running", "-q", "web")]
+    [TestCase("help", "start")]
+    [TestCase("completion", "bash")]
+    public void Each_verb_parses_its_documented_form(params string[] args)
+    {
+        var parse = CommandLine.Root.Parse([.. args, "--json", "--socket", "/tmp/x.sock"]);
+        Assert.That(parse.Errors.Select(e => e.Message), Is.Empty);
+        Assert.That(parse.CommandResult.Command.Name, Is.EqualTo(args[0]));
+    }
+
+    [Test]
+    public void Every_verb_has_its_own_command_and_a_description()
+    {
+        var names = CommandLine.Root.Subcommands.Select(c => c.Name).ToArray();
+        Assert.That(names, Is.Unique);
+        Assert.That(names, Has.Length.EqualTo(22));
+        Assert.That(CommandLine.Root.Subcommands.Where(c => string.IsNullOrEmpty(c.Description)).Select(c => c.Name), Is.Empty);
+    }
+
+    [Test]
+    public void Wait_and_check_options_belong_to_the_verbs_that_wait_and_check()
+    {
+        string[] Options(string verb) => CommandLine.Root.Subcommands.Single(c => c.Name == verb).Options.Select(o => o.Name).ToArray();
+        Assert.That(Options("start"), Does.Contain("--no-wait").And.Not.Contain("--no-check"));
+        Assert.That(Options("restart"), Does.Contain("--no-wait").And.Contain("--no-check"));
+        Assert.That(Options("reload"), Does.Contain("--no-check").And.Not.Contain("--no-wait"), "reload does not wait");
+        Assert.That(CommandLine.Root.Parse(["completion", "zsh"]).Errors, Is.Not.Empty);
+    }
+
+    [Test]
+    public void A_mistyped_verb_gets_the_nearest_one_suggested()
+    {
+        var parse = CommandLine.Root.Parse(["strat", "web"]);
+        Assert.That(VerbSuggestion.UnknownVerb(parse, CommandLine.Root), Is.EqualTo("unknown verb 'strat' (did you mean 'start'?)"));
+        Assert.That(VerbSuggestion.Message("xyz", ["start", "stop"]), Is.EqualTo("unknown verb 'xyz'"));
+    }
+
+    [TestCase("Success", 0)]
+    [TestCase("Refused", 1)]
+    [TestCase("Usage", 2)]
+    [TestCase("JobNotRunning", 3)]
+    [TestCase("StatusUnknown", 4)]
+    [TestCase("NoSuchJob", 4)]
+    [TestCase("Unreachable", 69)]
+    [TestCase("PermissionDenied", 77)]
+    [TestCase("Interrupted", 130)]
+    public void Each_outcome_has_its_documented_exit_status(string outcome, int status) =>
+        Assert.That(ExitCodes.For(Enum.Parse<Outcome>(outcome)), Is.EqualTo(status));
+
+    [Test]
+    public void Every_outcome_is_in_the_table_and_docs_supctl_md_lists_each_status()
+    {
+        var doc = File.ReadAllText(Path.Combine(Support.Binaries.RepositoryRoot, "docs", "supctl.md"));
+        foreach (var outcome in Enum.GetValues<Outcome>())
+            Assert.That(doc, Does.Contain($"| {ExitCodes.For(outcome)} |"), $"{outcome} ({ExitCodes.For(outcome)})");
+    }
+
+    [TestCase(StatusCode.NotFound, "NoSuchJob")]
+    [TestCase(StatusCode.PermissionDenied, "PermissionDenied")]
+    [TestCase(StatusCode.Unavailable, "Unreachable")]
+    [TestCase(StatusCode.Cancelled, "Interrupted")]
+    [TestCase(StatusCode.FailedPrecondition, "Refused")]
+    [TestCase(StatusCode.Aborted, "Refused")]
+    [TestCase(StatusCode.InvalidArgument, "Refused")]
+    [TestCase(StatusCode.ResourceExhausted, "Refused")]
+    [TestCase(StatusCode.Unknown, "Refused")]
+    public void Supds_status_codes_map_to_outcomes(StatusCode code, string outcome) =>
+        Assert.That(ExitCodes.Of(code), Is.EqualTo(Enum.Parse<Outcome>(outcome)));
+}
