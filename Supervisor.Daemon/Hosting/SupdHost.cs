@@ -10,8 +10,19 @@ public static class SupdHost
     {
         // First, so a SIGHUP or SIGUSR1 during start-up waits for supd to be ready instead of ending it.
         using var controlSignals = new ControlSignals();
-        var environment = SupdEnvironment.Current;
+        var builder = CreateBuilder(commandLine, configFile, SupdEnvironment.Current, controlSignals);
+        await using var app = builder.Build();
+        app.MapGrpcService<SupervisorService>();
+        await app.StartAsync().ConfigureAwait(false);
+        await app.WaitForShutdownAsync().ConfigureAwait(false);
+        await Log.CloseAndFlushAsync().ConfigureAwait(false);
+        return Environment.ExitCode;
+    }
 
+    /// <summary>The host supd runs: its configuration sources, then <see cref="AddSupd"/>.</summary>
+    public static WebApplicationBuilder CreateBuilder(IReadOnlyDictionary<string, string?> commandLine, string? configFile,
+        SupdEnvironment environment, ControlSignals controlSignals)
+    {
         // supd serves no files and reads no appsettings, so the content root only has to be a valid absolute path: not
         // the working directory (any), nor AppContext.BaseDirectory, which a native supd run as a user who cannot
         // reach its own directory gets as "" (and the host then throws before supd can say anything useful).
@@ -26,13 +37,7 @@ public static class SupdHost
         SupdConfiguration.Add(builder.Configuration, commandLine, configFile, environment);
         builder.Services.AddSingleton(environment);
         builder.Services.AddSupd(builder.Configuration, SupdConfiguration.JobDirFlags(commandLine), controlSignals);
-
-        await using var app = builder.Build();
-        app.MapGrpcService<SupervisorService>();
-        await app.StartAsync().ConfigureAwait(false);
-        await app.WaitForShutdownAsync().ConfigureAwait(false);
-        await Log.CloseAndFlushAsync().ConfigureAwait(false);
-        return Environment.ExitCode;
+        return builder;
     }
 
     /// <summary>
