@@ -35,7 +35,7 @@ public class SupdHostTests
         var settings = new Dictionary<string, string?>
         {
             ["JobDirs:0"] = In("init"), ["Socket"] = In("run/supd.sock"), ["LogDir"] = In("log"), ["StateDir"] = In("state"),
-            ["Supctl"] = In("no-supctl"), ["LogLevel"] = "Debug",
+            ["Supctl"] = In("no-supctl"),
         };
         foreach (var (key, value) in extra ?? []) settings[key] = value;
         // No supd.json of the user's is read (XDG_CONFIG_HOME is the temp dir), no systemd is notified.

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Supervisor.Core.Configuration;
 using Supervisor.Core.Language;
@@ -14,7 +15,7 @@ public static class JobLogServiceCollectionExtensions
     public static IServiceCollection AddJobLogs(this IServiceCollection services, IConfiguration configuration)
     {
         JobLogOptions.Configure(services, configuration);
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<JobLogOptions>>().Value;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Memory;
@@ -23,7 +24,7 @@ public static class SupervisionServiceCollectionExtensions
             .PostConfigure<SupdEnvironment>((supervision, environment) => supervision.ResolveJobDirs(jobDirFlags, environment)));
         StateOptions.Configure(services, configuration);
 
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System);
         // Core's settings; other concerns add theirs (AddControlSocket: SUPD_SOCKET in every job's environment).
         services.AddOptions<SupervisorOptions>().Configure<IOptions<SupervisionOptions>, IOptions<StateOptions>>((core, supervision, state) =>
         {
