@@ -30,9 +30,9 @@ static async Task<int> RunSupdAsync(string[] args)
                 return JobFileCheck.Run(configuration, configFile, Console.Out, Console.Error);
             return await SupdHost.RunAsync(configuration, configFile);
         }
-        catch (StartupException e)
+        catch (Exception e) when (StartupException.Describe(e) is { } reason)
         {
-            Console.Error.WriteLine($"supd: {e.Message}");
+            Console.Error.WriteLine($"supd: {reason}");
             return 1;
         }
     });

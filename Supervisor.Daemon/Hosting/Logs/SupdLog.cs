@@ -68,15 +68,35 @@ public sealed class SupdLogFileSink : ILogEventSink, IDisposable
     private readonly Lock _gate = new();
     private readonly StringWriter _text = new(System.Globalization.CultureInfo.InvariantCulture);
 
+    // Lines logged before the host starts and the log directory is checked wait here (few: supd logs nothing before).
+    private const int MaxEarlyLines = 256;
+    private List<byte[]>? _early = [];
+    private int _earlyDropped;
+
     public SupdLogFileSink(string path)
     {
-        // Its own troubles are counted (BytesDropped), not logged: that would come back here.
+        // Its own troubles are counted (BytesDropped), not logged: that would come back here. Opened on first write.
         File = new JobLogFile(path, NullLogger.Instance, Rotation, mode: Mode0600);
-        // One written by an older supd was 0644.
-        Supervisor.Core.Processes.NoFollowFile.Chmod(path, Mode0600);
     }
 
     public JobLogFile File { get; }
+
+    /// <summary>From now on lines go to the file; what was logged before is written first.</summary>
+    public void Open()
+    {
+        // One written by an older supd was 0644.
+        Supervisor.Core.Processes.NoFollowFile.Chmod(File.Path, Mode0600);
+        List<byte[]> early;
+        int dropped;
+        lock (_gate)
+        {
+            early = _early ?? [];
+            dropped = _earlyDropped;
+            _early = null;
+        }
+        foreach (var line in early) File.Write(line);
+        if (dropped > 0) File.Write(Encoding.UTF8.GetBytes($"({dropped} lines logged before supd.log was opened were dropped)\n"));
+    }
 
     public void Emit(LogEvent logEvent)
     {
@@ -91,6 +111,12 @@ public sealed class SupdLogFileSink : ILogEventSink, IDisposable
                     _text.Write("    " + LogText.Escape(line.TrimEnd('\r')) + "\n");
             }
             bytes = Encoding.UTF8.GetBytes(_text.GetStringBuilder().ToString());
+            if (_early is not null)
+            {
+                if (_early.Count < MaxEarlyLines) _early.Add(bytes);
+                else _earlyDropped++;
+                return;
+            }
         }
         File.Write(bytes);
     }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Supervisor.Core.Language;
 using Supervisor.Core.Lifecycle;
+using Supervisor.Core.Memory;
 using Supervisor.Core.Processes;
 using Supervisor.Core.State;
 using Supervisor.Core.Systemd;
@@ -8,21 +9,25 @@ using Supervisor.Core.Systemd;
 namespace Supervisor.Daemon.Hosting;
 
 /// <summary>
-/// Starts and stops the supervision loop with the host. Start-up (load the job files, start the loop) runs before
-/// Kestrel listens, so the first request already sees every job; the boot events follow once the socket is up.
-/// On SIGTERM/SIGINT the host calls <see cref="StopAsync"/>: every job is stopped within its kill timeout, and what
-/// is still alive after the grace period is SIGKILLed by process group, so supd leaves nothing behind.
+/// The supervision loop's part in the host's lifecycle (registered by <c>AddSupervisorCore</c>). Hosted services start
+/// in registration order and Kestrel's last, so <see cref="StartAsync"/> (load the job files, start the loop) runs
+/// before Kestrel listens and the first request already sees every job; <see cref="StartedAsync"/> emits the boot
+/// events once the socket is up. On SIGTERM/SIGINT, <see cref="StoppingAsync"/> ends the event followers' streams
+/// (Kestrel would otherwise wait for them before any job is stopped), Kestrel stops, then <see cref="StopAsync"/>:
+/// every job is stopped within its kill timeout, and what is still alive after the grace period is SIGKILLed by
+/// process group, so supd leaves nothing behind.
 /// </summary>
 public sealed partial class SupervisorRuntime(
     SupervisorLoop loop,
     IProcessControl processes,
-    SupdPaths paths,
-    IOptions<SupdOptions> options,
+    IOptions<SupervisionOptions> options,
+    IOptions<StateOptions> state,
+    PersistedGoals goals,
+    EventMonitor monitor,
+    BurstMemoryTrimmer trimmer,
     IHostApplicationLifetime lifetime,
-    ILoggerFactory loggers,
-    SystemdNotifier systemd,
-    SystemdStatusReporter systemdStatus,
-    ILogger<SupervisorRuntime> log) : IHostedService
+    ILogger<SupervisorRuntime> log,
+    SystemdNotifier? systemd = null) : HostLifecycleStep
 {
     /// <summary>supd's exit status when a <c>critical</c> job failed for good.</summary>
     public const int CriticalJobFailedExitCode = 3;
@@ -30,19 +35,52 @@ public sealed partial class SupervisorRuntime(
     private readonly CancellationTokenSource _stopping = new();
     private TimeSpan _longestKillTimeout = TimeSpan.FromSeconds(5);
 
-    public async Task StartSupervisionAsync()
+    private IReadOnlyList<string> JobDirs => options.Value.JobDirs;
+
+    public override Task StartingAsync(CancellationToken cancellationToken)
     {
-        var loaded = JobDirectoryLoader.Load(paths.JobDirs);
+        // The default job dir is created; a dir the user named is not (a typo must not become an empty dir).
+        if (options.Value.UsesDefaultJobDir) DirectoryCreator.Ensure(JobDirs[0], "job directory");
+        return Task.CompletedTask;
+    }
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (JobTools.Locate(options.Value.Supctl) is { } supctl) JobTools.Install(state.Value.StateDir!, supctl);
+        else LogJobToolsMissing(JobTools.NotFound);
+        foreach (var dir in JobDirs.Where(d => !Directory.Exists(d))) LogJobDirMissing(dir);
+        // After a burst of supervision work, memory goes back to the OS once supd is quiet (Core/Memory).
+        loop.Notified += _ => trimmer.OnActivity();
+        await StartSupervisionAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Emits <c>startup</c>, then the configured boot events, without waiting for them to finish; as the boot's, so a
+    /// job stopped by hand before supd restarted is not started by them.
+    /// </summary>
+    public override Task StartedAsync(CancellationToken cancellationToken) =>
+        loop.EmitBootEventsAsync([("startup", []), .. ParseEvents(options.Value.BootEvents)]);
+
+    /// <summary>The followers' streams of <c>supctl events -f</c> end when supd begins to stop.</summary>
+    public override Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        monitor.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private async Task StartSupervisionAsync()
+    {
+        var loaded = JobDirectoryLoader.Load(JobDirs);
         foreach (var error in loaded.Errors) LogJobFileError(error.ToString());
         if (loaded.Jobs.Count > 0) _longestKillTimeout = loaded.Jobs.Max(j => j.KillTimeout);
 
         // Persisted goals: what a previous supd left running dies first (its pipes died with it), then the loop
         // learns what the operator did before any event can start a job.
-        _goals = new GoalStore(paths.StateDir, loggers.CreateLogger<GoalStore>());
-        var saved = _goals.Load();
+        var store = goals.Store;
+        var saved = store.Load();
         var bootId = ProcStat.BootId();
         var killed = await LeftoverProcesses.KillAsync(saved, bootId, log).ConfigureAwait(false);
-        LogGoalsLoaded(_goals.FilePath, saved.StoppedByHand.Count, saved.StartedByHand.Count, killed);
+        LogGoalsLoaded(store.FilePath, saved.StoppedByHand.Count, saved.StartedByHand.Count, killed);
 
         var running = loop.StartAsync(_stopping.Token);
         _ = running.ContinueWith(t =>
@@ -60,8 +98,8 @@ public sealed partial class SupervisorRuntime(
         }, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
 
         await loop.LoadAsync(loaded.Jobs).ConfigureAwait(false);
-        await loop.RestoreGoalsAsync(saved, _goals, bootId).ConfigureAwait(false);
-        LogStarted(loaded.Jobs.Count, loaded.Errors.Count, string.Join(", ", paths.JobDirs));
+        await loop.RestoreGoalsAsync(saved, store, bootId).ConfigureAwait(false);
+        LogStarted(loaded.Jobs.Count, loaded.Errors.Count, string.Join(", ", JobDirs));
     }
 
     /// <summary>
@@ -72,10 +110,10 @@ public sealed partial class SupervisorRuntime(
     {
         await _reloading.WaitAsync().ConfigureAwait(false);
         // systemd (Type=notify) sees the reload begin and end, so `systemctl reload supd` waits for it.
-        systemd.Reloading();
+        systemd?.Reloading();
         try
         {
-            var loaded = await Task.Run(() => JobDirectoryLoader.Load(paths.JobDirs)).ConfigureAwait(false);
+            var loaded = await Task.Run(() => JobDirectoryLoader.Load(JobDirs)).ConfigureAwait(false);
             var changes = await loop.ReloadConfigurationAsync(loaded).ConfigureAwait(false);
             if (loaded.Jobs.Count > 0) _longestKillTimeout = TimeSpan.FromTicks(Math.Max(_longestKillTimeout.Ticks, loaded.Jobs.Max(j => j.KillTimeout).Ticks));
             LogReloaded(why, Names(changes.Added), Names(changes.Changed), Names(changes.Removed));
@@ -84,35 +122,14 @@ public sealed partial class SupervisorRuntime(
         }
         finally
         {
-            systemd.Ready();
+            systemd?.Ready();
             _reloading.Release();
         }
     }
 
     private readonly SemaphoreSlim _reloading = new(1, 1);
-    private GoalStore? _goals;
 
     private static string Names(IReadOnlyList<string> jobs) => jobs.Count == 0 ? "none" : string.Join(", ", jobs);
-
-    /// <summary>
-    /// Emits <c>startup</c>, then the configured boot events, without waiting for them to finish; as the boot's, so a
-    /// job stopped by hand before supd restarted is not started by them.
-    /// </summary>
-    public Task EmitBootEventsAsync() =>
-        loop.EmitBootEventsAsync([("startup", []), .. ParseEvents(options.Value.BootEvents)]);
-
-    /// <summary>
-    /// Tells systemd (NOTIFY_SOCKET) that supd is ready, once the loop has handled the boot events (the jobs they start
-    /// have been started; a round trip through the loop proves it), with the first STATUS= line.
-    /// </summary>
-    public async Task AnnounceReadyAsync()
-    {
-        if (!systemd.IsEnabled) return;
-        await loop.ListAsync().ConfigureAwait(false);
-        await systemdStatus.StartAsync().ConfigureAwait(false);
-        systemd.Ready();
-        LogNotifiedReady(systemd.SocketPath!);
-    }
 
     /// <summary>"filesystem; runlevel RUNLEVEL=2 PREVLEVEL=N" → (filesystem, []), (runlevel, [RUNLEVEL=2, PREVLEVEL=N]).</summary>
     public static IEnumerable<(string Name, string[] Environment)> ParseEvents(string list) =>
@@ -141,11 +158,9 @@ public sealed partial class SupervisorRuntime(
         }
     }
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        systemd.Stopping();
+        systemd?.Stopping();
         var grace = _longestKillTimeout + TimeSpan.FromSeconds(options.Value.ShutdownGraceSeconds);
         if (loop.HasFailed)
         {
@@ -159,7 +174,6 @@ public sealed partial class SupervisorRuntime(
         await processes.DrainOutputAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);
         await loop.DisposeAsync().ConfigureAwait(false);
-        if (_goals is not null) await _goals.DisposeAsync().ConfigureAwait(false);
         LogStopped();
     }
 
@@ -216,8 +230,11 @@ public sealed partial class SupervisorRuntime(
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Goals from {Path}: {Stopped} instances stopped by hand, {Started} started by hand; {Killed} processes left by a previous supd killed")]
     private partial void LogGoalsLoaded(string path, int stopped, int started, int killed);
-    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Notified systemd: ready ({Socket})")]
-    private partial void LogNotifiedReady(string socket);
+    [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "{Problem}")]
+    private partial void LogJobToolsMissing(string problem);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Job directory {Dir} does not exist; no jobs loaded from it")]
+    private partial void LogJobDirMissing(string dir);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "supd stopped")]
     private partial void LogStopped();

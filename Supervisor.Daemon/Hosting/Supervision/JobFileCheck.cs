@@ -1,4 +1,3 @@
-using Supervisor.Core.Configuration;
 using Supervisor.Core.Language;
 
 namespace Supervisor.Daemon.Hosting;
@@ -15,13 +14,13 @@ public static class JobFileCheck
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
-        Func<string, string?> environment = Environment.GetEnvironmentVariable;
-        var uid = DefaultPaths.CurrentUid;
+        var environment = SupdEnvironment.Current;
 
-        var configuration = new ConfigurationBuilder();
-        SupdHost.AddConfiguration(configuration, commandLine, configFile, uid, environment);
-        var options = SupdHost.BindOptions(configuration.Build(), commandLine);
-        var jobDirs = SupdHost.ResolvePaths(options, uid, environment).JobDirs;
+        // The job dirs as supd resolves them (SupervisionOptions), without the checks of the other settings.
+        var configuration = SupdConfiguration.Add(new ConfigurationBuilder(), commandLine, configFile, environment).Build();
+        var options = configuration.Get<SupervisionOptions>() ?? new SupervisionOptions();
+        options.ResolveJobDirs(SupdConfiguration.JobDirFlags(commandLine), environment);
+        var jobDirs = options.JobDirs;
 
         var missing = jobDirs.Where(d => !Directory.Exists(d)).ToList();
         foreach (var dir in missing) error.WriteLine($"supd: job directory {dir} does not exist");

@@ -11,17 +11,15 @@ public static class JobTools
 {
     public static readonly string[] Names = ["initctl", "start", "stop", "restart", "reload", "status"];
 
-    /// <summary>Creates <c>STATEDIR/bin</c> with the links; returns it, or null (with the reason) when supctl is not found.</summary>
-    public static string? Install(string stateDir, string? configured, out string? problem)
+    public const string NotFound = "supctl not found beside supd or in PATH; jobs cannot call initctl/start/stop (set Supctl in supd.json)";
+
+    /// <summary>The directory of links, <c>STATEDIR/bin</c>.</summary>
+    public static string Directory(string stateDir) => Path.Combine(stateDir, "bin");
+
+    /// <summary>Creates <see cref="Directory"/> with a link per name to <paramref name="supctl"/>; returns it.</summary>
+    public static string Install(string stateDir, string supctl)
     {
-        problem = null;
-        var supctl = FindSupctl(configured);
-        if (supctl is null)
-        {
-            problem = "supctl not found beside supd or in PATH; jobs cannot call initctl/start/stop (set Supctl in supd.json)";
-            return null;
-        }
-        var bin = Path.Combine(stateDir, "bin");
+        var bin = Directory(stateDir);
         DirectoryCreator.Ensure(bin, "job tools directory");
         foreach (var name in Names)
         {
@@ -32,7 +30,9 @@ public static class JobTools
         return bin;
     }
 
-    private static string? FindSupctl(string? configured)
+    /// <summary>The supctl to link to: the configured one (null if it does not exist), else beside supd, in the build
+    /// tree, or in PATH.</summary>
+    public static string? Locate(string? configured)
     {
         if (!string.IsNullOrEmpty(configured)) return File.Exists(configured) ? Path.GetFullPath(configured) : null;
         var beside = Path.Combine(AppContext.BaseDirectory, "supctl");

@@ -70,3 +70,29 @@ public sealed class ControlSignals : IDisposable
         _user1.Dispose();
     }
 }
+
+/// <summary>
+/// Gives <see cref="ControlSignals"/> its actions once supd is up (Kestrel listening, the socket secured), before the
+/// boot events: SIGUSR1 reopens every job log, for an external logrotate; SIGHUP re-reads the job dirs, as supctl
+/// reload-configuration does. Either one that came during start-up acts now.
+/// </summary>
+public sealed partial class ControlSignalHandlers(
+    ControlSignals signals, SupervisorRuntime runtime, Supervisor.Core.Logs.JobLogDirectory logs, ILogger<ControlSignalHandlers> log)
+    : HostLifecycleStep
+{
+    public override Task StartedAsync(CancellationToken cancellationToken)
+    {
+        signals.Ready(
+            reload: () => _ = runtime.ReloadConfigurationAsync("SIGHUP").ContinueWith(
+                t => LogReloadFailed(t.Exception!.GetBaseException()),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default),
+            reopen: () => LogReopened(logs.ReopenAll()));
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reloading the job files failed")]
+    private partial void LogReloadFailed(Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reopened {Files} job log files (SIGUSR1)")]
+    private partial void LogReopened(int files);
+}
