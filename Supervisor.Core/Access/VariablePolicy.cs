@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Runtime.CompilerServices;
 using Supervisor.Core.Events;
 using Supervisor.Core.Language;
+using Supervisor.Core.Processes;
 
 namespace Supervisor.Core.Access;
 
@@ -103,8 +104,8 @@ public static class VariablePolicy
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         References(job.Instance, names);
-        foreach (var process in new[] { job.PreStart, job.Main, job.PostStart, job.PreStop, job.PostStop, job.Check })
-            if (process is not null) References(process.Text, names);
+        foreach (var kind in ProcessKinds.All)
+            if (kind.Command(job) is { } process) References(process.Text, names);
         if (job.StopOn is not null) ExpressionReferences(job.StopOn, names);
         return names.ToFrozenSet(StringComparer.Ordinal);
     }

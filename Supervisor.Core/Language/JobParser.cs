@@ -1,5 +1,6 @@
 using System.Globalization;
 using Supervisor.Core.Events;
+using Supervisor.Core.Processes;
 
 namespace Supervisor.Core.Language;
 
@@ -83,13 +84,9 @@ public static class JobParser
             case "export": return job with { Export = [.. job.Export, .. OneOrMoreArguments(reader)] };
             case "emits": return job with { Emits = [.. job.Emits, .. OneOrMoreArguments(reader)] };
 
-            case "exec": return job with { Main = ParseExec(reader, line) };
-            case "script": return job with { Main = ParseScript(reader, line) };
-            case "pre-start": return job with { PreStart = ParseProcess(reader, name, line) };
-            case "post-start": return job with { PostStart = ParseProcess(reader, name, line) };
-            case "pre-stop": return job with { PreStop = ParseProcess(reader, name, line) };
-            case "post-stop": return job with { PostStop = ParseProcess(reader, name, line) };
-            case "check": return job with { Check = ParseProcess(reader, name, line) };
+            // main's exec and script stand alone; the other processes' stanzas (pre-start exec …) are in ProcessKinds.
+            case "exec": return ProcessKinds.Main.WithCommand(job, ParseExec(reader, line));
+            case "script": return ProcessKinds.Main.WithCommand(job, ParseScript(reader, line));
 
             case "start":
                 if (ExpectSubword(reader, name, "on", "grace") == "grace") return job with { StartGrace = ParseStartGrace(reader) };
@@ -128,6 +125,8 @@ public static class JobParser
             case "env-file": return job with { EnvFiles = [.. job.EnvFiles, ParseEnvFile(reader)] };
             case "log": return ParseLog(reader, job);
             default:
+                if (ProcessKinds.TryFromStanza(name, out var process))
+                    return process.WithCommand(job, ParseProcess(reader, name, line));
                 throw new ConfigSyntaxException(reader.Position, $"Unknown stanza '{name}'");
         }
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Supervisor.Core.Events;
+using Supervisor.Core.Processes;
 
 namespace Supervisor.Core.Language;
 
@@ -71,12 +72,7 @@ public static class JobPrinter
         if (job.LogRotate is { } rotate) Line(FormattableString.Invariant($"log rotate {rotate.SizeBytes} {rotate.Count}"));
         if (job.LogTimestamps) Line("log timestamps");
 
-        Process(output, "pre-start", job.PreStart);
-        Process(output, "post-start", job.PostStart);
-        Process(output, "check", job.Check);
-        Process(output, "", job.Main);
-        Process(output, "pre-stop", job.PreStop);
-        Process(output, "post-stop", job.PostStop);
+        foreach (var process in ProcessKinds.All) Process(output, process.Stanza, process.Command(job));
         return output.ToString();
     }
 
@@ -99,10 +95,10 @@ public static class JobPrinter
     private static string QuoteEventWord(string word) =>
         word is "and" or "or" || word.AsSpan().IndexOfAny("()") >= 0 ? ForceQuote(word) : Quote(word);
 
-    private static void Process(StringBuilder output, string stanza, ProcessCommand? command)
+    private static void Process(StringBuilder output, string? stanza, ProcessCommand? command)
     {
         if (command is null) return;
-        var prefix = stanza.Length == 0 ? "" : stanza + " ";
+        var prefix = stanza is null ? "" : stanza + " ";
         if (!command.IsScript)
         {
             output.Append(prefix).Append("exec ").Append(command.Text).Append('\n');
