@@ -44,7 +44,7 @@ public static class JobPrinter
 
         if (job.Task) Line("task");
         if (job.Respawn) Line("respawn");
-        if (job.RespawnLimit != RespawnLimit.Default)
+        if (job.RespawnLimit != Defaults.Job.RespawnLimit)
             Line(FormattableString.Invariant($"respawn limit {job.RespawnLimit.Count} {job.RespawnLimit.IntervalSeconds}"));
         if (job.RespawnDelay is { } delay)
             Line($"respawn delay {delay.MinSeconds.ToString("R", Invariant)} {delay.MaxSeconds.ToString("R", Invariant)}");
@@ -52,8 +52,8 @@ public static class JobPrinter
         if (job.StartGrace is { } grace) Line("start grace " + grace.TotalSeconds.ToString("R", Invariant));
         if (job.Critical) Line("critical");
 
-        if (job.Console != ConsoleMode.Log) Line("console " + job.Console.ToString().ToLowerInvariant());
-        if (job.Expect != ExpectMode.None) Line("expect " + job.Expect.ToString().ToLowerInvariant());
+        if (job.Console != Defaults.Job.Console) Line("console " + job.Console.ToString().ToLowerInvariant());
+        if (job.Expect != Defaults.Job.Expect) Line("expect " + job.Expect.ToString().ToLowerInvariant());
         if (job.Umask is { } umask) Line("umask 0" + Convert.ToString(umask, 8));
         if (job.Nice is { } nice) Line("nice " + nice.ToString(Invariant));
         if (job.OomScore is { } oom) Line("oom score " + oom.ToString(Invariant));
@@ -63,9 +63,9 @@ public static class JobPrinter
         Value("chdir", job.Chdir);
         Value("setuid", job.Setuid);
         Value("setgid", job.Setgid);
-        if (job.KillSignal != Signals.SIGTERM) Line("kill signal " + Signals.Name(job.KillSignal));
-        if (job.KillTimeout != TimeSpan.FromSeconds(5)) Line("kill timeout " + ((long)job.KillTimeout.TotalSeconds).ToString(Invariant));
-        if (job.ReloadSignal != Signals.SIGHUP) Line("reload signal " + Signals.Name(job.ReloadSignal));
+        if (job.KillSignal != Defaults.Job.KillSignal) Line("kill signal " + Signals.Name(job.KillSignal));
+        if (job.KillTimeout != Defaults.Job.KillTimeout) Line("kill timeout " + ((long)job.KillTimeout.TotalSeconds).ToString(Invariant));
+        if (job.ReloadSignal != Defaults.Job.ReloadSignal) Line("reload signal " + Signals.Name(job.ReloadSignal));
         Value("apparmor load", job.ApparmorLoad);
         Value("apparmor switch", job.ApparmorSwitch);
         foreach (var cgroup in job.Cgroups) Line("cgroup " + cgroup);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Supervisor.Core;
 using Supervisor.Core.Language;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Processes;
@@ -28,7 +29,7 @@ public sealed partial class SupervisorRuntime(
     public const int CriticalJobFailedExitCode = 3;
 
     private readonly CancellationTokenSource _stopping = new();
-    private TimeSpan _longestKillTimeout = TimeSpan.FromSeconds(5);
+    private TimeSpan _longestKillTimeout = Defaults.Job.KillTimeout;
 
     public async Task StartSupervisionAsync()
     {
