@@ -1,3 +1,4 @@
+using Supervisor.Core.Events;
 using Supervisor.Core.Language;
 
 namespace Supervisor.Core;
@@ -91,10 +92,11 @@ public static class Defaults
     public static class Daemon
     {
         /// <summary>Emitted after <c>startup</c>, so jobs written for Ubuntu (<c>start on filesystem</c>, <c>runlevel [2345]</c>) start.</summary>
-        public const string BootEvents = "filesystem; runlevel RUNLEVEL=2 PREVLEVEL=N";
+        public const string BootEvents =
+            $"{EventIds.Filesystem}; {EventIds.Runlevel} {EventIds.Variables.Runlevel}=2 {EventIds.Variables.PrevLevel}=N";
 
         /// <summary>Emitted on SIGTERM/SIGINT before every job is stopped.</summary>
-        public const string ShutdownEvent = "runlevel RUNLEVEL=0 PREVLEVEL=2";
+        public const string ShutdownEvent = $"{EventIds.Runlevel} {EventIds.Variables.Runlevel}=0 {EventIds.Variables.PrevLevel}=2";
 
         /// <summary>Extra time on top of the longest kill timeout a shutdown may take before everything is SIGKILLed.</summary>
         public const double ShutdownGraceSeconds = 10;

@@ -30,7 +30,7 @@ public static class VariablePolicy
         "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "PS4", "CDPATH", "GLOBIGNORE", "PROMPT_COMMAND", "INPUTRC",
         "GCONV_PATH", "GETCONF_DIR", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH", "NLSPATH", "NIS_PATH", "RES_OPTIONS",
         "RESOLV_HOST_CONF", "OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES", "SSL_CERT_FILE", "SSL_CERT_DIR",
-        "EDITOR", "VISUAL", "PAGER", "LESSOPEN", "LESSCLOSE", "JOB", "INSTANCE",
+        "EDITOR", "VISUAL", "PAGER", "LESSOPEN", "LESSCLOSE", EventIds.Variables.Job, EventIds.Variables.Instance,
     }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>Families of variables programs act on without being told: loader, glibc, interpreters, supd's own.</summary>

@@ -5,6 +5,7 @@ using Serilog;
 using Serilog.Events;
 using Supervisor.Core.Access;
 using Supervisor.Core;
+using Supervisor.Core.Events;
 using Supervisor.Core.Configuration;
 using Supervisor.Core.Language;
 using Supervisor.Core.Lifecycle;
@@ -62,7 +63,7 @@ public static class SupdHost
         var tools = JobTools.Install(paths.StateDir, options.Supctl, out var toolsProblem);
         var supervisorOptions = new SupervisorOptions
         {
-            JobEnvironment = [new("SUPD_SOCKET", paths.Socket)],
+            JobEnvironment = [new(EventIds.ProcessVariables.SupdSocket, paths.Socket)],
             RespawnDelay = ParseRespawnDelay(options.RespawnDelay),
             CheckTimeout = ParseCheckTimeout(options.CheckTimeoutSeconds),
         };
