@@ -224,15 +224,12 @@ public static class JobParser
         return new RespawnDelay(min, max);
     }
 
-    /// <summary>The longest <c>start grace</c>: a start that waits longer than an hour is no longer a start.</summary>
-    public const double MaxStartGraceSeconds = 3600;
-
-    /// <summary><c>start grace SECONDS</c>: above 0, at most <see cref="MaxStartGraceSeconds"/>, fractions allowed.</summary>
+    /// <summary><c>start grace SECONDS</c>: above 0, at most <see cref="Limits.MaxStartGraceSeconds"/>, fractions allowed.</summary>
     private static TimeSpan ParseStartGrace(ConfigReader reader)
     {
         reader.Context = "start grace";
         var text = reader.NextArgument();
-        if (!NumberParsing.TryParseSeconds(text, out var seconds) || seconds <= 0 || seconds > MaxStartGraceSeconds)
+        if (!NumberParsing.TryParseSeconds(text, out var seconds) || seconds <= 0 || seconds > Limits.MaxStartGraceSeconds)
             throw Illegal(reader, "Illegal interval, expected number of seconds above 0, at most 3600", text);
         reader.SkipComment();
         return TimeSpan.FromSeconds(seconds);

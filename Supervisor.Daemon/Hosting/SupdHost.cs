@@ -105,11 +105,11 @@ public static class SupdHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Bounds on what one client can make supd hold (docs/security.md, Limits).
-            kestrel.Limits.KeepAliveTimeout = IoLimits.IdleConnectionTimeout;
-            kestrel.Limits.Http2.MaxStreamsPerConnection = IoLimits.MaxStreamsPerConnection;
-            kestrel.Limits.MaxRequestHeadersTotalSize = IoLimits.MaxRequestHeaderBytes;
-            kestrel.Limits.MaxRequestHeaderCount = IoLimits.MaxRequestHeaderCount;
-            kestrel.Limits.MaxRequestBodySize = IoLimits.MaxRequestBodyBytes;
+            kestrel.Limits.KeepAliveTimeout = Limits.IdleConnectionTimeout;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = Limits.MaxStreamsPerConnection;
+            kestrel.Limits.MaxRequestHeadersTotalSize = Limits.MaxRequestHeaderBytes;
+            kestrel.Limits.MaxRequestHeaderCount = Limits.MaxRequestHeaderCount;
+            kestrel.Limits.MaxRequestBodySize = Limits.MaxRequestBodyBytes;
             kestrel.ListenUnixSocket(paths.Socket, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
