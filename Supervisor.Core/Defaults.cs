@@ -84,6 +84,9 @@ public static class Defaults
 
         public static readonly LogRotation Rotation = new(RotateSizeBytes, RotateCount);
 
+        /// <summary>supd's own log (<c>supd.log</c>) rotates as a job log does by default; no setting changes it.</summary>
+        public static readonly LogRotation SupdLogRotation = new(RotateSizeBytes, RotateCount);
+
         /// <summary>Finished instances of each instance job whose logs are kept.</summary>
         public const int InstanceLogRetention = 10;
     }

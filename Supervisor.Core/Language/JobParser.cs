@@ -256,14 +256,12 @@ public static class JobParser
         return conditions;
     }
 
-    private static ConsoleMode ParseConsole(ConfigReader reader) => ParseKeyword(reader, "console",
-        ("log", ConsoleMode.Log), ("none", ConsoleMode.None), ("output", ConsoleMode.Output), ("owner", ConsoleMode.Owner));
+    private static ConsoleMode ParseConsole(ConfigReader reader) => ParseKeyword(reader, "console", StanzaWords.Console);
 
-    private static ExpectMode ParseExpect(ConfigReader reader) => ParseKeyword(reader, "expect",
-        ("stop", ExpectMode.Stop), ("daemon", ExpectMode.Daemon), ("fork", ExpectMode.Fork), ("none", ExpectMode.None));
+    private static ExpectMode ParseExpect(ConfigReader reader) => ParseKeyword(reader, "expect", StanzaWords.Expect);
 
     // One word out of a fixed set; anything else is Upstart's "Unknown stanza" naming the choices.
-    private static T ParseKeyword<T>(ConfigReader reader, string stanza, params (string Word, T Value)[] choices)
+    private static T ParseKeyword<T>(ConfigReader reader, string stanza, IReadOnlyList<(string Word, T Value)> choices)
     {
         var value = reader.NextArgument();
         foreach (var (word, result) in choices)
@@ -272,7 +270,7 @@ public static class JobParser
             reader.SkipComment();
             return result;
         }
-        var expected = string.Join(", ", choices[..^1].Select(c => c.Word)) + " or " + choices[^1].Word;
+        var expected = string.Join(", ", choices.Take(choices.Count - 1).Select(c => c.Word)) + " or " + choices[^1].Word;
         throw new ConfigSyntaxException(reader.Position, $"Unknown stanza '{stanza} {value}': expected {expected}");
     }
 

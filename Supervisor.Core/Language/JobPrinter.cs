@@ -52,8 +52,8 @@ public static class JobPrinter
         if (job.StartGrace is { } grace) Line("start grace " + grace.TotalSeconds.ToString("R", Invariant));
         if (job.Critical) Line("critical");
 
-        if (job.Console != Defaults.Job.Console) Line("console " + job.Console.ToString().ToLowerInvariant());
-        if (job.Expect != Defaults.Job.Expect) Line("expect " + job.Expect.ToString().ToLowerInvariant());
+        if (job.Console != Defaults.Job.Console) Line("console " + job.Console.Name());
+        if (job.Expect != Defaults.Job.Expect) Line("expect " + job.Expect.Name());
         if (job.Umask is { } umask) Line("umask 0" + Convert.ToString(umask, 8));
         if (job.Nice is { } nice) Line("nice " + nice.ToString(Invariant));
         if (job.OomScore is { } oom) Line("oom score " + oom.ToString(Invariant));
