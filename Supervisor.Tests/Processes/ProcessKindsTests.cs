@@ -47,6 +47,19 @@ public sealed class ProcessKindsTests
         }));
     }
 
+    [Test]
+    public void EachStateRunsAtMostOneKind()
+    {
+        foreach (var state in Enum.GetValues<JobState>())
+        {
+            var expected = ProcessKinds.All.SingleOrDefault(k => k.RunsIn == state);
+            Assert.That(ProcessKinds.TryRunIn(state, out var info), Is.EqualTo(expected is not null), state.ToString());
+            Assert.That(info, Is.SameAs(expected), state.ToString());
+        }
+        Assert.That(ProcessKinds.TryRunIn(JobState.Spawned, out var main) ? main.Kind : (ProcessKind?)null, Is.EqualTo(ProcessKind.Main));
+        Assert.That(ProcessKinds.TryRunIn(JobState.Running, out _), Is.False, "running waits for no process of its own");
+    }
+
     [TestCase(ProcessKind.Main, ProcessExitRule.MainRules, true, true)]
     [TestCase(ProcessKind.PreStart, ProcessExitRule.NonZeroFails, true, true)]
     [TestCase(ProcessKind.PostStart, ProcessExitRule.Ignored, false, false)]
