@@ -44,6 +44,10 @@ public static class EventIds
     /// <summary>Whether <paramref name="name"/> is a <c>NAME/failed</c> event (which never gets a <c>/failed</c> of its own).</summary>
     public static bool IsFailed(string name) => name.EndsWith(FailedSuffix, StringComparison.Ordinal);
 
+    /// <summary>Upstart's four job events, one per state change of an instance (<c>exited</c> is no state change).</summary>
+    public static IReadOnlySet<string> StateEvents { get; } =
+        new[] { Starting, Started, Stopping, Stopped }.ToFrozenSet(StringComparer.Ordinal);
+
     /// <summary>The events that name a job in their first argument (<c>JOB=</c>): Upstart's four and supd's <c>exited</c>.</summary>
     public static IReadOnlySet<string> JobEvents { get; } =
         new[] { Starting, Started, Stopping, Stopped, Exited }.ToFrozenSet(StringComparer.Ordinal);

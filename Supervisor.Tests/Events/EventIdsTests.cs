@@ -15,6 +15,8 @@ public sealed class EventIdsTests
     public void JobEventsAndBuiltInsAreUpstartsAndSupds()
     {
         Assert.That(EventIds.JobEvents, Is.EquivalentTo(new[] { "starting", "started", "stopping", "stopped", "exited" }));
+        Assert.That(EventIds.StateEvents, Is.EquivalentTo(new[] { "starting", "started", "stopping", "stopped" }));
+        Assert.That(EventIds.JobEvents, Is.SupersetOf(EventIds.StateEvents));
         Assert.That(EventIds.BuiltIn, Is.SupersetOf(EventIds.JobEvents));
         Assert.That(EventIds.BuiltIn, Is.EquivalentTo(new[]
         {
