@@ -15,7 +15,7 @@ public sealed class ControlSocketOptions
     public string? Socket { get; set; }
 
     /// <summary>The control socket's permissions, in octal. Connecting needs write permission on it.</summary>
-    public string SocketMode { get; set; } = "0660";
+    public string SocketMode { get; set; } = Defaults.Daemon.SocketMode;
 
     /// <summary>The control socket's group, by name; not set: supd's own group.</summary>
     public string? SocketGroup { get; set; }

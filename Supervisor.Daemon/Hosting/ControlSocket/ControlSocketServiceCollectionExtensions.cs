@@ -1,3 +1,4 @@
+using Supervisor.Core.Events;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Supervisor.Core;
@@ -12,7 +13,7 @@ public static class ControlSocketServiceCollectionExtensions
 {
     /// <summary>
     /// The gRPC API on Kestrel, HTTP/2 only, on the control socket: supd's own accept loop
-    /// (<see cref="GuardedSocketTransport"/>, <see cref="ConnectionGuard"/>), Kestrel's limits from <see cref="IoLimits"/>,
+    /// (<see cref="GuardedSocketTransport"/>, <see cref="ConnectionGuard"/>), Kestrel's limits from <see cref="Limits"/>,
     /// the peer's credentials captured per connection and every call decided by <see cref="AccessInterceptor"/> (which
     /// needs <c>AddAccessPolicy</c>). <see cref="ControlSocketLifecycle"/> takes the single-instance lock when the host
     /// starts and gives the socket its mode and group once Kestrel listens. Jobs find the socket in <c>SUPD_SOCKET</c>.
@@ -24,7 +25,7 @@ public static class ControlSocketServiceCollectionExtensions
             .PostConfigure<SupdEnvironment>((socket, environment) =>
                 socket.Socket = Path.GetFullPath(socket.Socket ?? DefaultPaths.Socket(environment.Uid, environment.Variables))));
         services.AddOptions<SupervisorOptions>().Configure<IOptions<ControlSocketOptions>>((core, socket) =>
-            core.JobEnvironment = [.. core.JobEnvironment, new("SUPD_SOCKET", socket.Value.Socket!)]);
+            core.JobEnvironment = [.. core.JobEnvironment, new(EventIds.ProcessVariables.SupdSocket, socket.Value.Socket!)]);
 
         services.AddGrpc(grpc =>
         {
@@ -40,11 +41,11 @@ public static class ControlSocketServiceCollectionExtensions
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ControlSocketOptions>>((kestrel, socket) =>
         {
             // Bounds on what one client can make supd hold (docs/security.md, Limits).
-            kestrel.Limits.KeepAliveTimeout = IoLimits.IdleConnectionTimeout;
-            kestrel.Limits.Http2.MaxStreamsPerConnection = IoLimits.MaxStreamsPerConnection;
-            kestrel.Limits.MaxRequestHeadersTotalSize = IoLimits.MaxRequestHeaderBytes;
-            kestrel.Limits.MaxRequestHeaderCount = IoLimits.MaxRequestHeaderCount;
-            kestrel.Limits.MaxRequestBodySize = IoLimits.MaxRequestBodyBytes;
+            kestrel.Limits.KeepAliveTimeout = Limits.IdleConnectionTimeout;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = Limits.MaxStreamsPerConnection;
+            kestrel.Limits.MaxRequestHeadersTotalSize = Limits.MaxRequestHeaderBytes;
+            kestrel.Limits.MaxRequestHeaderCount = Limits.MaxRequestHeaderCount;
+            kestrel.Limits.MaxRequestBodySize = Limits.MaxRequestBodyBytes;
             kestrel.ListenUnixSocket(socket.Value.Socket!, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;

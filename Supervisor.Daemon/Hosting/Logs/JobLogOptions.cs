@@ -1,3 +1,4 @@
+using Supervisor.Core;
 using Microsoft.Extensions.Options;
 using Supervisor.Core.Configuration;
 using Supervisor.Core.Language;
@@ -15,16 +16,16 @@ public sealed class JobLogOptions
     public string? LogDir { get; set; }
 
     /// <summary>Job logs rotate past this size (bytes, or with a K, M or G suffix) unless a job says <c>log rotate</c>.</summary>
-    public string LogRotateSize { get; set; } = "10M";
+    public string LogRotateSize { get; set; } = Defaults.Logs.RotateSize;
 
     /// <summary>How many rotated files (<c>JOB.log.1</c> … <c>JOB.log.N</c>) are kept; 0 keeps none.</summary>
-    public int LogRotateCount { get; set; } = 5;
+    public int LogRotateCount { get; set; } = Defaults.Logs.RotateCount;
 
     /// <summary>
     /// How many finished instances of each instance job keep their log (<c>JOB-INSTANCE.log</c> and its rotated
     /// copies); older ones are removed, oldest first, as more instances finish. 0 removes a log when its instance ends.
     /// </summary>
-    public int InstanceLogRetention { get; set; } = LogSettings.DefaultInstanceLogRetention;
+    public int InstanceLogRetention { get; set; } = Defaults.Logs.InstanceLogRetention;
 
     /// <summary>Prefix every line of every job log with an ISO-8601 time (a job can ask for it alone: <c>log timestamps</c>).</summary>
     public bool LogTimestamps { get; set; }

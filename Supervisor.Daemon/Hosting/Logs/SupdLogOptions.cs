@@ -1,3 +1,4 @@
+using Supervisor.Core;
 using Microsoft.Extensions.Options;
 using Serilog;
 using Serilog.Events;
@@ -13,7 +14,7 @@ public sealed class SupdLogOptions
     /// per job start, main process exit and stop, plus warnings and failures; Debug adds every goal and state change,
     /// spawn, signal and event, and each allowed request (denied ones are always logged).
     /// </summary>
-    public string LogLevel { get; set; } = "Information";
+    public string LogLevel { get; set; } = Defaults.Daemon.LogLevel;
 
     /// <summary>LogLevel: Debug, Information, Warning or Error (any case; Trace/Verbose and Critical/Fatal too).</summary>
     public static LogEventLevel ParseLogLevel(string text) => text.Trim().ToUpperInvariant() switch

@@ -1,3 +1,4 @@
+using Supervisor.Core;
 using Microsoft.Extensions.Options;
 using Supervisor.Core.Configuration;
 using Supervisor.Core.Language;
@@ -22,16 +23,16 @@ public sealed class SupervisionOptions
     /// Events emitted after <c>startup</c>, separated by ';', each "NAME [KEY=VALUE…]", so jobs written for Ubuntu
     /// (<c>start on filesystem</c>, <c>start on runlevel [2345]</c>) start unmodified. Empty: none.
     /// </summary>
-    public string BootEvents { get; set; } = "filesystem; runlevel RUNLEVEL=2 PREVLEVEL=N";
+    public string BootEvents { get; set; } = Defaults.Daemon.BootEvents;
 
     /// <summary>Emitted on SIGTERM/SIGINT before every job is stopped, so <c>stop on</c> and shutdown tasks run. Empty: none.</summary>
-    public string ShutdownEvent { get; set; } = "runlevel RUNLEVEL=0 PREVLEVEL=2";
+    public string ShutdownEvent { get; set; } = Defaults.Daemon.ShutdownEvent;
 
     /// <summary>The supctl binary that job processes reach as initctl/start/stop/…; found beside supd when not set.</summary>
     public string? Supctl { get; set; }
 
     /// <summary>Extra time on top of the longest kill timeout that a shutdown may take before everything is SIGKILLed.</summary>
-    public double ShutdownGraceSeconds { get; set; } = 10;
+    public double ShutdownGraceSeconds { get; set; } = Defaults.Daemon.ShutdownGraceSeconds;
 
     /// <summary>
     /// <c>respawn delay</c> for jobs without one, as in a job file: "MIN [MAX]" in seconds ("1 60"). Empty: Upstart's
@@ -40,13 +41,13 @@ public sealed class SupervisionOptions
     public string? RespawnDelay { get; set; }
 
     /// <summary>How long a restart's or reload's <c>check</c> may run before it is killed and counts as failed.</summary>
-    public double CheckTimeoutSeconds { get; set; } = 60;
+    public double CheckTimeoutSeconds { get; set; } = Defaults.Supervision.CheckTimeout.TotalSeconds;
 
     /// <summary>How many recent events and state changes supd keeps for <c>supctl events</c> (without -f).</summary>
-    public int EventHistory { get; set; } = 1000;
+    public int EventHistory { get; set; } = Defaults.Daemon.EventHistory;
 
     /// <summary>How many items a <c>supctl events -f</c> watcher may fall behind before items are dropped (and reported).</summary>
-    public int EventQueueSize { get; set; } = 1024;
+    public int EventQueueSize { get; set; } = Defaults.Daemon.EventQueueSize;
 
     /// <summary>RespawnDelay as "MIN [MAX]" seconds; empty is none (Upstart's immediate respawn).</summary>
     public RespawnDelay? ParseRespawnDelay()

@@ -1,3 +1,5 @@
+using Supervisor.Core.Events;
+using Supervisor.Core;
 using Microsoft.Extensions.Options;
 using Supervisor.Core.Language;
 using Supervisor.Core.Lifecycle;
@@ -33,7 +35,7 @@ public sealed partial class SupervisorRuntime(
     public const int CriticalJobFailedExitCode = 3;
 
     private readonly CancellationTokenSource _stopping = new();
-    private TimeSpan _longestKillTimeout = TimeSpan.FromSeconds(5);
+    private TimeSpan _longestKillTimeout = Defaults.Job.KillTimeout;
 
     private IReadOnlyList<string> JobDirs => options.Value.JobDirs;
 
@@ -59,7 +61,7 @@ public sealed partial class SupervisorRuntime(
     /// job stopped by hand before supd restarted is not started by them.
     /// </summary>
     public override Task StartedAsync(CancellationToken cancellationToken) =>
-        loop.EmitBootEventsAsync([("startup", []), .. ParseEvents(options.Value.BootEvents)]);
+        loop.EmitBootEventsAsync([(EventIds.Startup, []), .. ParseEvents(options.Value.BootEvents)]);
 
     /// <summary>The followers' streams of <c>supctl events -f</c> end when supd begins to stop.</summary>
     public override Task StoppingAsync(CancellationToken cancellationToken)
