@@ -6,15 +6,24 @@ namespace Supervisor.Ctl.Formatting;
 
 /// <summary>
 /// The words supctl prints for the API's enums: each value's <c>(display_name)</c> option in protos/supervisor.proto
-/// (Upstart's names: "running", "pre-start", "main"), read from the generated descriptor, so there is no second table
-/// to keep in step. Google.Protobuf builds descriptors from the embedded file, without reflection (NativeAOT-clean).
-/// Each enum's names are read once, on first use (a nested class per enum, so status does not build the others).
+/// (Upstart's names: "running", "pre-start", "main").
+/// The status line's three enums are written out here rather than read from the descriptor: reading one option
+/// builds the descriptors of the whole file and of descriptor.proto, which cost every `supctl status` ~600 methods to
+/// JIT (0.3 s of CPU in the JIT build; a few ms native). <c>Ctl/DisplayNamesTests</c> holds these tables to the proto's
+/// options. <c>--json</c>, which walks the descriptor anyway, reads the options (<see cref="Of(EnumValueDescriptor)"/>).
 /// </summary>
 internal static class DisplayNames
 {
-    public static string Name(this Goal value) => Pick(Goals.Names, (int)value);
-    public static string Name(this State value) => Pick(States.Names, (int)value);
-    public static string Name(this ProcessKind value) => Pick(Kinds.Names, (int)value);
+    internal static readonly string[] Goals = ["stop", "start"];
+
+    internal static readonly string[] States =
+        ["waiting", "starting", "security", "pre-start", "spawned", "post-start", "running", "pre-stop", "stopping", "killed", "post-stop", "respawning"];
+
+    internal static readonly string[] Kinds = ["main", "pre-start", "post-start", "pre-stop", "post-stop", "check"];
+
+    public static string Name(this Goal value) => Pick(Goals, (int)value);
+    public static string Name(this State value) => Pick(States, (int)value);
+    public static string Name(this ProcessKind value) => Pick(Kinds, (int)value);
 
     /// <summary>The value's display name, or its proto name when it has none.</summary>
     public static string Of(EnumValueDescriptor value) =>
@@ -25,18 +34,6 @@ internal static class DisplayNames
         type.FindValueByName(protoName) is { } value ? Of(value) : protoName;
 
     // A number this supctl does not know (a newer supd) prints as the number, as protobuf's JSON mapping does.
-    private static string Pick(string?[] names, int number) =>
-        (uint)number < (uint)names.Length && names[number] is { } name ? name : number.ToString(CultureInfo.InvariantCulture);
-
-    private static string?[] Build(string enumName)
-    {
-        var type = SupervisorReflection.Descriptor.FindTypeByName<EnumDescriptor>(enumName);
-        var names = new string?[type.Values.Max(v => v.Number) + 1];
-        foreach (var value in type.Values.Where(v => v.Number >= 0)) names[value.Number] = Of(value);
-        return names;
-    }
-
-    private static class Goals { public static readonly string?[] Names = Build(nameof(Goal)); }
-    private static class States { public static readonly string?[] Names = Build(nameof(State)); }
-    private static class Kinds { public static readonly string?[] Names = Build(nameof(ProcessKind)); }
+    private static string Pick(string[] names, int number) =>
+        (uint)number < (uint)names.Length ? names[number] : number.ToString(CultureInfo.InvariantCulture);
 }
