@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using NUnit.Framework;
-using Supervisor.Tests.Stress;
 using Supervisor.Tests.Support;
 
 namespace Supervisor.Tests.Integration;

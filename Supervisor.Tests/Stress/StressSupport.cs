@@ -1,8 +1,5 @@
 using System.Globalization;
-using System.Net.Sockets;
-using Grpc.Net.Client;
 using Supervisor.Tests.Support;
-using ProtoClient = Supervisor.Protocol.Supervisor.SupervisorClient;
 
 namespace Supervisor.Tests.Stress;
 
@@ -34,34 +31,4 @@ public sealed record ResourceSample(TimeSpan At, int Fds, int Threads, long RssK
 
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"{At.TotalSeconds,6:F1}s fds={Fds} threads={Threads} rss={RssKib / 1024.0:F1}MiB zombies={ZombieChildren}");
-}
-
-/// <summary>A gRPC client of supd's socket, as supctl makes one, for tests that must talk to it many at a time.</summary>
-public sealed class RawClient : IDisposable
-{
-    private readonly GrpcChannel _channel;
-
-    public RawClient(string socket, int maxSendBytes = 64 * 1024 * 1024)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, token) =>
-            {
-                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), token);
-                return new NetworkStream(s, ownsSocket: true);
-            },
-        };
-        _channel = GrpcChannel.ForAddress("http://supd", new GrpcChannelOptions
-        {
-            HttpHandler = handler,
-            DisposeHttpClient = true,
-            MaxSendMessageSize = maxSendBytes,
-        });
-        Client = new ProtoClient(_channel);
-    }
-
-    public ProtoClient Client { get; }
-
-    public void Dispose() => _channel.Dispose();
 }
