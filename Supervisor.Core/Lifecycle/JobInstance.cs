@@ -130,27 +130,21 @@ internal sealed class JobInstance
     public int MainProcessGroup { get; set; }
 
     // expect: when the wait began, when the first process exited (fork/daemon), the candidate seen last and how often.
-    public long ExpectTimerGeneration { get; set; }
-    public ITimer? ExpectTimer { get; set; }
     public long ExpectStarted { get; set; }
     public long ExpectInitialExitAt { get; set; }
     public int ExpectCandidate { get; set; }
     public int ExpectCandidatePolls { get; set; }
 
-    // respawn delay (supd): delayed respawns in a row (back to 0 after a stable run), the delay the coming post-stop
-    // waits out (set when a crash decides on a delayed respawn), and while respawning, when and by which timer.
+    // respawn delay (supd): delayed respawns in a row (back to 0 after a stable run), and the delay the coming
+    // post-stop waits out (set when a crash decides on a delayed respawn); while respawning, the deadline is its end.
     public int BackoffAttempt { get; set; }
     public TimeSpan? RespawnDelayDue { get; set; }
-    public DateTimeOffset RespawnAt { get; set; }
-    public long RespawnTimerGeneration { get; set; }
-    public ITimer? RespawnTimer { get; set; }
 
     /// <summary>The check a restart or reload is waiting on (one at a time per instance).</summary>
     public CheckRun? Check { get; set; }
 
-    /// <summary>Generation of the armed kill timer; a fired timer of an older generation is ignored.</summary>
-    public long KillTimerGeneration { get; set; }
-    public ITimer? KillTimer { get; set; }
+    /// <summary>The one deadline of the state the instance is in: kill timeout, expect poll, respawn delay or start grace.</summary>
+    public InstanceDeadline Deadline { get; } = new();
 }
 
 /// <summary>A running <c>check</c>: the request it gates, its output's last lines, its pid and timeout.</summary>

@@ -27,22 +27,13 @@ public sealed partial class SupervisorLoop
         instance.ExpectInitialExitAt = 0;
         instance.ExpectCandidate = 0;
         instance.ExpectCandidatePolls = 0;
-        var generation = ++instance.ExpectTimerGeneration;
-        instance.ExpectTimer?.Dispose();
-        instance.ExpectTimer = _time.CreateTimer(
-            _ => Post(new ExpectTimerFiredInput(instance, generation)), null, _options.ExpectPollInterval, _options.ExpectPollInterval);
+        // The deadline is the next poll: spawned rests until the poll sees what expect said (or gives up).
+        instance.Deadline.Arm(_time, _options.ExpectPollInterval, DeadlineFor(instance), _options.ExpectPollInterval);
     }
 
-    private static void StopExpect(JobInstance instance)
+    /// <summary>The deadline reached in spawned: one look at the process.</summary>
+    private void PollExpect(JobInstance instance)
     {
-        instance.ExpectTimerGeneration++;
-        instance.ExpectTimer?.Dispose();
-        instance.ExpectTimer = null;
-    }
-
-    private void OnExpectTimer(JobInstance instance, long generation)
-    {
-        if (generation != instance.ExpectTimerGeneration || instance.State != JobState.Spawned) return;
         var expect = instance.Definition.Expect;
         if (expect == ExpectMode.Stop ? ExpectStopped(instance) : ExpectForked(instance, expect)) return;
 
@@ -53,15 +44,13 @@ public sealed partial class SupervisorLoop
             var what = expect == ExpectMode.Stop ? "stop itself with SIGSTOP" : "fork and exit";
             instance.ExpectProblem = $"expect {Name(expect)}: the main process ({instance.MainPid}) did not {what} within {seconds}s; supervising it as it is";
             LogExpectProblem(instance.DisplayName, instance.ExpectProblem);
-            ExpectDone(instance);
+            Advance(instance);
             return;
         }
         // The first process exited, but which of its descendants is the daemon cannot be told.
-        StopExpect(instance);
-        Fail(instance, ProcessKind.Main, null, null,
+        FailAndStop(instance, ProcessKind.Main, null, null,
             $"expect {Name(expect)}: the main process exited, and no single process it left behind could be followed");
-        ChangeGoalQuietly(instance, JobGoal.Stop);
-        ChangeState(instance, Next(instance));
+        Advance(instance);
     }
 
     private bool ExpectStopped(JobInstance instance)
@@ -69,7 +58,7 @@ public sealed partial class SupervisorLoop
         if (!instance.MainAlive || _processes.Inspect(instance.MainPid) is not { IsStopped: true }) return false;
         _processes.Signal(instance.MainPid, Signals.SIGCONT);
         LogExpectSatisfied(instance.DisplayName, "stop", instance.MainPid);
-        ExpectDone(instance);
+        Advance(instance);
         return true;
     }
 
@@ -80,11 +69,9 @@ public sealed partial class SupervisorLoop
         if (candidates.Count == 0)
         {
             if (_time.GetElapsedTime(instance.ExpectInitialExitAt) < _options.ExpectForkGrace) return false;
-            StopExpect(instance);
-            Fail(instance, ProcessKind.Main, ExitStatus.Exited(0), null,
+            FailAndStop(instance, ProcessKind.Main, ExitStatus.Exited(0), null,
                 $"expect {Name(expect)}: the main process exited with status 0 and left no process behind");
-            ChangeGoalQuietly(instance, JobGoal.Stop);
-            ChangeState(instance, Next(instance));
+            Advance(instance);
             return true;
         }
         if (candidates.Count > 1)
@@ -105,14 +92,8 @@ public sealed partial class SupervisorLoop
         instance.MainProcessGroup = info.ProcessGroup;
         instance.MainStarted = _time.GetUtcNow();
         LogExpectSatisfied(instance.DisplayName, Name(expect), candidate);
-        ExpectDone(instance);
+        Advance(instance);
         return true;
-    }
-
-    private void ExpectDone(JobInstance instance)
-    {
-        StopExpect(instance);
-        ChangeState(instance, Next(instance));
     }
 
     private static string Name(ExpectMode expect) => expect.ToString().ToLowerInvariant();

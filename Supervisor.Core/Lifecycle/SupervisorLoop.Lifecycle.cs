@@ -15,26 +15,88 @@ public sealed partial class SupervisorLoop
         // A goal asked for from outside ends a respawn under way: its delay no longer applies.
         instance.RespawnDelayDue = null;
         LogGoalChanged(instance.DisplayName, from.Name(), goal.Name());
+        // Acts at once only from a rest state (and ends an expect wait or a respawn delay); elsewhere the current step
+        // picks the goal up when it ends.
+        Act(instance, goal == JobGoal.Start ? InstanceInput.GoalStart : InstanceInput.GoalStop);
+    }
 
-        // A goal change acts at once only from a rest state; elsewhere the current step picks it up when it ends.
-        if ((instance.State == JobState.Waiting && goal == JobGoal.Start) ||
-            (instance.State == JobState.Running && goal == JobGoal.Stop))
+    /// <summary>How a main process ended, for the cells that act on it.</summary>
+    private readonly record struct MainExit(int Pid, ExitStatus Status, int Group);
+
+    /// <summary>Runs the action <see cref="InstanceMachine"/>'s table gives for the instance's state and <paramref name="input"/>.</summary>
+    private void Act(JobInstance instance, InstanceInput input, MainExit exit = default)
+    {
+        switch (InstanceMachine.Decide(instance.State, input))
         {
-            ChangeState(instance, Next(instance));
-        }
-        else if (instance.State == JobState.Spawned && goal == JobGoal.Stop)
-        {
-            // Waiting on expect must never make a job unstoppable (Upstart hung here, spec §12.4).
-            StopExpect(instance);
-            ChangeState(instance, Next(instance));
-        }
-        else if (instance.State == JobState.Respawning && goal == JobGoal.Stop)
-        {
-            // A stop while a respawn delay runs: the job was down already; it stops there.
-            CancelRespawnTimer(instance);
-            ChangeState(instance, Next(instance));
+            case InstanceAction.Nop:
+                return;
+            case InstanceAction.Advance:
+                Advance(instance);
+                return;
+            case InstanceAction.KilledMainExit:
+                KillLeftInGroup(exit);
+                EmitExited(instance, exit.Pid, exit.Status, respawn: false);
+                Advance(instance);
+                return;
+            case InstanceAction.SpawnedMainExit:
+                if (instance.Definition.Expect is ExpectMode.Fork or ExpectMode.Daemon && exit.Status.IsSuccess)
+                {
+                    // The fork we were told to expect: its child lives on in the group; follow it (PollExpect).
+                    instance.ExpectInitialExitAt = _time.GetTimestamp();
+                    return;
+                }
+                // Only an expect wait rests in spawned: the process ended before doing what it promised.
+                KillLeftInGroup(exit);
+                EmitExited(instance, exit.Pid, exit.Status, respawn: false);
+                FailAndStop(instance, ProcessKind.Main, exit.Status);
+                Advance(instance);
+                return;
+            case InstanceAction.HoldMainExit:
+                KillLeftInGroup(exit);
+                instance.PendingMainExit = (exit.Pid, exit.Status);
+                return;
+            case InstanceAction.RunningMainExit:
+                KillLeftInGroup(exit);
+                OnMainExitWhileRunning(instance, exit.Pid, exit.Status);
+                return;
+            case InstanceAction.AnnounceMainExit:
+                // Starting/stopping and the like: the states notice the main process is gone as they move on.
+                KillLeftInGroup(exit);
+                EmitExited(instance, exit.Pid, exit.Status, respawn: false);
+                return;
+            case InstanceAction.KillHard:
+                if (!instance.MainAlive) return;
+                LogKillTimeout(instance.DisplayName, instance.MainPid, instance.Definition.KillTimeout.TotalSeconds);
+                _processes.SignalGroup(instance.MainProcessGroup, Signals.SIGKILL);
+                _processes.Signal(instance.MainPid, Signals.SIGKILL);
+                return;
+            case InstanceAction.PollExpect:
+                PollExpect(instance);
+                return;
+            case InstanceAction.EndStartGrace:
+                // Stopped or restarted meanwhile, the state change disarmed it: whoever changed it answers the waiters.
+                FinishWaiters(instance);
+                return;
+            case InstanceAction.CutRespawnShort:
+                LogRespawnCutShort(instance.DisplayName);
+                Advance(instance);
+                return;
+            default:
+                throw new InvalidOperationException($"Unknown action for {instance.State.Name()} x {input}");
         }
     }
+
+    // Whatever else is left in the main process's group (children that ignored the kill signal, or that a crashed
+    // main left behind) goes with it, so a stop or a respawn never leaves strays running.
+    private void KillLeftInGroup(MainExit exit) => _processes.SignalGroup(exit.Group, Signals.SIGKILL);
+
+    private void OnDeadlineReached(JobInstance instance, long generation)
+    {
+        if (instance.Deadline.Reached(generation)) Act(instance, InstanceInput.DeadlineReached);
+    }
+
+    /// <summary>The current step is over: on to the next state (and on while states complete at once).</summary>
+    private void Advance(JobInstance instance) => ChangeState(instance, Next(instance));
 
     private static JobState Next(JobInstance instance) =>
         JobStateMachine.Next(instance.State, instance.Goal, instance.MainAlive, instance.RespawnDelayDue is not null);
@@ -47,6 +109,8 @@ public sealed partial class SupervisorLoop
             var from = instance.State;
             instance.State = next;
             instance.StateSince = _time.GetUtcNow();
+            // Whatever the old state waited for (kill timeout, expect poll, respawn delay, start grace) is over.
+            instance.Deadline.Disarm();
             LogStateChanged(instance.DisplayName, from.Name(), next.Name());
             Publish((sequence, time) => new StateChangeNotification(sequence, time, instance.Class.Name, instance.Name, instance.Goal, from, next));
             if (!Enter(instance, from)) return;
@@ -86,8 +150,7 @@ public sealed partial class SupervisorLoop
                 if (!Spawn(instance, ProcessKind.Main, definition.Main, out var error, transient: out var transient))
                 {
                     if (transient && RetryTransientSpawn(instance, error!)) return false;
-                    Fail(instance, ProcessKind.Main, null, error);
-                    ChangeGoalQuietly(instance, JobGoal.Stop);
+                    FailAndStop(instance, ProcessKind.Main, null, error);
                     return true;
                 }
                 if (definition.Expect == ExpectMode.None) return true;
@@ -147,13 +210,12 @@ public sealed partial class SupervisorLoop
                 return !RunHook(instance, ProcessKind.PostStop, definition.PostStop, failOnSpawnError: true);
 
             case JobState.Respawning:
-                ArmRespawnTimer(instance);
+                ArmRespawnDelay(instance);
                 return false;
 
             case JobState.Waiting:
                 if (instance.Failed) LogJobStoppedFailed(instance.DisplayName, instance.FailureReason ?? "failed");
                 else LogJobStopped(instance.DisplayName);
-                CancelRespawnTimer(instance);
                 AbandonCheck(instance, "stopped while its check ran");
                 EmitJobEvent("stopped", instance, withResult: true);
                 ReleaseBlocking(instance);
@@ -178,11 +240,7 @@ public sealed partial class SupervisorLoop
     {
         if (command is null) return false;
         if (Spawn(instance, kind, command, out var error)) return true;
-        if (failOnSpawnError)
-        {
-            Fail(instance, kind, null, error);
-            ChangeGoalQuietly(instance, JobGoal.Stop);
-        }
+        if (failOnSpawnError) FailAndStop(instance, kind, null, error);
         return false;
     }
 
@@ -201,7 +259,7 @@ public sealed partial class SupervisorLoop
         {
             if (!ReferenceEquals(instance.Blocker, finished)) return;
             instance.Blocker = null;
-            ChangeState(instance, Next(instance));
+            Act(instance, InstanceInput.Unblocked);
         });
     }
 
@@ -212,26 +270,11 @@ public sealed partial class SupervisorLoop
         LogKilling(instance.DisplayName, instance.MainProcessGroup, Signals.Name(signal));
         if (!_processes.SignalGroup(instance.MainProcessGroup, signal)) _processes.Signal(pid, signal);
 
-        var generation = ++instance.KillTimerGeneration;
-        instance.KillTimer?.Dispose();
-        instance.KillTimer = _time.CreateTimer(
-            _ => Post(new KillTimerFiredInput(instance, generation)), null, instance.Definition.KillTimeout, Timeout.InfiniteTimeSpan);
+        instance.Deadline.Arm(_time, instance.Definition.KillTimeout, DeadlineFor(instance));
     }
 
-    private void OnKillTimerFired(JobInstance instance, long generation)
-    {
-        if (generation != instance.KillTimerGeneration || instance.State != JobState.Killed || !instance.MainAlive) return;
-        LogKillTimeout(instance.DisplayName, instance.MainPid, instance.Definition.KillTimeout.TotalSeconds);
-        _processes.SignalGroup(instance.MainProcessGroup, Signals.SIGKILL);
-        _processes.Signal(instance.MainPid, Signals.SIGKILL);
-    }
-
-    private void CancelKillTimer(JobInstance instance)
-    {
-        instance.KillTimerGeneration++;
-        instance.KillTimer?.Dispose();
-        instance.KillTimer = null;
-    }
+    /// <summary>What the instance's deadline posts when it is reached: its own generation, for the loop to check.</summary>
+    private Action<long> DeadlineFor(JobInstance instance) => generation => Post(new DeadlineReachedInput(instance, generation));
 
     /// <param name="environment">The process's environment; null composes it from the instance (a check brings its own).</param>
     /// <param name="output">Where its output goes; null: the job's log (console log) or what console says.</param>
@@ -342,76 +385,18 @@ public sealed partial class SupervisorLoop
         switch (kind)
         {
             case ProcessKind.Main:
-                OnMainExited(instance, exit.Pid, exit.Status);
+                var group = instance.MainProcessGroup;
+                instance.MainProcessGroup = 0;
+                Act(instance, InstanceInput.MainExited, new MainExit(exit.Pid, exit.Status, group));
                 break;
             case ProcessKind.Check:
                 OnCheckExited(instance, exit.Pid, exit.Status);
                 break;
-            case ProcessKind.PreStart:
-                if (!exit.Status.IsSuccess)
-                {
-                    Fail(instance, kind, exit.Status, null);
-                    ChangeGoalQuietly(instance, JobGoal.Stop);
-                }
-                if (instance.State == JobState.PreStart) ChangeState(instance, Next(instance));
-                break;
-            case ProcessKind.PostStart:
-                if (instance.State == JobState.PostStart) ChangeState(instance, Next(instance));
-                break;
-            case ProcessKind.PreStop:
-                if (instance.State == JobState.PreStop) ChangeState(instance, Next(instance));
-                break;
-            case ProcessKind.PostStop:
-                if (!exit.Status.IsSuccess)
-                {
-                    Fail(instance, kind, exit.Status, null);
-                    ChangeGoalQuietly(instance, JobGoal.Stop);
-                }
-                if (instance.State == JobState.PostStop) ChangeState(instance, Next(instance));
-                break;
-        }
-    }
-
-    private void OnMainExited(JobInstance instance, int pid, ExitStatus status)
-    {
-        var group = instance.MainProcessGroup;
-        instance.MainProcessGroup = 0;
-        if (instance.State == JobState.Spawned && instance.Definition.Expect is ExpectMode.Fork or ExpectMode.Daemon && status.IsSuccess)
-        {
-            // The fork we were told to expect: its child lives on in the group; follow it (OnExpectTimer).
-            instance.ExpectInitialExitAt = _time.GetTimestamp();
-            return;
-        }
-
-        // Whatever else is left in the main process's group (children that ignored the kill signal, or that a
-        // crashed main left behind) goes with it, so a stop or a respawn never leaves strays running.
-        _processes.SignalGroup(group, Signals.SIGKILL);
-
-        switch (instance.State)
-        {
-            case JobState.Killed:
-                EmitExited(instance, pid, status, respawn: false);
-                CancelKillTimer(instance);
-                ChangeState(instance, Next(instance));
-                break;
-            case JobState.Spawned:
-                // Only an expect wait rests here: the process ended before doing what it promised.
-                EmitExited(instance, pid, status, respawn: false);
-                StopExpect(instance);
-                Fail(instance, ProcessKind.Main, status, null);
-                ChangeGoalQuietly(instance, JobGoal.Stop);
-                ChangeState(instance, Next(instance));
-                break;
-            case JobState.PostStart or JobState.PreStop:
-                // Acted on when the running step (post-start or pre-stop script) ends.
-                instance.PendingMainExit = (pid, status);
-                break;
-            case JobState.Running:
-                OnMainExitWhileRunning(instance, pid, status);
-                break;
             default:
-                // Starting/stopping: the state machine notices the main process is gone as it moves on.
-                EmitExited(instance, pid, status, respawn: false);
+                // Spec §7: a failed pre-start or post-stop fails the job; post-start and pre-stop outcomes are ignored.
+                if (kind is ProcessKind.PreStart or ProcessKind.PostStop && !exit.Status.IsSuccess)
+                    FailAndStop(instance, kind, exit.Status);
+                Act(instance, InstanceMachine.HookExited(kind)!.Value);
                 break;
         }
     }
@@ -422,7 +407,7 @@ public sealed partial class SupervisorLoop
         if (instance.Goal == JobGoal.Stop)
         {
             EmitExited(instance, pid, status, respawn: false);
-            ChangeState(instance, Next(instance));
+            Advance(instance);
             return;
         }
         if (FailedWithinStartGrace(instance, status))
@@ -436,8 +421,7 @@ public sealed partial class SupervisorLoop
                 if (RespawningTooFast(instance))
                 {
                     LogRespawningTooFast(instance.DisplayName, definition.RespawnLimit.Count, definition.RespawnLimit.IntervalSeconds);
-                    Fail(instance, null, null, null);
-                    ChangeGoalQuietly(instance, JobGoal.Stop);
+                    FailAndStop(instance, null, null);
                 }
                 else
                 {
@@ -449,8 +433,7 @@ public sealed partial class SupervisorLoop
             }
             else
             {
-                Fail(instance, ProcessKind.Main, status, null);
-                ChangeGoalQuietly(instance, JobGoal.Stop);
+                FailAndStop(instance, ProcessKind.Main, status);
             }
         }
         else
@@ -460,7 +443,7 @@ public sealed partial class SupervisorLoop
         // Announced before anything else happens to the job (the respawn's stopping, or the stop).
         EmitExited(instance, pid, status, respawn: instance.Goal == JobGoal.Start);
         // Goal start here is the respawn path (running → stopping → killed → post-stop → [respawning →] starting).
-        ChangeState(instance, Next(instance));
+        Advance(instance);
     }
 
     /// <summary>Spec §7: a non-zero status fails, and so does any exit of a respawning service, unless listed in normal exit.</summary>
@@ -489,6 +472,13 @@ public sealed partial class SupervisorLoop
         instance.RespawnWindowStart = now;
         instance.RespawnWindowCount = 1;
         return false;
+    }
+
+    /// <summary>A failure that ends the cycle: recorded, and the goal becomes stop without a transition of its own.</summary>
+    private void FailAndStop(JobInstance instance, ProcessKind? process, ExitStatus? status, string? spawnError = null, string? reason = null)
+    {
+        Fail(instance, process, status, spawnError, reason);
+        ChangeGoalQuietly(instance, JobGoal.Stop);
     }
 
     /// <summary>Records the cycle's first failure (process null means "respawn": too fast) and fails the events it holds.</summary>

@@ -89,7 +89,7 @@ public sealed partial class SupervisorLoop
             // start cuts a respawn delay short; as with restart, no variables keep the ones it has.
             if (input.Environment.Count > 0) instance.PendingStartVariables = RequestVariables(input);
             Await(instance, JobGoal.Start, input);
-            RespawnNow(instance);
+            Act(instance, InstanceInput.StartNow);
             return;
         }
         if (instance.Goal == JobGoal.Start)
@@ -135,7 +135,7 @@ public sealed partial class SupervisorLoop
         if (instance.State == JobState.Respawning)
         {
             // The job is down, waiting out a respawn delay: restarting it is starting it now.
-            RespawnNow(instance);
+            Act(instance, InstanceInput.StartNow);
             return;
         }
         ChangeGoal(instance, JobGoal.Stop);

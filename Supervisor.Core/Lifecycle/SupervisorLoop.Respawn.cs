@@ -23,44 +23,19 @@ public sealed partial class SupervisorLoop
         return TimeSpan.FromSeconds(seconds);
     }
 
-    private void ArmRespawnTimer(JobInstance instance)
+    /// <summary>Entering respawning: the deadline is the end of the delay the crash decided on.</summary>
+    private void ArmRespawnDelay(JobInstance instance)
     {
         var delay = instance.RespawnDelayDue ?? TimeSpan.Zero;
         instance.RespawnDelayDue = null;
-        instance.RespawnAt = _time.GetUtcNow() + delay;
-        var generation = ++instance.RespawnTimerGeneration;
-        instance.RespawnTimer?.Dispose();
-        instance.RespawnTimer = _time.CreateTimer(
-            _ => Post(new RespawnTimerFiredInput(instance, generation)), null, delay, Timeout.InfiniteTimeSpan);
-    }
-
-    private void CancelRespawnTimer(JobInstance instance)
-    {
-        instance.RespawnTimerGeneration++;
-        instance.RespawnTimer?.Dispose();
-        instance.RespawnTimer = null;
-    }
-
-    private void OnRespawnTimer(JobInstance instance, long generation)
-    {
-        if (generation != instance.RespawnTimerGeneration || instance.State != JobState.Respawning) return;
-        CancelRespawnTimer(instance);
-        ChangeState(instance, Next(instance));
-    }
-
-    /// <summary><c>start</c> while a respawn delay runs: start now (the back-off keeps counting for the next crash).</summary>
-    private void RespawnNow(JobInstance instance)
-    {
-        LogRespawnCutShort(instance.DisplayName);
-        CancelRespawnTimer(instance);
-        ChangeState(instance, Next(instance));
+        instance.Deadline.Arm(_time, delay, DeadlineFor(instance));
     }
 
     /// <summary>How long until the respawn while an instance waits in respawning; null otherwise.</summary>
     private TimeSpan? TimeToRespawn(JobInstance instance)
     {
         if (instance.State != JobState.Respawning) return null;
-        var left = instance.RespawnAt - _time.GetUtcNow();
+        var left = (instance.Deadline.At ?? _time.GetUtcNow()) - _time.GetUtcNow();
         return left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
 

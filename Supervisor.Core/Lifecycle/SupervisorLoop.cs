@@ -195,11 +195,8 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         switch (input)
         {
             case ChildExitedInput x: OnChildExited(x.Exit); break;
-            case KillTimerFiredInput x: OnKillTimerFired(x.Instance, x.Generation); break;
-            case ExpectTimerFiredInput x: OnExpectTimer(x.Instance, x.Generation); break;
-            case RespawnTimerFiredInput x: OnRespawnTimer(x.Instance, x.Generation); break;
+            case DeadlineReachedInput x: OnDeadlineReached(x.Instance, x.Generation); break;
             case CheckTimerFiredInput x: OnCheckTimeout(x.Instance, x.Check); break;
-            case StartGraceElapsedInput x: OnStartGraceElapsed(x.Instance, x.Tag); break;
             case LoadJobsInput x: Reply(x.Reply, () => LoadJobs(x.Jobs)); break;
             case ListInput x: Reply(x.Reply, List); break;
             case DefinitionsInput x: Reply(x.Reply, () => Definitions(x.Job)); break;
