@@ -114,11 +114,9 @@ internal sealed class JobInstance
 
     /// <summary>Set when the process did not do what <c>expect</c> said (it is then supervised as it is).</summary>
     public string? ExpectProblem { get; set; }
-    public int RespawnCount { get; set; }
 
-    // Runaway detection window (spec §7): a fixed window, as Upstart's.
-    public long RespawnWindowStart { get; set; }
-    public int RespawnWindowCount { get; set; }
+    /// <summary>Respawns so far, the runaway window and the back-off (<see cref="RespawnPolicy"/>).</summary>
+    public RespawnTally Respawn { get; } = new();
 
     /// <summary>Unique per start of this instance; the main process carries it as SUPD_TAG so its daemon can be found.</summary>
     public string Tag { get; set; } = "";
@@ -135,10 +133,6 @@ internal sealed class JobInstance
     public int ExpectCandidate { get; set; }
     public int ExpectCandidatePolls { get; set; }
 
-    // respawn delay (supd): delayed respawns in a row (back to 0 after a stable run), and the delay the coming
-    // post-stop waits out (set when a crash decides on a delayed respawn); while respawning, the deadline is its end.
-    public int BackoffAttempt { get; set; }
-    public TimeSpan? RespawnDelayDue { get; set; }
 
     /// <summary>The check a restart or reload is waiting on (one at a time per instance).</summary>
     public CheckRun? Check { get; set; }

@@ -13,7 +13,7 @@ public sealed partial class SupervisorLoop
         var from = instance.Goal;
         instance.Goal = goal;
         // A goal asked for from outside ends a respawn under way: its delay no longer applies.
-        instance.RespawnDelayDue = null;
+        instance.Respawn.DelayDue = null;
         LogGoalChanged(instance.DisplayName, from.Name(), goal.Name());
         // Acts at once only from a rest state (and ends an expect wait or a respawn delay); elsewhere the current step
         // picks the goal up when it ends.
@@ -99,7 +99,7 @@ public sealed partial class SupervisorLoop
     private void Advance(JobInstance instance) => ChangeState(instance, Next(instance));
 
     private static JobState Next(JobInstance instance) =>
-        JobStateMachine.Next(instance.State, instance.Goal, instance.MainAlive, instance.RespawnDelayDue is not null);
+        JobStateMachine.Next(instance.State, instance.Goal, instance.MainAlive, instance.Respawn.DelayDue is not null);
 
     /// <summary>Enters <paramref name="next"/> and keeps going while each state completes at once.</summary>
     private void ChangeState(JobInstance instance, JobState next)
@@ -310,9 +310,9 @@ public sealed partial class SupervisorLoop
     private bool RetryTransientSpawn(JobInstance instance, string error)
     {
         if (!instance.Definition.Respawn || instance.Goal != JobGoal.Start || RespawningTooFast(instance)) return false;
-        instance.RespawnCount++;
-        instance.RespawnDelayDue = NextRespawnDelay(instance) ?? TransientSpawnRetry;
-        LogSpawnRetry(instance.DisplayName, error, instance.RespawnDelayDue.Value.TotalSeconds);
+        instance.Respawn.Count++;
+        instance.Respawn.DelayDue = NextRespawnDelay(instance) ?? TransientSpawnRetry;
+        LogSpawnRetry(instance.DisplayName, error, instance.Respawn.DelayDue.Value.TotalSeconds);
         ChangeState(instance, JobState.Stopping);
         return true;
     }
@@ -425,9 +425,9 @@ public sealed partial class SupervisorLoop
                 }
                 else
                 {
-                    instance.RespawnCount++;
-                    instance.RespawnDelayDue = NextRespawnDelay(instance);
-                    if (instance.RespawnDelayDue is { } delay) LogRespawningAfter(instance.DisplayName, delay.TotalSeconds);
+                    instance.Respawn.Count++;
+                    instance.Respawn.DelayDue = NextRespawnDelay(instance);
+                    if (instance.Respawn.DelayDue is { } delay) LogRespawningAfter(instance.DisplayName, delay.TotalSeconds);
                     else LogRespawning(instance.DisplayName);
                 }
             }
@@ -456,22 +456,6 @@ public sealed partial class SupervisorLoop
         }
         if (definition.Respawn && !definition.Task) return true;
         return !status.IsSuccess;
-    }
-
-    // Upstart's fixed window: COUNT respawns are allowed within INTERVAL seconds of the window's first one.
-    private bool RespawningTooFast(JobInstance instance)
-    {
-        var limit = instance.Definition.RespawnLimit;
-        if (limit.IsUnlimited) return false;
-        var now = _time.GetTimestamp();
-        if (instance.RespawnWindowCount > 0 && _time.GetElapsedTime(instance.RespawnWindowStart, now).TotalSeconds < limit.IntervalSeconds)
-        {
-            instance.RespawnWindowCount++;
-            return instance.RespawnWindowCount > limit.Count;
-        }
-        instance.RespawnWindowStart = now;
-        instance.RespawnWindowCount = 1;
-        return false;
     }
 
     /// <summary>A failure that ends the cycle: recorded, and the goal becomes stop without a transition of its own.</summary>

@@ -311,7 +311,7 @@ public sealed partial class SupervisorLoop
             .ToArray(),
         Description = instance.Definition.Description,
         SourcePath = instance.Definition.SourcePath,
-        RespawnCount = instance.RespawnCount,
+        RespawnCount = instance.Respawn.Count,
         LastExit = instance.LastExit,
         Failure = instance.FailureReason,
         MainStarted = instance.MainAlive ? instance.MainStarted : null,
