@@ -95,11 +95,9 @@ internal sealed class JobInstance
     /// <summary>Requests waiting for this instance to reach its goal.</summary>
     public List<InstanceWaiter> Waiters { get; } = [];
 
-    // Failure bookkeeping: the first failure of a cycle wins; cleared when the instance next enters starting.
-    public bool Failed { get; set; }
-    public string? FailedProcess { get; set; }
-    public ExitStatus? FailedStatus { get; set; }
-    public string? FailureReason { get; set; }
+    /// <summary>The cycle's first failure (it wins); null when none, cleared when the instance next enters starting.</summary>
+    public InstanceFailure? Failure { get; set; }
+    public bool Failed => Failure is not null;
 
     public ProcessExitRecord? LastExit { get; set; }
 
@@ -108,9 +106,6 @@ internal sealed class JobInstance
 
     /// <summary>The last lines each kind of process wrote, for failure messages (replaced at each spawn of that kind).</summary>
     public Dictionary<ProcessKind, OutputTail> Outputs { get; } = [];
-
-    /// <summary>What the failed process wrote (set with the failure); its last lines explain the failure.</summary>
-    public OutputTail? FailedOutput { get; set; }
 
     /// <summary>Set when the process did not do what <c>expect</c> said (it is then supervised as it is).</summary>
     public string? ExpectProblem { get; set; }
@@ -140,6 +135,13 @@ internal sealed class JobInstance
     /// <summary>The one deadline of the state the instance is in: kill timeout, expect poll, respawn delay or start grace.</summary>
     public InstanceDeadline Deadline { get; } = new();
 }
+
+/// <summary>Why an instance failed.</summary>
+/// <param name="Process">The process that failed (<c>pre-start</c>, <c>main</c>…), or <c>respawn</c> for respawning too fast.</param>
+/// <param name="Status">How it ended, when it ran.</param>
+/// <param name="Reason">One line: "pre-start process exited with status 3".</param>
+/// <param name="Output">What the failed process wrote; its last lines explain the failure.</param>
+internal sealed record InstanceFailure(string Process, ExitStatus? Status, string Reason, OutputTail? Output);
 
 /// <summary>A running <c>check</c>: the request it gates, its output's last lines, its pid and timeout.</summary>
 internal sealed class CheckRun(JobCommandInput request, OutputTail output)

@@ -28,8 +28,8 @@ public sealed partial class SupervisorLoop
             environment.Set("RESULT", instance.Failed ? "failed" : "ok");
             if (instance.Failed)
             {
-                environment.Set("PROCESS", instance.FailedProcess!);
-                if (instance.FailedStatus is { } status) SetExitVariables(environment, status);
+                environment.Set("PROCESS", instance.Failure!.Process);
+                if (instance.Failure?.Status is { } status) SetExitVariables(environment, status);
             }
         }
         AddExports(environment, instance);

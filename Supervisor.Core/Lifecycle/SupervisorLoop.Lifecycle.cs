@@ -135,7 +135,7 @@ public sealed partial class SupervisorLoop
                 instance.Tag = Interop.Libc.RandomHex128();
                 instance.ExpectProblem = null;
                 instance.StopCause = null;
-                ClearFailure(instance);
+                instance.Failure = null;
                 BlockOn(instance, EmitJobEvent("starting", instance, withResult: false));
                 return false;
 
@@ -214,16 +214,16 @@ public sealed partial class SupervisorLoop
                 return false;
 
             case JobState.Waiting:
-                if (instance.Failed) LogJobStoppedFailed(instance.DisplayName, instance.FailureReason ?? "failed");
+                if (instance.Failed) LogJobStoppedFailed(instance.DisplayName, instance.Failure?.Reason ?? "failed");
                 else LogJobStopped(instance.DisplayName);
                 AbandonCheck(instance, "stopped while its check ran");
                 EmitJobEvent("stopped", instance, withResult: true);
                 ReleaseBlocking(instance);
                 instance.Class.Instances.Remove(instance.Name);
                 instance.Class.LastExit = instance.LastExit;
-                instance.Class.LastFailure = instance.Failed ? instance.FailureReason : null;
+                instance.Class.LastFailure = instance.Failed ? instance.Failure?.Reason : null;
                 instance.Class.StoppedSince = instance.StateSince;
-                instance.Class.LastStop = instance.Failed ? $"failed: {instance.FailureReason}"
+                instance.Class.LastStop = instance.Failed ? $"failed: {instance.Failure?.Reason}"
                     : instance.StopCause ?? (instance.LastExit is { } exit ? $"finished: {exit}" : "stopped");
                 _logs?.InstanceFinished(instance.Class.Name, instance.Name, instance.Definition.LogRotate);
                 CheckCritical(instance);
@@ -469,34 +469,25 @@ public sealed partial class SupervisorLoop
     private void Fail(JobInstance instance, ProcessKind? process, ExitStatus? status, string? spawnError, string? reason = null)
     {
         if (instance.Failed) return;
-        instance.Failed = true;
-        instance.FailedProcess = process?.Name() ?? "respawn";
-        instance.FailedStatus = status;
-        // Respawning too fast (no process): the main process's last words say why it kept dying.
-        instance.FailedOutput = spawnError is null ? instance.Outputs.GetValueOrDefault(process ?? ProcessKind.Main) : null;
         var definition = instance.Definition;
-        instance.FailureReason = reason ?? (process is null
-            ? $"respawning too fast, more than {definition.RespawnLimit.Count} times in {definition.RespawnLimit.IntervalSeconds}s"
-            : spawnError is not null
-                // A main program that cannot be run is the job's whole story: "nosuch: cannot run /usr/bin/x: …".
-                ? process == ProcessKind.Main && spawnError.StartsWith("cannot run ", StringComparison.Ordinal)
-                    ? spawnError
-                    : $"{process.Value.Name()} process failed to spawn: {spawnError}"
-                : $"{process.Value.Name()} process {status}");
+        instance.Failure = new InstanceFailure(
+            process?.Name() ?? "respawn",
+            status,
+            reason ?? (process is null
+                ? $"respawning too fast, more than {definition.RespawnLimit.Count} times in {definition.RespawnLimit.IntervalSeconds}s"
+                : spawnError is not null
+                    // A main program that cannot be run is the job's whole story: "nosuch: cannot run /usr/bin/x: …".
+                    ? process == ProcessKind.Main && spawnError.StartsWith("cannot run ", StringComparison.Ordinal)
+                        ? spawnError
+                        : $"{process.Value.Name()} process failed to spawn: {spawnError}"
+                    : $"{process.Value.Name()} process {status}"),
+            // Respawning too fast (no process): the main process's last words say why it kept dying.
+            spawnError is null ? instance.Outputs.GetValueOrDefault(process ?? ProcessKind.Main) : null);
         foreach (var e in instance.Blocking)
         {
             e.Failed = true;
             e.Failures.Add(Explain(instance));
         }
-    }
-
-    private static void ClearFailure(JobInstance instance)
-    {
-        instance.Failed = false;
-        instance.FailedProcess = null;
-        instance.FailedStatus = null;
-        instance.FailureReason = null;
-        instance.FailedOutput = null;
     }
 
     private void RecordExit(JobInstance instance, ProcessKind kind, int pid, ExitStatus? status, string? spawnError)
@@ -524,7 +515,7 @@ public sealed partial class SupervisorLoop
             if (instance.Failed && instance.State == JobState.Waiting)
             {
                 var stopping = waiter.Goal == JobGoal.Stop;
-                if (!stopping || instance.FailedProcess is "pre-stop" or "post-stop")
+                if (!stopping || instance.Failure?.Process is "pre-stop" or "post-stop")
                 {
                     RejectExplained(waiter.Reply,
                         stopping ? SupervisorError.JobFailedWhileStopping : SupervisorError.JobFailedToStart,

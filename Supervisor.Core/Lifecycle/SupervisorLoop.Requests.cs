@@ -313,7 +313,7 @@ public sealed partial class SupervisorLoop
         SourcePath = instance.Definition.SourcePath,
         RespawnCount = instance.Respawn.Count,
         LastExit = instance.LastExit,
-        Failure = instance.FailureReason,
+        Failure = instance.Failure?.Reason,
         MainStarted = instance.MainAlive ? instance.MainStarted : null,
         LogPath = instance.Log?.Path ?? "",
         LogBytesDropped = instance.Log?.BytesDropped ?? 0,
@@ -323,7 +323,7 @@ public sealed partial class SupervisorLoop
         Since = instance.StateSince,
         ChangedOnDisk = instance.ChangedOnDisk,
         NextRespawn = TimeToRespawn(instance),
-        StopReason = instance.Goal == JobGoal.Stop ? instance.StopCause ?? (instance.Failed ? $"failed: {instance.FailureReason}" : null) : null,
+        StopReason = instance.Goal == JobGoal.Stop ? instance.StopCause ?? (instance.Failed ? $"failed: {instance.Failure?.Reason}" : null) : null,
         Disabled = _disabled.GetValueOrDefault(instance.Class.Name),
     };
 
