@@ -125,12 +125,7 @@ public sealed partial class SupervisorLoop
         // Upstart 1.12: the variables given replace the start environment, and none means none (not the old ones).
         instance.PendingStartVariables = RequestVariables(input);
         instance.StartedByBoot = false;
-        var key = (instance.Class.Name, instance.Name);
-        if (input.Instance is null && _startedByHand.ContainsKey(key))
-        {
-            _startedByHand[key] = input.Environment.ToArray();
-            _goalsDirty = true;
-        }
+        if (input.Instance is null) _goals.RestartedByHand(instance.Class.Name, instance.Name, input.Environment.ToArray());
         Await(instance, JobGoal.Start, input);
         if (instance.State == JobState.Respawning)
         {
@@ -284,14 +279,14 @@ public sealed partial class SupervisorLoop
         Since = jobClass.StoppedSince,
         LogBytesDropped = _logs?.Dropped(jobClass.Name, "") ?? 0,
         StopReason = ClassStopReason(jobClass),
-        Disabled = _disabled.GetValueOrDefault(jobClass.Name),
+        Disabled = _goals.Disabled(jobClass.Name),
     };
 
     // A stop in this run says why; otherwise a stop by hand from before supd restarted; otherwise nothing has run.
     private string ClassStopReason(JobClass jobClass)
     {
         if (jobClass.LastStop is { } stop) return stop;
-        if (_stoppedByHand.TryGetValue((jobClass.Name, ""), out var byHand))
+        if (_goals.StoppedBy(jobClass.Name, "") is { } byHand)
         {
             var at = byHand.At is { } t ? $" at {t:yyyy-MM-dd HH:mm:ss} UTC" : "";
             return $"by hand, by {byHand.By ?? "an operator"}{at}, before supd restarted";
@@ -324,7 +319,7 @@ public sealed partial class SupervisorLoop
         ChangedOnDisk = instance.ChangedOnDisk,
         NextRespawn = TimeToRespawn(instance),
         StopReason = instance.Goal == JobGoal.Stop ? instance.StopCause ?? (instance.Failed ? $"failed: {instance.Failure?.Reason}" : null) : null,
-        Disabled = _disabled.GetValueOrDefault(instance.Class.Name),
+        Disabled = _goals.Disabled(instance.Class.Name),
     };
 
     private static string Shorten(string text) => text.Length <= 500 ? text : text[..499] + "…";

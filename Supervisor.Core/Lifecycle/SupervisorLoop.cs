@@ -56,7 +56,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
 
     private void Publish(Func<long, DateTimeOffset, SupervisorNotification> make)
     {
-        _goalsDirty = true; // a state change may have spawned or ended a process the state file lists
+        _goals.Dirty = true; // a state change may have spawned or ended a process the state file lists
         var handlers = Notified;
         if (handlers is null) return;
         handlers(make(++_nextSequence, _time.GetUtcNow()));
