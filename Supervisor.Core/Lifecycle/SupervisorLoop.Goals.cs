@@ -109,7 +109,7 @@ public sealed partial class SupervisorLoop
             jobClass.StartOn?.Reset();
             LogDisabled(job, by ?? "supd");
         }
-        return JobSnapshot(jobClass);
+        return _status.Job(jobClass);
     }
 
     private JobStatusSnapshot Enable(string job, string? by)
@@ -119,14 +119,8 @@ public sealed partial class SupervisorLoop
         {
             LogEnabled(job, by ?? "supd");
         }
-        return JobSnapshot(jobClass);
+        return _status.Job(jobClass);
     }
-
-    /// <summary>The job as <c>status JOB</c> shows a job without instance variables (the class, for an instance job).</summary>
-    private JobStatusSnapshot JobSnapshot(JobClass jobClass) =>
-        jobClass.Definition.Instance.Length == 0 && jobClass.Instances.TryGetValue("", out var instance)
-            ? Snapshot(instance)
-            : ClassSnapshot(jobClass);
 
     /// <summary>After each input: hands the goals to the store when anything changed (cheap; the store writes elsewhere).</summary>
     private void SaveGoalsIfDirty()

@@ -509,7 +509,7 @@ public sealed partial class SupervisorLoop
         if (instance.Waiters.Count == 0) return;
         var waiters = instance.Waiters.ToArray();
         instance.Waiters.Clear();
-        var snapshot = instance.State == JobState.Waiting ? ClassSnapshot(instance.Class) : Snapshot(instance);
+        var snapshot = instance.State == JobState.Waiting ? _status.Class(instance.Class) : _status.Instance(instance);
         foreach (var waiter in waiters)
         {
             if (instance.Failed && instance.State == JobState.Waiting)

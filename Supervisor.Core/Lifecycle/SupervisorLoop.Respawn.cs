@@ -23,14 +23,6 @@ public sealed partial class SupervisorLoop
         instance.Deadline.Arm(_time, delay, DeadlineFor(instance));
     }
 
-    /// <summary>How long until the respawn while an instance waits in respawning; null otherwise.</summary>
-    private TimeSpan? TimeToRespawn(JobInstance instance)
-    {
-        if (instance.State != JobState.Respawning) return null;
-        var left = (instance.Deadline.At ?? _time.GetUtcNow()) - _time.GetUtcNow();
-        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
-    }
-
     [LoggerMessage(EventId = 410, Level = LogLevel.Warning, Message = "{Job} main process ended, respawning in {Delay:0.0}s")]
     private partial void LogRespawningAfter(string job, double delay);
 

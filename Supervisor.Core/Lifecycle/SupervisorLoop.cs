@@ -46,7 +46,10 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         _time = time;
         _options = options;
         _log = log;
+        _status = new StatusProjection(logs, _goals, time);
     }
+
+    private readonly StatusProjection _status;
 
     /// <summary>
     /// Every event and state change, on the loop thread, in order. Handlers must not block or throw; they copy the
