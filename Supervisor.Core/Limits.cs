@@ -1,13 +1,15 @@
 namespace Supervisor.Core;
 
 /// <summary>
-/// Every bound supd puts on input it did not write itself, in one place so that docs/security.md's "Limits" table
-/// and the code agree. Each is checked before the data is held (a file's size with fstat before it is read, a
-/// request's variables before the loop sees them); going over one fails that file, job or request with a message
-/// naming the limit, never supd.
+/// Every bound supd puts on what it did not write itself (files, requests, events, logs, connections), in one place so
+/// that docs/security.md's "Limits" table and the code agree; grouped by concern in the table's order. Each is checked
+/// before the data is held (a file's size with fstat before it is read, a request's variables before the loop sees
+/// them); going over one fails that file, job, request or connection with a message naming the limit, never supd.
 /// </summary>
 public static class Limits
 {
+    #region Job files and the job language
+
     /// <summary>A job file (<c>.conf</c>, <c>.override</c>): larger is rejected alone, the other jobs load.</summary>
     public const long MaxJobFileBytes = 1024 * 1024;
 
@@ -24,6 +26,13 @@ public static class Limits
     /// </summary>
     public const int MaxExpressionDepth = MaxExpressionOperands;
 
+    /// <summary>The longest <c>start grace</c>: a start that waits longer than an hour is no longer a start.</summary>
+    public const double MaxStartGraceSeconds = 3600;
+
+    #endregion
+
+    #region Env-files
+
     /// <summary>One env-file: larger fails that job's start.</summary>
     public const long MaxEnvFileBytes = 1024 * 1024;
 
@@ -32,6 +41,13 @@ public static class Limits
 
     /// <summary>Variables in one env-file.</summary>
     public const int MaxEnvFileVariables = 4096;
+
+    #endregion
+
+    #region Requests
+
+    /// <summary>One gRPC message to supd (Kestrel/gRPC refuse a larger one with RESOURCE_EXHAUSTED before it is parsed).</summary>
+    public const int MaxRequestBytes = 1024 * 1024;
 
     /// <summary>
     /// One <c>KEY=VALUE</c> variable, in a request or an env-file: Linux's MAX_ARG_STRLEN (one environment string
@@ -45,14 +61,74 @@ public static class Limits
     /// <summary>A job, instance or event name in a request.</summary>
     public const int MaxNameBytes = 4096;
 
+    #endregion
+
+    #region Events
+
     /// <summary>
     /// Events emitted and not yet finished (pending, or held by a job). An <c>emit</c> past it is refused; the
     /// loop's own events (job events, boot events) are never refused, so a flood cannot block supervision.
     /// </summary>
     public const int MaxEventsInFlight = 10_000;
 
-    /// <summary>One gRPC message to supd (Kestrel/gRPC refuse a larger one with RESOURCE_EXHAUSTED before it is parsed).</summary>
-    public const int MaxRequestBytes = 1024 * 1024;
+    #endregion
+
+    #region State file
+
+    /// <summary>goals.json's size (read by fstat before the file is).</summary>
+    public const long MaxGoalsFileBytes = 64L * 1024 * 1024;
+
+    /// <summary>Entries in each list of goals.json: far more than any real supd has instances.</summary>
+    public const int MaxGoalsEntries = 100_000;
+
+    #endregion
+
+    #region Logs
+
+    /// <summary>
+    /// Longest log line supd holds for a reply (<c>supctl log</c>, the last lines in <c>show</c>): the rest of a longer
+    /// line is replaced by <c>…[N bytes cut]</c>. The job log itself keeps every byte.
+    /// </summary>
+    public const int MaxHeldLogLineBytes = 64 * 1024;
+
+    /// <summary>A line a failed process wrote, kept for its failure message (<c>OutputTail</c>); longer is cut.</summary>
+    public const int MaxFailureLineBytes = 4096;
+
+    /// <summary>Lines of a failed process kept for its failure message.</summary>
+    public const int FailureLines = 10;
+
+    #endregion
+
+    #region Connections
+
+    /// <summary>Control connections open at once, all callers together (root and supd's own user may exceed it, up to the fd reserve).</summary>
+    public const int MaxConnections = 4096;
+
+    /// <summary>Control connections open at once from one uid other than root and supd's own.</summary>
+    public const int MaxConnectionsPerUser = 128;
+
+    /// <summary>
+    /// File descriptors kept free for supervision (spawning: pipes, pidfds, log files; the state file): a new
+    /// connection is refused while supd has more than RLIMIT_NOFILE minus this open (a quarter of a small limit).
+    /// </summary>
+    public const int FdReserve = 256;
+
+    /// <summary>An HTTP/2 connection with no request in flight is closed after this long (Kestrel's keep-alive timeout).</summary>
+    public static readonly TimeSpan IdleConnectionTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Streams (calls) open at once on one connection; supctl uses one.</summary>
+    public const int MaxStreamsPerConnection = 32;
+
+    /// <summary>Request headers, all together, of one call.</summary>
+    public const int MaxRequestHeaderBytes = 16 * 1024;
+
+    /// <summary>Request headers of one call.</summary>
+    public const int MaxRequestHeaderCount = 64;
+
+    /// <summary>A request body (one gRPC message and its framing).</summary>
+    public const long MaxRequestBodyBytes = 8L * 1024 * 1024;
+
+    #endregion
 
     /// <summary>Describes a byte count the way limit messages do: <c>1 GiB</c>, <c>1.5 MiB</c>, <c>812 bytes</c>.</summary>
     public static string Bytes(long bytes)

@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Runtime.CompilerServices;
 using Supervisor.Core.Events;
 using Supervisor.Core.Language;
+using Supervisor.Core.Processes;
 
 namespace Supervisor.Core.Access;
 
@@ -29,7 +30,7 @@ public static class VariablePolicy
         "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "PS4", "CDPATH", "GLOBIGNORE", "PROMPT_COMMAND", "INPUTRC",
         "GCONV_PATH", "GETCONF_DIR", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH", "NLSPATH", "NIS_PATH", "RES_OPTIONS",
         "RESOLV_HOST_CONF", "OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES", "SSL_CERT_FILE", "SSL_CERT_DIR",
-        "EDITOR", "VISUAL", "PAGER", "LESSOPEN", "LESSCLOSE", "JOB", "INSTANCE",
+        "EDITOR", "VISUAL", "PAGER", "LESSOPEN", "LESSCLOSE", EventIds.Variables.Job, EventIds.Variables.Instance,
     }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>Families of variables programs act on without being told: loader, glibc, interpreters, supd's own.</summary>
@@ -103,8 +104,8 @@ public static class VariablePolicy
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         References(job.Instance, names);
-        foreach (var process in new[] { job.PreStart, job.Main, job.PostStart, job.PreStop, job.PostStop, job.Check })
-            if (process is not null) References(process.Text, names);
+        foreach (var kind in ProcessKinds.All)
+            if (kind.Command(job) is { } process) References(process.Text, names);
         if (job.StopOn is not null) ExpressionReferences(job.StopOn, names);
         return names.ToFrozenSet(StringComparer.Ordinal);
     }

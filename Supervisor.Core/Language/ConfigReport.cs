@@ -18,21 +18,6 @@ public static class ConfigReport
     public const string StartOn = "start on";
     public const string StopOn = "stop on";
 
-    /// <summary>The job events (Upstart's four and supd's <c>exited</c>): their first argument (or <c>JOB=</c>) names a job.</summary>
-    private static readonly HashSet<string> JobEvents = new(StringComparer.Ordinal) { "starting", "started", "stopping", "stopped", "exited" };
-
-    /// <summary>
-    /// Events check-config treats as always available: Upstart's own (<c>startup</c>, the job events,
-    /// <c>control-alt-delete</c>, <c>keyboard-request</c>, <c>power-status-changed</c>) and supd's
-    /// (<c>filesystem</c> and <c>runlevel</c> at boot, <c>exited</c> when a main process dies).
-    /// </summary>
-    public static IReadOnlySet<string> BuiltInEvents { get; } = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "startup", "starting", "started", "stopping", "stopped",
-        "control-alt-delete", "keyboard-request", "power-status-changed",
-        "filesystem", "runlevel", "exited",
-    };
-
     /// <summary>
     /// show-config: per job its name, then <c>  emits X</c> lines, <c>  start on EXPR</c> and <c>  stop on EXPR</c>
     /// with EXPR fully parenthesised. With <paramref name="enumerate"/> (<c>-e</c>) every operand gets its own line,
@@ -76,7 +61,7 @@ public static class ConfigReport
 
     /// <summary>
     /// check-config: the <c>start on</c>/<c>stop on</c> operands that nothing can satisfy, per job in name order.
-    /// An event is available when it is built in (<see cref="BuiltInEvents"/>), matches a job's <c>emits</c> glob, or is
+    /// An event is available when it is built in (<see cref="EventIds.BuiltIn"/>), matches a job's <c>emits</c> glob, or is
     /// ignored (<c>-i</c>); <c>EVENT/failed</c> is available when EVENT is (supd emits it when a job holding EVENT
     /// fails). The job named by a job event (<c>started foo</c>, <c>stopped JOB=foo</c>) must exist, unless it is a
     /// <c>$VARIABLE</c>. As in initctl, an <c>or</c> is satisfied by either side (with <paramref name="warn"/>, <c>-w</c>,
@@ -121,10 +106,10 @@ public static class ConfigReport
     {
         public bool IsAvailable(string eventName) =>
             IsDirectlyAvailable(eventName)
-            || eventName.EndsWith("/failed", StringComparison.Ordinal) && IsDirectlyAvailable(eventName[..^"/failed".Length]);
+            || EventIds.IsFailed(eventName) && IsDirectlyAvailable(eventName[..^EventIds.FailedSuffix.Length]);
 
         private bool IsDirectlyAvailable(string eventName) =>
-            BuiltInEvents.Contains(eventName) || Ignored.Contains(eventName) || Emits.Any(pattern => Glob.Match(pattern, eventName));
+            EventIds.BuiltIn.Contains(eventName) || Ignored.Contains(eventName) || Emits.Any(pattern => Glob.Match(pattern, eventName));
 
         public bool JobExists(string job) => Jobs.Contains(job) || job.StartsWith('$');
     }
@@ -179,11 +164,11 @@ public static class ConfigReport
     /// </summary>
     private static (string? Name, int Index) JobOf(EventMatch match)
     {
-        if (!JobEvents.Contains(match.Name)) return (null, -1);
+        if (!EventIds.JobEvents.Contains(match.Name)) return (null, -1);
         for (var i = 0; i < match.Arguments.Count; i++)
         {
             var text = match.Arguments[i].ToString();
-            if (text.StartsWith("JOB=", StringComparison.Ordinal)) return (text["JOB=".Length..], i);
+            if (text.StartsWith(EventIds.Variables.Job + "=", StringComparison.Ordinal)) return (text[(EventIds.Variables.Job.Length + 1)..], i);
             if (i == 0 && !text.Contains('=', StringComparison.Ordinal)) return (text, 0);
         }
         return (null, -1);

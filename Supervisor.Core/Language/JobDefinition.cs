@@ -52,12 +52,12 @@ public sealed record JobDefinition
 
     public bool Task { get; init; }
     public bool Respawn { get; init; }
-    public RespawnLimit RespawnLimit { get; init; } = RespawnLimit.Default;
+    public RespawnLimit RespawnLimit { get; init; } = Defaults.Job.RespawnLimit;
 
     /// <summary>supd extension <c>respawn delay MIN [MAX]</c>; null keeps Upstart's immediate respawn.</summary>
     public RespawnDelay? RespawnDelay { get; init; }
 
-    public IReadOnlyList<ExitCondition> NormalExit { get; init; } = [];
+    public IReadOnlyList<ExitCondition> NormalExit { get; init; } = Defaults.Job.NormalExit;
 
     /// <summary>
     /// supd extension <c>start grace SECONDS</c>: a start is answered once the main process has stayed up this long,
@@ -68,9 +68,9 @@ public sealed record JobDefinition
     /// <summary><c>instance NAME</c>, unexpanded (may contain <c>$VAR</c>); empty for a single-instance job.</summary>
     public string Instance { get; init; } = "";
 
-    public ConsoleMode Console { get; init; } = ConsoleMode.Log;
+    public ConsoleMode Console { get; init; } = Defaults.Job.Console;
 
-    /// <summary>File creation mask; null means the default (022).</summary>
+    /// <summary>File creation mask; null means the default (<see cref="Defaults.Job.Umask"/>, 022).</summary>
     public int? Umask { get; init; }
     public int? Nice { get; init; }
 
@@ -85,11 +85,11 @@ public sealed record JobDefinition
     public string? Setuid { get; init; }
     public string? Setgid { get; init; }
 
-    public ExpectMode Expect { get; init; } = ExpectMode.None;
+    public ExpectMode Expect { get; init; } = Defaults.Job.Expect;
 
-    public int KillSignal { get; init; } = Signals.SIGTERM;
-    public TimeSpan KillTimeout { get; init; } = TimeSpan.FromSeconds(5);
-    public int ReloadSignal { get; init; } = Signals.SIGHUP;
+    public int KillSignal { get; init; } = Defaults.Job.KillSignal;
+    public TimeSpan KillTimeout { get; init; } = Defaults.Job.KillTimeout;
+    public int ReloadSignal { get; init; } = Defaults.Job.ReloadSignal;
 
     public string? ApparmorLoad { get; init; }
     public string? ApparmorSwitch { get; init; }
@@ -123,7 +123,6 @@ public sealed record ProcessCommand(bool IsScript, string Text, int Line = 0)
 /// <summary><c>respawn limit COUNT INTERVAL</c>; <c>unlimited</c> or a zero count or interval disables the limit.</summary>
 public sealed record RespawnLimit(int Count, int IntervalSeconds)
 {
-    public static readonly RespawnLimit Default = new(10, 5);
     public static readonly RespawnLimit Unlimited = new(0, 0);
     public bool IsUnlimited => Count == 0 || IntervalSeconds == 0;
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Supervisor.Core.Events;
+using Supervisor.Core.Processes;
 
 namespace Supervisor.Core.Language;
 
@@ -83,13 +84,9 @@ public static class JobParser
             case "export": return job with { Export = [.. job.Export, .. OneOrMoreArguments(reader)] };
             case "emits": return job with { Emits = [.. job.Emits, .. OneOrMoreArguments(reader)] };
 
-            case "exec": return job with { Main = ParseExec(reader, line) };
-            case "script": return job with { Main = ParseScript(reader, line) };
-            case "pre-start": return job with { PreStart = ParseProcess(reader, name, line) };
-            case "post-start": return job with { PostStart = ParseProcess(reader, name, line) };
-            case "pre-stop": return job with { PreStop = ParseProcess(reader, name, line) };
-            case "post-stop": return job with { PostStop = ParseProcess(reader, name, line) };
-            case "check": return job with { Check = ParseProcess(reader, name, line) };
+            // main's exec and script stand alone; the other processes' stanzas (pre-start exec …) are in ProcessKinds.
+            case "exec": return ProcessKinds.Main.WithCommand(job, ParseExec(reader, line));
+            case "script": return ProcessKinds.Main.WithCommand(job, ParseScript(reader, line));
 
             case "start":
                 if (ExpectSubword(reader, name, "on", "grace") == "grace") return job with { StartGrace = ParseStartGrace(reader) };
@@ -128,6 +125,8 @@ public static class JobParser
             case "env-file": return job with { EnvFiles = [.. job.EnvFiles, ParseEnvFile(reader)] };
             case "log": return ParseLog(reader, job);
             default:
+                if (ProcessKinds.TryFromStanza(name, out var process))
+                    return process.WithCommand(job, ParseProcess(reader, name, line));
                 throw new ConfigSyntaxException(reader.Position, $"Unknown stanza '{name}'");
         }
     }
@@ -225,15 +224,12 @@ public static class JobParser
         return new RespawnDelay(min, max);
     }
 
-    /// <summary>The longest <c>start grace</c>: a start that waits longer than an hour is no longer a start.</summary>
-    public const double MaxStartGraceSeconds = 3600;
-
-    /// <summary><c>start grace SECONDS</c>: above 0, at most <see cref="MaxStartGraceSeconds"/>, fractions allowed.</summary>
+    /// <summary><c>start grace SECONDS</c>: above 0, at most <see cref="Limits.MaxStartGraceSeconds"/>, fractions allowed.</summary>
     private static TimeSpan ParseStartGrace(ConfigReader reader)
     {
         reader.Context = "start grace";
         var text = reader.NextArgument();
-        if (!NumberParsing.TryParseSeconds(text, out var seconds) || seconds <= 0 || seconds > MaxStartGraceSeconds)
+        if (!NumberParsing.TryParseSeconds(text, out var seconds) || seconds <= 0 || seconds > Limits.MaxStartGraceSeconds)
             throw Illegal(reader, "Illegal interval, expected number of seconds above 0, at most 3600", text);
         reader.SkipComment();
         return TimeSpan.FromSeconds(seconds);
@@ -260,14 +256,12 @@ public static class JobParser
         return conditions;
     }
 
-    private static ConsoleMode ParseConsole(ConfigReader reader) => ParseKeyword(reader, "console",
-        ("log", ConsoleMode.Log), ("none", ConsoleMode.None), ("output", ConsoleMode.Output), ("owner", ConsoleMode.Owner));
+    private static ConsoleMode ParseConsole(ConfigReader reader) => ParseKeyword(reader, "console", StanzaWords.Console);
 
-    private static ExpectMode ParseExpect(ConfigReader reader) => ParseKeyword(reader, "expect",
-        ("stop", ExpectMode.Stop), ("daemon", ExpectMode.Daemon), ("fork", ExpectMode.Fork), ("none", ExpectMode.None));
+    private static ExpectMode ParseExpect(ConfigReader reader) => ParseKeyword(reader, "expect", StanzaWords.Expect);
 
     // One word out of a fixed set; anything else is Upstart's "Unknown stanza" naming the choices.
-    private static T ParseKeyword<T>(ConfigReader reader, string stanza, params (string Word, T Value)[] choices)
+    private static T ParseKeyword<T>(ConfigReader reader, string stanza, IReadOnlyList<(string Word, T Value)> choices)
     {
         var value = reader.NextArgument();
         foreach (var (word, result) in choices)
@@ -276,7 +270,7 @@ public static class JobParser
             reader.SkipComment();
             return result;
         }
-        var expected = string.Join(", ", choices[..^1].Select(c => c.Word)) + " or " + choices[^1].Word;
+        var expected = string.Join(", ", choices.Take(choices.Count - 1).Select(c => c.Word)) + " or " + choices[^1].Word;
         throw new ConfigSyntaxException(reader.Position, $"Unknown stanza '{stanza} {value}': expected {expected}");
     }
 

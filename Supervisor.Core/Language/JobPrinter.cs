@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Supervisor.Core.Events;
+using Supervisor.Core.Processes;
 
 namespace Supervisor.Core.Language;
 
@@ -43,7 +44,7 @@ public static class JobPrinter
 
         if (job.Task) Line("task");
         if (job.Respawn) Line("respawn");
-        if (job.RespawnLimit != RespawnLimit.Default)
+        if (job.RespawnLimit != Defaults.Job.RespawnLimit)
             Line(FormattableString.Invariant($"respawn limit {job.RespawnLimit.Count} {job.RespawnLimit.IntervalSeconds}"));
         if (job.RespawnDelay is { } delay)
             Line($"respawn delay {delay.MinSeconds.ToString("R", Invariant)} {delay.MaxSeconds.ToString("R", Invariant)}");
@@ -51,8 +52,8 @@ public static class JobPrinter
         if (job.StartGrace is { } grace) Line("start grace " + grace.TotalSeconds.ToString("R", Invariant));
         if (job.Critical) Line("critical");
 
-        if (job.Console != ConsoleMode.Log) Line("console " + job.Console.ToString().ToLowerInvariant());
-        if (job.Expect != ExpectMode.None) Line("expect " + job.Expect.ToString().ToLowerInvariant());
+        if (job.Console != Defaults.Job.Console) Line("console " + job.Console.Name());
+        if (job.Expect != Defaults.Job.Expect) Line("expect " + job.Expect.Name());
         if (job.Umask is { } umask) Line("umask 0" + Convert.ToString(umask, 8));
         if (job.Nice is { } nice) Line("nice " + nice.ToString(Invariant));
         if (job.OomScore is { } oom) Line("oom score " + oom.ToString(Invariant));
@@ -62,21 +63,16 @@ public static class JobPrinter
         Value("chdir", job.Chdir);
         Value("setuid", job.Setuid);
         Value("setgid", job.Setgid);
-        if (job.KillSignal != Signals.SIGTERM) Line("kill signal " + Signals.Name(job.KillSignal));
-        if (job.KillTimeout != TimeSpan.FromSeconds(5)) Line("kill timeout " + ((long)job.KillTimeout.TotalSeconds).ToString(Invariant));
-        if (job.ReloadSignal != Signals.SIGHUP) Line("reload signal " + Signals.Name(job.ReloadSignal));
+        if (job.KillSignal != Defaults.Job.KillSignal) Line("kill signal " + Signals.Name(job.KillSignal));
+        if (job.KillTimeout != Defaults.Job.KillTimeout) Line("kill timeout " + ((long)job.KillTimeout.TotalSeconds).ToString(Invariant));
+        if (job.ReloadSignal != Defaults.Job.ReloadSignal) Line("reload signal " + Signals.Name(job.ReloadSignal));
         Value("apparmor load", job.ApparmorLoad);
         Value("apparmor switch", job.ApparmorSwitch);
         foreach (var cgroup in job.Cgroups) Line("cgroup " + cgroup);
         if (job.LogRotate is { } rotate) Line(FormattableString.Invariant($"log rotate {rotate.SizeBytes} {rotate.Count}"));
         if (job.LogTimestamps) Line("log timestamps");
 
-        Process(output, "pre-start", job.PreStart);
-        Process(output, "post-start", job.PostStart);
-        Process(output, "check", job.Check);
-        Process(output, "", job.Main);
-        Process(output, "pre-stop", job.PreStop);
-        Process(output, "post-stop", job.PostStop);
+        foreach (var process in ProcessKinds.All) Process(output, process.Stanza, process.Command(job));
         return output.ToString();
     }
 
@@ -99,10 +95,10 @@ public static class JobPrinter
     private static string QuoteEventWord(string word) =>
         word is "and" or "or" || word.AsSpan().IndexOfAny("()") >= 0 ? ForceQuote(word) : Quote(word);
 
-    private static void Process(StringBuilder output, string stanza, ProcessCommand? command)
+    private static void Process(StringBuilder output, string? stanza, ProcessCommand? command)
     {
         if (command is null) return;
-        var prefix = stanza.Length == 0 ? "" : stanza + " ";
+        var prefix = stanza is null ? "" : stanza + " ";
         if (!command.IsScript)
         {
             output.Append(prefix).Append("exec ").Append(command.Text).Append('\n');

@@ -36,7 +36,7 @@ public sealed partial class SupervisorLoop
         _unanswered.Clear();
 
         var groups = new List<(int Pid, string Name)>();
-        var grace = TimeSpan.FromSeconds(5);
+        var grace = Defaults.Job.KillTimeout;
         try
         {
             foreach (var (pid, (instance, kind)) in _processesByPid)

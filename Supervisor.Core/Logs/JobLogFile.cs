@@ -46,7 +46,7 @@ public sealed partial class JobLogFile : IOutputSink, IDisposable
         _mode = mode;
         _log = log;
         _time = time ?? TimeProvider.System;
-        _rotation = rotation ?? LogSettings.DefaultRotation;
+        _rotation = rotation ?? Defaults.Logs.Rotation;
     }
 
     public string Path { get; }

@@ -9,7 +9,7 @@ namespace Supervisor.Core.Logs;
 /// file holds fewer), then, when following, whatever is appended. A rotation (the path names another file, or the
 /// file shrank) is followed: the old file is read to its end first, so nothing written before the rotation is missed.
 /// Memory is bounded whatever the file holds: the last lines are found reading backwards in chunks and given in
-/// chunks, each line cut at <see cref="IoLimits.MaxHeldLogLineBytes"/>; what is followed passes through in chunks.
+/// chunks, each line cut at <see cref="Limits.MaxHeldLogLineBytes"/>; what is followed passes through in chunks.
 /// </summary>
 public static class LogTail
 {
@@ -86,7 +86,7 @@ public static class LogTail
 
     /// <summary>
     /// The last <paramref name="lines"/> lines, in pieces of at most <see cref="ChunkSize"/> bytes (plus a marker), each
-    /// line cut at <see cref="IoLimits.MaxHeldLogLineBytes"/>; leaves <paramref name="reader"/> at the end it saw.
+    /// line cut at <see cref="Limits.MaxHeldLogLineBytes"/>; leaves <paramref name="reader"/> at the end it saw.
     /// </summary>
     private static IEnumerable<ReadOnlyMemory<byte>> LastLines(FileStream? reader, string path, int lines)
     {
@@ -141,13 +141,13 @@ public static class LogTail
     }
 
     /// <summary>
-    /// [start, end) read forwards in chunks; a line longer than <see cref="IoLimits.MaxHeldLogLineBytes"/> keeps its
+    /// [start, end) read forwards in chunks; a line longer than <see cref="Limits.MaxHeldLogLineBytes"/> keeps its
     /// first bytes (never half a UTF-8 character) and the rest is replaced by <c>…[N bytes cut]</c>, so one 700 MB
     /// line costs supd one chunk of memory, not 700 MB. A last line without its newline is given (cut the same way).
     /// </summary>
     internal static IEnumerable<ReadOnlyMemory<byte>> CutLongLines(Stream stream, long start, long end)
     {
-        const int max = IoLimits.MaxHeldLogLineBytes;
+        const int max = Limits.MaxHeldLogLineBytes;
         var buffer = new byte[ChunkSize];
         var output = new MemoryStream(ChunkSize + 64);
         long length = 0; // bytes of the current line seen so far

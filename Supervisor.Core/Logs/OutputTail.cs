@@ -6,17 +6,14 @@ namespace Supervisor.Core.Logs;
 /// <summary>
 /// Passes one process's output on to its sink (the job log) and keeps the last lines it wrote, so a failure can be
 /// explained with them ("pre-start process exited with status 3" and what it printed). Lines longer than
-/// <see cref="MaxLineBytes"/> are cut; a last line without a newline is kept too.
+/// <see cref="Limits.MaxFailureLineBytes"/> are cut; a last line without a newline is kept too.
 /// </summary>
-public sealed class OutputTail(IOutputSink? inner, int lines = OutputTail.DefaultLines) : IOutputSink
+public sealed class OutputTail(IOutputSink? inner, int lines = Limits.FailureLines) : IOutputSink
 {
-    public const int DefaultLines = 10;
-    public const int MaxLineBytes = 4096;
-
     private readonly Lock _gate = new();
     private readonly Queue<string> _lines = new();
-    // The line being read, up to MaxLineBytes (copied by span: a fast writer passes many lines per chunk).
-    private readonly byte[] _partial = new byte[MaxLineBytes];
+    // The line being read, up to Limits.MaxFailureLineBytes (copied by span: a fast writer passes many lines per chunk).
+    private readonly byte[] _partial = new byte[Limits.MaxFailureLineBytes];
     private int _partialLength;
     private bool _partialCut;
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -34,7 +31,7 @@ public sealed class OutputTail(IOutputSink? inner, int lines = OutputTail.Defaul
             {
                 var newline = data.IndexOf((byte)'\n');
                 var chunk = newline < 0 ? data : data[..newline];
-                var room = MaxLineBytes - _partialLength;
+                var room = Limits.MaxFailureLineBytes - _partialLength;
                 if (chunk.Length > room) _partialCut = true;
                 var take = Math.Min(room, chunk.Length);
                 chunk[..take].CopyTo(_partial.AsSpan(_partialLength));

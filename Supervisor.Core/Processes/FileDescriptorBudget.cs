@@ -3,7 +3,7 @@ using Supervisor.Core.Interop;
 namespace Supervisor.Core.Processes;
 
 /// <summary>
-/// Keeps <see cref="IoLimits.FdReserve"/> file descriptors free for supervision: clients flooding the control socket
+/// Keeps <see cref="Limits.FdReserve"/> file descriptors free for supervision: clients flooding the control socket
 /// once took supd to its fd limit, and a respawning job then failed with "unable to create output pipe: Too many open
 /// files" and goals.json could not be written. Counting /proc/self/fd costs a directory read, so it is sampled at
 /// most every <see cref="SampleInterval"/>, and connections admitted since are added to the sample.
@@ -25,8 +25,8 @@ public sealed unsafe class FileDescriptorBudget(TimeProvider? time = null)
         return (int)Math.Min(limit.Current, int.MaxValue);
     }
 
-    /// <summary>The fds kept free under <paramref name="limit"/>: <see cref="IoLimits.FdReserve"/>, or a quarter of a small limit.</summary>
-    public static int ReserveFor(int limit) => Math.Min(IoLimits.FdReserve, limit / 4);
+    /// <summary>The fds kept free under <paramref name="limit"/>: <see cref="Limits.FdReserve"/>, or a quarter of a small limit.</summary>
+    public static int ReserveFor(int limit) => Math.Min(Limits.FdReserve, limit / 4);
 
     /// <summary>True when one more fd (a connection) still leaves the reserve free; counts it as taken if so.</summary>
     /// <param name="privileged">Root or supd's own user: may use half the reserve, so root can still ask what is going on under a flood.</param>

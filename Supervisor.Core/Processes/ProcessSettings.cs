@@ -8,12 +8,9 @@ namespace Supervisor.Core.Processes;
 /// </summary>
 public sealed record ProcessSettings
 {
-    /// <summary>Upstart's default file creation mask.</summary>
-    public const int DefaultUmask = 0x12; // 022 octal
-
     public static readonly ProcessSettings Default = new();
 
-    public int Umask { get; init; } = DefaultUmask;
+    public int Umask { get; init; } = Defaults.Job.Umask;
 
     /// <summary>A hint where negative: applied if the kernel lets supd, else reported as not applied.</summary>
     public int? Nice { get; init; }
@@ -27,11 +24,11 @@ public sealed record ProcessSettings
     public string? Chroot { get; init; }
     public string? Setuid { get; init; }
     public string? Setgid { get; init; }
-    public ConsoleMode Console { get; init; } = ConsoleMode.Log;
+    public ConsoleMode Console { get; init; } = Defaults.Job.Console;
 
     public static ProcessSettings From(JobDefinition definition) => new()
     {
-        Umask = definition.Umask ?? DefaultUmask,
+        Umask = definition.Umask ?? Defaults.Job.Umask,
         Nice = definition.Nice,
         OomScore = definition.OomScore,
         Limits = definition.Limits,

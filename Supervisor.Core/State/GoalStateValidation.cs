@@ -9,9 +9,6 @@ namespace Supervisor.Core.State;
 /// </summary>
 public static class GoalStateValidation
 {
-    /// <summary>Entries in each list: far more than any real supd has instances.</summary>
-    public const int MaxEntries = 100_000;
-
     /// <summary>The first problem in <paramref name="state"/>, or null when every part is valid.</summary>
     public static string? Problem(GoalState? state)
     {
@@ -25,7 +22,7 @@ public static class GoalStateValidation
         // disabled came with version 2: missing (null) in a version 1 file, which GoalStore reads as none.
         if (state.Disabled is null && state.Version >= 2) return "lacks disabled";
         var disabledJobs = state.Disabled ?? [];
-        if (disabledJobs.Count > MaxEntries) return $"has too many disabled entries ({disabledJobs.Count} > {MaxEntries})";
+        if (disabledJobs.Count > Limits.MaxGoalsEntries) return $"has too many disabled entries ({disabledJobs.Count} > {Limits.MaxGoalsEntries})";
         for (var i = 0; i < disabledJobs.Count; i++)
         {
             var disabled = disabledJobs[i];
@@ -35,13 +32,13 @@ public static class GoalStateValidation
         }
         foreach (var (list, name) in new[] { (state.StoppedByHand, "stoppedByHand"), (state.StartedByHand, "startedByHand") })
         {
-            if (list.Count > MaxEntries) return $"has too many {name} entries ({list.Count} > {MaxEntries})";
+            if (list.Count > Limits.MaxGoalsEntries) return $"has too many {name} entries ({list.Count} > {Limits.MaxGoalsEntries})";
             for (var i = 0; i < list.Count; i++)
             {
                 if (InstanceProblem(list[i]) is { } problem) return $"{name}[{i}]: {problem}";
             }
         }
-        if (state.Processes.Count > MaxEntries) return $"has too many processes ({state.Processes.Count} > {MaxEntries})";
+        if (state.Processes.Count > Limits.MaxGoalsEntries) return $"has too many processes ({state.Processes.Count} > {Limits.MaxGoalsEntries})";
         for (var i = 0; i < state.Processes.Count; i++)
         {
             if (ProcessProblem(state.Processes[i]) is { } problem) return $"processes[{i}]: {problem}";

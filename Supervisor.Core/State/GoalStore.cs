@@ -46,9 +46,6 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
     public long WriteFailures => Interlocked.Read(ref _writeFailures);
     private long _writeFailures;
 
-    /// <summary>goals.json's size bound (read by fstat before the file is).</summary>
-    public const long MaxFileBytes = 64L * 1024 * 1024;
-
     /// <summary>The saved state; empty when there is none, or when the file was corrupt (then it is set aside).</summary>
     public GoalState Load()
     {
@@ -56,7 +53,7 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
         try
         {
             if (!File.Exists(FilePath)) return GoalState.Empty;
-            bytes = Language.RegularFile.ReadAllBytes(FilePath, MaxFileBytes);
+            bytes = Language.RegularFile.ReadAllBytes(FilePath, Limits.MaxGoalsFileBytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

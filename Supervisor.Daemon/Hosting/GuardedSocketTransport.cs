@@ -10,8 +10,8 @@ using Supervisor.Core.Processes;
 namespace Supervisor.Daemon.Hosting;
 
 /// <summary>
-/// Who may hold a control connection: at most <see cref="IoLimits.MaxConnectionsPerUser"/> per uid and
-/// <see cref="IoLimits.MaxConnections"/> in all (root and supd's own user are held to neither, so a flood by a local
+/// Who may hold a control connection: at most <see cref="Limits.MaxConnectionsPerUser"/> per uid and
+/// <see cref="Limits.MaxConnections"/> in all (root and supd's own user are held to neither, so a flood by a local
 /// user never locks root out), and never one that would eat into the fds kept for supervision
 /// (<see cref="FileDescriptorBudget"/>; root may use half of that reserve). Every refusal is counted; a warning says so at most every 10 s.
 /// </summary>
@@ -35,8 +35,8 @@ public sealed partial class ConnectionGuard(ILogger<ConnectionGuard> log)
         lock (_gate)
         {
             _perUser.TryGetValue(uid, out var mine);
-            reason = !privileged && mine >= IoLimits.MaxConnectionsPerUser ? $"uid {uid} holds {mine} connections, the most one user may"
-                : !privileged && _open >= IoLimits.MaxConnections ? $"{_open} connections are open, the most supd accepts"
+            reason = !privileged && mine >= Limits.MaxConnectionsPerUser ? $"uid {uid} holds {mine} connections, the most one user may"
+                : !privileged && _open >= Limits.MaxConnections ? $"{_open} connections are open, the most supd accepts"
                 : !_fds.TryTake(privileged) ? "the file descriptors left are kept for supervision"
                 : null;
             if (reason is null)

@@ -5,6 +5,7 @@ using Serilog;
 using Serilog.Events;
 using Supervisor.Core.Access;
 using Supervisor.Core;
+using Supervisor.Core.Events;
 using Supervisor.Core.Configuration;
 using Supervisor.Core.Language;
 using Supervisor.Core.Lifecycle;
@@ -62,7 +63,7 @@ public static class SupdHost
         var tools = JobTools.Install(paths.StateDir, options.Supctl, out var toolsProblem);
         var supervisorOptions = new SupervisorOptions
         {
-            JobEnvironment = [new("SUPD_SOCKET", paths.Socket)],
+            JobEnvironment = [new(EventIds.ProcessVariables.SupdSocket, paths.Socket)],
             RespawnDelay = ParseRespawnDelay(options.RespawnDelay),
             CheckTimeout = ParseCheckTimeout(options.CheckTimeoutSeconds),
         };
@@ -104,11 +105,11 @@ public static class SupdHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Bounds on what one client can make supd hold (docs/security.md, Limits).
-            kestrel.Limits.KeepAliveTimeout = IoLimits.IdleConnectionTimeout;
-            kestrel.Limits.Http2.MaxStreamsPerConnection = IoLimits.MaxStreamsPerConnection;
-            kestrel.Limits.MaxRequestHeadersTotalSize = IoLimits.MaxRequestHeaderBytes;
-            kestrel.Limits.MaxRequestHeaderCount = IoLimits.MaxRequestHeaderCount;
-            kestrel.Limits.MaxRequestBodySize = IoLimits.MaxRequestBodyBytes;
+            kestrel.Limits.KeepAliveTimeout = Limits.IdleConnectionTimeout;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = Limits.MaxStreamsPerConnection;
+            kestrel.Limits.MaxRequestHeadersTotalSize = Limits.MaxRequestHeaderBytes;
+            kestrel.Limits.MaxRequestHeaderCount = Limits.MaxRequestHeaderCount;
+            kestrel.Limits.MaxRequestBodySize = Limits.MaxRequestBodyBytes;
             kestrel.ListenUnixSocket(paths.Socket, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;

@@ -61,7 +61,7 @@ public sealed class ControlCharacterEscaper : ILogEventEnricher
 public sealed class SupdLogFileSink : ILogEventSink, IDisposable
 {
     public const int Mode0600 = 0x180;
-    private static readonly LogRotation Rotation = new(10 * 1024 * 1024, 5);
+    private static readonly LogRotation Rotation = Supervisor.Core.Defaults.Logs.SupdLogRotation;
 
     private readonly MessageTemplateTextFormatter _formatter =
         new("{Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} [{Level:u3}] {Message:lj}{NewLine}", System.Globalization.CultureInfo.InvariantCulture);

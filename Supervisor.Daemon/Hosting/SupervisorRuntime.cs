@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Options;
+using Supervisor.Core;
+using Supervisor.Core.Events;
 using Supervisor.Core.Language;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Processes;
@@ -28,7 +30,7 @@ public sealed partial class SupervisorRuntime(
     public const int CriticalJobFailedExitCode = 3;
 
     private readonly CancellationTokenSource _stopping = new();
-    private TimeSpan _longestKillTimeout = TimeSpan.FromSeconds(5);
+    private TimeSpan _longestKillTimeout = Defaults.Job.KillTimeout;
 
     public async Task StartSupervisionAsync()
     {
@@ -99,7 +101,7 @@ public sealed partial class SupervisorRuntime(
     /// job stopped by hand before supd restarted is not started by them.
     /// </summary>
     public Task EmitBootEventsAsync() =>
-        loop.EmitBootEventsAsync([("startup", []), .. ParseEvents(options.Value.BootEvents)]);
+        loop.EmitBootEventsAsync([(EventIds.Startup, []), .. ParseEvents(options.Value.BootEvents)]);
 
     /// <summary>
     /// Tells systemd (NOTIFY_SOCKET) that supd is ready, once the loop has handled the boot events (the jobs they start

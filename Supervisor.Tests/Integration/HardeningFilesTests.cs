@@ -35,7 +35,7 @@ public sealed class HardeningFilesTests(BinaryFlavor flavor) : IntegrationFixtur
             "both lines in chatty.log", Long);
         var before = RssKiB(supd.SupdPid);
 
-        var max = IoLimits.MaxHeldLogLineBytes;
+        var max = Limits.MaxHeldLogLineBytes;
         var last = await supd.CtlAsync("log", "chatty", "-n", "1");
         Assert.That(last.ExitCode, Is.EqualTo(0), last.Stderr);
         Assert.That(last.Stdout.TrimEnd('\n'), Is.EqualTo(new string('y', max) + $"…[{9_000_000 - max} bytes cut]"), "the partial last line, cut");

@@ -168,7 +168,7 @@ public sealed class ConformanceStanzaTests
             Assert.That(defaults.KillSignal, Is.EqualTo(Signals.SIGTERM));
             Assert.That(defaults.KillTimeout, Is.EqualTo(TimeSpan.FromSeconds(5)));
             Assert.That(defaults.ReloadSignal, Is.EqualTo(Signals.SIGHUP));
-            Assert.That(defaults.RespawnLimit, Is.EqualTo(RespawnLimit.Default));
+            Assert.That(defaults.RespawnLimit, Is.EqualTo(new RespawnLimit(10, 5)));
         });
 
         var job = JobAssert.Parses("""

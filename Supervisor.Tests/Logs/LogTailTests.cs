@@ -47,7 +47,7 @@ public sealed class LogTailTests
         try
         {
             var path = Path.Combine(dir, "job.log");
-            var max = Supervisor.Core.IoLimits.MaxHeldLogLineBytes;
+            var max = Supervisor.Core.Limits.MaxHeldLogLineBytes;
             await using (var file = File.Create(path))
             {
                 await file.WriteAsync(Encoding.UTF8.GetBytes("first\n"));

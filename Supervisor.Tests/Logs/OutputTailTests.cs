@@ -1,5 +1,6 @@
 using NUnit.Framework;
 using System.Text;
+using Supervisor.Core;
 using Supervisor.Core.Logs;
 using Supervisor.Core.Processes;
 
@@ -30,7 +31,7 @@ public sealed class OutputTailTests
         ((IOutputSink)tail).Completed();
 
         var lines = tail.Lines();
-        Assert.That(lines[0], Has.Length.EqualTo(OutputTail.MaxLineBytes + 2).And.EndWith(" …"));
+        Assert.That(lines[0], Has.Length.EqualTo(Limits.MaxFailureLineBytes + 2).And.EndWith(" …"));
         Assert.That(lines[1], Is.EqualTo("short"));
         Assert.That(tail.Completion.IsCompleted, Is.True);
     }

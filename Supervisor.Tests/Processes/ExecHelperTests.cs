@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using NUnit.Framework;
+using Supervisor.Core;
 using Supervisor.Core.Language;
 using Supervisor.Core.Processes;
 using Supervisor.Tests.Support;
@@ -110,10 +111,10 @@ public sealed class ExecHelperTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public void Settings_posix_spawn_can_give_need_no_helper()
     {
-        Assert.That(ExecHelper.IsNeeded(ProcessSettings.Default, Credentials.Unchanged, ProcessSettings.DefaultUmask), Is.False);
-        Assert.That(ExecHelper.IsNeeded(new ProcessSettings { Console = ConsoleMode.Output }, Credentials.Unchanged, ProcessSettings.DefaultUmask), Is.False);
+        Assert.That(ExecHelper.IsNeeded(ProcessSettings.Default, Credentials.Unchanged, Defaults.Job.Umask), Is.False);
+        Assert.That(ExecHelper.IsNeeded(new ProcessSettings { Console = ConsoleMode.Output }, Credentials.Unchanged, Defaults.Job.Umask), Is.False);
         Assert.That(ExecHelper.IsNeeded(ProcessSettings.Default, Credentials.Unchanged, 0x3F), Is.True, "supd's own umask differs");
-        Assert.That(ExecHelper.IsNeeded(new ProcessSettings { Nice = 1 }, Credentials.Unchanged, ProcessSettings.DefaultUmask), Is.True);
+        Assert.That(ExecHelper.IsNeeded(new ProcessSettings { Nice = 1 }, Credentials.Unchanged, Defaults.Job.Umask), Is.True);
     }
 
     /// <summary>Cost per spawn, spawn → exec of /bin/true → reaped, with and without the helper (JIT build). Prints medians.</summary>
