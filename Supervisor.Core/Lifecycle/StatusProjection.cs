@@ -45,9 +45,9 @@ internal sealed class StatusProjection(JobLogDirectory? logs, GoalRecord goals, 
         Instance = instance.Name,
         Goal = instance.Goal,
         State = instance.State,
-        Processes = Enum.GetValues<ProcessKind>()
-            .Where(instance.Pids.ContainsKey)
-            .Select(kind => (kind, instance.Pids[kind]))
+        Processes = ProcessKinds.All
+            .Where(info => instance.Pids.ContainsKey(info.Kind))
+            .Select(info => (info.Kind, instance.Pids[info.Kind]))
             .ToArray(),
         Description = instance.Definition.Description,
         SourcePath = instance.Definition.SourcePath,

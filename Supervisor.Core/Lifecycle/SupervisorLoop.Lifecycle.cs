@@ -136,14 +136,14 @@ public sealed partial class SupervisorLoop
                 instance.ExpectProblem = null;
                 instance.StopCause = null;
                 instance.Failure = null;
-                BlockOn(instance, EmitJobEvent("starting", instance, withResult: false));
+                BlockOn(instance, EmitJobEvent(EventIds.Starting, instance, withResult: false));
                 return false;
 
             case JobState.Security:
                 return true; // apparmor load is not supported: the first spawn of such a job fails naming the stanza
 
             case JobState.PreStart:
-                return !RunHook(instance, ProcessKind.PreStart, definition.PreStart, failOnSpawnError: true);
+                return !RunHook(instance, ProcessKinds.PreStart);
 
             case JobState.Spawned:
                 if (definition.Main is null) return true;
@@ -158,14 +158,14 @@ public sealed partial class SupervisorLoop
                 return false;
 
             case JobState.PostStart:
-                return !RunHook(instance, ProcessKind.PostStart, definition.PostStart, failOnSpawnError: false);
+                return !RunHook(instance, ProcessKinds.PostStart);
 
             case JobState.Running:
                 if (from == JobState.PostStart)
                 {
                     if (instance.MainAlive) LogJobStarted(instance.DisplayName, instance.MainPid);
                     else LogJobStartedWithoutMain(instance.DisplayName);
-                    EmitJobEvent("started", instance, withResult: false);
+                    EmitJobEvent(EventIds.Started, instance, withResult: false);
                     if (!definition.Task)
                     {
                         ReleaseBlocking(instance);
@@ -186,7 +186,7 @@ public sealed partial class SupervisorLoop
                 return false;
 
             case JobState.PreStop:
-                return !RunHook(instance, ProcessKind.PreStop, definition.PreStop, failOnSpawnError: false);
+                return !RunHook(instance, ProcessKinds.PreStop);
 
             case JobState.Stopping:
                 // A main exit held while post-start or pre-stop ran is not acted on now: the job is stopping anyway.
@@ -195,7 +195,7 @@ public sealed partial class SupervisorLoop
                     instance.PendingMainExit = null;
                     EmitExited(instance, held.Pid, held.Status, respawn: false);
                 }
-                BlockOn(instance, EmitJobEvent("stopping", instance, withResult: true));
+                BlockOn(instance, EmitJobEvent(EventIds.Stopping, instance, withResult: true));
                 return false;
 
             case JobState.Killed:
@@ -207,7 +207,7 @@ public sealed partial class SupervisorLoop
                 return true;
 
             case JobState.PostStop:
-                return !RunHook(instance, ProcessKind.PostStop, definition.PostStop, failOnSpawnError: true);
+                return !RunHook(instance, ProcessKinds.PostStop);
 
             case JobState.Respawning:
                 ArmRespawnDelay(instance);
@@ -217,7 +217,7 @@ public sealed partial class SupervisorLoop
                 if (instance.Failed) LogJobStoppedFailed(instance.DisplayName, instance.Failure?.Reason ?? "failed");
                 else LogJobStopped(instance.DisplayName);
                 AbandonCheck(instance, "stopped while its check ran");
-                EmitJobEvent("stopped", instance, withResult: true);
+                EmitJobEvent(EventIds.Stopped, instance, withResult: true);
                 ReleaseBlocking(instance);
                 instance.Class.Instances.Remove(instance.Name);
                 instance.Class.LastExit = instance.LastExit;
@@ -235,12 +235,15 @@ public sealed partial class SupervisorLoop
         }
     }
 
-    /// <summary>Spawns a hook if the job has one; true when the state must wait for it to exit.</summary>
-    private bool RunHook(JobInstance instance, ProcessKind kind, ProcessCommand? command, bool failOnSpawnError)
+    /// <summary>
+    /// Spawns a hook if the job has one; true when the state must wait for it to exit. Whether a failure to spawn it
+    /// fails the job is the kind's rule (<see cref="ProcessKindInfo.SpawnFailureFails"/>).
+    /// </summary>
+    private bool RunHook(JobInstance instance, ProcessKindInfo hook)
     {
-        if (command is null) return false;
-        if (Spawn(instance, kind, command, out var error)) return true;
-        if (failOnSpawnError) FailAndStop(instance, kind, null, error);
+        if (hook.Command(instance.Definition) is not { } command) return false;
+        if (Spawn(instance, hook.Kind, command, out var error)) return true;
+        if (hook.SpawnFailureFails) FailAndStop(instance, hook.Kind, null, error);
         return false;
     }
 
@@ -382,20 +385,22 @@ public sealed partial class SupervisorLoop
         if (kind == ProcessKind.Main) LogMainExited(instance.DisplayName, kind.Name(), exit.Pid, exit.Status.ToString());
         else LogProcessExited(instance.DisplayName, kind.Name(), exit.Pid, exit.Status.ToString());
 
-        switch (kind)
+        // The exit rules are the kind's (ProcessKinds, spec §7); what the end means for the instance is the machine's.
+        switch (kind.Info().Exit)
         {
-            case ProcessKind.Main:
+            case ProcessExitRule.MainRules:
                 var group = instance.MainProcessGroup;
                 instance.MainProcessGroup = 0;
                 Act(instance, InstanceInput.MainExited, new MainExit(exit.Pid, exit.Status, group));
                 break;
-            case ProcessKind.Check:
+            case ProcessExitRule.AnswersRequest:
                 OnCheckExited(instance, exit.Pid, exit.Status);
                 break;
-            default:
-                // Spec §7: a failed pre-start or post-stop fails the job; post-start and pre-stop outcomes are ignored.
-                if (kind is ProcessKind.PreStart or ProcessKind.PostStop && !exit.Status.IsSuccess)
-                    FailAndStop(instance, kind, exit.Status);
+            case ProcessExitRule.NonZeroFails:
+                if (!exit.Status.IsSuccess) FailAndStop(instance, kind, exit.Status);
+                Act(instance, InstanceMachine.HookExited(kind)!.Value);
+                break;
+            case ProcessExitRule.Ignored:
                 Act(instance, InstanceMachine.HookExited(kind)!.Value);
                 break;
         }
@@ -493,7 +498,7 @@ public sealed partial class SupervisorLoop
     private void RecordExit(JobInstance instance, ProcessKind kind, int pid, ExitStatus? status, string? spawnError)
     {
         // A check is not part of the job's life: its outcome goes to the restart or reload it gates.
-        if (kind == ProcessKind.Check) return;
+        if (!kind.Info().InLifecycle) return;
         instance.LastExit = new ProcessExitRecord(kind, pid, status, spawnError, _time.GetUtcNow());
     }
 
@@ -537,7 +542,7 @@ public sealed partial class SupervisorLoop
         environment.Set("UPSTART_INSTANCE", instance.Name);
         // The tag finds the main process's daemon after it forks (expect fork/daemon); only main carries it.
         if (kind == ProcessKind.Main) environment.Set("SUPD_TAG", instance.Tag);
-        if (kind is ProcessKind.PreStop or ProcessKind.PostStop) environment.AddRange(instance.StopEnvironment);
+        if (kind.Info().GetsStopEnvironment) environment.AddRange(instance.StopEnvironment);
         return environment;
     }
 
