@@ -122,11 +122,8 @@ internal sealed class JobInstance
     /// <summary>The process group to signal: the main pid's own, or the adopted daemon's group after expect fork/daemon.</summary>
     public int MainProcessGroup { get; set; }
 
-    // expect: when the wait began, when the first process exited (fork/daemon), the candidate seen last and how often.
-    public long ExpectStarted { get; set; }
-    public long ExpectInitialExitAt { get; set; }
-    public int ExpectCandidate { get; set; }
-    public int ExpectCandidatePolls { get; set; }
+    /// <summary>The wait on <c>expect</c> of the current start (<see cref="ExpectFollower"/>); null before the first.</summary>
+    public ExpectWait? Expect { get; set; }
 
 
     /// <summary>The check a restart or reload is waiting on (one at a time per instance).</summary>

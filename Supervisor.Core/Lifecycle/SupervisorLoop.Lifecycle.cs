@@ -42,7 +42,7 @@ public sealed partial class SupervisorLoop
                 if (instance.Definition.Expect is ExpectMode.Fork or ExpectMode.Daemon && exit.Status.IsSuccess)
                 {
                     // The fork we were told to expect: its child lives on in the group; follow it (PollExpect).
-                    instance.ExpectInitialExitAt = _time.GetTimestamp();
+                    if (instance.Expect is { } wait) wait.InitialExitAt = _time.GetTimestamp();
                     return;
                 }
                 // Only an expect wait rests in spawned: the process ended before doing what it promised.

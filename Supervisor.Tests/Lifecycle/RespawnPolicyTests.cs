@@ -9,7 +9,11 @@ namespace Supervisor.Tests.Lifecycle;
 [TestFixture]
 public sealed class RespawnPolicyTests
 {
-    private readonly FakeTimeProvider _time = new();
+    private FakeTimeProvider _time = new();
+
+    // NUnit shares one fixture between its tests: each gets its own clock.
+    [SetUp]
+    public void Fresh() => _time = new FakeTimeProvider();
 
     private RespawnPolicy Policy(RespawnDelay? daemonDelay = null, double random = 0) =>
         new(_time, new SupervisorOptions { RespawnDelay = daemonDelay, Random = new FixedRandom(random) });

@@ -11,8 +11,16 @@ namespace Supervisor.Tests.Lifecycle;
 [TestFixture]
 public sealed class StatusProjectionTests
 {
-    private readonly FakeTimeProvider _time = new();
-    private readonly GoalRecord _goals = new();
+    private FakeTimeProvider _time = new();
+    private GoalRecord _goals = new();
+
+    // NUnit shares one fixture between its tests: each gets its own clock and goals.
+    [SetUp]
+    public void Fresh()
+    {
+        _time = new FakeTimeProvider();
+        _goals = new GoalRecord();
+    }
     private StatusProjection Projection => new(null, _goals, _time);
 
     private static JobClass Job(string text, string name = "web") =>
