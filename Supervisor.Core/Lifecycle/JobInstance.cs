@@ -95,11 +95,9 @@ internal sealed class JobInstance
     /// <summary>Requests waiting for this instance to reach its goal.</summary>
     public List<InstanceWaiter> Waiters { get; } = [];
 
-    // Failure bookkeeping: the first failure of a cycle wins; cleared when the instance next enters starting.
-    public bool Failed { get; set; }
-    public string? FailedProcess { get; set; }
-    public ExitStatus? FailedStatus { get; set; }
-    public string? FailureReason { get; set; }
+    /// <summary>The cycle's first failure (it wins); null when none, cleared when the instance next enters starting.</summary>
+    public InstanceFailure? Failure { get; set; }
+    public bool Failed => Failure is not null;
 
     public ProcessExitRecord? LastExit { get; set; }
 
@@ -109,16 +107,11 @@ internal sealed class JobInstance
     /// <summary>The last lines each kind of process wrote, for failure messages (replaced at each spawn of that kind).</summary>
     public Dictionary<ProcessKind, OutputTail> Outputs { get; } = [];
 
-    /// <summary>What the failed process wrote (set with the failure); its last lines explain the failure.</summary>
-    public OutputTail? FailedOutput { get; set; }
-
     /// <summary>Set when the process did not do what <c>expect</c> said (it is then supervised as it is).</summary>
     public string? ExpectProblem { get; set; }
-    public int RespawnCount { get; set; }
 
-    // Runaway detection window (spec §7): a fixed window, as Upstart's.
-    public long RespawnWindowStart { get; set; }
-    public int RespawnWindowCount { get; set; }
+    /// <summary>Respawns so far, the runaway window and the back-off (<see cref="RespawnPolicy"/>).</summary>
+    public RespawnTally Respawn { get; } = new();
 
     /// <summary>Unique per start of this instance; the main process carries it as SUPD_TAG so its daemon can be found.</summary>
     public string Tag { get; set; } = "";
@@ -129,29 +122,23 @@ internal sealed class JobInstance
     /// <summary>The process group to signal: the main pid's own, or the adopted daemon's group after expect fork/daemon.</summary>
     public int MainProcessGroup { get; set; }
 
-    // expect: when the wait began, when the first process exited (fork/daemon), the candidate seen last and how often.
-    public long ExpectTimerGeneration { get; set; }
-    public ITimer? ExpectTimer { get; set; }
-    public long ExpectStarted { get; set; }
-    public long ExpectInitialExitAt { get; set; }
-    public int ExpectCandidate { get; set; }
-    public int ExpectCandidatePolls { get; set; }
+    /// <summary>The wait on <c>expect</c> of the current start (<see cref="ExpectFollower"/>); null before the first.</summary>
+    public ExpectWait? Expect { get; set; }
 
-    // respawn delay (supd): delayed respawns in a row (back to 0 after a stable run), the delay the coming post-stop
-    // waits out (set when a crash decides on a delayed respawn), and while respawning, when and by which timer.
-    public int BackoffAttempt { get; set; }
-    public TimeSpan? RespawnDelayDue { get; set; }
-    public DateTimeOffset RespawnAt { get; set; }
-    public long RespawnTimerGeneration { get; set; }
-    public ITimer? RespawnTimer { get; set; }
 
     /// <summary>The check a restart or reload is waiting on (one at a time per instance).</summary>
     public CheckRun? Check { get; set; }
 
-    /// <summary>Generation of the armed kill timer; a fired timer of an older generation is ignored.</summary>
-    public long KillTimerGeneration { get; set; }
-    public ITimer? KillTimer { get; set; }
+    /// <summary>The one deadline of the state the instance is in: kill timeout, expect poll, respawn delay or start grace.</summary>
+    public InstanceDeadline Deadline { get; } = new();
 }
+
+/// <summary>Why an instance failed.</summary>
+/// <param name="Process">The process that failed (<c>pre-start</c>, <c>main</c>…), or <c>respawn</c> for respawning too fast.</param>
+/// <param name="Status">How it ended, when it ran.</param>
+/// <param name="Reason">One line: "pre-start process exited with status 3".</param>
+/// <param name="Output">What the failed process wrote; its last lines explain the failure.</param>
+internal sealed record InstanceFailure(string Process, ExitStatus? Status, string Reason, OutputTail? Output);
 
 /// <summary>A running <c>check</c>: the request it gates, its output's last lines, its pid and timeout.</summary>
 internal sealed class CheckRun(JobCommandInput request, OutputTail output)

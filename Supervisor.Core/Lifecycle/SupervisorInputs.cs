@@ -11,18 +11,14 @@ internal abstract record SupervisorInput;
 
 internal sealed record ChildExitedInput(ChildExit Exit) : SupervisorInput;
 
-internal sealed record KillTimerFiredInput(JobInstance Instance, long Generation) : SupervisorInput;
-
-internal sealed record ExpectTimerFiredInput(JobInstance Instance, long Generation) : SupervisorInput;
-
-/// <summary>A <c>respawn delay</c> ran out: start the instance again (ignored if a newer timer was armed, or it left respawning).</summary>
-internal sealed record RespawnTimerFiredInput(JobInstance Instance, long Generation) : SupervisorInput;
+/// <summary>
+/// An instance's deadline (<see cref="InstanceDeadline"/>) was reached: what it meant is decided by the state the
+/// instance is in (ignored if a newer deadline was armed or the instance changed state since).
+/// </summary>
+internal sealed record DeadlineReachedInput(JobInstance Instance, long Generation) : SupervisorInput;
 
 /// <summary>A restart's or reload's check ran longer than <see cref="SupervisorOptions.CheckTimeout"/>.</summary>
 internal sealed record CheckTimerFiredInput(JobInstance Instance, CheckRun Check) : SupervisorInput;
-
-/// <summary>A start's <c>start grace</c> is over with its main process still up: answer the start (ignored if stale).</summary>
-internal sealed record StartGraceElapsedInput(JobInstance Instance, string Tag) : SupervisorInput;
 
 internal sealed record LoadJobsInput(IReadOnlyList<JobDefinition> Jobs, TaskCompletionSource Reply) : SupervisorInput;
 

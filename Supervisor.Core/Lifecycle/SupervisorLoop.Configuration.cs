@@ -21,48 +21,19 @@ public sealed partial class SupervisorLoop
 
     private ConfigurationChanges ReloadConfiguration(JobLoadResult loaded)
     {
-        List<string> added = [], changed = [], removed = [];
-        var incoming = loaded.Jobs.ToDictionary(j => j.Name, StringComparer.Ordinal);
-        foreach (var jobClass in _jobs.Values.ToList())
+        var plan = ConfigurationDiff.Plan(_jobs.Values.Select(c => (c.Definition, c.Removed)).ToList(), loaded);
+        foreach (var name in plan.Revived)
         {
-            if (incoming.Remove(jobClass.Name, out var definition))
-            {
-                if (jobClass.Removed)
-                {
-                    // Back on disk while its instances were still stopping: a job again.
-                    jobClass.Removed = false;
-                    _removedJobs.Remove(jobClass);
-                    added.Add(jobClass.Name);
-                }
-                else if (definition.SourceText != jobClass.Definition.SourceText)
-                {
-                    changed.Add(jobClass.Name);
-                }
-                if (definition.SourceText != jobClass.Definition.SourceText) jobClass.Redefine(definition);
-                continue;
-            }
-            if (jobClass.Removed || loaded.Errors.Any(e => RejectedFile(e, jobClass.Definition))) continue;
-            removed.Add(jobClass.Name);
-            RemoveJob(jobClass);
+            var jobClass = _jobs[name];
+            jobClass.Removed = false;
+            _removedJobs.Remove(jobClass);
         }
-        foreach (var definition in incoming.Values)
-        {
-            _jobs[definition.Name] = new JobClass(definition);
-            added.Add(definition.Name);
-        }
-        added.Sort(StringComparer.Ordinal);
-        LogConfigurationReloaded(added.Count, changed.Count, removed.Count, loaded.Errors.Count);
-        return new ConfigurationChanges(added, changed, removed, loaded.Errors);
-    }
-
-    // The error is about this job's file (its .conf, its .override, new or old, or a directory above it).
-    private static bool RejectedFile(ParseError error, JobDefinition definition)
-    {
-        var conf = definition.SourcePath;
-        return error.Path == conf
-            || error.Path == definition.OverridePath
-            || error.Path == Path.ChangeExtension(conf, ".override")
-            || conf.StartsWith(error.Path.TrimEnd('/') + "/", StringComparison.Ordinal);
+        foreach (var definition in plan.Redefined) _jobs[definition.Name].Redefine(definition);
+        foreach (var name in plan.Removed) RemoveJob(_jobs[name]);
+        foreach (var definition in plan.Added) _jobs[definition.Name] = new JobClass(definition);
+        var changes = plan.Changes(loaded.Errors);
+        LogConfigurationReloaded(changes.Added.Count, changes.Changed.Count, changes.Removed.Count, loaded.Errors.Count);
+        return changes;
     }
 
     private void RemoveJob(JobClass jobClass)

@@ -24,7 +24,7 @@ public sealed partial class SupervisorLoop
     private void CheckCritical(JobInstance instance)
     {
         if (!instance.Failed || !instance.Definition.Critical) return;
-        var failure = new CriticalJobFailure(instance.Class.Name, instance.Name, instance.FailureReason ?? "failed");
+        var failure = new CriticalJobFailure(instance.Class.Name, instance.Name, instance.Failure?.Reason ?? "failed");
         if (_criticalFailure.TrySetResult(failure)) LogCriticalJobFailed(failure.DisplayName, failure.Reason);
     }
 

@@ -28,8 +28,8 @@ public sealed partial class SupervisorLoop
             environment.Set("RESULT", instance.Failed ? "failed" : "ok");
             if (instance.Failed)
             {
-                environment.Set("PROCESS", instance.FailedProcess!);
-                if (instance.FailedStatus is { } status) SetExitVariables(environment, status);
+                environment.Set("PROCESS", instance.Failure!.Process);
+                if (instance.Failure?.Status is { } status) SetExitVariables(environment, status);
             }
         }
         AddExports(environment, instance);
@@ -77,7 +77,7 @@ public sealed partial class SupervisorLoop
         SetExitVariables(environment, status);
         environment.Set("RESPAWN", respawn ? "yes" : "no");
         AddExports(environment, instance);
-        Emit("exited", environment, BootCascade(instance));
+        Emit(EventIds.Exited, environment, BootCascade(instance));
     }
 
     /// <summary>Upstart's <c>EXIT_STATUS=n</c> or <c>EXIT_SIGNAL=NAME</c> (without SIG).</summary>
@@ -269,7 +269,7 @@ public sealed partial class SupervisorLoop
     private void WarnIfSelfTriggered(JobClass jobClass, Event e)
     {
         if (jobClass.WarnedSelfTriggered || e.Environment.Get("JOB") != jobClass.Name) return;
-        if (e.Name is not ("starting" or "started" or "stopping" or "stopped")) return;
+        if (!EventIds.StateEvents.Contains(e.Name)) return;
         jobClass.WarnedSelfTriggered = true;
         LogSelfTriggered(jobClass.Name, e.Name);
     }

@@ -19,101 +19,45 @@ namespace Supervisor.Core.Lifecycle;
 /// </summary>
 public sealed partial class SupervisorLoop
 {
-    private const int StableDaemonPolls = 5;
+    private ExpectFollower? _expectFollower;
+    private ExpectFollower Expect => _expectFollower ??= new ExpectFollower(_processes, _time, _options);
 
     private void StartExpect(JobInstance instance)
     {
-        instance.ExpectStarted = _time.GetTimestamp();
-        instance.ExpectInitialExitAt = 0;
-        instance.ExpectCandidate = 0;
-        instance.ExpectCandidatePolls = 0;
-        var generation = ++instance.ExpectTimerGeneration;
-        instance.ExpectTimer?.Dispose();
-        instance.ExpectTimer = _time.CreateTimer(
-            _ => Post(new ExpectTimerFiredInput(instance, generation)), null, _options.ExpectPollInterval, _options.ExpectPollInterval);
+        instance.Expect = new ExpectWait { Started = _time.GetTimestamp() };
+        // The deadline is the next poll: spawned rests until the poll sees what expect said (or gives up).
+        instance.Deadline.Arm(_time, _options.ExpectPollInterval, DeadlineFor(instance), _options.ExpectPollInterval);
     }
 
-    private static void StopExpect(JobInstance instance)
+    /// <summary>The deadline reached in spawned: one look at the process, and the follower's verdict applied.</summary>
+    private void PollExpect(JobInstance instance)
     {
-        instance.ExpectTimerGeneration++;
-        instance.ExpectTimer?.Dispose();
-        instance.ExpectTimer = null;
-    }
-
-    private void OnExpectTimer(JobInstance instance, long generation)
-    {
-        if (generation != instance.ExpectTimerGeneration || instance.State != JobState.Spawned) return;
         var expect = instance.Definition.Expect;
-        if (expect == ExpectMode.Stop ? ExpectStopped(instance) : ExpectForked(instance, expect)) return;
-
-        if (_time.GetElapsedTime(instance.ExpectStarted) < _options.ExpectTimeout) return;
-        var seconds = _options.ExpectTimeout.TotalSeconds;
-        if (instance.MainAlive)
+        var wait = instance.Expect ??= new ExpectWait { Started = _time.GetTimestamp() };
+        var result = Expect.Poll(expect, wait, instance.MainPid, instance.Tag, instance.MainSpawnedAfter);
+        switch (result.Verdict)
         {
-            var what = expect == ExpectMode.Stop ? "stop itself with SIGSTOP" : "fork and exit";
-            instance.ExpectProblem = $"expect {Name(expect)}: the main process ({instance.MainPid}) did not {what} within {seconds}s; supervising it as it is";
-            LogExpectProblem(instance.DisplayName, instance.ExpectProblem);
-            ExpectDone(instance);
-            return;
+            case ExpectVerdict.Waiting:
+                return;
+            case ExpectVerdict.Satisfied when expect == ExpectMode.Stop:
+                LogExpectSatisfied(instance.DisplayName, ExpectFollower.Name(expect), instance.MainPid);
+                break;
+            case ExpectVerdict.Satisfied:
+                // The daemon, adopted: it is the main process from now on, signalled through its own group.
+                instance.Pids[ProcessKind.Main] = result.Pid;
+                _processesByPid[result.Pid] = (instance, ProcessKind.Main);
+                instance.MainProcessGroup = result.Group;
+                instance.MainStarted = _time.GetUtcNow();
+                LogExpectSatisfied(instance.DisplayName, ExpectFollower.Name(expect), result.Pid);
+                break;
+            case ExpectVerdict.SuperviseAsIs:
+                instance.ExpectProblem = result.Message;
+                LogExpectProblem(instance.DisplayName, result.Message!);
+                break;
+            case ExpectVerdict.Failed:
+                FailAndStop(instance, ProcessKind.Main, result.Status, null, result.Message);
+                break;
         }
-        // The first process exited, but which of its descendants is the daemon cannot be told.
-        StopExpect(instance);
-        Fail(instance, ProcessKind.Main, null, null,
-            $"expect {Name(expect)}: the main process exited, and no single process it left behind could be followed");
-        ChangeGoalQuietly(instance, JobGoal.Stop);
-        ChangeState(instance, Next(instance));
+        Advance(instance);
     }
-
-    private bool ExpectStopped(JobInstance instance)
-    {
-        if (!instance.MainAlive || _processes.Inspect(instance.MainPid) is not { IsStopped: true }) return false;
-        _processes.Signal(instance.MainPid, Signals.SIGCONT);
-        LogExpectSatisfied(instance.DisplayName, "stop", instance.MainPid);
-        ExpectDone(instance);
-        return true;
-    }
-
-    private bool ExpectForked(JobInstance instance, ExpectMode expect)
-    {
-        if (instance.ExpectInitialExitAt == 0) return false;
-        var candidates = _processes.FindAdopted("SUPD_TAG", instance.Tag, instance.MainSpawnedAfter);
-        if (candidates.Count == 0)
-        {
-            if (_time.GetElapsedTime(instance.ExpectInitialExitAt) < _options.ExpectForkGrace) return false;
-            StopExpect(instance);
-            Fail(instance, ProcessKind.Main, ExitStatus.Exited(0), null,
-                $"expect {Name(expect)}: the main process exited with status 0 and left no process behind");
-            ChangeGoalQuietly(instance, JobGoal.Stop);
-            ChangeState(instance, Next(instance));
-            return true;
-        }
-        if (candidates.Count > 1)
-        {
-            instance.ExpectCandidate = 0;
-            return false;
-        }
-
-        var candidate = candidates[0];
-        instance.ExpectCandidatePolls = candidate == instance.ExpectCandidate ? instance.ExpectCandidatePolls + 1 : 1;
-        instance.ExpectCandidate = candidate;
-        if (_processes.Inspect(candidate) is not { } info) return false;
-        var settled = expect == ExpectMode.Fork || info.Session != candidate || instance.ExpectCandidatePolls >= StableDaemonPolls;
-        if (!settled || !_processes.Adopt(candidate)) return false;
-
-        instance.Pids[ProcessKind.Main] = candidate;
-        _processesByPid[candidate] = (instance, ProcessKind.Main);
-        instance.MainProcessGroup = info.ProcessGroup;
-        instance.MainStarted = _time.GetUtcNow();
-        LogExpectSatisfied(instance.DisplayName, Name(expect), candidate);
-        ExpectDone(instance);
-        return true;
-    }
-
-    private void ExpectDone(JobInstance instance)
-    {
-        StopExpect(instance);
-        ChangeState(instance, Next(instance));
-    }
-
-    private static string Name(ExpectMode expect) => expect.ToString().ToLowerInvariant();
 }

@@ -22,7 +22,7 @@ public sealed partial class SupervisorLoop
     }
 
     private static FailureExplanation Explain(JobInstance instance) =>
-        new(instance.DisplayName, instance.FailureReason ?? "failed", instance.FailedOutput);
+        new(instance.DisplayName, instance.Failure?.Reason ?? "failed", instance.Failure?.Output);
 
     private void RejectExplained<T>(TaskCompletionSource<T> reply, SupervisorError error, string message, IReadOnlyList<FailureExplanation> why) =>
         Explained(error, message, why, e => reply.TrySetException(e));

@@ -13,31 +13,93 @@ public sealed partial class SupervisorLoop
         var from = instance.Goal;
         instance.Goal = goal;
         // A goal asked for from outside ends a respawn under way: its delay no longer applies.
-        instance.RespawnDelayDue = null;
+        instance.Respawn.DelayDue = null;
         LogGoalChanged(instance.DisplayName, from.Name(), goal.Name());
+        // Acts at once only from a rest state (and ends an expect wait or a respawn delay); elsewhere the current step
+        // picks the goal up when it ends.
+        Act(instance, goal == JobGoal.Start ? InstanceInput.GoalStart : InstanceInput.GoalStop);
+    }
 
-        // A goal change acts at once only from a rest state; elsewhere the current step picks it up when it ends.
-        if ((instance.State == JobState.Waiting && goal == JobGoal.Start) ||
-            (instance.State == JobState.Running && goal == JobGoal.Stop))
+    /// <summary>How a main process ended, for the cells that act on it.</summary>
+    private readonly record struct MainExit(int Pid, ExitStatus Status, int Group);
+
+    /// <summary>Runs the action <see cref="InstanceMachine"/>'s table gives for the instance's state and <paramref name="input"/>.</summary>
+    private void Act(JobInstance instance, InstanceInput input, MainExit exit = default)
+    {
+        switch (InstanceMachine.Decide(instance.State, input))
         {
-            ChangeState(instance, Next(instance));
-        }
-        else if (instance.State == JobState.Spawned && goal == JobGoal.Stop)
-        {
-            // Waiting on expect must never make a job unstoppable (Upstart hung here, spec §12.4).
-            StopExpect(instance);
-            ChangeState(instance, Next(instance));
-        }
-        else if (instance.State == JobState.Respawning && goal == JobGoal.Stop)
-        {
-            // A stop while a respawn delay runs: the job was down already; it stops there.
-            CancelRespawnTimer(instance);
-            ChangeState(instance, Next(instance));
+            case InstanceAction.Nop:
+                return;
+            case InstanceAction.Advance:
+                Advance(instance);
+                return;
+            case InstanceAction.KilledMainExit:
+                KillLeftInGroup(exit);
+                EmitExited(instance, exit.Pid, exit.Status, respawn: false);
+                Advance(instance);
+                return;
+            case InstanceAction.SpawnedMainExit:
+                if (instance.Definition.Expect is ExpectMode.Fork or ExpectMode.Daemon && exit.Status.IsSuccess)
+                {
+                    // The fork we were told to expect: its child lives on in the group; follow it (PollExpect).
+                    if (instance.Expect is { } wait) wait.InitialExitAt = _time.GetTimestamp();
+                    return;
+                }
+                // Only an expect wait rests in spawned: the process ended before doing what it promised.
+                KillLeftInGroup(exit);
+                EmitExited(instance, exit.Pid, exit.Status, respawn: false);
+                FailAndStop(instance, ProcessKind.Main, exit.Status);
+                Advance(instance);
+                return;
+            case InstanceAction.HoldMainExit:
+                KillLeftInGroup(exit);
+                instance.PendingMainExit = (exit.Pid, exit.Status);
+                return;
+            case InstanceAction.RunningMainExit:
+                KillLeftInGroup(exit);
+                OnMainExitWhileRunning(instance, exit.Pid, exit.Status);
+                return;
+            case InstanceAction.AnnounceMainExit:
+                // Starting/stopping and the like: the states notice the main process is gone as they move on.
+                KillLeftInGroup(exit);
+                EmitExited(instance, exit.Pid, exit.Status, respawn: false);
+                return;
+            case InstanceAction.KillHard:
+                if (!instance.MainAlive) return;
+                LogKillTimeout(instance.DisplayName, instance.MainPid, instance.Definition.KillTimeout.TotalSeconds);
+                _processes.SignalGroup(instance.MainProcessGroup, Signals.SIGKILL);
+                _processes.Signal(instance.MainPid, Signals.SIGKILL);
+                return;
+            case InstanceAction.PollExpect:
+                PollExpect(instance);
+                return;
+            case InstanceAction.EndStartGrace:
+                // Stopped or restarted meanwhile, the state change disarmed it: whoever changed it answers the waiters.
+                FinishWaiters(instance);
+                return;
+            case InstanceAction.CutRespawnShort:
+                LogRespawnCutShort(instance.DisplayName);
+                Advance(instance);
+                return;
+            default:
+                throw new InvalidOperationException($"Unknown action for {instance.State.Name()} x {input}");
         }
     }
 
+    // Whatever else is left in the main process's group (children that ignored the kill signal, or that a crashed
+    // main left behind) goes with it, so a stop or a respawn never leaves strays running.
+    private void KillLeftInGroup(MainExit exit) => _processes.SignalGroup(exit.Group, Signals.SIGKILL);
+
+    private void OnDeadlineReached(JobInstance instance, long generation)
+    {
+        if (instance.Deadline.Reached(generation)) Act(instance, InstanceInput.DeadlineReached);
+    }
+
+    /// <summary>The current step is over: on to the next state (and on while states complete at once).</summary>
+    private void Advance(JobInstance instance) => ChangeState(instance, Next(instance));
+
     private static JobState Next(JobInstance instance) =>
-        JobStateMachine.Next(instance.State, instance.Goal, instance.MainAlive, instance.RespawnDelayDue is not null);
+        JobStateMachine.Next(instance.State, instance.Goal, instance.MainAlive, instance.Respawn.DelayDue is not null);
 
     /// <summary>Enters <paramref name="next"/> and keeps going while each state completes at once.</summary>
     private void ChangeState(JobInstance instance, JobState next)
@@ -47,6 +109,8 @@ public sealed partial class SupervisorLoop
             var from = instance.State;
             instance.State = next;
             instance.StateSince = _time.GetUtcNow();
+            // Whatever the old state waited for (kill timeout, expect poll, respawn delay, start grace) is over.
+            instance.Deadline.Disarm();
             LogStateChanged(instance.DisplayName, from.Name(), next.Name());
             Publish((sequence, time) => new StateChangeNotification(sequence, time, instance.Class.Name, instance.Name, instance.Goal, from, next));
             if (!Enter(instance, from)) return;
@@ -71,23 +135,22 @@ public sealed partial class SupervisorLoop
                 instance.Tag = Interop.Libc.RandomHex128();
                 instance.ExpectProblem = null;
                 instance.StopCause = null;
-                ClearFailure(instance);
-                BlockOn(instance, EmitJobEvent("starting", instance, withResult: false));
+                instance.Failure = null;
+                BlockOn(instance, EmitJobEvent(EventIds.Starting, instance, withResult: false));
                 return false;
 
             case JobState.Security:
                 return true; // apparmor load is not supported: the first spawn of such a job fails naming the stanza
 
             case JobState.PreStart:
-                return !RunHook(instance, ProcessKind.PreStart, definition.PreStart, failOnSpawnError: true);
+                return !RunHook(instance, ProcessKinds.PreStart);
 
             case JobState.Spawned:
                 if (definition.Main is null) return true;
                 if (!Spawn(instance, ProcessKind.Main, definition.Main, out var error, transient: out var transient))
                 {
                     if (transient && RetryTransientSpawn(instance, error!)) return false;
-                    Fail(instance, ProcessKind.Main, null, error);
-                    ChangeGoalQuietly(instance, JobGoal.Stop);
+                    FailAndStop(instance, ProcessKind.Main, null, error);
                     return true;
                 }
                 if (definition.Expect == ExpectMode.None) return true;
@@ -95,14 +158,14 @@ public sealed partial class SupervisorLoop
                 return false;
 
             case JobState.PostStart:
-                return !RunHook(instance, ProcessKind.PostStart, definition.PostStart, failOnSpawnError: false);
+                return !RunHook(instance, ProcessKinds.PostStart);
 
             case JobState.Running:
                 if (from == JobState.PostStart)
                 {
                     if (instance.MainAlive) LogJobStarted(instance.DisplayName, instance.MainPid);
                     else LogJobStartedWithoutMain(instance.DisplayName);
-                    EmitJobEvent("started", instance, withResult: false);
+                    EmitJobEvent(EventIds.Started, instance, withResult: false);
                     if (!definition.Task)
                     {
                         ReleaseBlocking(instance);
@@ -123,7 +186,7 @@ public sealed partial class SupervisorLoop
                 return false;
 
             case JobState.PreStop:
-                return !RunHook(instance, ProcessKind.PreStop, definition.PreStop, failOnSpawnError: false);
+                return !RunHook(instance, ProcessKinds.PreStop);
 
             case JobState.Stopping:
                 // A main exit held while post-start or pre-stop ran is not acted on now: the job is stopping anyway.
@@ -132,7 +195,7 @@ public sealed partial class SupervisorLoop
                     instance.PendingMainExit = null;
                     EmitExited(instance, held.Pid, held.Status, respawn: false);
                 }
-                BlockOn(instance, EmitJobEvent("stopping", instance, withResult: true));
+                BlockOn(instance, EmitJobEvent(EventIds.Stopping, instance, withResult: true));
                 return false;
 
             case JobState.Killed:
@@ -144,24 +207,23 @@ public sealed partial class SupervisorLoop
                 return true;
 
             case JobState.PostStop:
-                return !RunHook(instance, ProcessKind.PostStop, definition.PostStop, failOnSpawnError: true);
+                return !RunHook(instance, ProcessKinds.PostStop);
 
             case JobState.Respawning:
-                ArmRespawnTimer(instance);
+                ArmRespawnDelay(instance);
                 return false;
 
             case JobState.Waiting:
-                if (instance.Failed) LogJobStoppedFailed(instance.DisplayName, instance.FailureReason ?? "failed");
+                if (instance.Failed) LogJobStoppedFailed(instance.DisplayName, instance.Failure?.Reason ?? "failed");
                 else LogJobStopped(instance.DisplayName);
-                CancelRespawnTimer(instance);
                 AbandonCheck(instance, "stopped while its check ran");
-                EmitJobEvent("stopped", instance, withResult: true);
+                EmitJobEvent(EventIds.Stopped, instance, withResult: true);
                 ReleaseBlocking(instance);
                 instance.Class.Instances.Remove(instance.Name);
                 instance.Class.LastExit = instance.LastExit;
-                instance.Class.LastFailure = instance.Failed ? instance.FailureReason : null;
+                instance.Class.LastFailure = instance.Failed ? instance.Failure?.Reason : null;
                 instance.Class.StoppedSince = instance.StateSince;
-                instance.Class.LastStop = instance.Failed ? $"failed: {instance.FailureReason}"
+                instance.Class.LastStop = instance.Failed ? $"failed: {instance.Failure?.Reason}"
                     : instance.StopCause ?? (instance.LastExit is { } exit ? $"finished: {exit}" : "stopped");
                 _logs?.InstanceFinished(instance.Class.Name, instance.Name, instance.Definition.LogRotate);
                 CheckCritical(instance);
@@ -173,16 +235,15 @@ public sealed partial class SupervisorLoop
         }
     }
 
-    /// <summary>Spawns a hook if the job has one; true when the state must wait for it to exit.</summary>
-    private bool RunHook(JobInstance instance, ProcessKind kind, ProcessCommand? command, bool failOnSpawnError)
+    /// <summary>
+    /// Spawns a hook if the job has one; true when the state must wait for it to exit. Whether a failure to spawn it
+    /// fails the job is the kind's rule (<see cref="ProcessKindInfo.SpawnFailureFails"/>).
+    /// </summary>
+    private bool RunHook(JobInstance instance, ProcessKindInfo hook)
     {
-        if (command is null) return false;
-        if (Spawn(instance, kind, command, out var error)) return true;
-        if (failOnSpawnError)
-        {
-            Fail(instance, kind, null, error);
-            ChangeGoalQuietly(instance, JobGoal.Stop);
-        }
+        if (hook.Command(instance.Definition) is not { } command) return false;
+        if (Spawn(instance, hook.Kind, command, out var error)) return true;
+        if (hook.SpawnFailureFails) FailAndStop(instance, hook.Kind, null, error);
         return false;
     }
 
@@ -201,7 +262,7 @@ public sealed partial class SupervisorLoop
         {
             if (!ReferenceEquals(instance.Blocker, finished)) return;
             instance.Blocker = null;
-            ChangeState(instance, Next(instance));
+            Act(instance, InstanceInput.Unblocked);
         });
     }
 
@@ -212,26 +273,11 @@ public sealed partial class SupervisorLoop
         LogKilling(instance.DisplayName, instance.MainProcessGroup, Signals.Name(signal));
         if (!_processes.SignalGroup(instance.MainProcessGroup, signal)) _processes.Signal(pid, signal);
 
-        var generation = ++instance.KillTimerGeneration;
-        instance.KillTimer?.Dispose();
-        instance.KillTimer = _time.CreateTimer(
-            _ => Post(new KillTimerFiredInput(instance, generation)), null, instance.Definition.KillTimeout, Timeout.InfiniteTimeSpan);
+        instance.Deadline.Arm(_time, instance.Definition.KillTimeout, DeadlineFor(instance));
     }
 
-    private void OnKillTimerFired(JobInstance instance, long generation)
-    {
-        if (generation != instance.KillTimerGeneration || instance.State != JobState.Killed || !instance.MainAlive) return;
-        LogKillTimeout(instance.DisplayName, instance.MainPid, instance.Definition.KillTimeout.TotalSeconds);
-        _processes.SignalGroup(instance.MainProcessGroup, Signals.SIGKILL);
-        _processes.Signal(instance.MainPid, Signals.SIGKILL);
-    }
-
-    private void CancelKillTimer(JobInstance instance)
-    {
-        instance.KillTimerGeneration++;
-        instance.KillTimer?.Dispose();
-        instance.KillTimer = null;
-    }
+    /// <summary>What the instance's deadline posts when it is reached: its own generation, for the loop to check.</summary>
+    private Action<long> DeadlineFor(JobInstance instance) => generation => Post(new DeadlineReachedInput(instance, generation));
 
     /// <param name="environment">The process's environment; null composes it from the instance (a check brings its own).</param>
     /// <param name="output">Where its output goes; null: the job's log (console log) or what console says.</param>
@@ -267,9 +313,9 @@ public sealed partial class SupervisorLoop
     private bool RetryTransientSpawn(JobInstance instance, string error)
     {
         if (!instance.Definition.Respawn || instance.Goal != JobGoal.Start || RespawningTooFast(instance)) return false;
-        instance.RespawnCount++;
-        instance.RespawnDelayDue = NextRespawnDelay(instance) ?? TransientSpawnRetry;
-        LogSpawnRetry(instance.DisplayName, error, instance.RespawnDelayDue.Value.TotalSeconds);
+        instance.Respawn.Count++;
+        instance.Respawn.DelayDue = NextRespawnDelay(instance) ?? TransientSpawnRetry;
+        LogSpawnRetry(instance.DisplayName, error, instance.Respawn.DelayDue.Value.TotalSeconds);
         ChangeState(instance, JobState.Stopping);
         return true;
     }
@@ -339,79 +385,23 @@ public sealed partial class SupervisorLoop
         if (kind == ProcessKind.Main) LogMainExited(instance.DisplayName, kind.Name(), exit.Pid, exit.Status.ToString());
         else LogProcessExited(instance.DisplayName, kind.Name(), exit.Pid, exit.Status.ToString());
 
-        switch (kind)
+        // The exit rules are the kind's (ProcessKinds, spec §7); what the end means for the instance is the machine's.
+        switch (kind.Info().Exit)
         {
-            case ProcessKind.Main:
-                OnMainExited(instance, exit.Pid, exit.Status);
+            case ProcessExitRule.MainRules:
+                var group = instance.MainProcessGroup;
+                instance.MainProcessGroup = 0;
+                Act(instance, InstanceInput.MainExited, new MainExit(exit.Pid, exit.Status, group));
                 break;
-            case ProcessKind.Check:
+            case ProcessExitRule.AnswersRequest:
                 OnCheckExited(instance, exit.Pid, exit.Status);
                 break;
-            case ProcessKind.PreStart:
-                if (!exit.Status.IsSuccess)
-                {
-                    Fail(instance, kind, exit.Status, null);
-                    ChangeGoalQuietly(instance, JobGoal.Stop);
-                }
-                if (instance.State == JobState.PreStart) ChangeState(instance, Next(instance));
+            case ProcessExitRule.NonZeroFails:
+                if (!exit.Status.IsSuccess) FailAndStop(instance, kind, exit.Status);
+                Act(instance, InstanceMachine.HookExited(kind)!.Value);
                 break;
-            case ProcessKind.PostStart:
-                if (instance.State == JobState.PostStart) ChangeState(instance, Next(instance));
-                break;
-            case ProcessKind.PreStop:
-                if (instance.State == JobState.PreStop) ChangeState(instance, Next(instance));
-                break;
-            case ProcessKind.PostStop:
-                if (!exit.Status.IsSuccess)
-                {
-                    Fail(instance, kind, exit.Status, null);
-                    ChangeGoalQuietly(instance, JobGoal.Stop);
-                }
-                if (instance.State == JobState.PostStop) ChangeState(instance, Next(instance));
-                break;
-        }
-    }
-
-    private void OnMainExited(JobInstance instance, int pid, ExitStatus status)
-    {
-        var group = instance.MainProcessGroup;
-        instance.MainProcessGroup = 0;
-        if (instance.State == JobState.Spawned && instance.Definition.Expect is ExpectMode.Fork or ExpectMode.Daemon && status.IsSuccess)
-        {
-            // The fork we were told to expect: its child lives on in the group; follow it (OnExpectTimer).
-            instance.ExpectInitialExitAt = _time.GetTimestamp();
-            return;
-        }
-
-        // Whatever else is left in the main process's group (children that ignored the kill signal, or that a
-        // crashed main left behind) goes with it, so a stop or a respawn never leaves strays running.
-        _processes.SignalGroup(group, Signals.SIGKILL);
-
-        switch (instance.State)
-        {
-            case JobState.Killed:
-                EmitExited(instance, pid, status, respawn: false);
-                CancelKillTimer(instance);
-                ChangeState(instance, Next(instance));
-                break;
-            case JobState.Spawned:
-                // Only an expect wait rests here: the process ended before doing what it promised.
-                EmitExited(instance, pid, status, respawn: false);
-                StopExpect(instance);
-                Fail(instance, ProcessKind.Main, status, null);
-                ChangeGoalQuietly(instance, JobGoal.Stop);
-                ChangeState(instance, Next(instance));
-                break;
-            case JobState.PostStart or JobState.PreStop:
-                // Acted on when the running step (post-start or pre-stop script) ends.
-                instance.PendingMainExit = (pid, status);
-                break;
-            case JobState.Running:
-                OnMainExitWhileRunning(instance, pid, status);
-                break;
-            default:
-                // Starting/stopping: the state machine notices the main process is gone as it moves on.
-                EmitExited(instance, pid, status, respawn: false);
+            case ProcessExitRule.Ignored:
+                Act(instance, InstanceMachine.HookExited(kind)!.Value);
                 break;
         }
     }
@@ -422,7 +412,7 @@ public sealed partial class SupervisorLoop
         if (instance.Goal == JobGoal.Stop)
         {
             EmitExited(instance, pid, status, respawn: false);
-            ChangeState(instance, Next(instance));
+            Advance(instance);
             return;
         }
         if (FailedWithinStartGrace(instance, status))
@@ -436,21 +426,19 @@ public sealed partial class SupervisorLoop
                 if (RespawningTooFast(instance))
                 {
                     LogRespawningTooFast(instance.DisplayName, definition.RespawnLimit.Count, definition.RespawnLimit.IntervalSeconds);
-                    Fail(instance, null, null, null);
-                    ChangeGoalQuietly(instance, JobGoal.Stop);
+                    FailAndStop(instance, null, null);
                 }
                 else
                 {
-                    instance.RespawnCount++;
-                    instance.RespawnDelayDue = NextRespawnDelay(instance);
-                    if (instance.RespawnDelayDue is { } delay) LogRespawningAfter(instance.DisplayName, delay.TotalSeconds);
+                    instance.Respawn.Count++;
+                    instance.Respawn.DelayDue = NextRespawnDelay(instance);
+                    if (instance.Respawn.DelayDue is { } delay) LogRespawningAfter(instance.DisplayName, delay.TotalSeconds);
                     else LogRespawning(instance.DisplayName);
                 }
             }
             else
             {
-                Fail(instance, ProcessKind.Main, status, null);
-                ChangeGoalQuietly(instance, JobGoal.Stop);
+                FailAndStop(instance, ProcessKind.Main, status);
             }
         }
         else
@@ -460,7 +448,7 @@ public sealed partial class SupervisorLoop
         // Announced before anything else happens to the job (the respawn's stopping, or the stop).
         EmitExited(instance, pid, status, respawn: instance.Goal == JobGoal.Start);
         // Goal start here is the respawn path (running → stopping → killed → post-stop → [respawning →] starting).
-        ChangeState(instance, Next(instance));
+        Advance(instance);
     }
 
     /// <summary>Spec §7: a non-zero status fails, and so does any exit of a respawning service, unless listed in normal exit.</summary>
@@ -475,40 +463,31 @@ public sealed partial class SupervisorLoop
         return !status.IsSuccess;
     }
 
-    // Upstart's fixed window: COUNT respawns are allowed within INTERVAL seconds of the window's first one.
-    private bool RespawningTooFast(JobInstance instance)
+    /// <summary>A failure that ends the cycle: recorded, and the goal becomes stop without a transition of its own.</summary>
+    private void FailAndStop(JobInstance instance, ProcessKind? process, ExitStatus? status, string? spawnError = null, string? reason = null)
     {
-        var limit = instance.Definition.RespawnLimit;
-        if (limit.IsUnlimited) return false;
-        var now = _time.GetTimestamp();
-        if (instance.RespawnWindowCount > 0 && _time.GetElapsedTime(instance.RespawnWindowStart, now).TotalSeconds < limit.IntervalSeconds)
-        {
-            instance.RespawnWindowCount++;
-            return instance.RespawnWindowCount > limit.Count;
-        }
-        instance.RespawnWindowStart = now;
-        instance.RespawnWindowCount = 1;
-        return false;
+        Fail(instance, process, status, spawnError, reason);
+        ChangeGoalQuietly(instance, JobGoal.Stop);
     }
 
     /// <summary>Records the cycle's first failure (process null means "respawn": too fast) and fails the events it holds.</summary>
     private void Fail(JobInstance instance, ProcessKind? process, ExitStatus? status, string? spawnError, string? reason = null)
     {
         if (instance.Failed) return;
-        instance.Failed = true;
-        instance.FailedProcess = process?.Name() ?? "respawn";
-        instance.FailedStatus = status;
-        // Respawning too fast (no process): the main process's last words say why it kept dying.
-        instance.FailedOutput = spawnError is null ? instance.Outputs.GetValueOrDefault(process ?? ProcessKind.Main) : null;
         var definition = instance.Definition;
-        instance.FailureReason = reason ?? (process is null
-            ? $"respawning too fast, more than {definition.RespawnLimit.Count} times in {definition.RespawnLimit.IntervalSeconds}s"
-            : spawnError is not null
-                // A main program that cannot be run is the job's whole story: "nosuch: cannot run /usr/bin/x: …".
-                ? process == ProcessKind.Main && spawnError.StartsWith("cannot run ", StringComparison.Ordinal)
-                    ? spawnError
-                    : $"{process.Value.Name()} process failed to spawn: {spawnError}"
-                : $"{process.Value.Name()} process {status}");
+        instance.Failure = new InstanceFailure(
+            process?.Name() ?? "respawn",
+            status,
+            reason ?? (process is null
+                ? $"respawning too fast, more than {definition.RespawnLimit.Count} times in {definition.RespawnLimit.IntervalSeconds}s"
+                : spawnError is not null
+                    // A main program that cannot be run is the job's whole story: "nosuch: cannot run /usr/bin/x: …".
+                    ? process == ProcessKind.Main && spawnError.StartsWith("cannot run ", StringComparison.Ordinal)
+                        ? spawnError
+                        : $"{process.Value.Name()} process failed to spawn: {spawnError}"
+                    : $"{process.Value.Name()} process {status}"),
+            // Respawning too fast (no process): the main process's last words say why it kept dying.
+            spawnError is null ? instance.Outputs.GetValueOrDefault(process ?? ProcessKind.Main) : null);
         foreach (var e in instance.Blocking)
         {
             e.Failed = true;
@@ -516,19 +495,10 @@ public sealed partial class SupervisorLoop
         }
     }
 
-    private static void ClearFailure(JobInstance instance)
-    {
-        instance.Failed = false;
-        instance.FailedProcess = null;
-        instance.FailedStatus = null;
-        instance.FailureReason = null;
-        instance.FailedOutput = null;
-    }
-
     private void RecordExit(JobInstance instance, ProcessKind kind, int pid, ExitStatus? status, string? spawnError)
     {
         // A check is not part of the job's life: its outcome goes to the restart or reload it gates.
-        if (kind == ProcessKind.Check) return;
+        if (!kind.Info().InLifecycle) return;
         instance.LastExit = new ProcessExitRecord(kind, pid, status, spawnError, _time.GetUtcNow());
     }
 
@@ -544,13 +514,13 @@ public sealed partial class SupervisorLoop
         if (instance.Waiters.Count == 0) return;
         var waiters = instance.Waiters.ToArray();
         instance.Waiters.Clear();
-        var snapshot = instance.State == JobState.Waiting ? ClassSnapshot(instance.Class) : Snapshot(instance);
+        var snapshot = instance.State == JobState.Waiting ? _status.Class(instance.Class) : _status.Instance(instance);
         foreach (var waiter in waiters)
         {
             if (instance.Failed && instance.State == JobState.Waiting)
             {
                 var stopping = waiter.Goal == JobGoal.Stop;
-                if (!stopping || instance.FailedProcess is "pre-stop" or "post-stop")
+                if (!stopping || instance.Failure?.Process is "pre-stop" or "post-stop")
                 {
                     RejectExplained(waiter.Reply,
                         stopping ? SupervisorError.JobFailedWhileStopping : SupervisorError.JobFailedToStart,
@@ -572,7 +542,7 @@ public sealed partial class SupervisorLoop
         environment.Set("UPSTART_INSTANCE", instance.Name);
         // The tag finds the main process's daemon after it forks (expect fork/daemon); only main carries it.
         if (kind == ProcessKind.Main) environment.Set("SUPD_TAG", instance.Tag);
-        if (kind is ProcessKind.PreStop or ProcessKind.PostStop) environment.AddRange(instance.StopEnvironment);
+        if (kind.Info().GetsStopEnvironment) environment.AddRange(instance.StopEnvironment);
         return environment;
     }
 

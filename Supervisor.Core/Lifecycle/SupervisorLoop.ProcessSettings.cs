@@ -8,9 +8,6 @@ namespace Supervisor.Core.Lifecycle;
 // and the hints (nice, oom score) the kernel refused.
 public sealed partial class SupervisorLoop
 {
-    private static readonly ProcessKind[] CycleOrder =
-        [ProcessKind.PreStart, ProcessKind.Main, ProcessKind.PostStart, ProcessKind.PreStop, ProcessKind.PostStop];
-
     /// <summary>
     /// Reads the env-files when <paramref name="kind"/> is the first process of a start (each entry into
     /// starting runs pre-start, or else main, once), so each start, respawns included, sees the files as they are.
@@ -20,8 +17,7 @@ public sealed partial class SupervisorLoop
         error = null;
         var definition = instance.Definition;
         if (definition.EnvFiles.Count == 0) return true;
-        var first = CycleOrder.FirstOrDefault(k => CommandOf(definition, k) is not null, ProcessKind.Main);
-        if (instance.EnvFilesRead && kind != first) return true;
+        if (instance.EnvFilesRead && kind != ProcessKinds.FirstOfStart(definition)) return true;
         var reader = EnvFileReader(definition, out error);
         if (error is not null) return false;
         if (!EnvFile.TryRead(definition.EnvFiles, out var values, out error, reader)) return false;
@@ -40,17 +36,6 @@ public sealed partial class SupervisorLoop
         error = null;
         return definition.Setuid is null ? null : Credentials.Resolve(ProcessSettings.From(definition), out error);
     }
-
-    private static ProcessCommand? CommandOf(JobDefinition definition, ProcessKind kind) => kind switch
-    {
-        ProcessKind.PreStart => definition.PreStart,
-        ProcessKind.Main => definition.Main,
-        ProcessKind.PostStart => definition.PostStart,
-        ProcessKind.PreStop => definition.PreStop,
-        ProcessKind.PostStop => definition.PostStop,
-        ProcessKind.Check => definition.Check,
-        _ => null,
-    };
 
     /// <summary>Stanzas this build cannot honour: the job must not run less confined than it asked.</summary>
     private static string? Unsupported(JobDefinition definition) =>

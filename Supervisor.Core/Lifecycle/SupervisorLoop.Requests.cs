@@ -12,8 +12,8 @@ public sealed partial class SupervisorLoop
         var list = new List<JobStatusSnapshot>();
         foreach (var jobClass in _jobs.Values)
         {
-            if (jobClass.Instances.Count == 0) list.Add(ClassSnapshot(jobClass));
-            else list.AddRange(jobClass.Instances.Values.OrderBy(i => i.Name, StringComparer.Ordinal).Select(Snapshot));
+            if (jobClass.Instances.Count == 0) list.Add(_status.Class(jobClass));
+            else list.AddRange(jobClass.Instances.Values.OrderBy(i => i.Name, StringComparer.Ordinal).Select(_status.Instance));
         }
         return list;
     }
@@ -25,10 +25,10 @@ public sealed partial class SupervisorLoop
         var requestEnvironment = ClassEnvironment(jobClass.Definition);
         requestEnvironment.AddRange(environment);
         instanceName ??= InstanceNameOrExplain(jobClass, requestEnvironment);
-        if (Select(jobClass, requestEnvironment, instanceName, create: false) is { } instance) return Snapshot(instance);
+        if (Select(jobClass, requestEnvironment, instanceName, create: false) is { } instance) return _status.Instance(instance);
         if (jobClass.Definition.Instance.Length > 0 || !string.IsNullOrEmpty(instanceName))
             throw UnknownInstance(jobClass, instanceName ?? InstanceName(jobClass, requestEnvironment));
-        return ClassSnapshot(jobClass);
+        return _status.Class(jobClass);
     }
 
     /// <summary>
@@ -89,7 +89,7 @@ public sealed partial class SupervisorLoop
             // start cuts a respawn delay short; as with restart, no variables keep the ones it has.
             if (input.Environment.Count > 0) instance.PendingStartVariables = RequestVariables(input);
             Await(instance, JobGoal.Start, input);
-            RespawnNow(instance);
+            Act(instance, InstanceInput.StartNow);
             return;
         }
         if (instance.Goal == JobGoal.Start)
@@ -125,17 +125,12 @@ public sealed partial class SupervisorLoop
         // Upstart 1.12: the variables given replace the start environment, and none means none (not the old ones).
         instance.PendingStartVariables = RequestVariables(input);
         instance.StartedByBoot = false;
-        var key = (instance.Class.Name, instance.Name);
-        if (input.Instance is null && _startedByHand.ContainsKey(key))
-        {
-            _startedByHand[key] = input.Environment.ToArray();
-            _goalsDirty = true;
-        }
+        if (input.Instance is null) _goals.RestartedByHand(instance.Class.Name, instance.Name, input.Environment.ToArray());
         Await(instance, JobGoal.Start, input);
         if (instance.State == JobState.Respawning)
         {
             // The job is down, waiting out a respawn delay: restarting it is starting it now.
-            RespawnNow(instance);
+            Act(instance, InstanceInput.StartNow);
             return;
         }
         ChangeGoal(instance, JobGoal.Stop);
@@ -152,7 +147,7 @@ public sealed partial class SupervisorLoop
         // To the main process's group, as every signal supd sends a job (Upstart sent reload to the main pid only).
         LogReloading(instance.DisplayName, instance.MainProcessGroup, Signals.Name(signal));
         if (!_processes.SignalGroup(instance.MainProcessGroup, signal)) _processes.Signal(instance.MainPid, signal);
-        input.Reply.TrySetResult(Snapshot(instance));
+        input.Reply.TrySetResult(_status.Instance(instance));
     }
 
     // Without wait the reply is the status once this request has settled: after the event queue has run, the job
@@ -160,13 +155,8 @@ public sealed partial class SupervisorLoop
     private void Await(JobInstance instance, JobGoal goal, JobCommandInput input)
     {
         if (input.Wait) instance.Waiters.Add(new InstanceWaiter(goal, input.Reply, input.Command == JobCommand.Restart));
-        else AfterSettling(() => input.Reply.TrySetResult(CurrentSnapshot(instance)));
+        else AfterSettling(() => input.Reply.TrySetResult(_status.Current(instance)));
     }
-
-    private JobStatusSnapshot CurrentSnapshot(JobInstance instance) =>
-        instance.Class.Instances.TryGetValue(instance.Name, out var live) && ReferenceEquals(live, instance)
-            ? Snapshot(instance)
-            : ClassSnapshot(instance.Class);
 
     private JobClass FindClass(string job) =>
         _jobs.TryGetValue(job, out var jobClass)
@@ -241,7 +231,7 @@ public sealed partial class SupervisorLoop
             foreach (var instance in jobClass.Instances.Values.OrderBy(i => i.Name, StringComparer.Ordinal).Take(MaxInstancesListed))
             {
                 var naming = string.Join(' ', variables.Select(v => $"{v}={instance.Environment.Get(v)}"));
-                details.Add($"  {Snapshot(instance).StatusLine().Split('\n')[0]}{(naming.Length == 0 ? "" : $"   [{naming}]")}");
+                details.Add($"  {_status.Instance(instance).StatusLine().Split('\n')[0]}{(naming.Length == 0 ? "" : $"   [{naming}]")}");
             }
             if (jobClass.Instances.Count > MaxInstancesListed) details.Add($"  … and {jobClass.Instances.Count - MaxInstancesListed} more (supctl list)");
         }
@@ -271,61 +261,6 @@ public sealed partial class SupervisorLoop
         var usage = jobClass.Definition.Usage;
         throw new SupervisorException(SupervisorError.InvalidArgument, error!, usage is null ? null : [$"Usage: {usage}"]);
     }
-
-    private JobStatusSnapshot ClassSnapshot(JobClass jobClass) => new()
-    {
-        Job = jobClass.Name,
-        Description = jobClass.Definition.Description,
-        SourcePath = jobClass.Definition.SourcePath,
-        LogPath = _logs?.PathFor(jobClass.Name, "") ?? "",
-        LastExit = jobClass.LastExit,
-        Failure = jobClass.LastFailure,
-        Usage = jobClass.Definition.Usage,
-        Since = jobClass.StoppedSince,
-        LogBytesDropped = _logs?.Dropped(jobClass.Name, "") ?? 0,
-        StopReason = ClassStopReason(jobClass),
-        Disabled = _disabled.GetValueOrDefault(jobClass.Name),
-    };
-
-    // A stop in this run says why; otherwise a stop by hand from before supd restarted; otherwise nothing has run.
-    private string ClassStopReason(JobClass jobClass)
-    {
-        if (jobClass.LastStop is { } stop) return stop;
-        if (_stoppedByHand.TryGetValue((jobClass.Name, ""), out var byHand))
-        {
-            var at = byHand.At is { } t ? $" at {t:yyyy-MM-dd HH:mm:ss} UTC" : "";
-            return $"by hand, by {byHand.By ?? "an operator"}{at}, before supd restarted";
-        }
-        return "never started";
-    }
-
-    private JobStatusSnapshot Snapshot(JobInstance instance) => new()
-    {
-        Job = instance.Class.Name,
-        Instance = instance.Name,
-        Goal = instance.Goal,
-        State = instance.State,
-        Processes = Enum.GetValues<ProcessKind>()
-            .Where(instance.Pids.ContainsKey)
-            .Select(kind => (kind, instance.Pids[kind]))
-            .ToArray(),
-        Description = instance.Definition.Description,
-        SourcePath = instance.Definition.SourcePath,
-        RespawnCount = instance.RespawnCount,
-        LastExit = instance.LastExit,
-        Failure = instance.FailureReason,
-        MainStarted = instance.MainAlive ? instance.MainStarted : null,
-        LogPath = instance.Log?.Path ?? "",
-        LogBytesDropped = instance.Log?.BytesDropped ?? 0,
-        Usage = instance.Definition.Usage,
-        ExpectProblem = instance.ExpectProblem,
-        NotApplied = instance.NotApplied.ToArray(),
-        Since = instance.StateSince,
-        ChangedOnDisk = instance.ChangedOnDisk,
-        NextRespawn = TimeToRespawn(instance),
-        StopReason = instance.Goal == JobGoal.Stop ? instance.StopCause ?? (instance.Failed ? $"failed: {instance.FailureReason}" : null) : null,
-        Disabled = _disabled.GetValueOrDefault(instance.Class.Name),
-    };
 
     private static string Shorten(string text) => text.Length <= 500 ? text : text[..499] + "…";
 }

@@ -3,65 +3,24 @@ using Microsoft.Extensions.Logging;
 namespace Supervisor.Core.Lifecycle;
 
 // supd's respawn delay (back-off): after a crash's post-stop the instance waits in "respawning" before it starts
-// again. The delay starts at MIN, doubles with each crash (plus up to 20% jitter) up to MAX, and goes back to MIN once
-// the main process has stayed up for MAX seconds. The timer is the loop's TimeProvider, so tests drive it.
+// again, for the delay RespawnPolicy decided; the wait is the instance's deadline.
 public sealed partial class SupervisorLoop
 {
-    /// <summary>Share of the delay added at random, so jobs that crashed together do not all come back together.</summary>
-    private const double RespawnJitter = 0.2;
+    private RespawnPolicy? _respawnPolicy;
+    private RespawnPolicy Respawns => _respawnPolicy ??= new RespawnPolicy(_time, _options);
 
     /// <summary>The delay before the coming respawn, or null for Upstart's immediate one (no delay set).</summary>
-    private TimeSpan? NextRespawnDelay(JobInstance instance)
-    {
-        if ((instance.Definition.RespawnDelay ?? _options.RespawnDelay) is not { } delay) return null;
-        // A run that lasted as long as the longest delay was stable: the crash that ended it starts over at MIN.
-        if (instance.MainStarted is { } started && _time.GetUtcNow() - started >= TimeSpan.FromSeconds(delay.MaxSeconds))
-            instance.BackoffAttempt = 0;
-        var seconds = Math.Min(delay.MaxSeconds, delay.MinSeconds * Math.Pow(2, instance.BackoffAttempt));
-        seconds = Math.Min(delay.MaxSeconds, seconds * (1 + RespawnJitter * _options.Random.NextDouble()));
-        if (seconds < delay.MaxSeconds) instance.BackoffAttempt++;
-        return TimeSpan.FromSeconds(seconds);
-    }
+    private TimeSpan? NextRespawnDelay(JobInstance instance) =>
+        Respawns.NextDelay(instance.Definition.RespawnDelay, instance.Respawn, instance.MainStarted);
 
-    private void ArmRespawnTimer(JobInstance instance)
-    {
-        var delay = instance.RespawnDelayDue ?? TimeSpan.Zero;
-        instance.RespawnDelayDue = null;
-        instance.RespawnAt = _time.GetUtcNow() + delay;
-        var generation = ++instance.RespawnTimerGeneration;
-        instance.RespawnTimer?.Dispose();
-        instance.RespawnTimer = _time.CreateTimer(
-            _ => Post(new RespawnTimerFiredInput(instance, generation)), null, delay, Timeout.InfiniteTimeSpan);
-    }
+    private bool RespawningTooFast(JobInstance instance) => Respawns.TooFast(instance.Definition.RespawnLimit, instance.Respawn);
 
-    private void CancelRespawnTimer(JobInstance instance)
+    /// <summary>Entering respawning: the deadline is the end of the delay the crash decided on.</summary>
+    private void ArmRespawnDelay(JobInstance instance)
     {
-        instance.RespawnTimerGeneration++;
-        instance.RespawnTimer?.Dispose();
-        instance.RespawnTimer = null;
-    }
-
-    private void OnRespawnTimer(JobInstance instance, long generation)
-    {
-        if (generation != instance.RespawnTimerGeneration || instance.State != JobState.Respawning) return;
-        CancelRespawnTimer(instance);
-        ChangeState(instance, Next(instance));
-    }
-
-    /// <summary><c>start</c> while a respawn delay runs: start now (the back-off keeps counting for the next crash).</summary>
-    private void RespawnNow(JobInstance instance)
-    {
-        LogRespawnCutShort(instance.DisplayName);
-        CancelRespawnTimer(instance);
-        ChangeState(instance, Next(instance));
-    }
-
-    /// <summary>How long until the respawn while an instance waits in respawning; null otherwise.</summary>
-    private TimeSpan? TimeToRespawn(JobInstance instance)
-    {
-        if (instance.State != JobState.Respawning) return null;
-        var left = instance.RespawnAt - _time.GetUtcNow();
-        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        var delay = instance.Respawn.DelayDue ?? TimeSpan.Zero;
+        instance.Respawn.DelayDue = null;
+        instance.Deadline.Arm(_time, delay, DeadlineFor(instance));
     }
 
     [LoggerMessage(EventId = 410, Level = LogLevel.Warning, Message = "{Job} main process ended, respawning in {Delay:0.0}s")]

@@ -6,12 +6,9 @@ namespace Supervisor.Core.Lifecycle;
 // even when its main process dies a moment later. With a grace period the instance still goes to running at once
 // (events and status as before), but the requests waiting on the start are answered only when a timer says the main
 // process has stayed up that long; if it ends sooner, the start has failed: the job stops (even with respawn) and the
-// waiters get "Job failed to start" with the process's last lines. No new state: one timer per start, checked by tag.
+// waiters get "Job failed to start" with the process's last lines. No new state: the deadline of running.
 public sealed partial class SupervisorLoop
 {
-    // At most one per instance (a newer start replaces it); the tag tells a stale timer from the current start's.
-    private readonly Dictionary<JobInstance, (string Tag, ITimer Timer)> _startGraceTimers = [];
-
     /// <summary>
     /// As a service reaches running after its post-start: true when its waiters must wait for the grace period to pass,
     /// and then a timer has been armed to answer them.
@@ -22,21 +19,9 @@ public sealed partial class SupervisorLoop
             return false;
         var remaining = grace - (_time.GetUtcNow() - started);
         if (remaining <= TimeSpan.Zero) return false;
-        var tag = instance.Tag;
-        if (_startGraceTimers.Remove(instance, out var old)) old.Timer.Dispose();
-        var timer = _time.CreateTimer(_ => Post(new StartGraceElapsedInput(instance, tag)), null, remaining, Timeout.InfiniteTimeSpan);
-        _startGraceTimers[instance] = (tag, timer);
+        // The deadline of running: reached with main still up, it answers the waiters (EndStartGrace).
+        instance.Deadline.Arm(_time, remaining, DeadlineFor(instance));
         return true;
-    }
-
-    private void OnStartGraceElapsed(JobInstance instance, string tag)
-    {
-        if (!_startGraceTimers.TryGetValue(instance, out var armed) || armed.Tag != tag) return;
-        _startGraceTimers.Remove(instance);
-        armed.Timer.Dispose();
-        // Stopped or restarted meanwhile: whoever changed it has answered (or will answer) the waiters.
-        if (instance.Tag != tag || instance.State != JobState.Running) return;
-        FinishWaiters(instance);
     }
 
     /// <summary>
@@ -48,9 +33,8 @@ public sealed partial class SupervisorLoop
         if (instance.Definition.StartGrace is not { } grace || instance.MainStarted is not { } started) return false;
         var up = _time.GetUtcNow() - started;
         if (up >= grace) return false;
-        Fail(instance, ProcessKind.Main, status, null, FormattableString.Invariant(
+        FailAndStop(instance, ProcessKind.Main, status, null, FormattableString.Invariant(
             $"main process {status} after {up.TotalSeconds:0.0}s, within its start grace of {grace.TotalSeconds:0.###}s"));
-        ChangeGoalQuietly(instance, JobGoal.Stop);
         return true;
     }
 }

@@ -46,7 +46,10 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         _time = time;
         _options = options;
         _log = log;
+        _status = new StatusProjection(logs, _goals, time);
     }
+
+    private readonly StatusProjection _status;
 
     /// <summary>
     /// Every event and state change, on the loop thread, in order. Handlers must not block or throw; they copy the
@@ -56,7 +59,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
 
     private void Publish(Func<long, DateTimeOffset, SupervisorNotification> make)
     {
-        _goalsDirty = true; // a state change may have spawned or ended a process the state file lists
+        _goals.Dirty = true; // a state change may have spawned or ended a process the state file lists
         var handlers = Notified;
         if (handlers is null) return;
         handlers(make(++_nextSequence, _time.GetUtcNow()));
@@ -195,11 +198,8 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         switch (input)
         {
             case ChildExitedInput x: OnChildExited(x.Exit); break;
-            case KillTimerFiredInput x: OnKillTimerFired(x.Instance, x.Generation); break;
-            case ExpectTimerFiredInput x: OnExpectTimer(x.Instance, x.Generation); break;
-            case RespawnTimerFiredInput x: OnRespawnTimer(x.Instance, x.Generation); break;
+            case DeadlineReachedInput x: OnDeadlineReached(x.Instance, x.Generation); break;
             case CheckTimerFiredInput x: OnCheckTimeout(x.Instance, x.Check); break;
-            case StartGraceElapsedInput x: OnStartGraceElapsed(x.Instance, x.Tag); break;
             case LoadJobsInput x: Reply(x.Reply, () => LoadJobs(x.Jobs)); break;
             case ListInput x: Reply(x.Reply, List); break;
             case DefinitionsInput x: Reply(x.Reply, () => Definitions(x.Job)); break;

@@ -1,0 +1,88 @@
+using Supervisor.Core.Language;
+using Supervisor.Core.Processes;
+
+namespace Supervisor.Core.Lifecycle;
+
+/// <summary>An instance's wait on <c>expect</c>, from entering spawned until the follower's verdict.</summary>
+internal sealed class ExpectWait
+{
+    /// <summary>When the wait began (timestamp).</summary>
+    public long Started { get; init; }
+
+    /// <summary>When the first process exited 0 (fork/daemon); 0 until then.</summary>
+    public long InitialExitAt { get; set; }
+
+    /// <summary>The single candidate seen last, and in how many polls in a row.</summary>
+    public int Candidate { get; set; }
+    public int CandidatePolls { get; set; }
+}
+
+internal enum ExpectVerdict { Waiting, Satisfied, SuperviseAsIs, Failed }
+
+/// <summary>One poll's verdict: for fork/daemon, the adopted process and its group; a message for the last two.</summary>
+internal readonly record struct ExpectResult(ExpectVerdict Verdict, int Pid = 0, int Group = 0, ExitStatus? Status = null, string? Message = null);
+
+/// <summary>
+/// <c>expect stop|fork|daemon</c> without ptrace, as one decision per poll over an <see cref="ExpectWait"/>, through
+/// the process seam (SIGCONT, the re-parented children carrying the tag, adoption by pidfd): see the Overview in
+/// SupervisorLoop.Expect.cs. The loop applies the verdict (moves on, follows the adopted process, or fails the start).
+/// </summary>
+internal sealed class ExpectFollower(IProcessControl processes, TimeProvider time, SupervisorOptions options)
+{
+    /// <summary>How many polls in a row a session leader must stay the only candidate to be taken for the daemon.</summary>
+    public const int StableDaemonPolls = 5;
+
+    /// <param name="mainPid">The live main process (0 once the first process has exited).</param>
+    /// <param name="tag">The start's SUPD_TAG; <paramref name="spawnedAfter"/>: boot-clock ticks before the main spawn.</param>
+    public ExpectResult Poll(ExpectMode expect, ExpectWait wait, int mainPid, string tag, ulong spawnedAfter)
+    {
+        var done = expect == ExpectMode.Stop ? Stopped(mainPid) : Forked(expect, wait, tag, spawnedAfter);
+        if (done.Verdict != ExpectVerdict.Waiting) return done;
+
+        if (time.GetElapsedTime(wait.Started) < options.ExpectTimeout) return done;
+        var seconds = options.ExpectTimeout.TotalSeconds;
+        if (mainPid != 0)
+        {
+            var what = expect == ExpectMode.Stop ? "stop itself with SIGSTOP" : "fork and exit";
+            return new ExpectResult(ExpectVerdict.SuperviseAsIs,
+                Message: $"expect {Name(expect)}: the main process ({mainPid}) did not {what} within {seconds}s; supervising it as it is");
+        }
+        // The first process exited, but which of its descendants is the daemon cannot be told.
+        return new ExpectResult(ExpectVerdict.Failed,
+            Message: $"expect {Name(expect)}: the main process exited, and no single process it left behind could be followed");
+    }
+
+    private ExpectResult Stopped(int mainPid)
+    {
+        if (mainPid == 0 || processes.Inspect(mainPid) is not { IsStopped: true }) return default;
+        processes.Signal(mainPid, Signals.SIGCONT);
+        return new ExpectResult(ExpectVerdict.Satisfied, mainPid);
+    }
+
+    private ExpectResult Forked(ExpectMode expect, ExpectWait wait, string tag, ulong spawnedAfter)
+    {
+        if (wait.InitialExitAt == 0) return default;
+        var candidates = processes.FindAdopted("SUPD_TAG", tag, spawnedAfter);
+        if (candidates.Count == 0)
+        {
+            if (time.GetElapsedTime(wait.InitialExitAt) < options.ExpectForkGrace) return default;
+            return new ExpectResult(ExpectVerdict.Failed, Status: ExitStatus.Exited(0),
+                Message: $"expect {Name(expect)}: the main process exited with status 0 and left no process behind");
+        }
+        if (candidates.Count > 1)
+        {
+            wait.Candidate = 0;
+            return default;
+        }
+
+        var candidate = candidates[0];
+        wait.CandidatePolls = candidate == wait.Candidate ? wait.CandidatePolls + 1 : 1;
+        wait.Candidate = candidate;
+        if (processes.Inspect(candidate) is not { } info) return default;
+        var settled = expect == ExpectMode.Fork || info.Session != candidate || wait.CandidatePolls >= StableDaemonPolls;
+        if (!settled || !processes.Adopt(candidate)) return default;
+        return new ExpectResult(ExpectVerdict.Satisfied, candidate, info.ProcessGroup);
+    }
+
+    public static string Name(ExpectMode expect) => expect.ToString().ToLowerInvariant();
+}
