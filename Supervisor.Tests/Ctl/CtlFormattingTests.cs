@@ -6,6 +6,9 @@ using ctl::Supervisor.Protocol;
 
 namespace Supervisor.Tests.Ctl;
 
+// Inside the namespace, so it wins over the test namespace Supervisor.Tests.State.
+using State = ctl::Supervisor.Protocol.State;
+
 /// <summary>supctl's formatters: text and --json from reply messages, without a daemon.</summary>
 [TestFixture]
 public sealed class CtlFormattingTests

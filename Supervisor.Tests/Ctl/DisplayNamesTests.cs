@@ -7,6 +7,9 @@ using ctl::Supervisor.Protocol;
 
 namespace Supervisor.Tests.Ctl;
 
+// Inside the namespace, so it wins over the test namespace Supervisor.Tests.State.
+using State = ctl::Supervisor.Protocol.State;
+
 /// <summary>supctl's written-out names for the status line's enums are the proto's (display_name) options, value by value.</summary>
 [TestFixture]
 public sealed class DisplayNamesTests
