@@ -6,7 +6,7 @@ using ctl::Supervisor.Protocol;
 
 namespace Supervisor.Tests.Ctl;
 
-// Inside the namespace, so it wins over the test namespace Supervisor.Tests.State.
+// Inside the namespace, so it wins over the test namespace Supervisor.Tests.Core.State.
 using State = ctl::Supervisor.Protocol.State;
 
 /// <summary>supctl's formatters: text and --json from reply messages, without a daemon.</summary>

@@ -7,7 +7,7 @@ using ctl::Supervisor.Protocol;
 
 namespace Supervisor.Tests.Ctl;
 
-// Inside the namespace, so it wins over the test namespace Supervisor.Tests.State.
+// Inside the namespace, so it wins over the test namespace Supervisor.Tests.Core.State.
 using State = ctl::Supervisor.Protocol.State;
 
 /// <summary>supctl's written-out names for the status line's enums are the proto's (display_name) options, value by value.</summary>

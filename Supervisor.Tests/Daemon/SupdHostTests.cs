@@ -6,7 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using NUnit.Framework;
 using Supervisor.Core.Processes;
-using Supervisor.Tests.Lifecycle;
+using Supervisor.Tests.Core.Lifecycle;
 using Supervisor.Tests.Support;
 
 namespace Supervisor.Tests.Daemon;

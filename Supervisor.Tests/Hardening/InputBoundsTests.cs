@@ -6,7 +6,7 @@ using Supervisor.Core.Language;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Processes;
 using Supervisor.Core.State;
-using Supervisor.Tests.Lifecycle;
+using Supervisor.Tests.Core.Lifecycle;
 
 namespace Supervisor.Tests.Hardening;
 
@@ -128,7 +128,7 @@ public sealed class InputBoundsTests
         var text = "start on " + string.Join(" and ", Enumerable.Repeat("a", Limits.MaxExpressionOperands)) + "\n";
         var job = JobParser.Parse("j", "/j.conf", text).Job!;
         var printed = JobPrinter.Print(job);
-        Assert.That(Supervisor.Tests.Language.JobAssert.Differences(job, JobParser.Parse("j", "/j.conf", printed).Job!), Is.Empty);
+        Assert.That(Supervisor.Tests.Core.Language.JobAssert.Differences(job, JobParser.Parse("j", "/j.conf", printed).Job!), Is.Empty);
         var matcher = new EventMatcher(job.StartOn!);
         Assert.That(matcher.Handle(new Event(1, "a", new EnvironmentList()), _ => null), Is.True);
         matcher.Reset();

@@ -69,7 +69,7 @@ public sealed class PropertyTests
         var printed = JobPrinter.Print(result.Job!);
         var again = JobParser.Parse("j", "/p.conf", printed);
         Assert.That(again.Error, Is.Null, $"printed form does not parse:\n{printed}");
-        Assert.That(Supervisor.Tests.Language.JobAssert.Differences(result.Job!, again.Job!), Is.Empty, $"printed form parses to another job:\n{printed}");
+        Assert.That(Supervisor.Tests.Core.Language.JobAssert.Differences(result.Job!, again.Job!), Is.Empty, $"printed form parses to another job:\n{printed}");
     }
 
     private static readonly Gen<EventExpression> Leaf =

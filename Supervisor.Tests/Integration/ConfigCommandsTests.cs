@@ -108,7 +108,7 @@ public sealed class ConfigCommandsTests(BinaryFlavor flavor) : IntegrationFixtur
     [Test]
     public async Task Check_of_the_corpus_finds_the_two_files_Upstart_rejects()
     {
-        var corpus = Language.JobAssert.CorpusDirectory;
+        var corpus = Core.Language.JobAssert.CorpusDirectory;
 
         var result = await SupdHarness.RunCtlAsync(Binaries.Supd, ["--check", "--job-dir", corpus]);
 

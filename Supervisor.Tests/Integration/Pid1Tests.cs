@@ -72,7 +72,7 @@ public sealed class Pid1Tests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 
     private static SupdHarness StartAsPid1(bool terminal)
     {
-        if (Core.Configuration.DefaultPaths.CurrentUid != 0)
+        if (Supervisor.Core.Configuration.DefaultPaths.CurrentUid != 0)
             Assert.Ignore("a PID namespace needs root (unshare --pid)");
         string[] unshare = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"];
         if (!terminal) return new SupdHarness { Wrapper = unshare };

@@ -1,6 +1,6 @@
 using NUnit.Framework;
 using Supervisor.Tests.Support;
-using Supervisor.Tests.Systemd;
+using Supervisor.Tests.Core.Systemd;
 
 namespace Supervisor.Tests.Integration;
 

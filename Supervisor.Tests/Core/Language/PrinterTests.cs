@@ -1,0 +1,46 @@
+using NUnit.Framework;
+using Supervisor.Core.Language;
+
+namespace Supervisor.Tests.Core.Language;
+
+[TestFixture]
+public sealed class PrinterTests
+{
+    private static void AssertRoundTrip(string text)
+    {
+        var job = JobAssert.Parses(text);
+        var printed = JobPrinter.Print(job);
+        var reparsed = JobParser.Parse("x", "printed.conf", printed);
+        Assert.That(reparsed.Error, Is.Null, () => $"{reparsed.Error}\n{printed}");
+        Assert.That(JobAssert.Differences(job, reparsed.Job!), Is.Empty, () => printed);
+    }
+
+    [TestCase("env A=\"a b\"\nenv B='x\"y'\nenv C=\"it's\"\nenv D=back\\\\slash\nenv E=\"tab\there\"\nenv F=\"h#sh\"\n")]
+    [TestCase("description \"both ' and \\\" quotes\"\n")]
+    [TestCase("start on (a and \"and\") or b KEY=\"x y\" P!=\"(z)\"\nstop on runlevel [!2345]\n")]
+    [TestCase("start on foo\nmanual\nstart on bar\n")]
+    [TestCase("manual\n")]
+    [TestCase("respawn\nrespawn limit 0 5\nrespawn delay 0.25 8\nnormal exit 0 2 TERM\ncritical\nlog rotate 50M 10\nlog timestamps\n")]
+    [TestCase("start on startup\nstart grace 2.5\nrespawn\n")]
+    [TestCase("umask 007\nnice -5\noom 3\nlimit nofile 10 unlimited\nkill signal 40\nkill timeout 0\nreload signal USR1\n")]
+    [TestCase("cgroup cpu \"my group\" # c\nenv-file \"-/etc/x y\"\n")]
+    [TestCase("exec /bin/sh -c 'echo \"a  b\" # not a comment'   # comment\n")]
+    [TestCase("script\n  if true; then\n    echo \"x\"\n  fi\n\nend script\npre-stop script\nend script\ncheck exec /bin/check\n")]
+    [TestCase("instance $NAME\nexport A B\nemits foo-*\nusage \"u\"\nsetuid u\nsetgid g\nchroot /c\nchdir /d\napparmor load /p\napparmor switch q\n")]
+    public void RoundTrips(string text) => AssertRoundTrip(text);
+
+    [Test]
+    public void PrintsExpressionsFullyParenthesised()
+    {
+        var printed = JobPrinter.Print(JobAssert.Parses("start on a or b and c KEY=val\n"));
+        Assert.That(printed, Is.EqualTo("start on ((a or b) and c KEY=val)\n"));
+    }
+
+    [Test]
+    public void QuoteOnlyWhenNeeded()
+    {
+        Assert.That(JobPrinter.Quote("plain"), Is.EqualTo("plain"));
+        Assert.That(JobPrinter.Quote("two words"), Is.EqualTo("\"two words\""));
+        Assert.That(JobPrinter.Quote("a\"b"), Is.EqualTo("\"a\"'\"b'"));
+    }
+}
