@@ -25,8 +25,17 @@ internal sealed class SupdConnection : IDisposable
             UseCookies = false,
             AllowAutoRedirect = false,
         };
-        // The host name only fills the :authority header; the socket is the address.
-        _channel = GrpcChannel.ForAddress("http://supd", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        // The host name only fills the :authority header; the socket is the address. Given an HttpClient rather
+        // than the handler, the channel sends through it as it is: given a SocketsHttpHandler, it would set up
+        // client-side load balancing (subchannels, a pick-first balancer, connectivity tracking) for the one socket,
+        // ~200 more methods for a JIT supctl to compile on every run.
+        _channel = GrpcChannel.ForAddress("http://supd", new GrpcChannelOptions
+        {
+            // No HttpClient timeout (its default is 100 s): `log -f`, `events -f` and a start that waits for a long
+            // pre-start run as long as they must; Ctrl-C ends them.
+            HttpClient = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan },
+            DisposeHttpClient = true,
+        });
         Client = new ProtoClient(_channel);
     }
 
