@@ -92,6 +92,19 @@ public sealed class ProcessKindsTests
     }
 
     [Test]
+    public void TheStatusLineLabelsAFirstProcessExactlyWhenTheTableSays()
+    {
+        // StatusLineFormat is linked into supctl, which has no table, so it writes the rule by name; this holds it to
+        // the table, kind by kind.
+        foreach (var info in ProcessKinds.All)
+        {
+            var line = StatusLineFormat.Format("j", "", "start", "running", null, null, [(info.Name, 42)], false, false);
+            var expected = info.LabelledWhenFirst ? $"j start/running, ({info.Name}) process 42" : "j start/running, process 42";
+            Assert.That(line, Is.EqualTo(expected), info.Name);
+        }
+    }
+
+    [Test]
     public void EachStanzaSetsOnlyItsOwnCommandAndPrintsBack()
     {
         foreach (var info in ProcessKinds.All)
