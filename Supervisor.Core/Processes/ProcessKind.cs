@@ -110,19 +110,6 @@ public static class ProcessKinds
     public static bool TryFromName(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ProcessKindInfo? info) =>
         ByName.TryGetValue(name, out info);
 
-    /// <summary>The kind the lifecycle state <paramref name="state"/> runs and waits for (pre-start, spawned → main, …); false for the others.</summary>
-    public static bool TryRunIn(JobState state, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ProcessKindInfo? info)
-    {
-        foreach (var candidate in RunOrder)
-        {
-            if (candidate.RunsIn != state) continue;
-            info = candidate;
-            return true;
-        }
-        info = null;
-        return false;
-    }
-
     /// <summary>The first process a start of this job runs (pre-start, or else main): it reads the env-files.</summary>
     public static ProcessKind FirstOfStart(JobDefinition job)
     {
