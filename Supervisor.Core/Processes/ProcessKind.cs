@@ -55,9 +55,6 @@ public sealed record ProcessKindInfo(
 {
     /// <summary>Part of the job's life (run by a lifecycle state, its failures are the job's); check is not.</summary>
     public bool InLifecycle => RunsIn is not null;
-
-    /// <summary>Whether a non-zero exit fails the job (for main: unless <c>normal exit</c> lists it, spec §7).</summary>
-    public bool NonZeroExitFails => Exit is ProcessExitRule.MainRules or ProcessExitRule.NonZeroFails;
 }
 
 /// <summary>The table of process kinds: the one place a new kind of job process is added.</summary>
@@ -96,19 +93,12 @@ public static class ProcessKinds
     private static readonly FrozenDictionary<string, ProcessKindInfo> ByStanza =
         All.Where(k => k.Stanza is not null).ToFrozenDictionary(k => k.Stanza!, StringComparer.Ordinal);
 
-    private static readonly FrozenDictionary<string, ProcessKindInfo> ByName =
-        All.ToFrozenDictionary(k => k.Name, StringComparer.Ordinal);
-
     public static ProcessKindInfo Of(ProcessKind kind) =>
         (uint)kind < (uint)All.Count ? All[(int)kind] : throw new ArgumentOutOfRangeException(nameof(kind));
 
     /// <summary>The kind whose <c>STANZA exec|script</c> this word starts (<c>pre-start</c>); false for any other word.</summary>
     public static bool TryFromStanza(string stanza, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ProcessKindInfo? info) =>
         ByStanza.TryGetValue(stanza, out info);
-
-    /// <summary>The kind of this name (<c>main</c>, <c>pre-start</c>, …), as a status line or the API writes it.</summary>
-    public static bool TryFromName(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ProcessKindInfo? info) =>
-        ByName.TryGetValue(name, out info);
 
     /// <summary>The first process a start of this job runs (pre-start, or else main): it reads the env-files.</summary>
     public static ProcessKind FirstOfStart(JobDefinition job)

@@ -76,7 +76,7 @@ public sealed class EventIdsTests
                 if (key == EventIds.Variables.Result) Assert.That(value, Is.AnyOf(EventIds.Values.Ok, EventIds.Values.Failed), line);
                 if (key == EventIds.Variables.Respawn) Assert.That(value, Is.AnyOf(EventIds.Values.Yes, EventIds.Values.No), line);
                 if (key == EventIds.Variables.Process)
-                    Assert.That(ProcessKinds.TryFromName(value, out _) || value == EventIds.Values.RespawnProcess, Is.True, line);
+                    Assert.That(ProcessKinds.All.Any(k => k.Name == value) || value == EventIds.Values.RespawnProcess, Is.True, line);
             }
         }
         Assert.That(names, Is.SupersetOf(new[]
