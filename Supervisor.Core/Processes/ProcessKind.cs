@@ -4,8 +4,8 @@ using Supervisor.Core.Lifecycle;
 
 namespace Supervisor.Core.Processes;
 
-/// <summary>The processes of a job instance, declared in initctl's status order (spec §10), then supd's check.</summary>
-public enum ProcessKind { Main, PreStart, PostStart, PreStop, PostStop, Check }
+/// <summary>The processes of a job instance, declared in initctl's status order (spec §10), then supd's check and health.</summary>
+public enum ProcessKind { Main, PreStart, PostStart, PreStop, PostStop, Check, Health }
 
 /// <summary>What a process's exit does to its job (spec §7, "Process exits").</summary>
 public enum ProcessExitRule
@@ -21,6 +21,9 @@ public enum ProcessExitRule
 
     /// <summary>check: no part of the job's life; its outcome answers the restart or reload it gates.</summary>
     AnswersRequest,
+
+    /// <summary>health: no part of the job's life; its outcome counts towards the instance's health (HealthMonitor).</summary>
+    CountsTowardsHealth,
 }
 
 /// <summary>
@@ -84,8 +87,12 @@ public static class ProcessKinds
         ProcessExitRule.AnswersRequest, SpawnFailureFails: false, LabelledWhenFirst: true, GetsStopEnvironment: false,
         j => j.Check, (j, c) => j with { Check = c });
 
-    /// <summary>Every kind in status order (initctl's: main, pre-start, post-start, pre-stop, post-stop; then check), indexed by <see cref="ProcessKind"/>.</summary>
-    public static IReadOnlyList<ProcessKindInfo> All { get; } = [Main, PreStart, PostStart, PreStop, PostStop, Check];
+    public static readonly ProcessKindInfo Health = new(ProcessKind.Health, "health", "health", null,
+        ProcessExitRule.CountsTowardsHealth, SpawnFailureFails: false, LabelledWhenFirst: true, GetsStopEnvironment: false,
+        j => j.Health, (j, c) => j with { Health = c });
+
+    /// <summary>Every kind in status order (initctl's: main, pre-start, post-start, pre-stop, post-stop; then check, health), indexed by <see cref="ProcessKind"/>.</summary>
+    public static IReadOnlyList<ProcessKindInfo> All { get; } = [Main, PreStart, PostStart, PreStop, PostStop, Check, Health];
 
     /// <summary>The lifecycle's kinds in the order a start and stop run them: pre-start, main, post-start, pre-stop, post-stop.</summary>
     public static IReadOnlyList<ProcessKindInfo> RunOrder { get; } = [PreStart, Main, PostStart, PreStop, PostStop];

@@ -54,6 +54,20 @@ internal sealed class JobEvents(EventQueue queue)
     }
 
     /// <summary>
+    /// supd's <c>unhealthy</c> (with how the last check ended: <c>EXIT_STATUS</c> or <c>EXIT_SIGNAL</c>, none when it
+    /// could not run) and <c>healthy</c>.
+    /// </summary>
+    public void EmitHealth(string name, JobInstance instance, ExitStatus? lastCheck)
+    {
+        var environment = new EnvironmentList();
+        environment.Set("JOB", instance.Class.Name);
+        environment.Set("INSTANCE", instance.Name);
+        if (lastCheck is { } status) SetExitVariables(environment, status);
+        AddExports(environment, instance);
+        queue.Emit(name, environment, BootCascade(instance));
+    }
+
+    /// <summary>
     /// Emits <c>startup</c> and the configured boot events, marked as the boot's (<see cref="Event.Boot"/>): an instance
     /// stopped by hand before supd restarted is not started by them. Does not wait for them to finish.
     /// </summary>

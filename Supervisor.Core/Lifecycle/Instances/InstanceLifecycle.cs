@@ -12,7 +12,8 @@ namespace Supervisor.Core.Lifecycle;
 /// On the loop thread only.
 /// </summary>
 internal sealed class InstanceLifecycle(
-    LoopContext loop, JobEvents events, SpawnPath spawner, JobEnvironment environments, CheckGate checks, Replies replies)
+    LoopContext loop, JobEvents events, SpawnPath spawner, JobEnvironment environments, CheckGate checks, HealthMonitor health,
+    Replies replies)
 {
     private readonly RespawnPolicy _respawns = new(loop.Time, loop.Options);
     private readonly ExpectFollower _expect = new(loop.Processes, loop.Time, loop.Options);
@@ -138,6 +139,7 @@ internal sealed class InstanceLifecycle(
             instance.StateSince = loop.Time.GetUtcNow();
             // Whatever the old state waited for (kill timeout, expect poll, respawn delay, start grace) is over.
             instance.Deadline.Disarm();
+            if (from == JobState.Running && next != JobState.Running) health.Stop(instance);
             loop.Log.LogStateChanged(instance.DisplayName, from.Name(), next.Name());
             loop.Publish((sequence, time) => new StateChangeNotification(sequence, time, instance.Class.Name, instance.Name, instance.Goal, from, next));
             if (!Enter(instance, from)) return;
@@ -188,6 +190,7 @@ internal sealed class InstanceLifecycle(
                 return !RunHook(instance, ProcessKinds.PostStart);
 
             case JobState.Running:
+                health.Start(instance, newMainProcess: from == JobState.PostStart);
                 if (from == JobState.PostStart)
                 {
                     if (instance.MainAlive) loop.Log.LogJobStarted(instance.DisplayName, instance.MainPid);
@@ -333,6 +336,9 @@ internal sealed class InstanceLifecycle(
             case ProcessExitRule.AnswersRequest:
                 checks.OnExited(instance, exit.Pid, exit.Status);
                 break;
+            case ProcessExitRule.CountsTowardsHealth:
+                health.OnExited(instance, exit.Pid, exit.Status);
+                break;
             case ProcessExitRule.NonZeroFails:
                 if (!exit.Status.IsSuccess) FailAndStop(instance, kind, exit.Status);
                 Act(instance, InstanceMachine.HookExited(kind)!.Value);
@@ -396,6 +402,30 @@ internal sealed class InstanceLifecycle(
         }
         if (definition.Respawn && !definition.Task) return true;
         return !status.IsSuccess;
+    }
+
+    /// <summary>
+    /// The health check found the running instance unhealthy: it goes down and comes back as a crashed one would
+    /// (running → stopping → killed → post-stop → [respawning →] starting), counted by its respawn limit and after its
+    /// respawn delay, whether or not the job has <c>respawn</c>: a job with a health check wants to be up.
+    /// </summary>
+    public void RestartUnhealthy(JobInstance instance, string reason)
+    {
+        if (instance.State != JobState.Running || instance.Goal != JobGoal.Start) return;
+        var definition = instance.Definition;
+        if (_respawns.TooFast(definition.RespawnLimit, instance.Respawn))
+        {
+            loop.Log.LogRespawningTooFast(instance.DisplayName, definition.RespawnLimit.Count, definition.RespawnLimit.IntervalSeconds);
+            FailAndStop(instance, null, null, null, FormattableString.Invariant(
+                $"{reason}; restarted too often, more than {definition.RespawnLimit.Count} times in {definition.RespawnLimit.IntervalSeconds}s"));
+        }
+        else
+        {
+            instance.Respawn.Count++;
+            instance.Respawn.DelayDue = _respawns.NextDelay(definition.RespawnDelay, instance.Respawn, instance.MainStarted);
+            loop.Log.LogUnhealthyRestart(instance.DisplayName, reason);
+        }
+        ChangeState(instance, JobState.Stopping);
     }
 
     /// <summary>
@@ -472,20 +502,7 @@ internal sealed class InstanceLifecycle(
     private static void Fail(JobInstance instance, ProcessKind? process, ExitStatus? status, string? spawnError, string? reason)
     {
         if (instance.Failed) return;
-        var definition = instance.Definition;
-        instance.Failure = new InstanceFailure(
-            process?.Name() ?? "respawn",
-            status,
-            reason ?? (process is null
-                ? $"respawning too fast, more than {definition.RespawnLimit.Count} times in {definition.RespawnLimit.IntervalSeconds}s"
-                : spawnError is not null
-                    // A main program that cannot be run is the job's whole story: "nosuch: cannot run /usr/bin/x: …".
-                    ? process == ProcessKind.Main && spawnError.StartsWith("cannot run ", StringComparison.Ordinal)
-                        ? spawnError
-                        : $"{process.Value.Name()} process failed to spawn: {spawnError}"
-                    : $"{process.Value.Name()} process {status}"),
-            // Respawning too fast (no process): the main process's last words say why it kept dying.
-            spawnError is null ? instance.Outputs.GetValueOrDefault(process ?? ProcessKind.Main) : null);
+        instance.Failure = InstanceFailure.Of(instance, process, status, spawnError, reason);
         foreach (var e in instance.Blocking)
         {
             e.Failed = true;

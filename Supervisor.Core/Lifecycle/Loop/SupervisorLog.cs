@@ -135,4 +135,19 @@ internal static partial class SupervisorLog
 
     [LoggerMessage(EventId = 431, Level = LogLevel.Warning, Message = "{Job} main process could not be spawned ({Error}); trying again in {Delay}s under its respawn rules")]
     internal static partial void LogSpawnRetry(this ILogger logger, string job, string error, double delay);
+
+    [LoggerMessage(EventId = 440, Level = LogLevel.Warning, Message = "{Job} health check process ({Pid}) still running after {Timeout}s; sending SIGKILL to its group")]
+    internal static partial void LogHealthTimedOut(this ILogger logger, string job, int pid, double timeout);
+
+    [LoggerMessage(EventId = 441, Level = LogLevel.Warning, Message = "{Job} health check failed ({Outcome}), {Failures} of {Retries}")]
+    internal static partial void LogHealthFailed(this ILogger logger, string job, string outcome, int failures, int retries);
+
+    [LoggerMessage(EventId = 442, Level = LogLevel.Debug, Message = "{Job} health check failed ({Outcome}) within its start period; not counted")]
+    internal static partial void LogHealthFailedInStartPeriod(this ILogger logger, string job, string outcome);
+
+    [LoggerMessage(EventId = 443, Level = LogLevel.Information, Message = "{Job} is healthy again")]
+    internal static partial void LogHealthy(this ILogger logger, string job);
+
+    [LoggerMessage(EventId = 444, Level = LogLevel.Warning, Message = "{Job} is {Reason}; restarting it")]
+    internal static partial void LogUnhealthyRestart(this ILogger logger, string job, string reason);
 }

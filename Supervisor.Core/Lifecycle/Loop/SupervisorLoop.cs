@@ -32,6 +32,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     private readonly InstanceLifecycle _lifecycle;
     private readonly EventRouting _routing;
     private readonly CheckGate _checks;
+    private readonly HealthMonitor _health;
     private readonly PersistedGoals _goals;
     private readonly ControlRequests _requests;
     private TaskCompletionSource? _shutdown;
@@ -53,7 +54,9 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         ControlRequests? requests = null;
         _checks = new CheckGate(_loop, spawner, environments, request => requests!.HandleJobCommand(request));
         _jobEvents = new JobEvents(_events);
-        _lifecycle = new InstanceLifecycle(_loop, _jobEvents, spawner, environments, _checks, replies);
+        InstanceLifecycle? lifecycle = null;
+        _health = new HealthMonitor(_loop, spawner, environments, _jobEvents, (instance, why) => lifecycle!.RestartUnhealthy(instance, why));
+        _lifecycle = lifecycle = new InstanceLifecycle(_loop, _jobEvents, spawner, environments, _checks, _health, replies);
         _routing = new EventRouting(_loop, environments, _lifecycle);
         _goals = new PersistedGoals(_loop, environments, _lifecycle, () => _inputs.Reader.TryPeek(out _));
         _requests = requests = new ControlRequests(_loop, environments, _lifecycle, _checks, _goals, _events, replies);
@@ -238,6 +241,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             case ChildExitedInput x: _lifecycle.OnChildExited(x.Exit); break;
             case DeadlineReachedInput x: _lifecycle.OnDeadlineReached(x.Instance, x.Generation); break;
             case CheckTimerFiredInput x: _checks.OnTimeout(x.Instance, x.Check); break;
+            case HealthTimerFiredInput x: _health.OnTimer(x.Instance, x.Generation); break;
             case LoadJobsInput x: Reply(x.Reply, () => LoadJobs(x.Jobs)); break;
             case ListInput x: Reply(x.Reply, _requests.List); break;
             case DefinitionsInput x: Reply(x.Reply, () => _requests.Definitions(x.Job)); break;

@@ -14,13 +14,13 @@ public sealed class EventIdsTests
     [Test]
     public void JobEventsAndBuiltInsAreUpstartsAndSupds()
     {
-        Assert.That(EventIds.JobEvents, Is.EquivalentTo(new[] { "starting", "started", "stopping", "stopped", "exited" }));
+        Assert.That(EventIds.JobEvents, Is.EquivalentTo(new[] { "starting", "started", "stopping", "stopped", "exited", "unhealthy", "healthy" }));
         Assert.That(EventIds.StateEvents, Is.EquivalentTo(new[] { "starting", "started", "stopping", "stopped" }));
         Assert.That(EventIds.JobEvents, Is.SupersetOf(EventIds.StateEvents));
         Assert.That(EventIds.BuiltIn, Is.SupersetOf(EventIds.JobEvents));
         Assert.That(EventIds.BuiltIn, Is.EquivalentTo(new[]
         {
-            "startup", "starting", "started", "stopping", "stopped", "exited",
+            "startup", "starting", "started", "stopping", "stopped", "exited", "unhealthy", "healthy",
             "control-alt-delete", "keyboard-request", "power-status-changed", "filesystem", "runlevel",
         }));
         Assert.That(EventIds.Failed("boom"), Is.EqualTo("boom/failed"));
