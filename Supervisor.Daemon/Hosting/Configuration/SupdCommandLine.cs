@@ -27,6 +27,12 @@ public sealed class SupdCommandLine
         HelpName = "LEVEL",
     };
 
+    public Option<string?> Http { get; } = new("--http")
+    {
+        Description = "Serve /metrics and the status page over HTTP on ADDRESS:PORT (a bare PORT: loopback), e.g. 127.0.0.1:9337; off by default",
+        HelpName = "ADDRESS:PORT",
+    };
+
     public Option<bool> Check { get; } = new("--check")
     {
         Description = "Check every job file and exit (0: all valid, 1: errors), like nginx -t; no daemon is started",
@@ -38,7 +44,7 @@ public sealed class SupdCommandLine
     {
         Root = new RootCommand("supd: a process supervisor that runs Upstart-syntax job files")
         {
-            JobDirs, Socket, LogDir, StateDir, ConfigFile, LogToStdout, LogLevel, Check,
+            JobDirs, Socket, LogDir, StateDir, ConfigFile, LogToStdout, LogLevel, Http, Check,
         };
         // `supd --version` in the form `supctl version` and Upstart's `init --version` use: "supd (supd 0.1.0)".
         foreach (var option in Root.Options.OfType<VersionOption>())
@@ -55,6 +61,7 @@ public sealed class SupdCommandLine
         Add(values, "LogDir", parse.GetValue(LogDir));
         Add(values, "StateDir", parse.GetValue(StateDir));
         Add(values, "LogLevel", parse.GetValue(LogLevel));
+        Add(values, "Http:Listen", parse.GetValue(Http));
         if (parse.GetValue(LogToStdout)) values["LogToStdout"] = "true";
         return values;
     }
