@@ -141,11 +141,14 @@ public static class Limits
     /// </summary>
     public const int MaxObservedInstances = 2000;
 
-    /// <summary>Last log lines the status page shows per instance, each cut at <see cref="MaxStatusLogLineBytes"/>.</summary>
+    /// <summary>Last log lines the status page shows per instance, each cut at <see cref="MaxStatusLogLineChars"/>.</summary>
     public const int StatusLogLines = 3;
 
     /// <summary>A log line on the status page; longer is cut (the page holds at most instances × lines × this).</summary>
-    public const int MaxStatusLogLineBytes = 240;
+    public const int MaxStatusLogLineChars = 240;
+
+    /// <summary>The end of a log the status page reads for its last lines (a line longer than this is shown cut).</summary>
+    public const int StatusLogTailBytes = 4096;
 
     #endregion
 

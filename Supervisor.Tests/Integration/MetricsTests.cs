@@ -58,19 +58,19 @@ public sealed class MetricsTests(BinaryFlavor flavor) : IntegrationFixture(flavo
         await h.WaitForLogAsync("web", "web is up");
 
         var metrics = await Eventually.GetAsync(() => GetAsync(address, "/metrics"),
-            m => Sample(m, """supd_job_log_written_bytes_total{job="web",instance=""}""") > 0, "web's log bytes in /metrics");
+            m => Sample(m, """supd_job_log_written_bytes_total{supd_job="web",supd_instance=""}""") > 0, "web's log bytes in /metrics");
         Assert.Multiple(() =>
         {
-            Assert.That(Sample(metrics, """supd_job_up{job="web",instance=""}"""), Is.EqualTo(1), metrics);
-            Assert.That(Sample(metrics, """supd_job_up{job="idle",instance=""}"""), Is.EqualTo(0), metrics);
-            Assert.That(Sample(metrics, """supd_job_state{job="web",instance="",state="running"}"""), Is.EqualTo(1), metrics);
-            Assert.That(Sample(metrics, """supd_job_goal{job="idle",instance="",goal="stop"}"""), Is.EqualTo(1), metrics);
-            Assert.That(Sample(metrics, """supd_job_restarts_total{job="web",instance=""}"""), Is.EqualTo(0), metrics);
-            Assert.That(Sample(metrics, """supd_job_start_time_seconds{job="web",instance=""}"""),
+            Assert.That(Sample(metrics, """supd_job_up{supd_job="web",supd_instance=""}"""), Is.EqualTo(1), metrics);
+            Assert.That(Sample(metrics, """supd_job_up{supd_job="idle",supd_instance=""}"""), Is.EqualTo(0), metrics);
+            Assert.That(Sample(metrics, """supd_job_state{supd_job="web",supd_instance="",state="running"}"""), Is.EqualTo(1), metrics);
+            Assert.That(Sample(metrics, """supd_job_goal{supd_job="idle",supd_instance="",goal="stop"}"""), Is.EqualTo(1), metrics);
+            Assert.That(Sample(metrics, """supd_job_restarts_total{supd_job="web",supd_instance=""}"""), Is.EqualTo(0), metrics);
+            Assert.That(Sample(metrics, """supd_job_start_time_seconds{supd_job="web",supd_instance=""}"""),
                 Is.EqualTo(DateTimeOffset.UtcNow.ToUnixTimeSeconds()).Within(300), metrics);
-            Assert.That(Sample(metrics, """supd_job_memory_bytes{job="web",instance=""}"""), Is.GreaterThan(0), metrics);
-            Assert.That(Sample(metrics, """supd_job_cpu_seconds_total{job="web",instance=""}"""), Is.GreaterThanOrEqualTo(0), metrics);
-            Assert.That(Sample(metrics, """supd_job_log_dropped_bytes_total{job="web",instance=""}"""), Is.EqualTo(0), metrics);
+            Assert.That(Sample(metrics, """supd_job_memory_bytes{supd_job="web",supd_instance=""}"""), Is.GreaterThan(0), metrics);
+            Assert.That(Sample(metrics, """supd_job_cpu_seconds_total{supd_job="web",supd_instance=""}"""), Is.GreaterThanOrEqualTo(0), metrics);
+            Assert.That(Sample(metrics, """supd_job_log_dropped_bytes_total{supd_job="web",supd_instance=""}"""), Is.EqualTo(0), metrics);
             Assert.That(Sample(metrics, "supd_jobs"), Is.EqualTo(2), metrics);
             Assert.That(Sample(metrics, "supd_events_emitted_total"), Is.GreaterThanOrEqualTo(3), metrics); // startup, starting, started…
             Assert.That(Sample(metrics, "supd_loop_queue_length"), Is.GreaterThanOrEqualTo(0), metrics);
@@ -84,9 +84,9 @@ public sealed class MetricsTests(BinaryFlavor flavor) : IntegrationFixture(flavo
         var pid = await h.MainPidAsync("web");
         SupdHarness.Signal(pid, 9);
         metrics = await Eventually.GetAsync(() => GetAsync(address, "/metrics"),
-            m => Sample(m, """supd_job_restarts_total{job="web",instance=""}""") == 1 && Sample(m, """supd_job_up{job="web",instance=""}""") == 1,
+            m => Sample(m, """supd_job_restarts_total{supd_job="web",supd_instance=""}""") == 1 && Sample(m, """supd_job_up{supd_job="web",supd_instance=""}""") == 1,
             "web's respawn in /metrics", TimeSpan.FromSeconds(60));
-        Assert.That(Sample(metrics, """supd_job_last_exit_status{job="web",instance=""}"""), Is.EqualTo(137), metrics);
+        Assert.That(Sample(metrics, """supd_job_last_exit_status{supd_job="web",supd_instance=""}"""), Is.EqualTo(137), metrics);
     }
 
     [Test]
@@ -103,7 +103,7 @@ public sealed class MetricsTests(BinaryFlavor flavor) : IntegrationFixture(flavo
         await h.CtlAsync("start", "worker", "N=a\"quoted\\name");
         await h.WaitForStatusAsync("web", "start/running");
         var metrics = await GetAsync(address, "/metrics");
-        Assert.That(metrics, Does.Contain("supd_job_up{job=\"worker\",instance=\"a\\\"quoted\\\\name\"} 1"));
+        Assert.That(metrics, Does.Contain("supd_job_up{supd_job=\"worker\",supd_instance=\"a\\\"quoted\\\\name\"} 1"));
 
         var check = new ProcessStartInfo(promtool, ["check", "metrics"]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(check)!;

@@ -13,7 +13,7 @@ public static class ObservabilityServiceCollectionExtensions
 {
     /// <summary>
     /// The opt-in HTTP listener (<see cref="HttpListenerOptions"/>): a second Kestrel endpoint, TCP, HTTP/1.1 only, that
-    /// serves /metrics (<see cref="SupdMetrics"/>) and nothing else of supd: its requests take their own pipeline
+    /// serves /metrics (<see cref="SupdMetrics"/>) and the status page (<see cref="StatusPage"/>), nothing else of supd: its requests take their own pipeline
     /// (<see cref="MapObservability"/>), so the gRPC control API is not reachable on it. At most
     /// <see cref="Limits.MaxHttpConnections"/> connections at once (<see cref="HttpConnectionGate"/>). Without
     /// <c>Http:Listen</c> nothing listens. Needs <c>AddSupervisorCore</c> and <c>AddControlSocket</c>.
@@ -23,6 +23,7 @@ public static class ObservabilityServiceCollectionExtensions
         services.AddSupdOptions<HttpListenerOptions, HttpListenerOptionsValidator>(o => o.Bind(configuration.GetSection(HttpListenerOptions.Section)));
         services.TryAddSingleton<IJobResources, MainProcessResources>();
         services.AddSingleton<SupdMetrics>();
+        services.AddSingleton<StatusPage>();
         services.AddSingleton<HttpConnectionGate>();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<HttpListenerOptions>, HttpConnectionGate>((kestrel, options, gate) =>
         {
@@ -41,7 +42,7 @@ public static class ObservabilityServiceCollectionExtensions
 
     /// <summary>
     /// The HTTP listener's own pipeline, branched off before anything else: a request on one of its connections never
-    /// reaches the gRPC endpoints. GET (and HEAD) only: <c>/metrics</c>; anything else is 404.
+    /// reaches the gRPC endpoints. GET (and HEAD) only: <c>/metrics</c> and the status page at <c>/</c> (<see cref="StatusPage"/>); anything else is 404.
     /// </summary>
     public static IApplicationBuilder MapObservability(this IApplicationBuilder app) =>
         app.MapWhen(HttpConnectionGate.IsHttpListener, branch => branch.Run(async context =>
@@ -62,6 +63,13 @@ public static class ObservabilityServiceCollectionExtensions
                     response.ContentType = SupdMetrics.ContentType;
                     await context.RequestServices.GetRequiredService<SupdMetrics>()
                         .WriteAsync(response.Body, context.RequestAborted).ConfigureAwait(false);
+                    break;
+                case "/":
+                    response.ContentType = "text/html; charset=utf-8";
+                    response.Headers.ContentSecurityPolicy = StatusPage.ContentSecurityPolicy;
+                    response.Headers.XFrameOptions = "DENY";
+                    var page = await context.RequestServices.GetRequiredService<StatusPage>().RenderAsync().ConfigureAwait(false);
+                    await response.WriteAsync(page, context.RequestAborted).ConfigureAwait(false);
                     break;
                 default:
                     response.StatusCode = StatusCodes.Status404NotFound;
@@ -129,6 +137,6 @@ public sealed partial class HttpListenerLifecycle(IOptions<HttpListenerOptions> 
         return Task.CompletedTask;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "HTTP listener on {Address}: /metrics")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "HTTP listener on {Address}: /metrics, status page at /")]
     private partial void LogListening(string address);
 }

@@ -15,7 +15,9 @@ namespace Supervisor.Daemon.Hosting;
 /// </summary>
 public sealed class SupdMetrics
 {
-    private static readonly string[] InstanceLabels = ["job", "instance"];
+    // Not "job" and "instance": Prometheus gives every scraped series those two target labels (and would rename ours
+    // to exported_job, exported_instance). The journald fields are named alike (SUPD_JOB, SUPD_INSTANCE).
+    private static readonly string[] InstanceLabels = ["supd_job", "supd_instance"];
 
     private readonly SupervisorLoop _loop;
     private readonly RequestCounters _requests;
@@ -72,6 +74,9 @@ public sealed class SupdMetrics
             if (n is EventNotification) Interlocked.Increment(ref _eventsEmitted);
         };
     }
+
+    /// <summary>When supd started (as near as its hosted steps can tell: when the host began starting).</summary>
+    public DateTimeOffset Started => _started;
 
     /// <summary>The text format's media type (Prometheus 0.0.4).</summary>
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
