@@ -111,7 +111,8 @@ public sealed partial class JobLogDirectory : IDisposable
     /// <summary>The sink for one process of the instance whose log is <paramref name="file"/>.</summary>
     /// <param name="timestamps">The job's <c>log timestamps</c> (the daemon-wide setting applies either way).</param>
     public JobOutputWriter Writer(JobLogFile file, string job, string instance, bool timestamps) =>
-        new(file, timestamps || Settings.Timestamps, Settings.Mirror, instance.Length == 0 ? job : $"{job}-{instance}", _time);
+        new(file, timestamps || Settings.Timestamps, Settings.Mirror, instance.Length == 0 ? job : $"{job}-{instance}", _time,
+            Settings.Journal, job, instance);
 
     private JobLogFile? _alsoReopen;
 

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using NUnit.Framework;
+using Supervisor.Core.Logs;
+using Supervisor.Tests.Support;
+
+namespace Supervisor.Tests.Core.Logs;
+
+/// <summary>journald's native protocol as <see cref="JournalSink"/> writes it, read back as journald parses it; and its promise never to block.</summary>
+[TestFixture]
+[Parallelizable(ParallelScope.All)]
+public sealed class JournalSinkTests
+{
+    private static DirectoryInfo TempDir() => Directory.CreateTempSubdirectory("supd-journal-");
+
+    [Test]
+    public async Task A_job_line_carries_its_job_instance_and_priority_and_any_byte_in_its_message()
+    {
+        var dir = TempDir();
+        try
+        {
+            using var journal = new FakeJournal(dir.FullName);
+            using var sink = new JournalSink(journal.Path, NullLogger<JournalSink>.Instance);
+            sink.JobLine("web"u8.ToArray(), "eu\n1"u8.ToArray(), JournalSink.Info, "GET / 200 \u0001=x"u8);
+            sink.SupdLine(JournalSink.Warning, "web (eu) main process killed by KILL signal");
+            sink.SupdLine(JournalSink.Info, new string('é', JournalSink.MaxMessageBytes));
+            await Eventually.TrueAsync(() => journal.Entries.Count == 3, "three entries");
+
+            var job = journal.Entries[0];
+            Assert.That(job, Is.EquivalentTo(new Dictionary<string, string>
+            {
+                ["PRIORITY"] = "6", ["SYSLOG_IDENTIFIER"] = "web", ["SUPD_JOB"] = "web", ["SUPD_INSTANCE"] = "eu\n1", ["MESSAGE"] = "GET / 200 \u0001=x",
+            }));
+            Assert.That(journal.Entries[1], Is.EquivalentTo(new Dictionary<string, string>
+            {
+                ["PRIORITY"] = "4", ["SYSLOG_IDENTIFIER"] = "supd", ["MESSAGE"] = "web (eu) main process killed by KILL signal",
+            }));
+            // Twice MaxMessageBytes in UTF-8: cut at a character's boundary, with the count.
+            var cut = journal.Entries[2]["MESSAGE"];
+            Assert.That(cut, Does.StartWith("éé").And.EndWith($"…[{JournalSink.MaxMessageBytes} bytes cut]"));
+            Assert.That((sink.Sent, sink.Dropped), Is.EqualTo((3L, 0L)));
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Test]
+    public void A_journal_that_does_not_read_or_is_not_there_costs_dropped_entries_never_a_wait()
+    {
+        var dir = TempDir();
+        try
+        {
+            using var stuck = new FakeJournal(dir.FullName, read: false);
+            using var sink = new JournalSink(stuck.Path, NullLogger<JournalSink>.Instance);
+            var line = new byte[1000];
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < 20_000; i++) sink.JobLine("web"u8.ToArray(), [], JournalSink.Info, line);
+            // Its queue holds a few hundred entries; the rest are dropped at once (a blocking send would hang here).
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(60)));
+            Assert.That(sink.Dropped, Is.GreaterThan(0));
+            Assert.That(sink.Sent + sink.Dropped, Is.EqualTo(20_000));
+
+            using var missing = new JournalSink(Path.Combine(dir.FullName, "no-journal.socket"), NullLogger<JournalSink>.Instance);
+            missing.SupdLine(JournalSink.Info, "nobody listens");
+            Assert.That((missing.Sent, missing.Dropped), Is.EqualTo((0L, 1L)));
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+}
