@@ -36,4 +36,14 @@ public sealed class HttpListenerOptionsTests
         var e = Assert.Throws<StartupException>(() => new HttpListenerOptions { Listen = listen }.ParseListen());
         Assert.That(e!.Message, Does.StartWith("Http:Listen is not ADDRESS:PORT").And.EndWith(listen));
     }
+
+    [Test]
+    public void The_flags_become_the_documented_keys()
+    {
+        var line = new SupdCommandLine();
+        var values = line.ToConfiguration(line.Root.Parse(["--http", "9337", "--log-to-journal"]));
+        Assert.That(values["Http:Listen"], Is.EqualTo("9337"));
+        Assert.That(values["LogToJournal"], Is.EqualTo("true"));
+        Assert.That(line.ToConfiguration(line.Root.Parse([])).Keys, Has.None.StartWith("Http").And.None.EqualTo("LogToJournal"));
+    }
 }

@@ -15,7 +15,7 @@ public sealed class JournalTests(BinaryFlavor flavor) : IntegrationFixture(flavo
         using var journal = new FakeJournal(h.Root);
         h.WriteJob("web", "start on startup\nexec sh -c 'echo listening on :8080; echo cannot read cache >&2; printf partial; exec sleep 1000'\n");
         h.WriteJob("worker", "instance $N\nexec sh -c 'echo worker $N ready; exec sleep 1000'\n");
-        h.StartSupdWith(["--job-dir", h.JobDir, "--socket", h.Socket, "--log-dir", h.LogDir, "--state-dir", h.StateDir, "--log-to-journal"],
+        h.StartSupdWith(["--job-dir", h.JobDir, "--socket", h.Socket, "--log-dir", h.LogDir, "--state-dir", h.StateDir, "--log-to-journal", "--http", "127.0.0.1:0"],
             new Dictionary<string, string> { ["SUPD_JOURNALSOCKET"] = journal.Path });
         await h.WaitForStatusAsync("web", "start/running");
         await h.CtlAsync("start", "worker", "N=eu-1");
@@ -36,6 +36,13 @@ public sealed class JournalTests(BinaryFlavor flavor) : IntegrationFixture(flavo
         Assert.That(started!["PRIORITY"], Is.EqualTo("6"));
         // The job log itself is unchanged.
         Assert.That(h.ReadLog("web"), Does.Contain("listening on :8080\ncannot read cache\n"));
+
+        // /metrics counts what was sent (the harness's supd logs at Debug: many lines) and what was dropped.
+        var address = await Eventually.GetAsync(
+            () => Task.FromResult(System.Text.RegularExpressions.Regex.Match(h.DaemonOutput, @"HTTP listener on (http://127\.0\.0\.1:[0-9]+)")),
+            m => m.Success, "supd to log its HTTP listener's address");
+        var metrics = await MetricsTests.GetAsync(new Uri(address.Groups[1].Value), "/metrics");
+        Assert.That(metrics, Does.Match(@"(?m)^supd_journal_entries_total [1-9]").And.Match(@"(?m)^supd_journal_dropped_total [0-9]"));
 
         // A partial last line goes out when the process's output ends.
         await h.CtlAsync("stop", "web");

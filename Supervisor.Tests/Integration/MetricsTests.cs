@@ -63,6 +63,7 @@ public sealed class MetricsTests(BinaryFlavor flavor) : IntegrationFixture(flavo
         {
             Assert.That(Sample(metrics, """supd_job_up{supd_job="web",supd_instance=""}"""), Is.EqualTo(1), metrics);
             Assert.That(Sample(metrics, """supd_job_up{supd_job="idle",supd_instance=""}"""), Is.EqualTo(0), metrics);
+            Assert.That(Sample(metrics, """supd_job_failed{supd_job="web",supd_instance=""}"""), Is.EqualTo(0), metrics);
             Assert.That(Sample(metrics, """supd_job_state{supd_job="web",supd_instance="",state="running"}"""), Is.EqualTo(1), metrics);
             Assert.That(Sample(metrics, """supd_job_goal{supd_job="idle",supd_instance="",goal="stop"}"""), Is.EqualTo(1), metrics);
             Assert.That(Sample(metrics, """supd_job_restarts_total{supd_job="web",supd_instance=""}"""), Is.EqualTo(0), metrics);
@@ -104,6 +105,9 @@ public sealed class MetricsTests(BinaryFlavor flavor) : IntegrationFixture(flavo
         await h.WaitForStatusAsync("web", "start/running");
         var metrics = await GetAsync(address, "/metrics");
         Assert.That(metrics, Does.Contain("supd_job_up{supd_job=\"worker\",supd_instance=\"a\\\"quoted\\\\name\"} 1"));
+        await h.WaitForStatusAsync("broken", "stop/waiting");
+        metrics = await GetAsync(address, "/metrics");
+        Assert.That(Sample(metrics, """supd_job_failed{supd_job="broken",supd_instance=""}"""), Is.EqualTo(1), metrics);
 
         var check = new ProcessStartInfo(promtool, ["check", "metrics"]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(check)!;

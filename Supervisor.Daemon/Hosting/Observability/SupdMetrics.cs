@@ -29,25 +29,28 @@ public sealed class SupdMetrics
     private long _eventsEmitted;
 
     // Per instance.
-    private readonly Gauge _up, _state, _goal, _lastExit, _startTime, _memory;
+    private readonly Gauge _up, _failed, _state, _goal, _lastExit, _startTime, _memory;
     private readonly Counter _restarts, _logWritten, _logDropped, _cpu;
     // supd's own.
     private readonly Gauge _jobs, _instances, _omitted, _queue, _uptime, _startedAt;
-    private readonly Counter _events, _served, _denied;
+    private readonly Counter _events, _served, _denied, _journalSent, _journalDropped;
+    private readonly JournalTarget _journal;
 
     // What the previous scrape described: (job, instance) → its state and goal labels, removed when they change or go.
     private Dictionary<(string Job, string Instance), (string State, string Goal)> _described = [];
 
-    public SupdMetrics(SupervisorLoop loop, RequestCounters requests, IJobResources resources, TimeProvider time)
+    public SupdMetrics(SupervisorLoop loop, RequestCounters requests, IJobResources resources, JournalTarget journal, TimeProvider time)
     {
         _loop = loop;
         _requests = requests;
         _resources = resources;
+        _journal = journal;
         _time = time;
         _started = time.GetUtcNow();
         var f = Metrics.WithCustomRegistry(_registry);
 
         _up = f.CreateGauge("supd_job_up", "1 while the instance is running (state running), else 0.", InstanceLabels);
+        _failed = f.CreateGauge("supd_job_failed", "1 when the instance's last run failed (a process failure or its respawn limit; what status shows as failed), else 0.", InstanceLabels);
         _state = f.CreateGauge("supd_job_state", "The instance's state (Upstart's name, or respawning) as a label; always 1.", [.. InstanceLabels, "state"]);
         _goal = f.CreateGauge("supd_job_goal", "The instance's goal (start or stop) as a label; always 1.", [.. InstanceLabels, "goal"]);
         _restarts = f.CreateCounter("supd_job_restarts_total", "Respawns of the instance since it was created.", InstanceLabels);
@@ -65,6 +68,8 @@ public sealed class SupdMetrics
         _served = f.CreateCounter("supd_requests_total", "Control requests allowed and served since supd started, by verb.", "verb");
         _denied = f.CreateCounter("supd_requests_denied_total", "Control requests denied (access rules) since supd started, by verb.", "verb");
         _queue = f.CreateGauge("supd_loop_queue_length", "Messages waiting for the supervision loop (requests, process exits, timers).");
+        _journalSent = f.CreateCounter("supd_journal_entries_total", "Log lines sent to journald (--log-to-journal) since supd started.");
+        _journalDropped = f.CreateCounter("supd_journal_dropped_total", "Log lines journald could not take at once (dropped, never waited for) since supd started.");
         _uptime = f.CreateGauge("supd_uptime_seconds", "Seconds since supd started.");
         _startedAt = f.CreateGauge("supd_start_time_seconds", "When supd started, Unix time.");
 
@@ -106,6 +111,11 @@ public sealed class SupdMetrics
         _uptime.Set((now - _started).TotalSeconds);
         _startedAt.Set(_started.ToUnixTimeMilliseconds() / 1000.0);
         CounterTo(_events, Interlocked.Read(ref _eventsEmitted));
+        if (_journal.Sink is { } sink)
+        {
+            CounterTo(_journalSent, sink.Sent);
+            CounterTo(_journalDropped, sink.Dropped);
+        }
         foreach (var (verb, served, denied) in _requests.Snapshot())
         {
             CounterTo(_served, served, verb);
@@ -125,6 +135,7 @@ public sealed class SupdMetrics
             described[(s.Job, s.Instance)] = (state, goal);
 
             _up.WithLabels(labels).Set(s.State == JobState.Running ? 1 : 0);
+            _failed.WithLabels(labels).Set(s.Failure is not null ? 1 : 0);
             _state.WithLabels(s.Job, s.Instance, state).Set(1);
             _goal.WithLabels(s.Job, s.Instance, goal).Set(1);
             CounterTo(_restarts, s.RespawnCount, labels);
@@ -140,7 +151,7 @@ public sealed class SupdMetrics
         foreach (var ((job, instance), (state, goal)) in _described)
         {
             if (described.ContainsKey((job, instance))) continue;
-            foreach (var gauge in new[] { _up, _lastExit, _startTime, _memory }) gauge.RemoveLabelled(job, instance);
+            foreach (var gauge in new[] { _up, _failed, _lastExit, _startTime, _memory }) gauge.RemoveLabelled(job, instance);
             foreach (var counter in new[] { _restarts, _logWritten, _logDropped, _cpu }) counter.RemoveLabelled(job, instance);
             _state.RemoveLabelled(job, instance, state);
             _goal.RemoveLabelled(job, instance, goal);
