@@ -33,18 +33,23 @@ public sealed class SupdMetrics
     private readonly Counter _restarts, _logWritten, _logDropped, _cpu;
     // supd's own.
     private readonly Gauge _jobs, _instances, _omitted, _queue, _uptime, _startedAt;
-    private readonly Counter _events, _served, _denied, _journalSent, _journalDropped;
+    private readonly Counter _events, _served, _denied, _journalSent, _journalDropped, _controlRefused, _httpRefused;
+    private readonly ConnectionGuard _control;
+    private readonly HttpConnectionGate _http;
     private readonly JournalTarget _journal;
 
     // What the previous scrape described: (job, instance) → its state and goal labels, removed when they change or go.
     private Dictionary<(string Job, string Instance), (string State, string Goal)> _described = [];
 
-    public SupdMetrics(SupervisorLoop loop, RequestCounters requests, IJobResources resources, JournalTarget journal, TimeProvider time)
+    public SupdMetrics(SupervisorLoop loop, RequestCounters requests, IJobResources resources, JournalTarget journal,
+        ConnectionGuard control, HttpConnectionGate http, TimeProvider time)
     {
         _loop = loop;
         _requests = requests;
         _resources = resources;
         _journal = journal;
+        _control = control;
+        _http = http;
         _time = time;
         _started = time.GetUtcNow();
         var f = Metrics.WithCustomRegistry(_registry);
@@ -70,6 +75,8 @@ public sealed class SupdMetrics
         _queue = f.CreateGauge("supd_loop_queue_length", "Messages waiting for the supervision loop (requests, process exits, timers).");
         _journalSent = f.CreateCounter("supd_journal_entries_total", "Log lines sent to journald (--log-to-journal) since supd started.");
         _journalDropped = f.CreateCounter("supd_journal_dropped_total", "Log lines journald could not take at once (dropped, never waited for) since supd started.");
+        _controlRefused = f.CreateCounter("supd_control_connections_refused_total", "Connections to the control socket refused (connection limits, the fd reserve) since supd started.");
+        _httpRefused = f.CreateCounter("supd_http_connections_refused_total", "Connections to the HTTP listener refused (over its connection limit) since supd started.");
         _uptime = f.CreateGauge("supd_uptime_seconds", "Seconds since supd started.");
         _startedAt = f.CreateGauge("supd_start_time_seconds", "When supd started, Unix time.");
 
@@ -111,6 +118,8 @@ public sealed class SupdMetrics
         _uptime.Set((now - _started).TotalSeconds);
         _startedAt.Set(_started.ToUnixTimeMilliseconds() / 1000.0);
         CounterTo(_events, Interlocked.Read(ref _eventsEmitted));
+        CounterTo(_controlRefused, _control.Refused);
+        CounterTo(_httpRefused, _http.Refused);
         if (_journal.Sink is { } sink)
         {
             CounterTo(_journalSent, sink.Sent);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using NUnit.Framework;
 using Supervisor.Core.Logs;
@@ -65,6 +66,40 @@ public sealed class JournalSinkTests
             using var missing = new JournalSink(Path.Combine(dir.FullName, "no-journal.socket"), NullLogger<JournalSink>.Instance);
             missing.SupdLine(JournalSink.Info, "nobody listens");
             Assert.That((missing.Sent, missing.Dropped), Is.EqualTo((0L, 1L)));
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Test]
+    public async Task A_job_writer_sends_whole_lines_however_the_reads_cut_them_and_a_long_line_in_pieces()
+    {
+        var dir = TempDir();
+        try
+        {
+            using var journal = new FakeJournal(dir.FullName);
+            using var sink = new JournalSink(journal.Path, NullLogger<JournalSink>.Instance);
+            var file = new JobLogFile(Path.Combine(dir.FullName, "web.log"), NullLogger.Instance);
+            var writer = new JobOutputWriter(file, timestamps: true, mirror: null, "web-a", TimeProvider.System, sink, "web", "a");
+            writer.Write("first li"u8);
+            writer.Write("ne\nsecond\nthi"u8);
+            writer.Write("rd\n"u8);
+            writer.Write(Encoding.UTF8.GetBytes(new string('x', JobOutputWriter.MaxMirrorLine + 10) + "\n"));
+            writer.Write("no newline at the end"u8);
+            writer.Completed();
+            file.Dispose();
+
+            await Eventually.TrueAsync(() => journal.Entries.Count == 6, "six entries");
+            Assert.That(journal.Entries.Select(e => e["MESSAGE"]), Is.EqualTo(new[]
+            {
+                "first line", "second", "third", new string('x', JobOutputWriter.MaxMirrorLine), new string('x', 10), "no newline at the end",
+            }));
+            Assert.That(journal.Entries.Select(e => (e["SYSLOG_IDENTIFIER"], e["SUPD_JOB"], e["SUPD_INSTANCE"], e["PRIORITY"])).Distinct(),
+                Is.EqualTo(new[] { ("web", "web", "a", "6") }));
+            // The log keeps its timestamps; the journal stamps entries itself.
+            Assert.That(File.ReadAllText(file.Path), Does.Match(@"^\d{4}-\d\d-\d\dT[^ ]+ first line\n"));
         }
         finally
         {
