@@ -96,16 +96,21 @@ public sealed class SupdMetrics
     /// <summary>One scrape: the loop's status list, then every series written to <paramref name="output"/>.</summary>
     public async Task WriteAsync(Stream output, CancellationToken cancellation)
     {
+        // Rendered into memory (a few MB at most, by the instance bound) and sent after: a client that reads slowly
+        // holds its own response, not the next scrape.
+        using var text = new MemoryStream();
         await _scraping.WaitAsync(cancellation).ConfigureAwait(false);
         try
         {
             Update(await _loop.ListAsync().ConfigureAwait(false));
-            await _registry.CollectAndExportAsTextAsync(output, cancellation).ConfigureAwait(false);
+            await _registry.CollectAndExportAsTextAsync(text, cancellation).ConfigureAwait(false);
         }
         finally
         {
             _scraping.Release();
         }
+        text.Position = 0;
+        await text.CopyToAsync(output, cancellation).ConfigureAwait(false);
     }
 
     private void Update(IReadOnlyList<JobStatusSnapshot> list)
