@@ -10,9 +10,11 @@ namespace Supervisor.Core.Logs;
 /// <summary>
 /// journald's native protocol (systemd's <c>sd_journal_send</c> without libsystemd): one datagram per entry on
 /// journald's socket, <c>KEY=VALUE\n</c> per field, or <c>KEY\n</c>, the value's length (64-bit little endian), the value
-/// and <c>\n</c> for a value that may hold a newline (MESSAGE always: job output is bytes). Never blocks: the socket is
-/// non-blocking, so an entry journald cannot take now (its queue full, journald not running) is dropped and counted,
-/// with one warning per episode. Entries are small by construction (a job line is passed on in pieces of
+/// and <c>\n</c> for a value that may hold a newline (MESSAGE always: job output is bytes). Never blocks its callers
+/// (the output pumps, the logger): an entry goes to a bounded queue (<see cref="MaxQueued"/>) that one task sends from
+/// as journald takes them; when the queue is full (journald slower than the jobs) or journald refuses (not running),
+/// the entry is dropped and counted, with one warning per episode. The queue rides out bursts: a datagram socket's
+/// own queue is short (<c>net.unix.max_dgram_qlen</c>: 10 by default, 512 under systemd). Entries are small by construction (a job line is passed on in pieces of
 /// <see cref="JobOutputWriter.MaxMirrorLine"/>; supd's own lines are cut at <see cref="MaxMessageBytes"/>), far below
 /// a datagram's limit, so the memfd way for large entries is not needed.
 /// </summary>
@@ -24,6 +26,9 @@ public sealed partial class JournalSink : IDisposable
     /// <summary>The longest MESSAGE sent; longer (only supd's own lines can be) is cut with <c>…[N bytes cut]</c>.</summary>
     public const int MaxMessageBytes = JobOutputWriter.MaxMirrorLine;
 
+    /// <summary>Entries waiting to be sent; one more is dropped (at most this many × ~16 KiB held).</summary>
+    public const int MaxQueued = 512;
+
     /// <summary>syslog priorities (journald's PRIORITY field).</summary>
     public const int Error = 3, Warning = 4, Notice = 5, Info = 6, Debug = 7;
 
@@ -33,13 +38,18 @@ public sealed partial class JournalSink : IDisposable
     private long _dropped;
     private long _sent;
     private int _failing;
+    private readonly System.Threading.Channels.Channel<byte[]> _queue =
+        System.Threading.Channels.Channel.CreateBounded<byte[]>(new System.Threading.Channels.BoundedChannelOptions(MaxQueued) { SingleReader = true });
+    private readonly CancellationTokenSource _closing = new();
+    private readonly Task _sending;
 
     public JournalSink(string path, ILogger<JournalSink> log)
     {
         Path = path;
         _log = log;
-        _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { Blocking = false };
+        _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         _address = new UnixDomainSocketEndPoint(path).Serialize();
+        _sending = Task.Run(SendAsync);
     }
 
     public string Path { get; }
@@ -83,19 +93,47 @@ public sealed partial class JournalSink : IDisposable
             if (job is not null) Field(buffer, ref at, "SUPD_JOB"u8, job);
             if (instance is not null) Field(buffer, ref at, "SUPD_INSTANCE"u8, instance);
             Binary(buffer, ref at, "MESSAGE"u8, message);
-            _socket.SendTo(buffer.AsSpan(0, at), SocketFlags.None, _address);
-            Interlocked.Increment(ref _sent);
-            if (Interlocked.Exchange(ref _failing, 0) == 1) LogRecovered(Path, Dropped);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            Interlocked.Increment(ref _dropped);
-            if (Interlocked.Exchange(ref _failing, 1) == 0) LogFailing(Path, (e as SocketException)?.SocketErrorCode.ToString() ?? e.Message);
+            if (!_queue.Writer.TryWrite(buffer.AsSpan(0, at).ToArray())) Drop("its queue is full");
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    // One at a time, as journald takes them: the socket is non-blocking, so a full socket queue is awaited (epoll),
+    // not slept on; a refusal (journald not running, the socket gone) drops the entry.
+    private async Task SendAsync()
+    {
+        var reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(_closing.Token).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var entry))
+                {
+                    try
+                    {
+                        await _socket.SendToAsync(entry, SocketFlags.None, _address, _closing.Token).ConfigureAwait(false);
+                        Interlocked.Increment(ref _sent);
+                        if (Interlocked.Exchange(ref _failing, 0) == 1) LogRecovered(Path, Dropped);
+                    }
+                    catch (SocketException e)
+                    {
+                        Drop(e.SocketErrorCode.ToString());
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private void Drop(string reason)
+    {
+        Interlocked.Increment(ref _dropped);
+        if (Interlocked.Exchange(ref _failing, 1) == 0) LogFailing(Path, reason);
     }
 
     // KEY=VALUE\n, or the binary form when the value holds a newline (a name cannot be trusted not to).
@@ -126,7 +164,21 @@ public sealed partial class JournalSink : IDisposable
         buffer[at++] = (byte)'\n';
     }
 
-    public void Dispose() => _socket.Dispose();
+    /// <summary>Sends what is queued (for at most a second: supd's last lines), then closes the socket.</summary>
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        try
+        {
+            _sending.Wait(TimeSpan.FromSeconds(1));
+        }
+        catch (AggregateException)
+        {
+        }
+        _closing.Cancel();
+        _socket.Dispose();
+        _closing.Dispose();
+    }
 
     // Not through the journal itself when it is the journal that fails: these go to stderr and supd.log too.
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot send log lines to the journal at {Path} ({Reason}); dropping them (counted) until it takes them again")]
