@@ -139,6 +139,28 @@ public static class Limits
 
     #endregion
 
+    #region HTTP listener (metrics and status page)
+
+    /// <summary>Connections open at once on the HTTP listener (<c>--http</c>); one more is closed at once, counted.</summary>
+    public const int MaxHttpConnections = 16;
+
+    /// <summary>
+    /// Instances /metrics and the status page describe (instance names are chosen by whoever starts them, so the
+    /// series are bounded); the rest are counted in <c>supd_observed_instances_omitted</c> and named on the page.
+    /// </summary>
+    public const int MaxObservedInstances = 2000;
+
+    /// <summary>Last log lines the status page shows per instance, each cut at <see cref="MaxStatusLogLineChars"/>.</summary>
+    public const int StatusLogLines = 3;
+
+    /// <summary>A log line on the status page; longer is cut (the page holds at most instances × lines × this).</summary>
+    public const int MaxStatusLogLineChars = 240;
+
+    /// <summary>The end of a log the status page reads for its last lines (a line longer than this is shown cut).</summary>
+    public const int StatusLogTailBytes = 4096;
+
+    #endregion
+
     /// <summary>Describes a byte count the way limit messages do: <c>1 GiB</c>, <c>1.5 MiB</c>, <c>812 bytes</c>.</summary>
     public static string Bytes(long bytes)
     {

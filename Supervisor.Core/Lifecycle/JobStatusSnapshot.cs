@@ -23,6 +23,9 @@ public sealed record JobStatusSnapshot
     public DateTimeOffset? Since { get; init; }
     public string LogPath { get; init; } = "";
     public long LogBytesDropped { get; init; }
+
+    /// <summary>Bytes of the instance's output its log file took since supd started (for /metrics).</summary>
+    public long LogBytesWritten { get; init; }
     public string? Usage { get; init; }
 
     /// <summary>What the job's expect stanza promised and what its process did, when they differ.</summary>

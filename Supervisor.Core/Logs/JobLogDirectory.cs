@@ -104,10 +104,15 @@ public sealed partial class JobLogDirectory : IDisposable
     public long Dropped(string job, string instance) =>
         _files.TryGetValue(PathFor(job, instance), out var file) ? file.BytesDropped : 0;
 
+    /// <summary>Bytes of this instance's output written to its log since supd started (0 if it never wrote).</summary>
+    public long Written(string job, string instance) =>
+        _files.TryGetValue(PathFor(job, instance), out var file) ? file.BytesWritten : 0;
+
     /// <summary>The sink for one process of the instance whose log is <paramref name="file"/>.</summary>
     /// <param name="timestamps">The job's <c>log timestamps</c> (the daemon-wide setting applies either way).</param>
     public JobOutputWriter Writer(JobLogFile file, string job, string instance, bool timestamps) =>
-        new(file, timestamps || Settings.Timestamps, Settings.Mirror, instance.Length == 0 ? job : $"{job}-{instance}", _time);
+        new(file, timestamps || Settings.Timestamps, Settings.Mirror, instance.Length == 0 ? job : $"{job}-{instance}", _time,
+            Settings.Journal, job, instance);
 
     private JobLogFile? _alsoReopen;
 

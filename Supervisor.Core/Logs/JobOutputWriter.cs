@@ -23,6 +23,9 @@ public sealed class JobOutputWriter : IOutputSink
     private readonly JobLogFile _file;
     private readonly bool _timestamps;
     private readonly LogMirror? _mirror;
+    private readonly JournalSink? _journal;
+    private readonly byte[] _job;
+    private readonly byte[] _instance;
     private readonly byte[] _prefix;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
@@ -30,14 +33,22 @@ public sealed class JobOutputWriter : IOutputSink
     private byte[]? _pending;
     private int _pendingLength;
 
-    public JobOutputWriter(JobLogFile file, bool timestamps, LogMirror? mirror, string mirrorName, TimeProvider time)
+    public JobOutputWriter(JobLogFile file, bool timestamps, LogMirror? mirror, string mirrorName, TimeProvider time,
+        JournalSink? journal = null, string job = "", string instance = "")
     {
         _file = file;
         _timestamps = timestamps;
         _mirror = mirror;
+        _journal = journal;
+        _job = Encoding.UTF8.GetBytes(job);
+        _instance = Encoding.UTF8.GetBytes(instance);
         _prefix = Encoding.UTF8.GetBytes(mirrorName + "| ");
         _time = time;
     }
+
+    // The whole lines (or 16 KiB pieces) the mirror gets also go to the journal, one entry each, untimestamped
+    // (journald stamps them). One pipe carries both stdout and stderr, so every line is at PRIORITY info.
+    private bool SplitsLines => _mirror is not null || _journal is not null;
 
     public JobLogFile File => _file;
 
@@ -49,7 +60,7 @@ public sealed class JobOutputWriter : IOutputSink
         {
             if (_timestamps) WriteStamped(data);
             else _file.Write(data);
-            if (_mirror is not null) Mirror(data);
+            if (SplitsLines) Mirror(data);
         }
     }
 
@@ -57,7 +68,13 @@ public sealed class JobOutputWriter : IOutputSink
     {
         lock (_gate)
         {
-            if (_mirror is null || _pendingLength == 0) return;
+            if (!SplitsLines || _pendingLength == 0) return;
+            _journal?.JobLine(_job, _instance, JournalSink.Info, _pending.AsSpan(0, _pendingLength));
+            if (_mirror is null)
+            {
+                _pendingLength = 0;
+                return;
+            }
             var line = new byte[_prefix.Length + _pendingLength + 1];
             _prefix.CopyTo(line, 0);
             _pending.AsSpan(0, _pendingLength).CopyTo(line.AsSpan(_prefix.Length));
@@ -106,6 +123,26 @@ public sealed class JobOutputWriter : IOutputSink
         return written;
     }
 
+    private void Journal(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail)
+    {
+        if (head.IsEmpty)
+        {
+            _journal!.JobLine(_job, _instance, JournalSink.Info, tail);
+            return;
+        }
+        var line = ArrayPool<byte>.Shared.Rent(head.Length + tail.Length);
+        try
+        {
+            head.CopyTo(line);
+            tail.CopyTo(line.AsSpan(head.Length));
+            _journal!.JobLine(_job, _instance, JournalSink.Info, line.AsSpan(0, head.Length + tail.Length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(line);
+        }
+    }
+
     // Complete lines go out at once, prefixed, in one write per chunk; a partial line waits for its end.
     private void Mirror(ReadOnlySpan<byte> data)
     {
@@ -116,6 +153,8 @@ public sealed class JobOutputWriter : IOutputSink
             var length = 0;
             void Line(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail)
             {
+                if (_journal is not null) Journal(head, tail);
+                if (_mirror is null) return;
                 _prefix.CopyTo(buffer.AsSpan(length));
                 length += _prefix.Length;
                 head.CopyTo(buffer.AsSpan(length));
@@ -150,7 +189,7 @@ public sealed class JobOutputWriter : IOutputSink
                     data = data[room..];
                 }
             }
-            _mirror!.WriteLines(buffer.AsSpan(0, length));
+            _mirror?.WriteLines(buffer.AsSpan(0, length));
         }
         finally
         {

@@ -19,4 +19,7 @@ public sealed record LogSettings
 
     /// <summary>Where every job line is also written as <c>JOB| line</c> (supd's stdout with --log-to-stdout); null: nowhere.</summary>
     public LogMirror? Mirror { get; init; }
+
+    /// <summary>Where every job line is also sent as a journal entry (--log-to-journal); null: nowhere.</summary>
+    public JournalSink? Journal { get; init; }
 }

@@ -12,7 +12,7 @@ namespace Supervisor.Daemon.Access;
 /// <see cref="AccessPolicy.Decide"/>. A refusal is <see cref="StatusCode.PermissionDenied"/> with the
 /// line supctl prints, and an audit line (Warning); every allowed control or admin request gets one at Debug.
 /// </summary>
-public sealed class AccessInterceptor(AccessPolicy policy, ILogger<AccessInterceptor> logger) : Interceptor
+public sealed class AccessInterceptor(AccessPolicy policy, RequestCounters counters, ILogger<AccessInterceptor> logger) : Interceptor
 {
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -43,6 +43,7 @@ public sealed class AccessInterceptor(AccessPolicy policy, ILogger<AccessInterce
         if (caller is null)
         {
             // Cannot happen on the Unix socket; if it ever does, nobody is trusted.
+            counters.Denied(verb);
             logger.LogWarning("access: denied {Verb}{Job} to an unknown caller: no peer credentials", verb, On(subject));
             throw new RpcException(new Status(StatusCode.PermissionDenied, $"permission denied: unknown caller may not {verb}{On(subject)}"));
         }
@@ -51,9 +52,11 @@ public sealed class AccessInterceptor(AccessPolicy policy, ILogger<AccessInterce
         var needs = AccessRights.Name(decision.Right);
         if (!decision.Allowed)
         {
+            counters.Denied(verb);
             logger.LogWarning("access: denied {Verb}{Job} to {Caller}: needs {Right}, {Rule}", verb, On(subject), caller.Describe(), needs, decision.DecidedBy);
             throw new RpcException(new Status(StatusCode.PermissionDenied, $"permission denied: {caller.Name} may not {verb}{On(subject)} (needs {needs})"));
         }
+        counters.Served(verb);
         if (decision.Right != AccessRight.Read)
             logger.LogDebug("access: allowed {Verb}{Job} to {Caller}: {Right} by {Rule}", verb, On(subject), caller.Describe(), needs, decision.DecidedBy);
     }

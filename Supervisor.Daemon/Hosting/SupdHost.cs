@@ -12,6 +12,8 @@ public static class SupdHost
         using var controlSignals = new ControlSignals();
         var builder = CreateBuilder(commandLine, configFile, SupdEnvironment.Current, controlSignals);
         await using var app = builder.Build();
+        // The HTTP listener's requests branch off first: the control API is only on the Unix socket.
+        app.MapObservability();
         app.MapGrpcService<SupervisorService>();
         await app.StartAsync().ConfigureAwait(false);
         await app.WaitForShutdownAsync().ConfigureAwait(false);
@@ -58,6 +60,7 @@ public static class SupdHost
             .AddControlSocket(configuration)
             .AddAccessPolicy(configuration)
             .AddSupervisorCore(configuration, jobDirFlags, controlSignals)
+            .AddHttpListener(configuration)
             .AddSystemdNotify();
     }
 }

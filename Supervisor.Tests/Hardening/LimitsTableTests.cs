@@ -46,6 +46,9 @@ public sealed class LimitsTableTests
         ["calls at once on one connection"] = N(Limits.MaxStreamsPerConnection),
         ["request headers"] = $"{Limits.MaxRequestHeaderCount} headers, {Limits.Bytes(Limits.MaxRequestHeaderBytes)}",
         ["request body"] = Limits.Bytes(Limits.MaxRequestBodyBytes),
+        ["HTTP listener connections"] = N(Limits.MaxHttpConnections),
+        ["instances described by /metrics and the status page"] = N(Limits.MaxObservedInstances),
+        ["log lines on the status page"] = $"{Limits.StatusLogLines} per instance, {Limits.MaxStatusLogLineChars} characters each, from the last {Limits.Bytes(Limits.StatusLogTailBytes)} of the log",
     };
 
     private static Dictionary<string, string> Table()

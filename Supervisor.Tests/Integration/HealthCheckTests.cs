@@ -36,7 +36,7 @@ public sealed class HealthCheckTests(BinaryFlavor flavor) : IntegrationFixture(f
             exec echo "$JOB is healthy again"
 
             """);
-        await supd.StartAsync();
+        var http = await MetricsTests.StartWithHttpAsync(supd);
         var start = await supd.CtlAsync("start", "hung");
         Assert.That(start.ExitCode, Is.EqualTo(0), start.ToString());
         var first = SupdHarness.PidOf(start.Stdout);
@@ -49,6 +49,8 @@ public sealed class HealthCheckTests(BinaryFlavor flavor) : IntegrationFixture(f
         Assert.That(show.Stdout, Does.Contain("probe: no answer"), "the check's last lines");
         Assert.That(show.Stdout, Does.Match(@"Respawns: [1-9]"));
         Assert.That(supd.ReadLog("hung"), Does.Contain("probe: no answer\n"), "the check's output goes to the job's log");
+        Assert.That(await MetricsTests.GetAsync(http, "/metrics"), Does.Contain("supd_job_healthy{supd_job=\"hung\",supd_instance=\"\"} 0"));
+        Assert.That(await MetricsTests.GetAsync(http, "/"), Does.Contain("unhealthy: check failed 2 times"), "the status page");
 
         File.WriteAllText(answer, "pong");
         await supd.WaitForLogAsync("relief", "hung is healthy again\n");
@@ -56,6 +58,7 @@ public sealed class HealthCheckTests(BinaryFlavor flavor) : IntegrationFixture(f
         show = await supd.CtlAsync("show", "hung");
         Assert.That(show.Stdout, Does.Match(@"Health: healthy; last check passed: exit 0, "), show.ToString());
         Assert.That(show.Stdout, Does.Contain("probe: pong"));
+        Assert.That(await MetricsTests.GetAsync(http, "/metrics"), Does.Contain("supd_job_healthy{supd_job=\"hung\",supd_instance=\"\"} 1"));
         Assert.That(Regex.Matches(supd.DaemonOutput, @"Event unhealthy JOB=hung INSTANCE= EXIT_STATUS=1").Count, Is.GreaterThanOrEqualTo(1));
 
         var stop = await supd.CtlAsync("stop", "hung");

@@ -72,6 +72,20 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         remove => _loop.Notified -= value;
     }
 
+    /// <summary>Messages waiting for the loop (requests, exits, timers): its backlog, read from any thread (for /metrics).</summary>
+    public int QueueLength => Math.Max(0, Volatile.Read(ref _queued));
+
+    // The channel cannot count with a single reader: writes add one, the loop takes one per message it reads.
+    private int _queued;
+
+    private bool Enqueue(SupervisorInput input)
+    {
+        Interlocked.Increment(ref _queued); // before the write, so the loop's decrement never comes first
+        if (_inputs.Writer.TryWrite(input)) return true;
+        Interlocked.Decrement(ref _queued);
+        return false;
+    }
+
     /// <summary>True once a shutdown was requested: events no longer start jobs and start requests are refused.</summary>
     public bool IsShuttingDown => _loop.ShuttingDown;
 
@@ -89,7 +103,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     public Task StartAsync(CancellationToken stoppingToken)
     {
         // Not Post: once the loop has stopped (or failed) an exit has nobody to tell, and the reaper thread must not throw.
-        _loop.Processes.Start(exit => _inputs.Writer.TryWrite(new ChildExitedInput(exit)));
+        _loop.Processes.Start(exit => Enqueue(new ChildExitedInput(exit)));
         _running = Task.Run(() => RunAsync(stoppingToken), CancellationToken.None);
         return _running;
     }
@@ -100,6 +114,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         {
             await foreach (var input in _inputs.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
+                Interlocked.Decrement(ref _queued);
                 Dispatch(input);
                 // After each message the event queue runs to quiescence, as Upstart's event_poll does.
                 _events.Poll(_routing.Handle);
@@ -121,7 +136,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
 
     private void Post(SupervisorInput input)
     {
-        if (!_inputs.Writer.TryWrite(input))
+        if (!Enqueue(input))
             throw new SupervisorException(SupervisorError.ShuttingDown, _failed ? LoopFailedMessage : "supd is shutting down");
     }
 

@@ -21,10 +21,21 @@ public sealed class SupdCommandLine
         Description = "Also write every job's output to supd's stdout as 'JOB| line' (for containers)",
     };
 
+    public Option<bool> LogToJournal { get; } = new("--log-to-journal")
+    {
+        Description = "Also send every job's output (SYSLOG_IDENTIFIER=JOB) and supd's own log (supd) to journald",
+    };
+
     public Option<string?> LogLevel { get; } = new("--log-level")
     {
         Description = "What supd logs: Debug (every state change, event and allowed request), Information (default: one line per job start, exit and stop), Warning, Error",
         HelpName = "LEVEL",
+    };
+
+    public Option<string?> Http { get; } = new("--http")
+    {
+        Description = "Serve /metrics and the status page over HTTP on ADDRESS:PORT (a bare PORT: loopback), e.g. 127.0.0.1:9337; off by default",
+        HelpName = "ADDRESS:PORT",
     };
 
     public Option<bool> Check { get; } = new("--check")
@@ -38,7 +49,7 @@ public sealed class SupdCommandLine
     {
         Root = new RootCommand("supd: a process supervisor that runs Upstart-syntax job files")
         {
-            JobDirs, Socket, LogDir, StateDir, ConfigFile, LogToStdout, LogLevel, Check,
+            JobDirs, Socket, LogDir, StateDir, ConfigFile, LogToStdout, LogToJournal, LogLevel, Http, Check,
         };
         // `supd --version` in the form `supctl version` and Upstart's `init --version` use: "supd (supd 0.1.0)".
         foreach (var option in Root.Options.OfType<VersionOption>())
@@ -55,7 +66,9 @@ public sealed class SupdCommandLine
         Add(values, "LogDir", parse.GetValue(LogDir));
         Add(values, "StateDir", parse.GetValue(StateDir));
         Add(values, "LogLevel", parse.GetValue(LogLevel));
+        Add(values, "Http:Listen", parse.GetValue(Http));
         if (parse.GetValue(LogToStdout)) values["LogToStdout"] = "true";
+        if (parse.GetValue(LogToJournal)) values["LogToJournal"] = "true";
         return values;
     }
 

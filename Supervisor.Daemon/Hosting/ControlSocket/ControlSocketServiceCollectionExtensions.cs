@@ -27,6 +27,7 @@ public static class ControlSocketServiceCollectionExtensions
         services.AddOptions<SupervisorOptions>().Configure<IOptions<ControlSocketOptions>>((core, socket) =>
             core.JobEnvironment = [.. core.JobEnvironment, new(EventIds.ProcessVariables.SupdSocket, socket.Value.Socket!)]);
 
+        services.AddSingleton<RequestCounters>();
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<AccessInterceptor>();

@@ -8,7 +8,7 @@ namespace Supervisor.Daemon.Hosting;
 
 /// <summary>
 /// The job logs' settings (<see cref="JobLogServiceCollectionExtensions.AddJobLogs"/>): supd.json keys <c>LogDir</c>,
-/// <c>LogRotateSize</c>, …, <c>SUPD_LOGDIR</c>, …, <c>--log-dir</c> and <c>--log-to-stdout</c>.
+/// <c>LogRotateSize</c>, …, <c>SUPD_LOGDIR</c>, …, <c>--log-dir</c> and <c>--log-to-stdout</c>, <c>--log-to-journal</c>.
 /// </summary>
 public sealed class JobLogOptions
 {
@@ -32,6 +32,12 @@ public sealed class JobLogOptions
 
     /// <summary>Also write every job line to supd's stdout as <c>JOB| line</c> (for containers: <c>docker logs</c>).</summary>
     public bool LogToStdout { get; set; }
+
+    /// <summary>Also send every job line, and supd's own log, to journald (<c>journalctl -t JOB</c>; <c>--log-to-journal</c>).</summary>
+    public bool LogToJournal { get; set; }
+
+    /// <summary>journald's native socket (a datagram socket); another path is for tests.</summary>
+    public string JournalSocket { get; set; } = JournalSink.DefaultSocket;
 
     /// <summary>The daemon-wide log rotation (LogRotateSize, LogRotateCount); a bad value is a <see cref="StartupException"/>.</summary>
     public LogRotation ParseRotation()

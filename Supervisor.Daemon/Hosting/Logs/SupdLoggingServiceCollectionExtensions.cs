@@ -10,13 +10,14 @@ public static class SupdLoggingServiceCollectionExtensions
     /// <summary>
     /// supd's own log through Serilog: one line per event on stderr (<c>supd: …</c>) and in LOGDIR/supd.log
     /// (<see cref="SupdLogFileSink"/>, opened when the host starts, after the log directory was checked, and reopened
-    /// with the job logs), every string property escaped (<see cref="ControlCharacterEscaper"/>). The level is read
+    /// with the job logs), and to journald with <c>LogToJournal</c> (<see cref="SupdJournalSink"/>), every string property escaped (<see cref="ControlCharacterEscaper"/>). The level is read
     /// when the logger is built, with the host: a bad LogLevel stops supd before anything starts.
     /// </summary>
     public static IServiceCollection AddSupdLogging(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSupdOptions<SupdLogOptions, SupdLogOptionsValidator>(o => o.Bind(configuration));
         JobLogOptions.Configure(services, configuration);
+        JournalTarget.Register(services);
         services.AddSingleton(sp => new SupdLogFileSink(Path.Combine(sp.GetRequiredService<IOptions<JobLogOptions>>().Value.LogDir!, "supd.log")));
         services.AddLogging(logging => logging.ClearProviders());
         // Microsoft.Extensions.Logging filters at Information by default before Serilog sees anything: open it as far.
@@ -38,7 +39,8 @@ public static class SupdLoggingServiceCollectionExtensions
                 .WriteTo.Console(
                     outputTemplate: "supd: {Message:lj}{NewLine}{Exception}",
                     standardErrorFromLevel: LogEventLevel.Verbose)
-                .WriteTo.Sink(sp.GetRequiredService<SupdLogFileSink>());
+                .WriteTo.Sink(sp.GetRequiredService<SupdLogFileSink>())
+                .WriteTo.Sink(new SupdJournalSink(sp.GetRequiredService<JournalTarget>));
         });
         services.AddHostedService<SupdLogFileOpening>();
         return services;
