@@ -69,6 +69,7 @@ public sealed partial class SupervisorLoop
                 LogKillTimeout(instance.DisplayName, instance.MainPid, instance.Definition.KillTimeout.TotalSeconds);
                 _processes.SignalGroup(instance.MainProcessGroup, Signals.SIGKILL);
                 _processes.Signal(instance.MainPid, Signals.SIGKILL);
+                _processes.SignalUnit(instance.Tag, Signals.SIGKILL);
                 return;
             case InstanceAction.PollExpect:
                 PollExpect(instance);
@@ -131,6 +132,8 @@ public sealed partial class SupervisorLoop
                 instance.Environment = ComposeEnvironment(instance);
                 instance.StopEnvironment = new EnvironmentList();
                 instance.PendingMainExit = null;
+                // The previous start's processes (a respawn's strays) end with it; each start is contained on its own.
+                if (instance.Tag.Length > 0) _processes.EndUnit(instance.Tag, definition.KillTimeout);
                 // Unguessable: a job user who could predict it could plant processes carrying it and spoil expect fork.
                 instance.Tag = Interop.Libc.RandomHex128();
                 instance.ExpectProblem = null;
@@ -216,6 +219,7 @@ public sealed partial class SupervisorLoop
             case JobState.Waiting:
                 if (instance.Failed) LogJobStoppedFailed(instance.DisplayName, instance.Failure?.Reason ?? "failed");
                 else LogJobStopped(instance.DisplayName);
+                _processes.EndUnit(instance.Tag, definition.KillTimeout);
                 AbandonCheck(instance, "stopped while its check ran");
                 EmitJobEvent(EventIds.Stopped, instance, withResult: true);
                 ReleaseBlocking(instance);
@@ -272,6 +276,7 @@ public sealed partial class SupervisorLoop
         var signal = instance.Definition.KillSignal;
         LogKilling(instance.DisplayName, instance.MainProcessGroup, Signals.Name(signal));
         if (!_processes.SignalGroup(instance.MainProcessGroup, signal)) _processes.Signal(pid, signal);
+        _processes.SignalUnit(instance.Tag, signal); // and every other process of the start (KillMode=control-group)
 
         instance.Deadline.Arm(_time, instance.Definition.KillTimeout, DeadlineFor(instance));
     }
@@ -348,7 +353,7 @@ public sealed partial class SupervisorLoop
             description, file, argv, environment.ToStrings(),
             definition.Chdir ?? _options.DefaultWorkingDirectory,
             output ?? OutputFor(instance),
-            ProcessSettings.From(definition));
+            ProcessSettings.From(definition), new Processes.Containment.ContainmentUnit(instance.Tag, instance.DisplayName));
         if (kind == ProcessKind.Main) instance.MainSpawnedAfter = _processes.ClockTicksSinceBoot();
         var result = _processes.Spawn(request);
         if (!result.Succeeded)

@@ -18,7 +18,7 @@ namespace Supervisor.Daemon.Grpc;
 /// </summary>
 public sealed class SupervisorService(
     SupervisorLoop loop, SupervisorRuntime runtime, AccessPolicy policy, JobLogDirectory logs, EventMonitor monitor, TimeProvider time,
-    ILogger<SupervisorService> log)
+    Supervisor.Core.Processes.Containment.IJobContainment containment, ILogger<SupervisorService> log)
     : ProtoService.SupervisorBase
 {
     public static string VersionText => $"supd (supd {typeof(SupervisorService).Assembly.GetName().Version?.ToString(3)})";
@@ -171,7 +171,7 @@ public sealed class SupervisorService(
     }
 
     public override Task<VersionReply> Version(VersionRequest request, ServerCallContext context) =>
-        Task.FromResult(new VersionReply { Version = VersionText });
+        Task.FromResult(new VersionReply { Version = VersionText, Containment = containment.Mode.Describe() });
 
     public override Task<AccessReply> Access(AccessRequest request, ServerCallContext context) => Call(() =>
     {
