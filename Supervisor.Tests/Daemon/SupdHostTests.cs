@@ -54,7 +54,7 @@ public class SupdHostTests
         Assert.That(order, Is.EqualTo(new[]
         {
             nameof(LogDirectoryCheck), nameof(SupdLogFileOpening), nameof(PersistedGoals), nameof(ControlSocketLifecycle),
-            nameof(AccessPolicyAnnouncement), nameof(ControlSignalHandlers), nameof(SupervisorRuntime), nameof(SystemdReadiness),
+            nameof(AccessPolicyAnnouncement), nameof(ContainmentLifecycle), nameof(ControlSignalHandlers), nameof(SupervisorRuntime), nameof(SystemdReadiness),
             "GenericWebHostService",
         }));
     }
