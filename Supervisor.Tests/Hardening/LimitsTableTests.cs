@@ -42,6 +42,9 @@ public sealed class LimitsTableTests
         ["calls at once on one connection"] = N(Limits.MaxStreamsPerConnection),
         ["request headers"] = $"{Limits.MaxRequestHeaderCount} headers, {Limits.Bytes(Limits.MaxRequestHeaderBytes)}",
         ["request body"] = Limits.Bytes(Limits.MaxRequestBodyBytes),
+        ["pids read from one job cgroup to signal them"] = N(Limits.MaxPidsPerGroup),
+        ["a job instance's name in its cgroup's name"] = N(Limits.MaxCgroupNameChars) + " (characters",
+        ["parents walked up from a tagged process (process-group mode)"] = N(Limits.MaxTagScanDepth),
     };
 
     private static Dictionary<string, string> Table()
