@@ -27,6 +27,7 @@ public sealed class CtlCommandLineTests
     [TestCase("version")]
     [TestCase("access", "alice")]
     [TestCase("events", "-f", "--job", "web", "-n", "3")]
+    [TestCase("top", "--once", "-d", "0.5")]
     [TestCase("reload-configuration")]
     [TestCase("show", "web")]
     [TestCase("log", "web", "-n", "5", "-f")]

@@ -27,6 +27,9 @@ public interface IJobContainment
     /// </summary>
     void End(string key, TimeSpan killTimeout);
 
+    /// <summary>The directory of supd's job cgroup the process is in, or null (another group, or no cgroups).</summary>
+    string? GroupOf(int pid) => null;
+
     /// <summary>supd is going: SIGKILL to every unit's processes at once, waiting at most <paramref name="wait"/> for them to go.</summary>
     Task EndAllAsync(TimeSpan wait);
 }
