@@ -184,4 +184,36 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
         await Eventually.TrueAsync(() => !left.Any(ProcessTable.IsAlive), "the leftover cgroup killed at start");
         Assert.That(supd.DaemonOutput, Does.Contain("left by a previous supd with 2 processes; killed and removed"));
     }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Show_and_top_give_the_real_figures_of_a_busy_job(bool cgroups)
+    {
+        if (cgroups) RequireCgroups();
+        await using var supd = Harness(cgroups);
+        // A busy loop in its own session beside the main process: in the cgroup, or counted through main's descendants.
+        supd.WriteJob("busy", "exec sh -c 'sh -c \"while :; do :; done\" & exec sleep 100000'\n");
+        await supd.StartAsync();
+        await supd.CtlAsync("start", "busy");
+        await Eventually.TrueAsync(() => JobProcesses(supd).Count == 2, "the loop and main to run");
+
+        var show = await Eventually.GetAsync(() => supd.CtlAsync("show", "busy"), r => r.Stdout.Contains("CPU: ", StringComparison.Ordinal)
+            && !r.Stdout.Contains("CPU: 0ms", StringComparison.Ordinal), "show to count CPU time");
+
+        Assert.That(show.Stdout, Does.Contain("   Tasks: 2\n"));
+        Assert.That(show.Stdout, Does.Match(@"  Memory: [0-9.]+[KMG] \(peak: [0-9.]+[KMG]\)\n"));
+        var top = await supd.CtlAsync("--json", "top", "--once", "--interval", "1");
+        using var json = System.Text.Json.JsonDocument.Parse(top.Stdout);
+        var busy = json.RootElement.GetProperty("jobs").EnumerateArray().Single(j => j.GetProperty("job").GetString() == "busy");
+        TestContext.Out.WriteLine(top.Stdout);
+        Assert.Multiple(() =>
+        {
+            Assert.That(busy.GetProperty("source").GetString(), Is.EqualTo(cgroups ? "cgroup" : "processes"));
+            Assert.That(busy.GetProperty("tasks").GetInt32(), Is.EqualTo(2));
+            Assert.That(busy.GetProperty("memoryBytes").GetInt64(), Is.GreaterThan(100_000));
+            Assert.That(busy.GetProperty("cpuPercent").GetDouble(), Is.GreaterThan(5), "a busy loop uses CPU, even on a loaded machine");
+        });
+        var table = await supd.CtlAsync("top", "--once");
+        Assert.That(table.Stdout, Does.StartWith("JOB ").And.Contain("busy  start/running"));
+    }
 }
