@@ -36,6 +36,9 @@ public static class Defaults
 
         /// <summary><c>expect none</c>.</summary>
         public const ExpectMode Expect = ExpectMode.None;
+
+        /// <summary><c>health interval 30</c>, <c>timeout 30</c>, <c>retries 3</c>, <c>start-period 0</c>: Docker's HEALTHCHECK defaults.</summary>
+        public static readonly HealthSettings Health = new(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30), 3, TimeSpan.Zero);
     }
 
     /// <summary>What every job process starts from (spec §4, §6: Upstart's PID 1 values).</summary>

@@ -29,6 +29,15 @@ public static class Limits
     /// <summary>The longest <c>start grace</c>: a start that waits longer than an hour is no longer a start.</summary>
     public const double MaxStartGraceSeconds = 3600;
 
+    /// <summary>The shortest <c>health interval</c> and <c>health timeout</c>: a check ten times a second at most.</summary>
+    public const double MinHealthSeconds = 0.1;
+
+    /// <summary>The longest <c>health interval</c>, <c>timeout</c> and <c>start-period</c>: a day.</summary>
+    public const double MaxHealthSeconds = 86400;
+
+    /// <summary>The most <c>health retries</c>.</summary>
+    public const int MaxHealthRetries = 100;
+
     #endregion
 
     #region Env-files

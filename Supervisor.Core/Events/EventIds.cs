@@ -26,6 +26,12 @@ public static class EventIds
     /// <summary>supd's own: every end of a main process, with <see cref="Variables.Respawn"/>.</summary>
     public const string Exited = "exited";
 
+    /// <summary>supd's own: an instance's health check failed <c>health retries</c> times in a row; supd restarts it.</summary>
+    public const string Unhealthy = "unhealthy";
+
+    /// <summary>supd's own: the first pass of an unhealthy instance's health check.</summary>
+    public const string Healthy = "healthy";
+
     /// <summary>A default boot event (<c>start on filesystem</c>).</summary>
     public const string Filesystem = "filesystem";
 
@@ -48,9 +54,9 @@ public static class EventIds
     public static IReadOnlySet<string> StateEvents { get; } =
         new[] { Starting, Started, Stopping, Stopped }.ToFrozenSet(StringComparer.Ordinal);
 
-    /// <summary>The events that name a job in their first argument (<c>JOB=</c>): Upstart's four and supd's <c>exited</c>.</summary>
+    /// <summary>The events that name a job in their first argument (<c>JOB=</c>): Upstart's four and supd's <c>exited</c>, <c>unhealthy</c>, <c>healthy</c>.</summary>
     public static IReadOnlySet<string> JobEvents { get; } =
-        new[] { Starting, Started, Stopping, Stopped, Exited }.ToFrozenSet(StringComparer.Ordinal);
+        new[] { Starting, Started, Stopping, Stopped, Exited, Unhealthy, Healthy }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>
     /// Events always available to a <c>start on</c>/<c>stop on</c>: Upstart's own (<c>startup</c>, the job events,
@@ -61,7 +67,7 @@ public static class EventIds
     {
         Startup, Starting, Started, Stopping, Stopped,
         ControlAltDelete, KeyboardRequest, PowerStatusChanged,
-        Filesystem, Runlevel, Exited,
+        Filesystem, Runlevel, Exited, Unhealthy, Healthy,
     }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>The variables of supd's events, in the order a job event sets them (spec §8).</summary>

@@ -38,6 +38,12 @@ public sealed record JobDefinition
     /// <summary>supd extension <c>check exec|script</c>: run before restart/reload.</summary>
     public ProcessCommand? Check { get; init; }
 
+    /// <summary>supd extension <c>health exec|script</c>: run every interval while the job runs; failures restart it.</summary>
+    public ProcessCommand? Health { get; init; }
+
+    /// <summary>supd extension <c>health interval|timeout|retries|start-period</c> (Docker HEALTHCHECK's meaning and defaults).</summary>
+    public HealthSettings HealthSettings { get; init; } = Defaults.Job.Health;
+
     public EventExpression? StartOn { get; init; }
     public EventExpression? StopOn { get; init; }
 
@@ -162,3 +168,10 @@ public sealed record LogRotation(long SizeBytes, int Count);
 public enum ConsoleMode { Log, None, Output, Owner }
 
 public enum ExpectMode { None, Stop, Fork, Daemon }
+
+/// <summary>
+/// How a job's <c>health</c> check runs (Docker HEALTHCHECK's meaning): every <paramref name="Interval"/> while the job
+/// runs, each run killed after <paramref name="Timeout"/>; <paramref name="Retries"/> failures in a row make the
+/// instance unhealthy; failures within <paramref name="StartPeriod"/> of the main process's start do not count.
+/// </summary>
+public sealed record HealthSettings(TimeSpan Interval, TimeSpan Timeout, int Retries, TimeSpan StartPeriod);

@@ -123,6 +123,7 @@ public static class JobParser
                     throw new ConfigSyntaxException(reader.Position, "Expected token after cgroup: a controller name");
                 return job with { Cgroups = [.. job.Cgroups, reader.ReadCommand()] };
             case "env-file": return job with { EnvFiles = [.. job.EnvFiles, ParseEnvFile(reader)] };
+            case "health": return ParseHealth(reader, job, line);
             case "log": return ParseLog(reader, job);
             default:
                 if (ProcessKinds.TryFromStanza(name, out var process))
@@ -233,6 +234,44 @@ public static class JobParser
             throw Illegal(reader, "Illegal interval, expected number of seconds above 0, at most 3600", text);
         reader.SkipComment();
         return TimeSpan.FromSeconds(seconds);
+    }
+
+    /// <summary>
+    /// <c>health exec|script</c> (the check, a row of ProcessKinds) and its settings <c>health interval|timeout|start-period
+    /// SECONDS</c> (interval and timeout at least <see cref="Limits.MinHealthSeconds"/>; all at most a day) and
+    /// <c>health retries N</c> (1 to <see cref="Limits.MaxHealthRetries"/>).
+    /// </summary>
+    private static JobDefinition ParseHealth(ConfigReader reader, JobDefinition job, int line)
+    {
+        var word = ExpectSubword(reader, "health", "exec", "script", "interval", "timeout", "retries", "start-period");
+        reader.Context = "health " + word;
+        if (word is "exec" or "script")
+            return ProcessKinds.Health.WithCommand(job, word == "exec" ? ParseExec(reader, line) : ParseScript(reader, line));
+        var text = reader.NextArgument();
+        var settings = job.HealthSettings;
+        if (word == "retries")
+        {
+            if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var retries)
+                || retries < 1 || retries > Limits.MaxHealthRetries)
+                throw Illegal(reader, $"Illegal value, expected a number from 1 to {Limits.MaxHealthRetries}", text);
+            reader.SkipComment();
+            return job with { HealthSettings = settings with { Retries = retries } };
+        }
+        var least = word == "start-period" ? 0 : Limits.MinHealthSeconds;
+        if (!NumberParsing.TryParseSeconds(text, out var seconds) || seconds < least || seconds > Limits.MaxHealthSeconds)
+            throw Illegal(reader, FormattableString.Invariant(
+                $"Illegal interval, expected number of seconds from {least} to {Limits.MaxHealthSeconds}"), text);
+        reader.SkipComment();
+        var value = TimeSpan.FromSeconds(seconds);
+        return job with
+        {
+            HealthSettings = word switch
+            {
+                "interval" => settings with { Interval = value },
+                "timeout" => settings with { Timeout = value },
+                _ => settings with { StartPeriod = value },
+            },
+        };
     }
 
     private static List<ExitCondition> ParseNormalExit(ConfigReader reader)

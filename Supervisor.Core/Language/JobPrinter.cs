@@ -71,6 +71,12 @@ public static class JobPrinter
         foreach (var cgroup in job.Cgroups) Line("cgroup " + cgroup);
         if (job.LogRotate is { } rotate) Line(FormattableString.Invariant($"log rotate {rotate.SizeBytes} {rotate.Count}"));
         if (job.LogTimestamps) Line("log timestamps");
+        var health = job.HealthSettings;
+        var usual = Defaults.Job.Health;
+        if (health.Interval != usual.Interval) Line("health interval " + health.Interval.TotalSeconds.ToString("R", Invariant));
+        if (health.Timeout != usual.Timeout) Line("health timeout " + health.Timeout.TotalSeconds.ToString("R", Invariant));
+        if (health.Retries != usual.Retries) Line("health retries " + health.Retries.ToString(Invariant));
+        if (health.StartPeriod != usual.StartPeriod) Line("health start-period " + health.StartPeriod.TotalSeconds.ToString("R", Invariant));
 
         foreach (var process in ProcessKinds.All) Process(output, process.Stanza, process.Command(job));
         return output.ToString();

@@ -46,11 +46,22 @@ public sealed record JobStatusSnapshot
     /// <summary>Set when <c>supctl disable</c> took the job out of event-driven starts: by whom and since when.</summary>
     public State.DisabledJob? Disabled { get; init; }
 
+    /// <summary>Set for a live instance of a job with a <c>health</c> check: its verdict and its last run.</summary>
+    public HealthSnapshot? Health { get; init; }
+
     /// <summary>initctl's status line, as supctl prints it (<see cref="StatusLineFormat"/>).</summary>
     public string StatusLine() => StatusLineFormat.Format(
         Job, Instance, Goal.Name(), State.Name(), Failure, NextRespawn,
-        Processes.Select(p => (p.Kind.Name(), p.Pid)).ToArray(), ChangedOnDisk, Disabled is not null);
+        Processes.Select(p => (p.Kind.Name(), p.Pid)).ToArray(), ChangedOnDisk, Disabled is not null, Health?.UnhealthyReason);
 }
+
+/// <summary>
+/// An instance's health: <c>starting</c>, <c>healthy</c> or <c>unhealthy</c> (with why), the counted failures in a
+/// row, and the last run's time, verdict, outcome ("exit 1", "timed out after 5s") and last lines.
+/// </summary>
+public sealed record HealthSnapshot(
+    string Status, string? UnhealthyReason, int Failures,
+    DateTimeOffset? LastAt, bool LastPassed, string? LastOutcome, IReadOnlyList<string> LastOutput);
 
 /// <summary>How a process of a job last ended (or failed to start).</summary>
 public sealed record ProcessExitRecord(ProcessKind Process, int Pid, ExitStatus? Status, string? SpawnError, DateTimeOffset When)

@@ -65,7 +65,17 @@ internal sealed class StatusProjection(JobLogDirectory? logs, GoalRecord goals, 
         NextRespawn = TimeToRespawn(instance),
         StopReason = instance.Goal == JobGoal.Stop ? instance.StopCause ?? (instance.Failed ? $"failed: {instance.Failure?.Reason}" : null) : null,
         Disabled = goals.Disabled(instance.Class.Name),
+        Health = Health(instance),
     };
+
+    private static HealthSnapshot? Health(JobInstance instance)
+    {
+        if (instance.Definition.Health is null) return null;
+        var health = instance.Health;
+        var last = health.Last;
+        return new HealthSnapshot(health.Status, health.Unhealthy, health.Failures,
+            last?.At, last?.Passed ?? false, last?.Outcome, last?.Output?.Lines() ?? []);
+    }
 
     /// <summary>The instance if it is still its class's, else the class it has left (a reply once a request settled).</summary>
     public JobStatusSnapshot Current(JobInstance instance) =>

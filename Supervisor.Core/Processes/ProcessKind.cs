@@ -4,8 +4,8 @@ using Supervisor.Core.Lifecycle;
 
 namespace Supervisor.Core.Processes;
 
-/// <summary>The processes of a job instance, declared in initctl's status order (spec §10), then supd's check.</summary>
-public enum ProcessKind { Main, PreStart, PostStart, PreStop, PostStop, Check }
+/// <summary>The processes of a job instance, declared in initctl's status order (spec §10), then supd's check and health.</summary>
+public enum ProcessKind { Main, PreStart, PostStart, PreStop, PostStop, Check, Health }
 
 /// <summary>What a process's exit does to its job (spec §7, "Process exits").</summary>
 public enum ProcessExitRule
@@ -21,6 +21,9 @@ public enum ProcessExitRule
 
     /// <summary>check: no part of the job's life; its outcome answers the restart or reload it gates.</summary>
     AnswersRequest,
+
+    /// <summary>health: no part of the job's life; its outcome counts towards the instance's health (HealthMonitor).</summary>
+    CountsTowardsHealth,
 }
 
 /// <summary>
@@ -55,9 +58,6 @@ public sealed record ProcessKindInfo(
 {
     /// <summary>Part of the job's life (run by a lifecycle state, its failures are the job's); check is not.</summary>
     public bool InLifecycle => RunsIn is not null;
-
-    /// <summary>Whether a non-zero exit fails the job (for main: unless <c>normal exit</c> lists it, spec §7).</summary>
-    public bool NonZeroExitFails => Exit is ProcessExitRule.MainRules or ProcessExitRule.NonZeroFails;
 }
 
 /// <summary>The table of process kinds: the one place a new kind of job process is added.</summary>
@@ -87,8 +87,12 @@ public static class ProcessKinds
         ProcessExitRule.AnswersRequest, SpawnFailureFails: false, LabelledWhenFirst: true, GetsStopEnvironment: false,
         j => j.Check, (j, c) => j with { Check = c });
 
-    /// <summary>Every kind in status order (initctl's: main, pre-start, post-start, pre-stop, post-stop; then check), indexed by <see cref="ProcessKind"/>.</summary>
-    public static IReadOnlyList<ProcessKindInfo> All { get; } = [Main, PreStart, PostStart, PreStop, PostStop, Check];
+    public static readonly ProcessKindInfo Health = new(ProcessKind.Health, "health", "health", null,
+        ProcessExitRule.CountsTowardsHealth, SpawnFailureFails: false, LabelledWhenFirst: true, GetsStopEnvironment: false,
+        j => j.Health, (j, c) => j with { Health = c });
+
+    /// <summary>Every kind in status order (initctl's: main, pre-start, post-start, pre-stop, post-stop; then check, health), indexed by <see cref="ProcessKind"/>.</summary>
+    public static IReadOnlyList<ProcessKindInfo> All { get; } = [Main, PreStart, PostStart, PreStop, PostStop, Check, Health];
 
     /// <summary>The lifecycle's kinds in the order a start and stop run them: pre-start, main, post-start, pre-stop, post-stop.</summary>
     public static IReadOnlyList<ProcessKindInfo> RunOrder { get; } = [PreStart, Main, PostStart, PreStop, PostStop];
@@ -96,19 +100,12 @@ public static class ProcessKinds
     private static readonly FrozenDictionary<string, ProcessKindInfo> ByStanza =
         All.Where(k => k.Stanza is not null).ToFrozenDictionary(k => k.Stanza!, StringComparer.Ordinal);
 
-    private static readonly FrozenDictionary<string, ProcessKindInfo> ByName =
-        All.ToFrozenDictionary(k => k.Name, StringComparer.Ordinal);
-
     public static ProcessKindInfo Of(ProcessKind kind) =>
         (uint)kind < (uint)All.Count ? All[(int)kind] : throw new ArgumentOutOfRangeException(nameof(kind));
 
     /// <summary>The kind whose <c>STANZA exec|script</c> this word starts (<c>pre-start</c>); false for any other word.</summary>
     public static bool TryFromStanza(string stanza, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ProcessKindInfo? info) =>
         ByStanza.TryGetValue(stanza, out info);
-
-    /// <summary>The kind of this name (<c>main</c>, <c>pre-start</c>, …), as a status line or the API writes it.</summary>
-    public static bool TryFromName(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ProcessKindInfo? info) =>
-        ByName.TryGetValue(name, out info);
 
     /// <summary>The first process a start of this job runs (pre-start, or else main): it reads the env-files.</summary>
     public static ProcessKind FirstOfStart(JobDefinition job)

@@ -19,7 +19,7 @@ internal static class DisplayNames
     internal static readonly string[] States =
         ["waiting", "starting", "security", "pre-start", "spawned", "post-start", "running", "pre-stop", "stopping", "killed", "post-stop", "respawning"];
 
-    internal static readonly string[] Kinds = ["main", "pre-start", "post-start", "pre-stop", "post-stop", "check"];
+    internal static readonly string[] Kinds = ["main", "pre-start", "post-start", "pre-stop", "post-stop", "check", "health"];
 
     public static string Name(this Goal value) => Pick(Goals, (int)value);
     public static string Name(this State value) => Pick(States, (int)value);

@@ -44,6 +44,7 @@ internal static class ShowFormatter
         if (status.Failure.Length > 0) rows.Add(("Failure", status.Failure));
         if (status.NextRespawnMs > 0) rows.Add(("Backoff", $"next respawn in {Duration(TimeSpan.FromMilliseconds(status.NextRespawnMs))}"));
         if (status.ExpectProblem.Length > 0) rows.Add(("Expect", status.ExpectProblem));
+        if (status.Health.Length > 0) AddHealth(rows, status, now);
         foreach (var hint in status.NotApplied) rows.Add(("Not applied", hint));
         if (status.LogPath.Length > 0)
         {
@@ -54,7 +55,8 @@ internal static class ShowFormatter
         }
 
         var width = rows.Max(r => r.Label.Length);
-        foreach (var (label, value) in rows) yield return $"{label.PadLeft(width + 2)}: {value}";
+        // A row without a label continues the one above it (a health check's last lines).
+        foreach (var (label, value) in rows) yield return label.Length == 0 ? $"{new string(' ', width + 4)}{value}" : $"{label.PadLeft(width + 2)}: {value}";
 
         yield return "";
         var lines = LogLines(logTail);
@@ -65,6 +67,19 @@ internal static class ShowFormatter
         }
         yield return $"Last {Math.Min(lines.Length, tailLines)} log lines:";
         foreach (var line in lines) yield return "  " + line;
+    }
+
+    // "Health: unhealthy (check failed 3 times); last check exit 1, 2026-… (4s ago)", then the check's last lines.
+    private static void AddHealth(List<(string Label, string Value)> rows, JobStatus status, DateTimeOffset now)
+    {
+        var value = status.Health;
+        if (status.UnhealthyReason.Length > 0) value += $" ({status.UnhealthyReason})";
+        else if (status.HealthFailures > 0) value += $" ({status.HealthFailures.ToString(CultureInfo.InvariantCulture)} failed in a row)";
+        value += status.HealthLastUnixMs > 0
+            ? $"; last check {(status.HealthLastPassed ? "passed" : "failed")}: {status.HealthLastOutcome}, {When(status.HealthLastUnixMs, now)}"
+            : "; not checked yet";
+        rows.Add(("Health", value));
+        foreach (var line in status.HealthLastOutput) rows.Add(("", "  " + line));
     }
 
     private static string LastExit(ProcessExit exit, DateTimeOffset now)

@@ -8,12 +8,12 @@ internal static class StatusFormatter
 {
     public static string StatusLine(JobStatus status)
     {
-        // initctl's order (main, pre-start, post-start, pre-stop, post-stop, check) is the enum's.
+        // initctl's order (main, pre-start, post-start, pre-stop, post-stop, then check and health) is the enum's.
         var processes = status.Processes.OrderBy(p => (int)p.Kind).Select(p => (p.Kind.Name(), p.Pid)).ToArray();
         TimeSpan? next = status.State == State.Respawning ? TimeSpan.FromMilliseconds(status.NextRespawnMs) : null;
         return StatusLineFormat.Format(
             status.Job, status.Instance, status.Goal.Name(), status.State.Name(), status.Failure, next, processes,
-            status.ChangedOnDisk, status.Disabled);
+            status.ChangedOnDisk, status.Disabled, status.UnhealthyReason);
     }
 
     /// <summary><c>supctl status</c>: initctl's one line, then what did not go as the job file says, one indented line each.</summary>

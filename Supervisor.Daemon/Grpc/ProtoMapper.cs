@@ -43,6 +43,16 @@ internal static class ProtoMapper
             DisabledSinceUnixMs = snapshot.Disabled?.Since.ToUnixTimeMilliseconds() ?? 0,
         };
         status.NotApplied.Add(snapshot.NotApplied);
+        if (snapshot.Health is { } health)
+        {
+            status.Health = health.Status;
+            status.UnhealthyReason = health.UnhealthyReason ?? "";
+            status.HealthFailures = health.Failures;
+            status.HealthLastUnixMs = health.LastAt?.ToUnixTimeMilliseconds() ?? 0;
+            status.HealthLastPassed = health.LastPassed;
+            status.HealthLastOutcome = health.LastOutcome ?? "";
+            status.HealthLastOutput.Add(health.LastOutput);
+        }
         foreach (var (kind, pid) in snapshot.Processes)
             status.Processes.Add(new Supervisor.Protocol.ProcessInfo { Kind = ToProto(kind), Pid = pid });
         if (snapshot.LastExit is { } exit)

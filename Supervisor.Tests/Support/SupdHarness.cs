@@ -258,7 +258,7 @@ public sealed partial class SupdHarness : IAsyncDisposable
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             var status = (await Probe.Client.StatusAsync(new Supervisor.Protocol.StatusRequest { Job = job }, cancellationToken: cts.Token)).Status;
             return string.Join('|', status.Goal, status.State, status.Failure, status.StopReason, status.RespawnCount, status.ChangedOnDisk,
-                status.Disabled, status.ExpectProblem, string.Join(',', status.Processes.Select(p => $"{p.Kind}:{p.Pid}")));
+                status.Disabled, status.ExpectProblem, status.UnhealthyReason, string.Join(',', status.Processes.Select(p => $"{p.Kind}:{p.Pid}")));
         }
         catch (Grpc.Core.RpcException e)
         {

@@ -23,9 +23,20 @@ internal enum ExpectVerdict { Waiting, Satisfied, SuperviseAsIs, Failed }
 internal readonly record struct ExpectResult(ExpectVerdict Verdict, int Pid = 0, int Group = 0, ExitStatus? Status = null, string? Message = null);
 
 /// <summary>
-/// <c>expect stop|fork|daemon</c> without ptrace, as one decision per poll over an <see cref="ExpectWait"/>, through
-/// the process seam (SIGCONT, the re-parented children carrying the tag, adoption by pidfd): see the Overview in
-/// SupervisorLoop.Expect.cs. The loop applies the verdict (moves on, follows the adopted process, or fails the start).
+/// Overview: <c>expect stop|fork|daemon</c> without ptrace, as one decision per poll over an <see cref="ExpectWait"/>,
+/// through the process seam (SIGCONT, the re-parented children carrying the tag, adoption by pidfd).
+///
+/// The instance waits in <c>spawned</c>, its deadline firing every <see cref="SupervisorOptions.ExpectPollInterval"/>:
+/// - <c>expect stop</c>: once the process has stopped itself (SIGSTOP), supd sends SIGCONT and moves on.
+/// - <c>expect fork</c> / <c>expect daemon</c>: once the first process has exited 0, its surviving descendant has been
+///   re-parented to supd (a child subreaper). It is the live child of supd that carries the instance's SUPD_TAG (128
+///   random bits per start), started no earlier than the main process, and that supd does not track yet; with exactly
+///   one such process (for daemon: one that is not a session leader, or the same one for several polls, since the
+///   intermediate child of a double fork is short-lived) supd adopts it through a pidfd, and it becomes the main process.
+/// A process that does not do what expect says never hangs the job (as it did in Upstart): after
+/// <see cref="SupervisorOptions.ExpectTimeout"/> it is supervised as it is and the mismatch is shown by status; a first
+/// process that exited without leaving a daemon fails the start. A stop request acts at once while in spawned.
+/// <c>InstanceLifecycle.PollExpect</c> applies the verdict (moves on, follows the adopted process, or fails the start).
 /// </summary>
 internal sealed class ExpectFollower(IProcessControl processes, TimeProvider time, SupervisorOptions options)
 {

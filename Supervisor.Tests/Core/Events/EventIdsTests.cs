@@ -14,13 +14,13 @@ public sealed class EventIdsTests
     [Test]
     public void JobEventsAndBuiltInsAreUpstartsAndSupds()
     {
-        Assert.That(EventIds.JobEvents, Is.EquivalentTo(new[] { "starting", "started", "stopping", "stopped", "exited" }));
+        Assert.That(EventIds.JobEvents, Is.EquivalentTo(new[] { "starting", "started", "stopping", "stopped", "exited", "unhealthy", "healthy" }));
         Assert.That(EventIds.StateEvents, Is.EquivalentTo(new[] { "starting", "started", "stopping", "stopped" }));
         Assert.That(EventIds.JobEvents, Is.SupersetOf(EventIds.StateEvents));
         Assert.That(EventIds.BuiltIn, Is.SupersetOf(EventIds.JobEvents));
         Assert.That(EventIds.BuiltIn, Is.EquivalentTo(new[]
         {
-            "startup", "starting", "started", "stopping", "stopped", "exited",
+            "startup", "starting", "started", "stopping", "stopped", "exited", "unhealthy", "healthy",
             "control-alt-delete", "keyboard-request", "power-status-changed", "filesystem", "runlevel",
         }));
         Assert.That(EventIds.Failed("boom"), Is.EqualTo("boom/failed"));
@@ -76,7 +76,7 @@ public sealed class EventIdsTests
                 if (key == EventIds.Variables.Result) Assert.That(value, Is.AnyOf(EventIds.Values.Ok, EventIds.Values.Failed), line);
                 if (key == EventIds.Variables.Respawn) Assert.That(value, Is.AnyOf(EventIds.Values.Yes, EventIds.Values.No), line);
                 if (key == EventIds.Variables.Process)
-                    Assert.That(ProcessKinds.TryFromName(value, out _) || value == EventIds.Values.RespawnProcess, Is.True, line);
+                    Assert.That(ProcessKinds.All.Any(k => k.Name == value) || value == EventIds.Values.RespawnProcess, Is.True, line);
             }
         }
         Assert.That(names, Is.SupersetOf(new[]

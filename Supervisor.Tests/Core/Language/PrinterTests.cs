@@ -22,6 +22,7 @@ public sealed class PrinterTests
     [TestCase("manual\n")]
     [TestCase("respawn\nrespawn limit 0 5\nrespawn delay 0.25 8\nnormal exit 0 2 TERM\ncritical\nlog rotate 50M 10\nlog timestamps\n")]
     [TestCase("start on startup\nstart grace 2.5\nrespawn\n")]
+    [TestCase("health script\n  curl -fs localhost\nend script\nhealth interval 2.5\nhealth timeout 1\nhealth retries 5\nhealth start-period 60\nexec /bin/srv\n")]
     [TestCase("umask 007\nnice -5\noom 3\nlimit nofile 10 unlimited\nkill signal 40\nkill timeout 0\nreload signal USR1\n")]
     [TestCase("cgroup cpu \"my group\" # c\nenv-file \"-/etc/x y\"\n")]
     [TestCase("exec /bin/sh -c 'echo \"a  b\" # not a comment'   # comment\n")]

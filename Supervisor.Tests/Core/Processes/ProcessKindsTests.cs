@@ -23,11 +23,11 @@ public sealed class ProcessKindsTests
     }
 
     [Test]
-    public void StatusOrderIsInitctlsThenCheck()
+    public void StatusOrderIsInitctlsThenCheckAndHealth()
     {
         // Spec §10: the first live process in the order main, pre-start, post-start, pre-stop, post-stop.
         Assert.That(ProcessKinds.All.Select(k => k.Name),
-            Is.EqualTo(new[] { "main", "pre-start", "post-start", "pre-stop", "post-stop", "check" }));
+            Is.EqualTo(new[] { "main", "pre-start", "post-start", "pre-stop", "post-stop", "check", "health" }));
     }
 
     [Test]
@@ -62,15 +62,16 @@ public sealed class ProcessKindsTests
     [TestCase(ProcessKind.PreStop, ProcessExitRule.Ignored, false, false)]
     [TestCase(ProcessKind.PostStop, ProcessExitRule.NonZeroFails, true, true)]
     [TestCase(ProcessKind.Check, ProcessExitRule.AnswersRequest, false, false)]
+    [TestCase(ProcessKind.Health, ProcessExitRule.CountsTowardsHealth, false, false)]
     public void ExitAndSpawnRulesAreSpecSeven(ProcessKind kind, ProcessExitRule exit, bool nonZeroFails, bool spawnFailureFails)
     {
         // Spec §7: pre-start and post-stop non-zero → failure; post-start and pre-stop outcomes (spawn failure
         // included) ignored; main by its own rules (normal exit, respawn). supd's check answers its request only.
         var info = ProcessKinds.Of(kind);
         Assert.That(info.Exit, Is.EqualTo(exit));
-        Assert.That(info.NonZeroExitFails, Is.EqualTo(nonZeroFails));
+        Assert.That(info.Exit is ProcessExitRule.MainRules or ProcessExitRule.NonZeroFails, Is.EqualTo(nonZeroFails));
         Assert.That(info.SpawnFailureFails, Is.EqualTo(spawnFailureFails));
-        Assert.That(info.InLifecycle, Is.EqualTo(kind != ProcessKind.Check));
+        Assert.That(info.InLifecycle, Is.EqualTo(kind is not (ProcessKind.Check or ProcessKind.Health)));
     }
 
     [TestCase(ProcessKind.Main, false, false)]
@@ -79,6 +80,7 @@ public sealed class ProcessKindsTests
     [TestCase(ProcessKind.PreStop, true, true)]
     [TestCase(ProcessKind.PostStop, false, true)]
     [TestCase(ProcessKind.Check, true, false)]
+    [TestCase(ProcessKind.Health, true, false)]
     public void StatusLabelAndStopEnvironment(ProcessKind kind, bool labelled, bool stopEnvironment)
     {
         // Spec §10: a first process that is not main/pre-start/post-stop is written ", (post-start) process N".
@@ -125,12 +127,12 @@ public sealed class ProcessKindsTests
         Assert.That(ProcessKinds.TryFromStanza("exec", out _), Is.False);
         foreach (var info in ProcessKinds.All)
         {
-            Assert.That(ProcessKinds.TryFromName(info.Name, out var byName) ? byName : null, Is.SameAs(info));
+            Assert.That(ProcessKinds.All.Single(k => k.Name == info.Name), Is.SameAs(info), "names are unique");
             Assert.That(info.Kind.Name(), Is.EqualTo(info.Name));
             if (info.Stanza is not null)
                 Assert.That(ProcessKinds.TryFromStanza(info.Stanza, out var byStanza) ? byStanza : null, Is.SameAs(info));
         }
-        Assert.That(ProcessKinds.TryFromName("security", out _), Is.False);
+        Assert.That(ProcessKinds.All.Select(k => k.Name), Does.Not.Contain("security"));
     }
 
     [Test]

@@ -1,62 +1,76 @@
 using Supervisor.Core.Access;
 using Supervisor.Core.Events;
+using Supervisor.Core.Language;
 using Supervisor.Core.Processes;
 
 namespace Supervisor.Core.Lifecycle;
 
-// Control requests and queries, with initctl's refusals (spec §10).
-public sealed partial class SupervisorLoop
+/// <summary>
+/// The control requests and queries, with initctl's refusals (spec §10): each is validated here (the job and instance
+/// exist, the variables are assignments a caller may give) and then becomes a goal for the lifecycle, a check to run
+/// first, an event, or a snapshot. Refusals are <see cref="SupervisorException"/>s that go back to the caller.
+/// </summary>
+internal sealed class ControlRequests(
+    LoopContext loop, JobEnvironment environments, InstanceLifecycle lifecycle, CheckGate checks, PersistedGoals goals,
+    EventQueue events, Replies replies)
 {
-    private IReadOnlyList<JobStatusSnapshot> List()
+    private const int MaxInstancesListed = 20;
+
+    private JobRegistry Registry => loop.Registry;
+
+    public IReadOnlyList<JobDefinition> Definitions(string? job)
+    {
+        if (job is not null) Registry.Find(job);
+        return Registry.Jobs.Values.Select(c => c.Definition).ToList();
+    }
+
+    public IReadOnlyList<JobStatusSnapshot> List()
     {
         var list = new List<JobStatusSnapshot>();
-        foreach (var jobClass in _jobs.Values)
+        foreach (var jobClass in Registry.Jobs.Values)
         {
-            if (jobClass.Instances.Count == 0) list.Add(_status.Class(jobClass));
-            else list.AddRange(jobClass.Instances.Values.OrderBy(i => i.Name, StringComparer.Ordinal).Select(_status.Instance));
+            if (jobClass.Instances.Count == 0) list.Add(loop.Status.Class(jobClass));
+            else list.AddRange(jobClass.Instances.Values.OrderBy(i => i.Name, StringComparer.Ordinal).Select(loop.Status.Instance));
         }
         return list;
     }
 
-    private JobStatusSnapshot Status(string job, IReadOnlyList<string> environment, string? instanceName)
+    public JobStatusSnapshot Status(string job, IReadOnlyList<string> environment, string? instanceName)
     {
-        var jobClass = FindClass(job);
+        var jobClass = Registry.Find(job);
         CheckAssignments(environment);
-        var requestEnvironment = ClassEnvironment(jobClass.Definition);
-        requestEnvironment.AddRange(environment);
+        var requestEnvironment = environments.ForRequest(jobClass.Definition, environment);
         instanceName ??= InstanceNameOrExplain(jobClass, requestEnvironment);
-        if (Select(jobClass, requestEnvironment, instanceName, create: false) is { } instance) return _status.Instance(instance);
+        if (Registry.Select(jobClass, requestEnvironment, instanceName, create: false) is { } instance) return loop.Status.Instance(instance);
         if (jobClass.Definition.Instance.Length > 0 || !string.IsNullOrEmpty(instanceName))
-            throw UnknownInstance(jobClass, instanceName ?? InstanceName(jobClass, requestEnvironment));
-        return _status.Class(jobClass);
+            throw JobRegistry.UnknownInstance(jobClass, instanceName ?? JobRegistry.InstanceName(jobClass, requestEnvironment));
+        return loop.Status.Class(jobClass);
     }
 
     /// <summary>
     /// The log of one instance, running or not: a finished instance's log stays readable (<c>supctl log JOB K=V</c>)
     /// until the instance-log retention removes it.
     /// </summary>
-    private string LogPath(string job, IReadOnlyList<string> environment, string? instanceName)
+    public string LogPath(string job, IReadOnlyList<string> environment, string? instanceName)
     {
-        var jobClass = FindClass(job);
+        var jobClass = Registry.Find(job);
         CheckAssignments(environment);
-        var requestEnvironment = ClassEnvironment(jobClass.Definition);
-        requestEnvironment.AddRange(environment);
+        var requestEnvironment = environments.ForRequest(jobClass.Definition, environment);
         var name = instanceName ?? InstanceNameOrExplain(jobClass, requestEnvironment, verb: "log");
         if (jobClass.Instances.TryGetValue(name, out var instance) && instance.Log is { } log) return log.Path;
-        return _logs?.PathFor(jobClass.Name, name) ?? "";
+        return loop.Logs?.PathFor(jobClass.Name, name) ?? "";
     }
 
-    private void HandleJobCommand(JobCommandInput input)
+    public void HandleJobCommand(JobCommandInput input)
     {
         try
         {
-            var jobClass = FindClass(input.Job);
+            var jobClass = Registry.Find(input.Job);
             CheckAssignments(input.Environment);
             // Variables cannot raise privilege: those of a caller without admin must be ones the job declares.
             if (input.Restricted is { } caller && input.Command != JobCommand.Reload)
-                VariablePolicy.Check(jobClass.Definition, input.Environment, caller, _options.JobEnvironment.Select(e => e.Key));
-            var requestEnvironment = ClassEnvironment(jobClass.Definition);
-            requestEnvironment.AddRange(input.Environment);
+                VariablePolicy.Check(jobClass.Definition, input.Environment, caller, environments.Configured);
+            var requestEnvironment = environments.ForRequest(jobClass.Definition, input.Environment);
             if (input.Instance is null) InstanceNameOrExplain(jobClass, requestEnvironment, input.Command);
             switch (input.Command)
             {
@@ -81,73 +95,72 @@ public sealed partial class SupervisorLoop
 
     private void Start(JobClass jobClass, EnvironmentList environment, JobCommandInput input)
     {
-        if (IsShuttingDown) throw new SupervisorException(SupervisorError.ShuttingDown, "supd is shutting down");
+        if (loop.ShuttingDown) throw new SupervisorException(SupervisorError.ShuttingDown, "supd is shutting down");
         if (jobClass.Removed) throw new SupervisorException(SupervisorError.UnknownJob, $"Unknown job: {jobClass.Name} (removed from disk)");
-        var instance = Select(jobClass, environment, input.Instance, create: true)!;
+        var instance = Registry.Select(jobClass, environment, input.Instance, create: true)!;
         if (instance.State == JobState.Respawning)
         {
             // start cuts a respawn delay short; as with restart, no variables keep the ones it has.
             if (input.Environment.Count > 0) instance.PendingStartVariables = RequestVariables(input);
             Await(instance, JobGoal.Start, input);
-            Act(instance, InstanceInput.StartNow);
+            lifecycle.Act(instance, InstanceInput.StartNow);
             return;
         }
         if (instance.Goal == JobGoal.Start)
             throw new SupervisorException(SupervisorError.AlreadyRunning, $"Job is already running: {instance.DisplayName}");
         instance.PendingStartVariables = RequestVariables(input);
         instance.StartedByBoot = false;
-        StartedByHand(instance, input);
+        goals.StartedByHand(instance, input);
         Await(instance, JobGoal.Start, input);
-        ChangeGoal(instance, JobGoal.Start);
+        lifecycle.ChangeGoal(instance, JobGoal.Start);
     }
 
     private void Stop(JobClass jobClass, EnvironmentList environment, JobCommandInput input)
     {
-        var instance = ExistingInstance(jobClass, environment, input.Instance);
+        var instance = Registry.Existing(jobClass, environment, input.Instance);
         if (instance.Goal == JobGoal.Stop)
             throw new SupervisorException(SupervisorError.AlreadyStopped, $"Job has already been stopped: {instance.DisplayName}");
-        var stopEnvironment = RequestVariables(input);
-        instance.StopEnvironment = stopEnvironment;
+        instance.StopEnvironment = RequestVariables(input);
         // A job that stops itself (stop inside its own process, which names its instance) is no operator's stop.
         instance.StopCause = input.Instance is null ? $"by hand, by {input.By ?? "supd"}" : "by the job itself (stop from inside it)";
-        StoppedByHand(instance, input);
+        goals.StoppedByHand(instance, input);
         Await(instance, JobGoal.Stop, input);
-        ChangeGoal(instance, JobGoal.Stop);
+        lifecycle.ChangeGoal(instance, JobGoal.Stop);
     }
 
     private void Restart(JobClass jobClass, EnvironmentList environment, JobCommandInput input)
     {
-        if (IsShuttingDown) throw new SupervisorException(SupervisorError.ShuttingDown, "supd is shutting down");
-        var instance = ExistingInstance(jobClass, environment, input.Instance);
+        if (loop.ShuttingDown) throw new SupervisorException(SupervisorError.ShuttingDown, "supd is shutting down");
+        var instance = Registry.Existing(jobClass, environment, input.Instance);
         if (instance.Goal == JobGoal.Stop)
             throw new SupervisorException(SupervisorError.AlreadyStopped, $"Job has already been stopped: {instance.DisplayName}");
-        if (StartCheck(instance, input)) return;
+        if (checks.Start(instance, input)) return;
         // Upstart 1.12: the variables given replace the start environment, and none means none (not the old ones).
         instance.PendingStartVariables = RequestVariables(input);
         instance.StartedByBoot = false;
-        if (input.Instance is null) _goals.RestartedByHand(instance.Class.Name, instance.Name, input.Environment.ToArray());
+        goals.RestartedByHand(instance, input);
         Await(instance, JobGoal.Start, input);
         if (instance.State == JobState.Respawning)
         {
             // The job is down, waiting out a respawn delay: restarting it is starting it now.
-            Act(instance, InstanceInput.StartNow);
+            lifecycle.Act(instance, InstanceInput.StartNow);
             return;
         }
-        ChangeGoal(instance, JobGoal.Stop);
-        ChangeGoal(instance, JobGoal.Start);
+        lifecycle.ChangeGoal(instance, JobGoal.Stop);
+        lifecycle.ChangeGoal(instance, JobGoal.Start);
     }
 
     private void Reload(JobClass jobClass, EnvironmentList environment, JobCommandInput input)
     {
-        var instance = ExistingInstance(jobClass, environment, input.Instance);
+        var instance = Registry.Existing(jobClass, environment, input.Instance);
         if (!instance.MainAlive)
             throw new SupervisorException(SupervisorError.NotRunning, $"Job is not running: {instance.DisplayName}");
-        if (StartCheck(instance, input)) return;
+        if (checks.Start(instance, input)) return;
         var signal = instance.Definition.ReloadSignal;
         // To the main process's group, as every signal supd sends a job (Upstart sent reload to the main pid only).
-        LogReloading(instance.DisplayName, instance.MainProcessGroup, Signals.Name(signal));
-        if (!_processes.SignalGroup(instance.MainProcessGroup, signal)) _processes.Signal(instance.MainPid, signal);
-        input.Reply.TrySetResult(_status.Instance(instance));
+        loop.Log.LogReloading(instance.DisplayName, instance.MainProcessGroup, Signals.Name(signal));
+        if (!loop.Processes.SignalGroup(instance.MainProcessGroup, signal)) loop.Processes.Signal(instance.MainPid, signal);
+        input.Reply.TrySetResult(loop.Status.Instance(instance));
     }
 
     // Without wait the reply is the status once this request has settled: after the event queue has run, the job
@@ -155,23 +168,61 @@ public sealed partial class SupervisorLoop
     private void Await(JobInstance instance, JobGoal goal, JobCommandInput input)
     {
         if (input.Wait) instance.Waiters.Add(new InstanceWaiter(goal, input.Reply, input.Command == JobCommand.Restart));
-        else AfterSettling(() => input.Reply.TrySetResult(_status.Current(instance)));
+        else loop.AfterSettling(() => input.Reply.TrySetResult(loop.Status.Current(instance)));
     }
 
-    private JobClass FindClass(string job) =>
-        _jobs.TryGetValue(job, out var jobClass)
-            ? jobClass
-            : throw new SupervisorException(SupervisorError.UnknownJob, $"Unknown job: {job}");
+    /// <summary><c>supctl emit</c>: a bounded number of events in flight; with wait, answered when the event finishes (spec §8).</summary>
+    public void HandleEmit(EmitInput input)
+    {
+        if (string.IsNullOrWhiteSpace(input.Name) || input.Name.Any(char.IsWhiteSpace))
+        {
+            input.Reply.TrySetException(new SupervisorException(SupervisorError.InvalidArgument, $"Invalid event name: '{input.Name}'"));
+            return;
+        }
+        if (!EnvironmentList.AreAssignments(input.Environment))
+        {
+            input.Reply.TrySetException(new SupervisorException(SupervisorError.InvalidArgument, "Env must be KEY=VALUE pairs"));
+            return;
+        }
+        if (events.InFlight >= Limits.MaxEventsInFlight)
+        {
+            input.Reply.TrySetException(new SupervisorException(SupervisorError.TooLarge,
+                $"too many events in flight ({Limits.MaxEventsInFlight} emitted and not finished); try again later"));
+            return;
+        }
+        var variables = new EnvironmentList(input.Environment);
+        if (input.Restricted is { } caller)
+        {
+            // No job may take these from such a caller; the rest is marked and each job admits what it declares.
+            try
+            {
+                VariablePolicy.CheckEvent(input.Environment, caller);
+            }
+            catch (SupervisorException refused)
+            {
+                input.Reply.TrySetException(refused);
+                return;
+            }
+            variables.MarkAllUntrusted();
+        }
+        var e = events.Emit(input.Name, variables);
+        if (!input.Wait)
+        {
+            input.Reply.TrySetResult();
+            return;
+        }
+        e.OnFinished.Add(finished =>
+        {
+            if (finished.Failed) replies.RejectExplained(input.Reply, SupervisorError.EventFailed, "Event failed", finished.Failures);
+            else input.Reply.TrySetResult();
+        });
+    }
 
     private static void CheckAssignments(IReadOnlyList<string> environment)
     {
         if (!EnvironmentList.AreAssignments(environment))
             throw new SupervisorException(SupervisorError.InvalidArgument, "Env must be KEY=VALUE pairs");
     }
-
-    private JobInstance ExistingInstance(JobClass jobClass, EnvironmentList environment, string? instanceName) =>
-        Select(jobClass, environment, instanceName, create: false)
-        ?? throw UnknownInstance(jobClass, instanceName ?? InstanceName(jobClass, environment));
 
     /// <summary>
     /// The instance name a request's variables give; when they cannot name one (<c>Unknown parameter: PID</c>), the
@@ -182,15 +233,13 @@ public sealed partial class SupervisorLoop
     {
         try
         {
-            return InstanceName(jobClass, environment);
+            return JobRegistry.InstanceName(jobClass, environment);
         }
         catch (SupervisorException e) when (e.Error == SupervisorError.InvalidArgument)
         {
             throw ExplainInstances(jobClass, e, command, verb);
         }
     }
-
-    private const int MaxInstancesListed = 20;
 
     /// <summary>The variables an <c>instance</c> template uses, in order (found by expanding it with a recording lookup).</summary>
     private static List<string> VariableNames(string template)
@@ -231,36 +280,10 @@ public sealed partial class SupervisorLoop
             foreach (var instance in jobClass.Instances.Values.OrderBy(i => i.Name, StringComparer.Ordinal).Take(MaxInstancesListed))
             {
                 var naming = string.Join(' ', variables.Select(v => $"{v}={instance.Environment.Get(v)}"));
-                details.Add($"  {_status.Instance(instance).StatusLine().Split('\n')[0]}{(naming.Length == 0 ? "" : $"   [{naming}]")}");
+                details.Add($"  {loop.Status.Instance(instance).StatusLine().Split('\n')[0]}{(naming.Length == 0 ? "" : $"   [{naming}]")}");
             }
             if (jobClass.Instances.Count > MaxInstancesListed) details.Add($"  … and {jobClass.Instances.Count - MaxInstancesListed} more (supctl list)");
         }
         return new SupervisorException(refusal.Error, refusal.Message, details);
     }
-
-    // Upstart says "Unknown instance: " with the (often empty) instance name; supd names the job too.
-    private static SupervisorException UnknownInstance(JobClass jobClass, string name) =>
-        new(SupervisorError.UnknownInstance, $"Unknown instance: {(name.Length == 0 ? jobClass.Name : $"{jobClass.Name} ({name})")}");
-
-    /// <summary>The instance a request or event names: by name, or through the job's <c>instance</c> stanza.</summary>
-    private JobInstance? Select(JobClass jobClass, EnvironmentList environment, string? instanceName, bool create)
-    {
-        var name = instanceName ?? InstanceName(jobClass, environment);
-        if (jobClass.Instances.TryGetValue(name, out var instance) || !create) return instance;
-        instance = new JobInstance(jobClass, name, _logs?.For(jobClass.Name, name, jobClass.Definition.LogRotate));
-        jobClass.Instances[name] = instance;
-        return instance;
-    }
-
-    /// <summary>Expands the <c>instance</c> stanza; a missing variable is refused with the job's usage (spec §10, C83).</summary>
-    private static string InstanceName(JobClass jobClass, EnvironmentList environment)
-    {
-        var template = jobClass.Definition.Instance;
-        if (template.Length == 0) return "";
-        if (EnvironmentExpander.TryExpand(template, environment.Get, out var name, out var error)) return name;
-        var usage = jobClass.Definition.Usage;
-        throw new SupervisorException(SupervisorError.InvalidArgument, error!, usage is null ? null : [$"Usage: {usage}"]);
-    }
-
-    private static string Shorten(string text) => text.Length <= 500 ? text : text[..499] + "…";
 }

@@ -131,6 +131,9 @@ internal sealed class JobInstance
 
     /// <summary>The one deadline of the state the instance is in: kill timeout, expect poll, respawn delay or start grace.</summary>
     public InstanceDeadline Deadline { get; } = new();
+
+    /// <summary>Its <c>health</c> check's timer, run and verdict (<see cref="HealthMonitor"/>).</summary>
+    public HealthState Health { get; } = new();
 }
 
 /// <summary>Why an instance failed.</summary>
@@ -138,7 +141,27 @@ internal sealed class JobInstance
 /// <param name="Status">How it ended, when it ran.</param>
 /// <param name="Reason">One line: "pre-start process exited with status 3".</param>
 /// <param name="Output">What the failed process wrote; its last lines explain the failure.</param>
-internal sealed record InstanceFailure(string Process, ExitStatus? Status, string Reason, OutputTail? Output);
+internal sealed record InstanceFailure(string Process, ExitStatus? Status, string Reason, OutputTail? Output)
+{
+    /// <summary>The failure of <paramref name="process"/> (null: respawning too fast), in one line unless <paramref name="reason"/> says it.</summary>
+    public static InstanceFailure Of(JobInstance instance, ProcessKind? process, ExitStatus? status, string? spawnError, string? reason)
+    {
+        var definition = instance.Definition;
+        return new InstanceFailure(
+            process?.Name() ?? "respawn",
+            status,
+            reason ?? (process is null
+                ? $"respawning too fast, more than {definition.RespawnLimit.Count} times in {definition.RespawnLimit.IntervalSeconds}s"
+                : spawnError is not null
+                    // A main program that cannot be run is the job's whole story: "nosuch: cannot run /usr/bin/x: …".
+                    ? process == ProcessKind.Main && spawnError.StartsWith("cannot run ", StringComparison.Ordinal)
+                        ? spawnError
+                        : $"{process.Value.Name()} process failed to spawn: {spawnError}"
+                    : $"{process.Value.Name()} process {status}"),
+            // Respawning too fast (no process): the main process's last words say why it kept dying.
+            spawnError is null ? instance.Outputs.GetValueOrDefault(process ?? ProcessKind.Main) : null);
+    }
+}
 
 /// <summary>A running <c>check</c>: the request it gates, its output's last lines, its pid and timeout.</summary>
 internal sealed class CheckRun(JobCommandInput request, OutputTail output)

@@ -31,7 +31,7 @@ public sealed partial class SupervisorLoop
         foreach (var refuse in _unanswered.Values)
         {
             try { refuse(refusal); }
-            catch (Exception e) { LogLoopFailureStep("refusing a waiting request", e.Message); }
+            catch (Exception e) { _log.LogLoopFailureStep("refusing a waiting request", e.Message); }
         }
         _unanswered.Clear();
 
@@ -39,7 +39,7 @@ public sealed partial class SupervisorLoop
         var grace = Defaults.Job.KillTimeout;
         try
         {
-            foreach (var (pid, (instance, kind)) in _processesByPid)
+            foreach (var (pid, (instance, kind)) in _loop.Registry.Processes)
             {
                 groups.Add((pid, $"{instance.DisplayName} {kind.Name()} process"));
                 if (instance.Definition.KillTimeout > grace) grace = instance.Definition.KillTimeout;
@@ -47,12 +47,12 @@ public sealed partial class SupervisorLoop
         }
         catch (Exception e)
         {
-            LogLoopFailureStep("listing the processes", e.Message);
+            _log.LogLoopFailureStep("listing the processes", e.Message);
         }
         foreach (var (pid, name) in groups)
         {
-            LogLoopFailureKill(name, pid, "SIGTERM");
-            _processes.SignalGroup(pid, Signals.SIGTERM);
+            _log.LogLoopFailureKill(name, pid, "SIGTERM");
+            _loop.Processes.SignalGroup(pid, Signals.SIGTERM);
         }
         _afterFailure = groups.Count == 0 ? Task.CompletedTask : KillAfterAsync(groups, grace);
     }
@@ -60,17 +60,12 @@ public sealed partial class SupervisorLoop
     // By group, whether or not the leader is still there: what it left behind in its group goes too.
     private async Task KillAfterAsync(List<(int Pid, string Name)> groups, TimeSpan grace)
     {
-        await Task.Delay(grace, _time).ConfigureAwait(false);
+        await Task.Delay(grace, _loop.Time).ConfigureAwait(false);
         foreach (var (pid, name) in groups)
         {
-            LogLoopFailureKill(name, pid, "SIGKILL");
-            _processes.SignalGroup(pid, Signals.SIGKILL);
+            _log.LogLoopFailureKill(name, pid, "SIGKILL");
+            _loop.Processes.SignalGroup(pid, Signals.SIGKILL);
         }
     }
 
-    [LoggerMessage(EventId = 61, Level = LogLevel.Critical, Message = "The supervision loop failed: sending {Signal} to {Process} (group {Pid})")]
-    private partial void LogLoopFailureKill(string process, int pid, string signal);
-
-    [LoggerMessage(EventId = 62, Level = LogLevel.Error, Message = "The supervision loop failed, and so did {Step}: {Error}")]
-    private partial void LogLoopFailureStep(string step, string error);
 }

@@ -4,75 +4,92 @@ using Supervisor.Core.Events;
 using Supervisor.Core.Language;
 using Supervisor.Core.Logs;
 using Supervisor.Core.Processes;
+using Supervisor.Core.State;
 
 namespace Supervisor.Core.Lifecycle;
 
 /// <summary>
-/// Overview: the one place supervision state lives and changes.
+/// Overview: the one place supervision state lives and changes, as a thin dispatcher.
 ///
 /// Jobs, instances, events and timers are owned by this loop and touched only from <see cref="RunAsync"/>, which
-/// reads one message at a time from a channel. Process exits (from the reaper thread), timer expiries, control
-/// requests and emitted events are all messages (<see cref="SupervisorInput"/>); the public methods post one and
-/// await its reply. After each message the event queue is run to quiescence, as Upstart's event_poll does.
-/// Nothing here blocks: spawning is a posix_spawn call, and everything slow (log pumping, gRPC) runs elsewhere.
-///
-/// The partial files split the loop by concern: Lifecycle (goals, states, process exits), Events (emit, match,
-/// finish), Requests (control commands and queries).
+/// reads one message at a time from a channel. Process exits (from the reaper thread), deadlines, control requests and
+/// emitted events are all messages (<see cref="SupervisorInput"/>); the public methods post one and await its reply.
+/// Each message goes to the collaborator that owns it (docs/ARCHITECTURE.md, "The supervision loop"):
+/// <see cref="InstanceLifecycle"/> (goals, states, process exits), <see cref="ControlRequests"/>,
+/// <see cref="EventRouting"/> over the <see cref="EventQueue"/>, <see cref="CheckGate"/>, <see cref="PersistedGoals"/>;
+/// they share a <see cref="LoopContext"/>. After each message the event queue runs to quiescence, as Upstart's
+/// event_poll does. Everything slow (log pumping, gRPC, writing the state file) runs elsewhere; what may still take a
+/// moment here is a spawn through the exec helper (credentials, limits), with its user-database lookups and env-files.
 /// </summary>
 public sealed partial class SupervisorLoop : IAsyncDisposable
 {
     private readonly Channel<SupervisorInput> _inputs = Channel.CreateUnbounded<SupervisorInput>(
         new UnboundedChannelOptions { SingleReader = true });
-    private readonly IProcessControl _processes;
-    private readonly JobLogDirectory? _logs;
-    private readonly TimeProvider _time;
-    private readonly SupervisorOptions _options;
+    private readonly LoopContext _loop;
     private readonly ILogger _log;
-
-    private readonly SortedDictionary<string, JobClass> _jobs = new(StringComparer.Ordinal);
-    private readonly Dictionary<int, (JobInstance Instance, ProcessKind Kind)> _processesByPid = [];
-    private readonly Queue<Event> _pendingEvents = new();
-    private readonly List<Event> _handlingEvents = [];
-    private long _nextEventId;
-    private long _nextSequence;
-    private readonly List<Action> _afterSettling = [];
+    private readonly EventQueue _events;
+    private readonly JobEvents _jobEvents;
+    private readonly InstanceLifecycle _lifecycle;
+    private readonly EventRouting _routing;
+    private readonly CheckGate _checks;
+    private readonly HealthMonitor _health;
+    private readonly PersistedGoals _goals;
+    private readonly ControlRequests _requests;
     private TaskCompletionSource? _shutdown;
     private Task? _running;
 
     public SupervisorLoop(IProcessControl processes, JobLogDirectory? logs, TimeProvider time, SupervisorOptions options, ILogger<SupervisorLoop> log)
     {
-        _processes = processes;
-        _logs = logs;
-        _time = time;
-        _options = options;
         _log = log;
-        _status = new StatusProjection(logs, _goals, time);
+        _loop = new LoopContext(processes, logs, time, options, log, Post);
+        var environments = new JobEnvironment(options);
+        _events = new EventQueue(e =>
+        {
+            _log.LogEventEmitted(e.ToString());
+            _loop.Publish((sequence, at) => new EventNotification(sequence, at, e.Name, e.Environment.ToStrings()));
+        });
+        var spawner = new SpawnPath(_loop, environments);
+        var replies = new Replies(_loop);
+        // A passed check's request goes through the request handling again (built below; called only later, on the loop).
+        ControlRequests? requests = null;
+        _checks = new CheckGate(_loop, spawner, environments, request => requests!.HandleJobCommand(request));
+        _jobEvents = new JobEvents(_events);
+        InstanceLifecycle? lifecycle = null;
+        _health = new HealthMonitor(_loop, spawner, environments, _jobEvents, (instance, why) => lifecycle!.RestartUnhealthy(instance, why));
+        _lifecycle = lifecycle = new InstanceLifecycle(_loop, _jobEvents, spawner, environments, _checks, _health, replies);
+        _routing = new EventRouting(_loop, environments, _lifecycle);
+        _goals = new PersistedGoals(_loop, environments, _lifecycle, () => _inputs.Reader.TryPeek(out _));
+        _requests = requests = new ControlRequests(_loop, environments, _lifecycle, _checks, _goals, _events, replies);
     }
-
-    private readonly StatusProjection _status;
 
     /// <summary>
     /// Every event and state change, on the loop thread, in order. Handlers must not block or throw; they copy the
     /// notification to their own bounded queue (the event monitor does).
     /// </summary>
-    public event Action<SupervisorNotification>? Notified;
-
-    private void Publish(Func<long, DateTimeOffset, SupervisorNotification> make)
+    public event Action<SupervisorNotification>? Notified
     {
-        _goals.Dirty = true; // a state change may have spawned or ended a process the state file lists
-        var handlers = Notified;
-        if (handlers is null) return;
-        handlers(make(++_nextSequence, _time.GetUtcNow()));
+        add => _loop.Notified += value;
+        remove => _loop.Notified -= value;
     }
 
     /// <summary>True once a shutdown was requested: events no longer start jobs and start requests are refused.</summary>
-    public bool IsShuttingDown => _shutdown is not null;
+    public bool IsShuttingDown => _loop.ShuttingDown;
+
+    /// <summary>
+    /// Completes when a job with the <c>critical</c> stanza fails for good: it came to rest (waiting) with a failure, be
+    /// it a process failure that stopped it or its respawn limit. The host acts on it (supd stops everything and exits
+    /// non-zero); the loop only reports it, once, for the first such job.
+    /// </summary>
+    public Task<CriticalJobFailure> CriticalFailure => _lifecycle.CriticalFailure;
+
+    /// <summary>Variables from callers without admin that a job did not accept (dropped from events), since start.</summary>
+    public long DroppedVariables => _routing.DroppedVariables;
 
     /// <summary>Starts the reaper and the loop; the returned task ends when the loop stops (or faults on a bug).</summary>
     public Task StartAsync(CancellationToken stoppingToken)
     {
         // Not Post: once the loop has stopped (or failed) an exit has nobody to tell, and the reaper thread must not throw.
-        _processes.Start(exit => _inputs.Writer.TryWrite(new ChildExitedInput(exit)));
+        _loop.Processes.Start(exit => _inputs.Writer.TryWrite(new ChildExitedInput(exit)));
         _running = Task.Run(() => RunAsync(stoppingToken), CancellationToken.None);
         return _running;
     }
@@ -84,10 +101,11 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             await foreach (var input in _inputs.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
                 Dispatch(input);
-                PollEvents();
-                RunAfterSettling();
-                ForgetRemovedJobs();
-                SaveGoalsIfDirty();
+                // After each message the event queue runs to quiescence, as Upstart's event_poll does.
+                _events.Poll(_routing.Handle);
+                _loop.RunAfterSettling();
+                _loop.Registry.ForgetRemovedJobs();
+                _goals.SaveIfDirty();
                 CheckShutdownComplete();
             }
         }
@@ -187,30 +205,54 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     public Task EmitAsync(string name, IReadOnlyList<string> environment, bool wait = true, string? restricted = null) =>
         Ask(r => new EmitInput(name, environment, wait, r, restricted));
 
+    /// <summary>
+    /// Emits <c>startup</c> and the configured boot events, marked as the boot's (<see cref="Event.Boot"/>): an instance
+    /// stopped by hand before supd restarted is not started by them. Does not wait for them to finish.
+    /// </summary>
+    public Task EmitBootEventsAsync(IReadOnlyList<(string Name, string[] Environment)> events) =>
+        Ask(r => new BootEventsInput(events, r));
+
+    /// <summary>
+    /// Applies goals saved by an earlier supd, before the boot events (see <see cref="PersistedGoals"/>); from then on
+    /// every change is handed to <paramref name="store"/>.
+    /// </summary>
+    public Task RestoreGoalsAsync(GoalState state, IGoalStore store, string bootId) =>
+        Ask(r => new RestoreGoalsInput(state, store, bootId, r));
+
+    /// <summary>
+    /// Applies job files read again (SIGHUP, <c>supctl reload-configuration</c>): new jobs appear, removed jobs are
+    /// stopped and forgotten, changed jobs take the new definition at their next start. A job whose file was rejected
+    /// keeps its previous good definition.
+    /// </summary>
+    public Task<ConfigurationChanges> ReloadConfigurationAsync(JobLoadResult loaded) =>
+        Ask<ConfigurationChanges>(r => new ReloadConfigurationInput(loaded, r));
+
     /// <summary>Stops every job; completes when no instance is left. Bound it with <see cref="KillEverythingAsync"/>.</summary>
     public Task ShutdownAsync() => Ask(r => new ShutdownInput(r));
 
     /// <summary>SIGKILLs the process group of every process still alive (the end of a shutdown that ran out of time).</summary>
     public Task KillEverythingAsync() => Ask(r => new KillEverythingInput(r));
 
+    // One message at a time, on the loop thread: each kind of input goes to the collaborator that owns it.
     private void Dispatch(SupervisorInput input)
     {
         switch (input)
         {
-            case ChildExitedInput x: OnChildExited(x.Exit); break;
-            case DeadlineReachedInput x: OnDeadlineReached(x.Instance, x.Generation); break;
-            case CheckTimerFiredInput x: OnCheckTimeout(x.Instance, x.Check); break;
+            case ChildExitedInput x: _lifecycle.OnChildExited(x.Exit); break;
+            case DeadlineReachedInput x: _lifecycle.OnDeadlineReached(x.Instance, x.Generation); break;
+            case CheckTimerFiredInput x: _checks.OnTimeout(x.Instance, x.Check); break;
+            case HealthTimerFiredInput x: _health.OnTimer(x.Instance, x.Generation); break;
             case LoadJobsInput x: Reply(x.Reply, () => LoadJobs(x.Jobs)); break;
-            case ListInput x: Reply(x.Reply, List); break;
-            case DefinitionsInput x: Reply(x.Reply, () => Definitions(x.Job)); break;
-            case StatusInput x: Reply(x.Reply, () => Status(x.Job, x.Environment, x.Instance)); break;
-            case JobCommandInput x: HandleJobCommand(x); break;
-            case EmitInput x: HandleEmit(x); break;
+            case ListInput x: Reply(x.Reply, _requests.List); break;
+            case DefinitionsInput x: Reply(x.Reply, () => _requests.Definitions(x.Job)); break;
+            case StatusInput x: Reply(x.Reply, () => _requests.Status(x.Job, x.Environment, x.Instance)); break;
+            case JobCommandInput x: _requests.HandleJobCommand(x); break;
+            case EmitInput x: _requests.HandleEmit(x); break;
             case ReloadConfigurationInput x: Reply(x.Reply, () => ReloadConfiguration(x.Loaded)); break;
-            case RestoreGoalsInput x: Reply(x.Reply, () => RestoreGoals(x.State, x.Store, x.BootId)); break;
-            case BootEventsInput x: Reply(x.Reply, () => EmitBootEvents(x.Events)); break;
-            case DisableInput x: Reply(x.Reply, () => x.Enable ? Enable(x.Job, x.By) : Disable(x.Job, x.By)); break;
-            case LogPathInput x: Reply(x.Reply, () => LogPath(x.Job, x.Environment, x.Instance)); break;
+            case RestoreGoalsInput x: Reply(x.Reply, () => _goals.Restore(x.State, x.Store, x.BootId)); break;
+            case BootEventsInput x: Reply(x.Reply, () => _jobEvents.EmitBootEvents(x.Events)); break;
+            case DisableInput x: Reply(x.Reply, () => x.Enable ? _goals.Enable(x.Job, x.By) : _goals.Disable(x.Job, x.By)); break;
+            case LogPathInput x: Reply(x.Reply, () => _requests.LogPath(x.Job, x.Environment, x.Instance)); break;
             case ShutdownInput x: BeginShutdown(x.Reply); break;
             case KillEverythingInput x: Reply(x.Reply, KillEverything); break;
             default: throw new InvalidOperationException($"Unknown input {input.GetType().Name}");
@@ -243,70 +285,53 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         }
     }
 
-    private IReadOnlyList<JobDefinition> Definitions(string? job)
-    {
-        if (job is not null) FindClass(job);
-        return _jobs.Values.Select(c => c.Definition).ToList();
-    }
-
     private void LoadJobs(IReadOnlyList<JobDefinition> jobs)
     {
+        var loaded = _loop.Registry.Jobs;
         foreach (var definition in jobs)
         {
-            if (_jobs.TryGetValue(definition.Name, out var existing) && existing.Instances.Count > 0)
+            if (loaded.TryGetValue(definition.Name, out var existing) && existing.Instances.Count > 0)
                 continue; // running instances keep their definition; reloading configuration is its own feature
-            _jobs[definition.Name] = new JobClass(definition);
+            loaded[definition.Name] = new JobClass(definition);
         }
-        LogJobsLoaded(jobs.Count);
+        _log.LogJobsLoaded(jobs.Count);
     }
 
     private void BeginShutdown(TaskCompletionSource reply)
     {
         _shutdown ??= reply;
+        _loop.ShuttingDown = true;
         if (!ReferenceEquals(_shutdown, reply)) _shutdown.Task.ContinueWith(_ => reply.TrySetResult(), TaskScheduler.Default);
         // After the shutdown event (runlevel 0) has stopped the jobs that stop on it, say what is left, not "stopping 0".
-        var live = _jobs.Values.Sum(c => c.Instances.Count);
-        if (live == 0) LogShutdownNothingLeft();
-        else LogShutdown(live);
-        foreach (var instance in AllInstances())
+        var live = _loop.Registry.LiveInstances;
+        if (live == 0) _log.LogShutdownNothingLeft();
+        else _log.LogShutdown(live);
+        foreach (var instance in _loop.Registry.AllInstances())
         {
             // A pre-start or post-start would hold the stop until it ends by itself: end it now.
             foreach (var kind in new[] { ProcessKind.PreStart, ProcessKind.PostStart })
             {
                 if (instance.Pids.TryGetValue(kind, out var pid))
-                    _processes.SignalGroup(pid, instance.Definition.KillSignal);
+                    _loop.Processes.SignalGroup(pid, instance.Definition.KillSignal);
             }
-            ChangeGoal(instance, JobGoal.Stop);
+            _lifecycle.ChangeGoal(instance, JobGoal.Stop);
         }
-    }
-
-    /// <summary>Runs <paramref name="action"/> once the current input and the events it caused have been handled.</summary>
-    private void AfterSettling(Action action) => _afterSettling.Add(action);
-
-    private void RunAfterSettling()
-    {
-        if (_afterSettling.Count == 0) return;
-        var actions = _afterSettling.ToArray();
-        _afterSettling.Clear();
-        foreach (var action in actions) action();
     }
 
     private void CheckShutdownComplete()
     {
-        if (_shutdown is not null && !_shutdown.Task.IsCompleted && !_jobs.Values.Any(c => c.Instances.Count > 0))
+        if (_shutdown is not null && !_shutdown.Task.IsCompleted && _loop.Registry.LiveInstances == 0)
             _shutdown.TrySetResult();
     }
 
     private void KillEverything()
     {
-        foreach (var (pid, (instance, kind)) in _processesByPid)
+        foreach (var (pid, (instance, kind)) in _loop.Registry.Processes)
         {
-            LogKillEverything(instance.DisplayName, kind.Name(), pid);
-            _processes.SignalGroup(pid, Signals.SIGKILL);
+            _log.LogKillEverything(instance.DisplayName, kind.Name(), pid);
+            _loop.Processes.SignalGroup(pid, Signals.SIGKILL);
         }
     }
-
-    private IEnumerable<JobInstance> AllInstances() => _jobs.Values.SelectMany(c => c.Instances.Values).ToList();
 
     public async ValueTask DisposeAsync()
     {
@@ -317,6 +342,6 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             catch (OperationCanceledException) { }
             catch (InvalidOperationException) when (_failed) { } // reported through StartAsync's task
         }
-        _processes.Dispose();
+        _loop.Processes.Dispose();
     }
 }

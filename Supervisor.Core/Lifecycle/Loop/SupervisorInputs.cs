@@ -18,6 +18,9 @@ internal sealed record ChildExitedInput(ChildExit Exit) : SupervisorInput;
 internal sealed record DeadlineReachedInput(JobInstance Instance, long Generation) : SupervisorInput;
 
 /// <summary>A restart's or reload's check ran longer than <see cref="SupervisorOptions.CheckTimeout"/>.</summary>
+/// <summary>An instance's health timer fired: run its check, or the running one's timeout is reached.</summary>
+internal sealed record HealthTimerFiredInput(JobInstance Instance, long Generation) : SupervisorInput;
+
 internal sealed record CheckTimerFiredInput(JobInstance Instance, CheckRun Check) : SupervisorInput;
 
 internal sealed record LoadJobsInput(IReadOnlyList<JobDefinition> Jobs, TaskCompletionSource Reply) : SupervisorInput;

@@ -1,0 +1,105 @@
+using System.Globalization;
+using Supervisor.Core.Events;
+using Supervisor.Core.Processes;
+
+namespace Supervisor.Core.Lifecycle;
+
+/// <summary>
+/// The events a job's life emits, with Upstart's variables in Upstart's order (spec §8): starting, started, stopping,
+/// stopped, and supd's <c>exited</c>; and the boot events, whose cascade is marked as the boot's.
+/// </summary>
+internal sealed class JobEvents(EventQueue queue)
+{
+    // Boot events still running: a job event of an instance they started is part of the boot while they run.
+    private int _bootEventsRunning;
+
+    private bool BootCascade(JobInstance instance) => _bootEventsRunning > 0 && instance.StartedByBoot;
+
+    /// <summary>Emits starting/started/stopping/stopped; <paramref name="withResult"/> adds RESULT (and how it failed).</summary>
+    public Event Emit(string name, JobInstance instance, bool withResult)
+    {
+        var environment = new EnvironmentList();
+        environment.Set("JOB", instance.Class.Name);
+        environment.Set("INSTANCE", instance.Name);
+        if (withResult)
+        {
+            environment.Set("RESULT", instance.Failed ? "failed" : "ok");
+            if (instance.Failed)
+            {
+                environment.Set("PROCESS", instance.Failure!.Process);
+                if (instance.Failure?.Status is { } status) SetExitVariables(environment, status);
+            }
+        }
+        AddExports(environment, instance);
+        return queue.Emit(name, environment, BootCascade(instance));
+    }
+
+    /// <summary>
+    /// supd's <c>exited</c> event: the main process ended, and whether supd respawns it. Emitted every time, before the
+    /// respawn's (or the stop's) own events, so <c>start on exited JOB</c> sees every crash; Upstart announced none.
+    /// <c>PID</c> is the process that ended: a watcher with <c>instance $PID</c> gets one instance per death, so a
+    /// second death while the first one's task still runs is not lost.
+    /// </summary>
+    public void EmitExited(JobInstance instance, int pid, ExitStatus status, bool respawn)
+    {
+        var environment = new EnvironmentList();
+        environment.Set("JOB", instance.Class.Name);
+        environment.Set("INSTANCE", instance.Name);
+        environment.Set("PROCESS", ProcessKind.Main.Name());
+        environment.Set("PID", pid.ToString(CultureInfo.InvariantCulture));
+        SetExitVariables(environment, status);
+        environment.Set("RESPAWN", respawn ? "yes" : "no");
+        AddExports(environment, instance);
+        queue.Emit(EventIds.Exited, environment, BootCascade(instance));
+    }
+
+    /// <summary>
+    /// supd's <c>unhealthy</c> (with how the last check ended: <c>EXIT_STATUS</c> or <c>EXIT_SIGNAL</c>, none when it
+    /// could not run) and <c>healthy</c>.
+    /// </summary>
+    public void EmitHealth(string name, JobInstance instance, ExitStatus? lastCheck)
+    {
+        var environment = new EnvironmentList();
+        environment.Set("JOB", instance.Class.Name);
+        environment.Set("INSTANCE", instance.Name);
+        if (lastCheck is { } status) SetExitVariables(environment, status);
+        AddExports(environment, instance);
+        queue.Emit(name, environment, BootCascade(instance));
+    }
+
+    /// <summary>
+    /// Emits <c>startup</c> and the configured boot events, marked as the boot's (<see cref="Event.Boot"/>): an instance
+    /// stopped by hand before supd restarted is not started by them. Does not wait for them to finish.
+    /// </summary>
+    public void EmitBootEvents(IReadOnlyList<(string Name, string[] Environment)> events)
+    {
+        foreach (var (name, environment) in events)
+        {
+            if (string.IsNullOrWhiteSpace(name) || !EnvironmentList.AreAssignments(environment))
+                throw new SupervisorException(SupervisorError.InvalidArgument, $"Invalid boot event: {name}");
+        }
+        foreach (var (name, environment) in events)
+        {
+            _bootEventsRunning++;
+            queue.Emit(name, new EnvironmentList(environment), boot: true).OnFinished.Add(_ => _bootEventsRunning--);
+        }
+    }
+
+    /// <summary>Upstart's <c>EXIT_STATUS=n</c> or <c>EXIT_SIGNAL=NAME</c> (without SIG).</summary>
+    private static void SetExitVariables(EnvironmentList environment, ExitStatus status)
+    {
+        if (status.IsSignal) environment.Set("EXIT_SIGNAL", Signals.Name(status.Signal));
+        else environment.Set("EXIT_STATUS", status.Code.ToString(CultureInfo.InvariantCulture));
+    }
+
+    private static void AddExports(EnvironmentList environment, JobInstance instance)
+    {
+        foreach (var key in instance.Definition.Export)
+        {
+            // Exported variables never override the built-in ones. One a caller without admin set stays untrusted.
+            if (environment.Get(key) is not null || instance.Environment.Get(key) is not { } value) continue;
+            if (instance.Environment.IsUntrusted(key)) environment.SetUntrusted(key, value);
+            else environment.Set(key, value);
+        }
+    }
+}

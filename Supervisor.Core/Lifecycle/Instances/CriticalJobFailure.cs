@@ -1,0 +1,7 @@
+namespace Supervisor.Core.Lifecycle;
+
+/// <summary>A job marked <c>critical</c> that failed for good, and why.</summary>
+public sealed record CriticalJobFailure(string Job, string Instance, string Reason)
+{
+    public string DisplayName => Instance.Length == 0 ? Job : $"{Job} ({Instance})";
+}
