@@ -129,6 +129,10 @@ public sealed partial class NativeProcessControl : IProcessControl
         {
             cgroup = request.Unit is { } unit ? Containment.Prepare(unit) : null;
         }
+        catch (ContainmentException e)
+        {
+            return SpawnResult.Failed(e.Message);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return SpawnResult.Failed($"unable to create the job's cgroup: {e.Message}");

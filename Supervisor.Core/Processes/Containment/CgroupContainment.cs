@@ -76,15 +76,51 @@ public sealed partial class CgroupContainment : IJobContainment
 
     public string? Prepare(ContainmentUnit unit)
     {
-        if (_fallback is not null) return null;
+        if (_fallback is { } tags) return tags.Prepare(unit);
         lock (_gate)
         {
             if (_groups.TryGetValue(unit.Key, out var existing)) return existing;
+            var settings = unit.Settings ?? [];
+            foreach (var setting in settings) EnableController(setting);
             var path = Path.Join(Root, CgroupFiles.Name(unit.Name, ++_sequence));
             Directory.CreateDirectory(path);
+            try
+            {
+                foreach (var setting in settings.Where(s => s.File.Length > 0))
+                    if (!CgroupFiles.TryWrite(Path.Join(path, setting.File), setting.Value, out var error))
+                        throw new ContainmentException($"{setting.Stanza}: cannot write {setting.File}: {error}");
+            }
+            catch (ContainmentException)
+            {
+                CgroupFiles.TryRemove(path);
+                throw;
+            }
             _groups[unit.Key] = path;
             return path;
         }
+    }
+
+    // Under _gate. A controller reaches the jobs' groups when it is in the subtree_control of every group from the
+    // hierarchy's root down to Root; supd turns it on where it may, and refuses the setting where the kernel has not got it.
+    private void EnableController(CgroupSetting setting)
+    {
+        var hierarchy = Detected.Hierarchy!;
+        var below = new List<string>();
+        var dir = Root;
+        while (!CgroupFiles.Controllers(dir).Contains(setting.Controller))
+        {
+            if (dir.Length <= hierarchy.Length || Path.GetDirectoryName(dir) is not { } parent)
+            {
+                var available = CgroupFiles.Controllers(hierarchy);
+                throw new ContainmentException($"{setting.Stanza}: the {setting.Controller} controller is not available in cgroup v2 at {hierarchy} " +
+                    $"(it has: {(available.Count == 0 ? "none" : string.Join(' ', available.Order()))}; a controller bound to a v1 hierarchy is not)");
+            }
+            below.Insert(0, dir);
+            dir = parent;
+        }
+        foreach (var group in below.Prepend(dir))
+            if (!CgroupFiles.TryWrite(Path.Join(group, "cgroup.subtree_control"), "+" + setting.Controller, out var error))
+                throw new ContainmentException($"{setting.Stanza}: cannot enable the {setting.Controller} controller in {group}: {error}");
     }
 
     public string? GroupOf(int pid)

@@ -75,14 +75,34 @@ internal static class CgroupFiles
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 
-    private static bool Write(string path, string text)
+    private static bool Write(string path, string text) => TryWrite(path, text, out _);
+
+    public static bool TryWrite(string path, string text, out string error)
     {
+        error = "";
         try
         {
             File.WriteAllText(path, text);
             return true;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error = e.Message;
+            return false;
+        }
+    }
+
+    /// <summary>The controllers a group may use (cgroup.controllers); empty when it is gone.</summary>
+    public static IReadOnlySet<string> Controllers(string group)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Join(group, "cgroup.controllers")).Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new HashSet<string>();
+        }
     }
 
     /// <summary>

@@ -1,7 +1,8 @@
 namespace Supervisor.Core.Processes.Containment;
 
 /// <summary>One start of a job instance, as containment knows it: its SUPD_TAG (the key) and its name for messages and the cgroup's name.</summary>
-public readonly record struct ContainmentUnit(string Key, string Name);
+/// <param name="Settings">What its cgroup must hold (<see cref="CgroupSettings"/>): limits, weights, controllers.</param>
+public readonly record struct ContainmentUnit(string Key, string Name, IReadOnlyList<CgroupSetting>? Settings = null);
 
 /// <summary>
 /// Keeps every process of a job instance together so that none outlives it: a cgroup per instance start
@@ -14,7 +15,8 @@ public interface IJobContainment
 
     /// <summary>
     /// The cgroup directory the unit's next process must join before it execs (created on first use), or null when
-    /// this mode places nothing. Throws <see cref="IOException"/> when the cgroup cannot be made.
+    /// this mode places nothing. Throws <see cref="IOException"/> when the cgroup cannot be made, and
+    /// <see cref="ContainmentException"/> when a setting cannot be had (no cgroups, the controller not available).
     /// </summary>
     string? Prepare(ContainmentUnit unit);
 

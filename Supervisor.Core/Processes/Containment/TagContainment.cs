@@ -21,7 +21,9 @@ public sealed partial class TagContainment(ContainmentMode mode, TimeProvider ti
 
     public ContainmentMode Mode { get; } = mode;
 
-    public string? Prepare(ContainmentUnit unit) => null;
+    public string? Prepare(ContainmentUnit unit) => unit.Settings is { Count: > 0 } settings
+        ? throw new ContainmentException($"{settings[0].Stanza} needs a cgroup, and supd contains jobs by {Mode.Describe()}")
+        : null;
 
     public void Signal(string key, int signal)
     {
