@@ -116,7 +116,7 @@ public static class Limits
     /// <summary>Characters of a job instance's name in its cgroup's name (escaped; the rest is cut, a unique number follows).</summary>
     public const int MaxCgroupNameChars = 128;
 
-    /// <summary>Parents walked up from a process carrying a job's tag, in process-group mode, to find supd among them.</summary>
+    /// <summary>Generations below supd searched for processes carrying a job's tag, in process-group mode.</summary>
     public const int MaxTagScanDepth = 64;
 
     #endregion

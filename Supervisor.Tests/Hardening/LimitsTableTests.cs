@@ -48,7 +48,7 @@ public sealed class LimitsTableTests
         ["request body"] = Limits.Bytes(Limits.MaxRequestBodyBytes),
         ["pids read from one job cgroup to signal them"] = N(Limits.MaxPidsPerGroup),
         ["a job instance's name in its cgroup's name"] = N(Limits.MaxCgroupNameChars) + " (characters",
-        ["parents walked up from a tagged process (process-group mode)"] = N(Limits.MaxTagScanDepth),
+        ["generations below supd searched for tagged processes (process-group mode)"] = N(Limits.MaxTagScanDepth),
     };
 
     private static Dictionary<string, string> Table()
