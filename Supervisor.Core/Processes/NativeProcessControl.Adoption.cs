@@ -19,27 +19,13 @@ public sealed partial class NativeProcessControl
         {
             if (ProcFs.Stat(pid) is not { } info || info.ParentPid != self || info.State == 'Z') continue;
             if (info.StartTime < startedNotBefore) continue; // older than the job's first process: planted, not its daemon
-            lock (_gate)
-            {
-                if (_pidfds.ContainsKey(pid)) continue;
-            }
+            if (_reaper.Owns(pid)) continue;
             if (ProcFs.EnvironmentContains(pid, needle)) found.Add(pid);
         }
         return found;
     }
 
-    public bool Adopt(int pid)
-    {
-        lock (_gate)
-        {
-            if (_pidfds.ContainsKey(pid)) return true;
-            var pidfd = Libc.PidfdOpen(pid, 0);
-            if (pidfd < 0) return false;
-            _pidfds[pid] = pidfd;
-            WatchOwned(pid, pidfd);
-        }
-        return true;
-    }
+    public bool Adopt(int pid) => _reaper.Adopt(pid);
 }
 
 /// <summary>The few /proc reads supd needs.</summary>

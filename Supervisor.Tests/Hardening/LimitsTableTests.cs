@@ -20,9 +20,9 @@ public sealed class LimitsTableTests
         ["job file size (`.conf`, `.override`)"] = Limits.Bytes(Limits.MaxJobFileBytes),
         ["stanzas in one job file"] = N(Limits.MaxStanzasPerFile),
         ["`start grace SECONDS`"] = $"above 0, at most {N((long)Limits.MaxStartGraceSeconds)} s",
-        // Issue 21's rows (their constants came without these lines).
-        ["`health interval`, `health timeout`"] = $"at least {Limits.MinHealthSeconds.ToString(CultureInfo.InvariantCulture)} s (ten checks a second at most), at most {(long)Limits.MaxHealthSeconds} s",
-        ["`health start-period`"] = $"0 to {(long)Limits.MaxHealthSeconds} s",
+        ["`health interval`, `health timeout`"] =
+            $"at least {Limits.MinHealthSeconds.ToString(CultureInfo.InvariantCulture)} s (ten checks a second at most), at most {N((long)Limits.MaxHealthSeconds)} s",
+        ["`health start-period`"] = $"0 to {N((long)Limits.MaxHealthSeconds)} s",
         ["`health retries`"] = $"1 to {N(Limits.MaxHealthRetries)}",
         ["events in one `start on`/`stop on`"] = N(Limits.MaxExpressionOperands),
         ["parentheses open at once in one expression"] = N(Limits.MaxExpressionDepth),

@@ -21,26 +21,24 @@ internal sealed class EventRouting(LoopContext loop, JobEnvironment environments
     {
         foreach (var jobClass in loop.Registry.Jobs.Values)
         {
-            // Every event reaches every job, so this path must not allocate per job: 1000 jobs starting emit 2000
-            // events, and a copied instance list each time was 170 MB of garbage (docs/BENCHMARKS.md, S4). A copy is
-            // needed only when there are several instances, since a stop can remove one from the class.
-            switch (jobClass.Instances.Count)
-            {
-                case 0:
-                    break;
-                case 1:
-                    foreach (var only in jobClass.Instances.Values)
-                    {
-                        OfferStop(only, e);
-                        break;
-                    }
-                    break;
-                default:
-                    foreach (var instance in jobClass.Instances.Values.ToArray()) OfferStop(instance, e);
-                    break;
-            }
+            OfferStop(jobClass, e);
             OfferStart(jobClass, e);
         }
+    }
+
+    // Every event reaches every instance, so this path must not allocate per instance: 1000 jobs starting emit 2000
+    // events, and a copied instance list each time was 170 MB of garbage (docs/BENCHMARKS.md, S4); one job with 10 000
+    // instances made it quadratic in memory too. The conditions are judged first, without changing anything (a stop
+    // can remove an instance from its class); the few that are satisfied act after.
+    private void OfferStop(JobClass jobClass, Event e)
+    {
+        List<JobInstance>? satisfied = null;
+        foreach (var instance in jobClass.Instances.Values)
+        {
+            if (instance.StopOn is { } stopOn && stopOn.Handle(e, instance.Lookup)) (satisfied ??= []).Add(instance);
+        }
+        if (satisfied is null) return;
+        foreach (var instance in satisfied) Stop(instance, instance.StopOn!);
     }
 
     private void OfferStart(JobClass jobClass, Event e)
@@ -72,10 +70,8 @@ internal sealed class EventRouting(LoopContext loop, JobEnvironment environments
         startOn.Reset();
     }
 
-    private void OfferStop(JobInstance instance, Event e)
+    private void Stop(JobInstance instance, EventMatcher stopOn)
     {
-        if (instance.StopOn is not { } stopOn) return;
-        if (!stopOn.Handle(e, instance.Lookup)) return;
         if (instance.Goal != JobGoal.Stop)
         {
             TakeBlocks(instance, stopOn);

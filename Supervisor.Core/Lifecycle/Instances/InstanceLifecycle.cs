@@ -16,7 +16,7 @@ internal sealed class InstanceLifecycle(
     Replies replies)
 {
     private readonly RespawnPolicy _respawns = new(loop.Time, loop.Options);
-    private readonly ExpectFollower _expect = new(loop.Processes, loop.Time, loop.Options);
+    private readonly ExpectWatch _expect = new(loop);
     private readonly TaskCompletionSource<CriticalJobFailure> _criticalFailure = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>How long a respawning job without a respawn delay waits before a transiently failed spawn is tried again.</summary>
@@ -69,7 +69,7 @@ internal sealed class InstanceLifecycle(
             case InstanceAction.SpawnedMainExit:
                 if (instance.Definition.Expect is ExpectMode.Fork or ExpectMode.Daemon && exit.Status.IsSuccess)
                 {
-                    // The fork we were told to expect: its child lives on in the group; follow it (PollExpect).
+                    // The fork we were told to expect: its child lives on in the group; follow it (ExpectWatch.Poll).
                     if (instance.Expect is { } wait) wait.InitialExitAt = loop.Time.GetTimestamp();
                     return;
                 }
@@ -100,7 +100,9 @@ internal sealed class InstanceLifecycle(
                 loop.Processes.SignalUnit(instance.Tag, Signals.SIGKILL);
                 return;
             case InstanceAction.PollExpect:
-                PollExpect(instance);
+                if (_expect.Poll(instance) is not { } verdict) return;
+                if (verdict.Failed) FailAndStop(instance, ProcessKind.Main, verdict.Status, null, verdict.Message);
+                Advance(instance);
                 return;
             case InstanceAction.EndStartGrace:
                 // Stopped or restarted meanwhile, the state change disarmed it: whoever changed it answers the waiters.
@@ -186,7 +188,7 @@ internal sealed class InstanceLifecycle(
                     return true;
                 }
                 if (definition.Expect == ExpectMode.None) return true;
-                StartExpect(instance);
+                _expect.Start(instance);
                 return false;
 
             case JobState.PostStart:
@@ -455,45 +457,6 @@ internal sealed class InstanceLifecycle(
         if (StartGrace.Remaining(instance.Definition, instance.MainStarted, loop.Time.GetUtcNow()) is not { } remaining) return false;
         instance.Deadline.Arm(loop.Time, remaining, loop.DeadlineFor(instance));
         return true;
-    }
-
-    // expect stop|fork|daemon (ExpectFollower): spawned rests, its deadline the next poll, until the follower decides.
-    private void StartExpect(JobInstance instance)
-    {
-        instance.Expect = new ExpectWait { Started = loop.Time.GetTimestamp() };
-        instance.Deadline.Arm(loop.Time, loop.Options.ExpectPollInterval, loop.DeadlineFor(instance), loop.Options.ExpectPollInterval);
-    }
-
-    /// <summary>The deadline reached in spawned: one look at the process, and the follower's verdict applied.</summary>
-    private void PollExpect(JobInstance instance)
-    {
-        var expect = instance.Definition.Expect;
-        var wait = instance.Expect ??= new ExpectWait { Started = loop.Time.GetTimestamp() };
-        var result = _expect.Poll(expect, wait, instance.MainPid, instance.Tag, instance.MainSpawnedAfter);
-        switch (result.Verdict)
-        {
-            case ExpectVerdict.Waiting:
-                return;
-            case ExpectVerdict.Satisfied when expect == ExpectMode.Stop:
-                loop.Log.LogExpectSatisfied(instance.DisplayName, ExpectFollower.Name(expect), instance.MainPid);
-                break;
-            case ExpectVerdict.Satisfied:
-                // The daemon, adopted: it is the main process from now on, signalled through its own group.
-                instance.Pids[ProcessKind.Main] = result.Pid;
-                loop.Registry.Processes[result.Pid] = (instance, ProcessKind.Main);
-                instance.MainProcessGroup = result.Group;
-                instance.MainStarted = loop.Time.GetUtcNow();
-                loop.Log.LogExpectSatisfied(instance.DisplayName, ExpectFollower.Name(expect), result.Pid);
-                break;
-            case ExpectVerdict.SuperviseAsIs:
-                instance.ExpectProblem = result.Message;
-                loop.Log.LogExpectProblem(instance.DisplayName, result.Message!);
-                break;
-            case ExpectVerdict.Failed:
-                FailAndStop(instance, ProcessKind.Main, result.Status, null, result.Message);
-                break;
-        }
-        Advance(instance);
     }
 
     /// <summary>A failure that ends the cycle: recorded, and the goal becomes stop without a transition of its own.</summary>

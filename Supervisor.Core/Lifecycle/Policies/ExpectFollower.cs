@@ -36,7 +36,7 @@ internal readonly record struct ExpectResult(ExpectVerdict Verdict, int Pid = 0,
 /// A process that does not do what expect says never hangs the job (as it did in Upstart): after
 /// <see cref="SupervisorOptions.ExpectTimeout"/> it is supervised as it is and the mismatch is shown by status; a first
 /// process that exited without leaving a daemon fails the start. A stop request acts at once while in spawned.
-/// <c>InstanceLifecycle.PollExpect</c> applies the verdict (moves on, follows the adopted process, or fails the start).
+/// <see cref="ExpectWatch"/> applies the verdict (moves on, follows the adopted process, or fails the start).
 /// </summary>
 internal sealed class ExpectFollower(IProcessControl processes, TimeProvider time, SupervisorOptions options)
 {

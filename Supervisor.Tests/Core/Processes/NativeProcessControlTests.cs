@@ -48,7 +48,9 @@ public sealed class NativeProcessControlTests
         var pid = result.Pid;
         try
         {
-            await Eventually.TrueAsync(() => File.ReadAllText($"/proc/{pid}/comm") == "sleep\n", "the exec of sleep");
+            // Exec'd and asleep: sleep's own start-up (the locale archive) may hold an fd for a moment after the exec.
+            await Eventually.TrueAsync(() => File.ReadAllText($"/proc/{pid}/comm") == "sleep\n" && ProcessTable.Stat(pid)?.State == 'S',
+                "the exec of sleep, asleep");
             var fds = Directory.GetFiles($"/proc/{pid}/fd").Select(Path.GetFileName).Order().ToArray();
             Assert.That(fds, Is.EqualTo(new[] { "0", "1", "2" }));
             Assert.That(new FileInfo($"/proc/{pid}/fd/0").LinkTarget, Is.EqualTo("/dev/null"));
