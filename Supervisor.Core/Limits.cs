@@ -108,6 +108,19 @@ public static class Limits
 
     #endregion
 
+    #region Containment
+
+    /// <summary>Pids read from one cgroup's cgroup.procs to signal them (SIGKILL goes through cgroup.kill, which has no bound).</summary>
+    public const int MaxPidsPerGroup = 65536;
+
+    /// <summary>Characters of a job instance's name in its cgroup's name (escaped; the rest is cut, a unique number follows).</summary>
+    public const int MaxCgroupNameChars = 128;
+
+    /// <summary>Generations below supd searched for processes carrying a job's tag, in process-group mode.</summary>
+    public const int MaxTagScanDepth = 64;
+
+    #endregion
+
     #region Connections
 
     /// <summary>Control connections open at once, all callers together (root and supd's own user may exceed it, up to the fd reserve).</summary>

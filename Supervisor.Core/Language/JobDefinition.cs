@@ -100,8 +100,13 @@ public sealed record JobDefinition
     public string? ApparmorLoad { get; init; }
     public string? ApparmorSwitch { get; init; }
 
-    /// <summary><c>cgroup</c> stanzas (Upstart 1.13), accepted and kept verbatim.</summary>
+    /// <summary><c>cgroup CONTROLLER [KEY VALUE]</c> stanzas (Upstart 1.13), kept verbatim; applied to the instance's cgroup at its start (Processes/Containment/CgroupSettings).</summary>
     public IReadOnlyList<string> Cgroups { get; init; } = [];
+
+    /// <summary>supd extensions, applied to the instance's cgroup: <c>memory max SIZE</c> (memory.max), <c>tasks max N</c> (pids.max), <c>cpu weight N</c> (cpu.weight, 1-10000).</summary>
+    public long? MemoryMax { get; init; }
+    public long? TasksMax { get; init; }
+    public int? CpuWeight { get; init; }
 
     /// <summary>supd extension <c>env-file PATH</c> (a leading '-' makes it optional).</summary>
     public IReadOnlyList<EnvFileReference> EnvFiles { get; init; } = [];

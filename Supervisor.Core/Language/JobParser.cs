@@ -118,10 +118,11 @@ public static class JobParser
                 return job with { ReloadSignal = ParseSignal(reader) };
             case "apparmor": return ParseApparmor(reader, job);
             case "cgroup":
-                // Upstart 1.13; kept verbatim for a later cgroup implementation.
+                // Upstart 1.13; kept verbatim, read at each start (Processes/Containment/CgroupSettings).
                 if (!reader.HasToken())
                     throw new ConfigSyntaxException(reader.Position, "Expected token after cgroup: a controller name");
                 return job with { Cgroups = [.. job.Cgroups, reader.ReadCommand()] };
+            case "memory" or "tasks" or "cpu": return ParseCgroupLimit(reader, job, name);
             case "env-file": return job with { EnvFiles = [.. job.EnvFiles, ParseEnvFile(reader)] };
             case "health": return ParseHealth(reader, job, line);
             case "log": return ParseLog(reader, job);
@@ -426,6 +427,24 @@ public static class JobParser
         reader.Context = "apparmor " + kind;
         var value = SingleArgument(reader);
         return kind == "load" ? job with { ApparmorLoad = value } : job with { ApparmorSwitch = value };
+    }
+
+    // memory max SIZE, tasks max N, cpu weight N: the kernel's own ranges (pids.max and cpu.weight).
+    private static JobDefinition ParseCgroupLimit(ConfigReader reader, JobDefinition job, string name)
+    {
+        var key = ExpectSubword(reader, name, name == "cpu" ? "weight" : "max");
+        reader.Context = $"{name} {key}";
+        var text = reader.NextArgument();
+        reader.SkipComment();
+        if (name == "memory")
+            return TryParseSize(text, out var bytes) ? job with { MemoryMax = bytes }
+                : throw Illegal(reader, "Illegal memory size, expected bytes or a number with K, M or G suffix", text);
+        var ok = NumberParsing.TryParseSigned(text, 10, out var number);
+        if (name == "tasks")
+            return ok && number is > 0 and <= int.MaxValue ? job with { TasksMax = number }
+                : throw Illegal(reader, "Illegal tasks max, expected a positive integer", text);
+        return ok && number is >= 1 and <= 10000 ? job with { CpuWeight = (int)number }
+            : throw Illegal(reader, "Illegal cpu weight, expected an integer from 1 to 10000", text);
     }
 
     private static EnvFileReference ParseEnvFile(ConfigReader reader)

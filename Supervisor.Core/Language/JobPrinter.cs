@@ -69,6 +69,9 @@ public static class JobPrinter
         Value("apparmor load", job.ApparmorLoad);
         Value("apparmor switch", job.ApparmorSwitch);
         foreach (var cgroup in job.Cgroups) Line("cgroup " + cgroup);
+        if (job.MemoryMax is { } memory) Line("memory max " + memory.ToString(Invariant));
+        if (job.TasksMax is { } tasks) Line("tasks max " + tasks.ToString(Invariant));
+        if (job.CpuWeight is { } weight) Line("cpu weight " + weight.ToString(Invariant));
         if (job.LogRotate is { } rotate) Line(FormattableString.Invariant($"log rotate {rotate.SizeBytes} {rotate.Count}"));
         if (job.LogTimestamps) Line("log timestamps");
         var health = job.HealthSettings;

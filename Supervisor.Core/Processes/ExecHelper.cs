@@ -11,7 +11,9 @@ namespace Supervisor.Core.Processes;
 /// for job processes that need what posix_spawn cannot set (limits, umask, nice, oom score, chroot, credentials).
 /// posix_spawn has already given it the job's session, signal state, stdio, environment and working directory;
 /// the helper applies the rest in Upstart's order (spec §6: rlimits, umask, nice, oom score, chroot, chdir,
-/// initgroups, setgid, setuid) and execve's the job, so the job keeps the helper's pid.
+/// initgroups, setgid, setuid) and execve's the job, so the job keeps the helper's pid. Before all of it, a contained
+/// job's helper writes itself into the instance's cgroup (<c>--cgroup DIR</c>): glibc 2.36 has no
+/// posix_spawnattr_setcgroup_np, and a move after the spawn would let what the job forks first escape.
 ///
 /// Protocol: fd 3 of the helper is the write end of a status pipe. The helper marks it close-on-exec first thing,
 /// then writes one line per event, <c>KIND\tSTANZA\tMESSAGE\n</c>:
@@ -57,9 +59,10 @@ public static class ExecHelper
     /// <summary>The helper's argv (after <paramref name="command"/>) and the variables to add to its environment.</summary>
     internal static (List<string> Argv, List<string> ExtraEnvironment) BuildCommand(
         IReadOnlyList<string> command, ProcessSettings settings, Credentials credentials, string workingDirectory,
-        string file, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
+        string file, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, string? cgroup = null)
     {
         var argv = new List<string>(command) { Flag };
+        if (cgroup is not null) argv.AddRange(["--cgroup", cgroup]);
         foreach (var (name, limit) in settings.Limits)
             argv.AddRange(["--limit", $"{name}:{Format(limit.Soft)}:{Format(limit.Hard)}"]);
         argv.AddRange(["--umask", Convert.ToString(settings.Umask, 8)]);
@@ -144,7 +147,7 @@ public static class ExecHelper
         Libc.Fcntl(StatusFd, Libc.F_SETFD, Libc.FD_CLOEXEC);
         var strip = new List<string>();
         var limits = new List<(string Name, int Resource, Libc.RLimit Limit)>();
-        string? umask = null, nice = null, oom = null, chroot = null, chdir = null;
+        string? umask = null, nice = null, oom = null, chroot = null, chdir = null, cgroup = null;
         uint[]? groups = null;
         uint? gid = null, uid = null;
         var i = 1; // args[0] is the flag
@@ -160,6 +163,7 @@ public static class ExecHelper
                         return Fail("limit", $"unknown resource limit: {value}");
                     limits.Add((parts[0], resource, new Libc.RLimit { Current = ParseLimit(parts[1]), Maximum = ParseLimit(parts[2]) }));
                     break;
+                case "--cgroup": cgroup = value; break;
                 case "--umask": umask = value; break;
                 case "--nice": nice = value; break;
                 case "--oom": oom = value; break;
@@ -173,6 +177,10 @@ public static class ExecHelper
             }
         }
         if (i + 2 > args.Length) return Fail("", "exec helper: no program given");
+
+        // First of all, before the job's program exists: whatever it forks starts inside the instance's cgroup.
+        if (cgroup is not null && !Containment.CgroupFiles.Join(cgroup, 0, out var joinError))
+            return Fail("cgroup", $"unable to join the job's cgroup {cgroup}: {joinError}");
 
         // Everything execve needs, prepared while the process can still allocate freely.
         using var file = new NativeString(args[i + 1]);

@@ -36,6 +36,15 @@ public interface IProcessControl : IDisposable
 
     /// <summary>Starts tracking an adopted child, so its exit is reported like a spawned one's; false when it is gone.</summary>
     bool Adopt(int pid);
+
+    /// <summary>Sends a signal to every process of a job instance's start (<see cref="SpawnRequest.Unit"/>): its cgroup, or its tagged processes.</summary>
+    void SignalUnit(string key, int signal) { }
+
+    /// <summary>
+    /// The instance's start is over: strays get SIGTERM, SIGKILL after <paramref name="killTimeout"/>, and its cgroup
+    /// goes (<see cref="Containment.IJobContainment.End"/>).
+    /// </summary>
+    void EndUnit(string key, TimeSpan killTimeout) { }
 }
 
 /// <summary>What /proc says of a process: state letter (R, S, T for stopped, Z…), parent, process group, session, start time (clock ticks after boot).</summary>
@@ -53,6 +62,7 @@ public readonly record struct ProcessInfo(char State, int ParentPid, int Process
 /// </param>
 /// <param name="WorkingDirectory">The directory to run in (inside the chroot, if there is one).</param>
 /// <param name="Settings">The job's per-process stanzas; null means none.</param>
+/// <param name="Unit">The job instance's start the process belongs to: it is contained with the others of that start.</param>
 public sealed record SpawnRequest(
     string Description,
     string File,
@@ -60,7 +70,8 @@ public sealed record SpawnRequest(
     IReadOnlyList<string> Environment,
     string WorkingDirectory,
     IOutputSink? Output,
-    ProcessSettings? Settings = null);
+    ProcessSettings? Settings = null,
+    Containment.ContainmentUnit? Unit = null);
 
 /// <summary>
 /// A pid, or why the process could not be started ("cannot run /usr/bin/x: No such file or directory"). A started

@@ -71,6 +71,28 @@ internal static class ProcFs
         }
     }
 
+    /// <summary>The value of the first environment entry starting with <paramref name="prefix"/> (<c>KEY=</c>), or null.</summary>
+    public static string? EnvironmentValue(int pid, byte[] prefix)
+    {
+        try
+        {
+            var environ = File.ReadAllBytes($"/proc/{pid}/environ").AsSpan();
+            while (environ.Length > 0)
+            {
+                var end = environ.IndexOf((byte)0);
+                var entry = end < 0 ? environ : environ[..end];
+                if (entry.StartsWith(prefix)) return Encoding.UTF8.GetString(entry[prefix.Length..]);
+                if (end < 0) break;
+                environ = environ[(end + 1)..];
+            }
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     public static bool EnvironmentContains(int pid, byte[] entry)
     {
         try

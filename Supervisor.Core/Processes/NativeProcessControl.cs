@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Supervisor.Core.Interop;
 using Supervisor.Core.Language;
+using Supervisor.Core.Processes.Containment;
 
 namespace Supervisor.Core.Processes;
 
@@ -31,9 +32,11 @@ public sealed partial class NativeProcessControl : IProcessControl
     /// Become a child subreaper and reap every child, ours or adopted (supd). Off only where this process also runs
     /// children it does not own through System.Diagnostics.Process (a test host): then only our pidfds are reaped.
     /// </param>
-    public NativeProcessControl(ILogger<NativeProcessControl> log, bool childSubreaper = true)
+    /// <param name="containment">How a job instance's processes are kept together; null: process groups and the tag.</param>
+    public NativeProcessControl(ILogger<NativeProcessControl> log, bool childSubreaper = true, IJobContainment? containment = null)
     {
         _log = log;
+        Containment = containment ?? new TagContainment(ContainmentMode.ProcessGroups("not configured"), TimeProvider.System, log);
         _pump = new OutputPump(log);
         _reaper = new ChildReaper(log, reapOrphans: childSubreaper, _isInit);
         if (childSubreaper && Libc.Prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
@@ -46,6 +49,13 @@ public sealed partial class NativeProcessControl : IProcessControl
     /// runtime SIGCHLD handler would reap our children before we could (<see cref="ChildSignalGuard"/>).
     /// </summary>
     public bool IsInit => _isInit;
+
+    /// <summary>How job instances are contained: a cgroup each, or process groups and their tag.</summary>
+    public IJobContainment Containment { get; }
+
+    public void SignalUnit(string key, int signal) => Containment.Signal(key, signal);
+
+    public void EndUnit(string key, TimeSpan killTimeout) => Containment.End(key, killTimeout);
 
     /// <summary>Orphans (not spawned by us) reaped so far.</summary>
     public long OrphansReaped => _reaper.OrphansReaped;
@@ -70,7 +80,21 @@ public sealed partial class NativeProcessControl : IProcessControl
         var credentials = Credentials.Resolve(settings, out var credentialError);
         if (credentials is null) return SpawnResult.Failed(credentialError!);
 
-        var helper = ExecHelper.IsNeeded(settings, credentials, _umask);
+        // A contained process joins its cgroup in the exec helper, before it execs: never moved after the fact.
+        string? cgroup;
+        try
+        {
+            cgroup = request.Unit is { } unit ? Containment.Prepare(unit) : null;
+        }
+        catch (ContainmentException e)
+        {
+            return SpawnResult.Failed(e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return SpawnResult.Failed($"unable to create the job's cgroup: {e.Message}");
+        }
+        var helper = cgroup is not null || ExecHelper.IsNeeded(settings, credentials, _umask);
         // Without chroot, the directory is checked here for a clear message; inside a chroot the helper checks it.
         if (settings.Chroot is null && !Directory.Exists(request.WorkingDirectory))
             return SpawnResult.Failed($"unable to change working directory: {request.WorkingDirectory}: No such file or directory");
@@ -81,7 +105,7 @@ public sealed partial class NativeProcessControl : IProcessControl
         if (helper)
         {
             var (argv, extra) = ExecHelper.BuildCommand(
-                ExecHelperCommand, settings, credentials, request.WorkingDirectory, request.File, request.Arguments, environment);
+                ExecHelperCommand, settings, credentials, request.WorkingDirectory, request.File, request.Arguments, environment, cgroup);
             file = argv[0];
             arguments = argv;
             environment = [.. environment, .. extra];

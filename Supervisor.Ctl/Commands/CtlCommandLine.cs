@@ -26,7 +26,7 @@ internal sealed class CtlCommandLine
             DisableVerb.Create(), EnableVerb.Create(), EmitVerb.Create(), UsageVerb.Create(), ShowConfigVerb.Create(),
             CheckConfigVerb.Create(), ReopenLogsVerb.Create(), VersionVerb.Create(), AccessVerb.Create(), EventsVerb.Create(),
             ReloadConfigurationVerb.Create(), ShowVerb.Create(), LogVerb.Create(), IsRunningVerb.Create(), HelpVerb.Create(Root),
-            CompletionVerb.Create(),
+            CompletionVerb.Create(), TopVerb.Create(),
         ];
         foreach (var verb in verbs) Root.Subcommands.Add(verb);
     }

@@ -38,6 +38,7 @@ internal static class ShowFormatter
         }
         var others = status.Processes.Where(p => p.Kind != ProcessKind.Main).Select(p => $"{p.Kind.Name()} {p.Pid}").ToArray();
         if (others.Length > 0) rows.Add(("Processes", string.Join(", ", others)));
+        if (status.Resources is { } resources) rows.AddRange(ResourcesFormatter.Rows(resources));
         if (status.RespawnCount > 0) rows.Add(("Respawns", status.RespawnCount.ToString(CultureInfo.InvariantCulture)));
         if (status.LastExit is { } exit) rows.Add(("Last exit", LastExit(exit, now)));
         if (status.Failure.Length > 0) rows.Add(("Failure", status.Failure));

@@ -5,7 +5,7 @@ using Supervisor.Protocol;
 
 namespace Supervisor.Ctl.Verbs;
 
-/// <summary><c>supctl version</c>: supd's version line (from supd), then supctl's.</summary>
+/// <summary><c>supctl version</c>: supd's version line (from supd), then supctl's, then how supd contains jobs.</summary>
 internal static class VersionVerb
 {
     public static Command Create()
@@ -15,7 +15,9 @@ internal static class VersionVerb
         {
             var reply = await client.VersionAsync(new VersionRequest(), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
             var supctl = $"supctl (supd {typeof(VersionVerb).Assembly.GetName().Version?.ToString(3)})";
-            output.Reply(() => JsonOutput.Document(("supd", reply.Version), ("supctl", supctl)), () => [reply.Version, supctl]);
+            var containment = $"containment: {reply.Containment}";
+            output.Reply(() => JsonOutput.Document(("supd", reply.Version), ("supctl", supctl), ("containment", reply.Containment)),
+                () => [reply.Version, supctl, containment]);
         }));
         return command;
     }

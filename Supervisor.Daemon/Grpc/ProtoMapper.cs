@@ -70,6 +70,18 @@ internal static class ProtoMapper
         return status;
     }
 
+    public static Resources ToProto(Supervisor.Core.Processes.Containment.ResourceUsage usage) => new()
+    {
+        Tasks = usage.Tasks,
+        MemoryBytes = usage.MemoryBytes,
+        MemoryPeakBytes = usage.MemoryPeakBytes,
+        CpuUsec = usage.CpuUsec,
+        HasIo = usage.IoReadBytes is not null,
+        IoReadBytes = usage.IoReadBytes ?? 0,
+        IoWriteBytes = usage.IoWriteBytes ?? 0,
+        Source = usage.Source,
+    };
+
     public static WatchEventsReply ToProto(SupervisorNotification notification)
     {
         var reply = new WatchEventsReply { Sequence = (ulong)notification.Sequence, UnixMs = notification.Time.ToUnixTimeMilliseconds() };

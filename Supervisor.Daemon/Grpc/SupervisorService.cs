@@ -6,6 +6,7 @@ using Supervisor.Daemon.Hosting;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Logs;
 using Supervisor.Core.Processes;
+using Supervisor.Core.Processes.Containment;
 using Supervisor.Protocol;
 using ProtoService = Supervisor.Protocol.Supervisor;
 
@@ -18,7 +19,7 @@ namespace Supervisor.Daemon.Grpc;
 /// </summary>
 public sealed class SupervisorService(
     SupervisorLoop loop, SupervisorRuntime runtime, AccessPolicy policy, JobLogDirectory logs, EventMonitor monitor, TimeProvider time,
-    ILogger<SupervisorService> log)
+    IJobContainment containment, ILogger<SupervisorService> log)
     : ProtoService.SupervisorBase
 {
     public static string VersionText => $"supd (supd {typeof(SupervisorService).Assembly.GetName().Version?.ToString(3)})";
@@ -27,6 +28,12 @@ public sealed class SupervisorService(
     {
         var reply = new ListReply();
         foreach (var snapshot in await loop.ListAsync().ConfigureAwait(false)) reply.Jobs.Add(ProtoMapper.ToProto(snapshot));
+        if (request.Resources)
+        {
+            // Off the loop: one /proc scan and each job's cgroup files, for every running job.
+            var resources = new JobResources(containment);
+            foreach (var job in reply.Jobs) AddResources(job, resources);
+        }
         return reply;
     });
 
@@ -36,8 +43,15 @@ public sealed class SupervisorService(
         var status = ProtoMapper.ToProto(await loop.StatusAsync(RequireJob(request.Job), request.Env, Instance(request.HasInstance, request.Instance)).ConfigureAwait(false));
         var main = status.Processes.FirstOrDefault(p => p.Kind == Supervisor.Protocol.ProcessKind.Main);
         if (main is not null) status.MainCommand = ProcFs.CommandLine(main.Pid) ?? "";
+        AddResources(status, new JobResources(containment));
         return new StatusReply { Status = status };
     });
+
+    private static void AddResources(JobStatus status, JobResources resources)
+    {
+        var main = status.Processes.FirstOrDefault(p => p.Kind == Supervisor.Protocol.ProcessKind.Main);
+        if (main is not null && resources.Of(main.Pid) is { } usage) status.Resources = ProtoMapper.ToProto(usage);
+    }
 
     /// <summary>The last lines of the job's log, then (follow) what is appended, across rotations, until the caller goes.</summary>
     public override async Task TailLog(TailLogRequest request, IServerStreamWriter<TailLogReply> responseStream, ServerCallContext context)
@@ -171,7 +185,7 @@ public sealed class SupervisorService(
     }
 
     public override Task<VersionReply> Version(VersionRequest request, ServerCallContext context) =>
-        Task.FromResult(new VersionReply { Version = VersionText });
+        Task.FromResult(new VersionReply { Version = VersionText, Containment = containment.Mode.Describe() });
 
     public override Task<AccessReply> Access(AccessRequest request, ServerCallContext context) => Call(() =>
     {

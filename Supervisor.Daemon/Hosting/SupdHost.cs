@@ -59,6 +59,7 @@ public static class SupdHost
             .AddPersistedGoals(configuration)
             .AddControlSocket(configuration)
             .AddAccessPolicy(configuration)
+            .AddContainment(configuration)
             .AddSupervisorCore(configuration, jobDirFlags, controlSignals)
             .AddHttpListener(configuration)
             .AddSystemdNotify();

@@ -27,6 +27,7 @@ public sealed class CtlCommandLineTests
     [TestCase("version")]
     [TestCase("access", "alice")]
     [TestCase("events", "-f", "--job", "web", "-n", "3")]
+    [TestCase("top", "--once", "-d", "0.5")]
     [TestCase("reload-configuration")]
     [TestCase("show", "web")]
     [TestCase("log", "web", "-n", "5", "-f")]
@@ -45,7 +46,7 @@ public sealed class CtlCommandLineTests
     {
         var names = CommandLine.Root.Subcommands.Select(c => c.Name).ToArray();
         Assert.That(names, Is.Unique);
-        Assert.That(names, Has.Length.EqualTo(22));
+        Assert.That(names, Has.Length.EqualTo(23));
         Assert.That(CommandLine.Root.Subcommands.Where(c => string.IsNullOrEmpty(c.Description)).Select(c => c.Name), Is.Empty);
     }
 

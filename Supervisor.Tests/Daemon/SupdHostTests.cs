@@ -54,8 +54,8 @@ public class SupdHostTests
         Assert.That(order, Is.EqualTo(new[]
         {
             nameof(LogDirectoryCheck), nameof(SupdLogFileOpening), nameof(PersistedGoals), nameof(ControlSocketLifecycle),
-            nameof(AccessPolicyAnnouncement), nameof(ControlSignalHandlers), nameof(SupervisorRuntime), nameof(HttpListenerLifecycle),
-            nameof(SystemdReadiness),
+            nameof(AccessPolicyAnnouncement), nameof(ContainmentLifecycle), nameof(ControlSignalHandlers), nameof(SupervisorRuntime),
+            nameof(HttpListenerLifecycle), nameof(SystemdReadiness),
             "GenericWebHostService",
         }));
     }

@@ -49,6 +49,9 @@ public sealed class LimitsTableTests
         ["HTTP listener connections"] = N(Limits.MaxHttpConnections),
         ["instances described by /metrics and the status page"] = N(Limits.MaxObservedInstances),
         ["log lines on the status page"] = $"{Limits.StatusLogLines} per instance, {Limits.MaxStatusLogLineChars} characters each, from the last {Limits.Bytes(Limits.StatusLogTailBytes)} of the log",
+        ["pids read from one job cgroup to signal them"] = N(Limits.MaxPidsPerGroup),
+        ["a job instance's name in its cgroup's name"] = N(Limits.MaxCgroupNameChars) + " (characters",
+        ["generations below supd searched for tagged processes (process-group mode)"] = N(Limits.MaxTagScanDepth),
     };
 
     private static Dictionary<string, string> Table()

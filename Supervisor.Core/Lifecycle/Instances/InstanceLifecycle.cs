@@ -97,6 +97,7 @@ internal sealed class InstanceLifecycle(
                 loop.Log.LogKillTimeout(instance.DisplayName, instance.MainPid, instance.Definition.KillTimeout.TotalSeconds);
                 loop.Processes.SignalGroup(instance.MainProcessGroup, Signals.SIGKILL);
                 loop.Processes.Signal(instance.MainPid, Signals.SIGKILL);
+                loop.Processes.SignalUnit(instance.Tag, Signals.SIGKILL);
                 return;
             case InstanceAction.PollExpect:
                 if (_expect.Poll(instance) is not { } verdict) return;
@@ -162,6 +163,8 @@ internal sealed class InstanceLifecycle(
                 instance.Environment = environments.ForInstance(instance);
                 instance.StopEnvironment = new EnvironmentList();
                 instance.PendingMainExit = null;
+                // The previous start's processes (a respawn's strays) end with it; each start is contained on its own.
+                if (instance.Tag.Length > 0) loop.Processes.EndUnit(instance.Tag, definition.KillTimeout);
                 // Unguessable: a job user who could predict it could plant processes carrying it and spoil expect fork.
                 instance.Tag = Interop.Libc.RandomHex128();
                 instance.ExpectProblem = null;
@@ -262,6 +265,7 @@ internal sealed class InstanceLifecycle(
     {
         if (instance.Failed) loop.Log.LogJobStoppedFailed(instance.DisplayName, instance.Failure?.Reason ?? "failed");
         else loop.Log.LogJobStopped(instance.DisplayName);
+        loop.Processes.EndUnit(instance.Tag, instance.Definition.KillTimeout);
         checks.Abandon(instance, "stopped while its check ran");
         events.Emit(EventIds.Stopped, instance, withResult: true);
         ReleaseBlocking(instance);
@@ -311,6 +315,7 @@ internal sealed class InstanceLifecycle(
         var signal = instance.Definition.KillSignal;
         loop.Log.LogKilling(instance.DisplayName, instance.MainProcessGroup, Signals.Name(signal));
         if (!loop.Processes.SignalGroup(instance.MainProcessGroup, signal)) loop.Processes.Signal(instance.MainPid, signal);
+        loop.Processes.SignalUnit(instance.Tag, signal); // and every other process of the start (KillMode=control-group)
         instance.Deadline.Arm(loop.Time, instance.Definition.KillTimeout, loop.DeadlineFor(instance));
     }
 

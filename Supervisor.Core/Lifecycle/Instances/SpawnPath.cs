@@ -53,7 +53,7 @@ internal sealed class SpawnPath(LoopContext loop, JobEnvironment environments)
             description, file, argv, environment.ToStrings(),
             definition.Chdir ?? loop.Options.DefaultWorkingDirectory,
             output ?? OutputFor(instance),
-            ProcessSettings.From(definition));
+            ProcessSettings.From(definition), new Processes.Containment.ContainmentUnit(instance.Tag, instance.DisplayName, Processes.Containment.CgroupSettings.From(definition)));
         if (kind == ProcessKind.Main) instance.MainSpawnedAfter = loop.Processes.ClockTicksSinceBoot();
         var result = loop.Processes.Spawn(request);
         if (!result.Succeeded)
@@ -137,7 +137,6 @@ internal sealed class SpawnPath(LoopContext loop, JobEnvironment environments)
     private static string? Unsupported(JobDefinition definition) =>
         definition.ApparmorLoad is not null ? "apparmor load is not supported by supd"
         : definition.ApparmorSwitch is not null ? "apparmor switch is not supported by supd"
-        : definition.Cgroups.Count > 0 ? "cgroup is not supported by supd"
         : null;
 
     // Hints (nice, oom score) the kernel refused: said once per instance, and shown by status.

@@ -1,0 +1,244 @@
+using NUnit.Framework;
+using Supervisor.Core.Processes.Containment;
+using Supervisor.Tests.Support;
+
+namespace Supervisor.Tests.Integration;
+
+/// <summary>
+/// Issue 19: no job process outlives its job, through the real supd and supctl, in both modes. The reproduction is
+/// the issue's <c>exec sh -c 'setsid sleep 7777 &amp; exec sleep 8888'</c>: the setsid'd sleep leaves the job's
+/// process group and session, so only the cgroup (or the tag) still ties it to the job. Cgroup tests need a writable
+/// cgroup v2 hierarchy (root here, on the v2 half of the hybrid set-up) and say so when skipped.
+/// </summary>
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
+[Parallelizable(ParallelScope.All)]
+public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
+{
+    private const string Reproduction = "exec sh -c 'setsid sleep 7777 & exec sleep 8888'\n";
+
+    private static void RequireCgroups()
+    {
+        var mode = CgroupDetection.Detect(CgroupProbe.FromSystem(), "probe");
+        if (!mode.UsesCgroups) Assert.Ignore($"no writable cgroup v2 hierarchy here: {mode.Describe()}");
+    }
+
+    private static SupdHarness Harness(bool cgroups) => new() { Containment = cgroups ? "auto" : "process-groups" };
+
+    // The job's processes: everything carrying the harness's marker (supd itself does not).
+    private static IReadOnlyList<int> JobProcesses(SupdHarness supd) => ProcessTable.WithEnvironment(supd.Marker);
+
+    private static string? OwnCgroup(int pid)
+    {
+        try
+        {
+            return File.ReadLines($"/proc/{pid}/cgroup").FirstOrDefault(l => l.StartsWith("0::", StringComparison.Ordinal))?[3..];
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    // The cgroup path as /proc/PID/cgroup shows it (relative to the hierarchy's root).
+    private static string Relative(string tree) => "/" + Path.GetFileName(tree);
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Version_says_how_supd_contains_jobs(bool cgroups)
+    {
+        if (cgroups) RequireCgroups();
+        await using var supd = Harness(cgroups);
+        await supd.StartAsync();
+
+        var version = await supd.CtlAsync("version");
+
+        Assert.That(version.Stdout, Does.EndWith(cgroups
+            ? $"containment: cgroup v2 at {supd.CgroupTree} (root)\n"
+            : "containment: process groups (Containment is process-groups)\n"));
+        Assert.That(supd.DaemonOutput, Does.Contain("Containment: " + (cgroups ? "cgroup v2 at " : "process groups")));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task The_setsid_reproduction_leaves_nothing_after_stop(bool cgroups)
+    {
+        if (cgroups) RequireCgroups();
+        await using var supd = Harness(cgroups);
+        supd.WriteJob("stray", Reproduction);
+        await supd.StartAsync();
+
+        var main = SupdHarness.PidOf((await supd.CtlAsync("start", "stray")).Stdout);
+        await Eventually.TrueAsync(() => JobProcesses(supd).Count == 2, "both sleeps to run");
+        var stray = JobProcesses(supd).Single(pid => pid != main);
+        Assert.That(ProcessTable.Stat(stray)!.Value.Session, Is.Not.EqualTo(main), "the stray left the job's session");
+        if (cgroups)
+        {
+            Assert.That(OwnCgroup(stray), Is.EqualTo(OwnCgroup(main)).And.StartWith(Relative(supd.CgroupTree!) + "/stray."));
+        }
+
+        Assert.That((await supd.CtlAsync("stop", "stray")).Stdout, Is.EqualTo("stray stop/waiting\n"));
+
+        await Eventually.TrueAsync(() => JobProcesses(supd).Count == 0, "no process of the job left after stop");
+        if (cgroups)
+            await Eventually.TrueAsync(() => !Directory.EnumerateDirectories(supd.CgroupTree!).Any(), "the job's cgroup removed");
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task The_setsid_reproduction_leaves_nothing_after_supd_exits(bool cgroups)
+    {
+        if (cgroups) RequireCgroups();
+        await using var supd = Harness(cgroups);
+        supd.WriteJob("stray", "start on startup\n" + Reproduction);
+        await supd.StartAsync();
+        await Eventually.TrueAsync(() => JobProcesses(supd).Count == 2, "both sleeps to run");
+
+        Assert.That(await supd.TerminateAsync(), Is.Zero);
+
+        Assert.That(JobProcesses(supd), Is.Empty, "every job process ended before supd exited");
+        if (cgroups) Assert.That(Directory.Exists(supd.CgroupTree), Is.False, "supd's cgroup tree removed as it exited");
+    }
+
+    [Test]
+    public async Task Every_process_of_a_start_is_in_its_cgroup_before_it_runs_a_line_of_the_job()
+    {
+        RequireCgroups();
+        await using var supd = Harness(cgroups: true);
+        var seen = Path.Combine(supd.Root, "seen");
+        // cat is forked by the job's first process at once: had supd moved the process after the spawn, cat could
+        // start outside. pre-start, main and post-stop of one start share the group.
+        supd.WriteJob("placed", $"""
+            pre-start exec sh -c 'echo pre-start $(cat /proc/self/cgroup | grep ^0::) >> {seen}'
+            exec sh -c 'echo main $(cat /proc/self/cgroup | grep ^0::) >> {seen}; exec sleep 100000'
+            post-stop exec sh -c 'echo post-stop $(cat /proc/self/cgroup | grep ^0::) >> {seen}'
+            """);
+        await supd.StartAsync();
+
+        var main = SupdHarness.PidOf((await supd.CtlAsync("start", "placed")).Stdout);
+        var group = OwnCgroup(main)!;
+        await supd.CtlAsync("stop", "placed");
+        await Eventually.TrueAsync(() => File.Exists(seen) && File.ReadAllLines(seen).Length == 3, "three processes to report");
+
+        Assert.That(group, Does.StartWith(Relative(supd.CgroupTree!) + "/placed."));
+        Assert.That(File.ReadAllLines(seen), Is.EqualTo(new[] { $"pre-start 0::{group}", $"main 0::{group}", $"post-stop 0::{group}" }));
+    }
+
+    [Test]
+    public async Task A_stray_that_ignores_SIGTERM_is_killed_with_its_cgroup_at_the_kill_timeout()
+    {
+        RequireCgroups();
+        await using var supd = Harness(cgroups: true);
+        var stubborn = supd.WriteScript("stubborn", "trap '' TERM\nwhile :; do sleep 1; done\n");
+        supd.WriteJob("stubborn", $"kill timeout 1\nexec sh -c 'setsid {stubborn} & exec sleep 100000'\n");
+        await supd.StartAsync();
+
+        await supd.CtlAsync("start", "stubborn");
+        await Eventually.TrueAsync(() => JobProcesses(supd).Count >= 3, "the job, the stray and its sleep to run");
+        await supd.CtlAsync("stop", "stubborn");
+
+        await Eventually.TrueAsync(() => JobProcesses(supd).Count == 0, "the stray killed by cgroup.kill", TimeSpan.FromSeconds(30));
+        Assert.That(supd.DaemonOutput, Does.Contain("processes outlived the job; SIGTERM now, SIGKILL after 1s"));
+        await Eventually.TrueAsync(() => !Directory.EnumerateDirectories(supd.CgroupTree!).Any(), "the job's cgroup removed");
+    }
+
+    [Test]
+    public async Task A_respawn_ends_the_strays_of_the_start_before_it()
+    {
+        RequireCgroups();
+        await using var supd = Harness(cgroups: true);
+        var strays = Path.Combine(supd.Root, "strays");
+        supd.WriteJob("flaky", $"""
+            respawn
+            exec sh -c 'setsid sh -c "echo \$\$ >> {strays}; exec sleep 100000" & sleep 1; exit 3'
+            """);
+        await supd.StartAsync();
+
+        await supd.CtlAsync("start", "flaky");
+        await Eventually.TrueAsync(() => File.Exists(strays) && File.ReadAllLines(strays).Length >= 3, "three starts");
+
+        // Every stray but the newest start's (which may not have been ended yet) is gone.
+        var pids = File.ReadAllLines(strays).Select(int.Parse).ToList();
+        await Eventually.TrueAsync(() => pids.Take(pids.Count - 1).All(pid => !ProcessTable.IsAlive(pid)), "the earlier starts' strays ended");
+        await supd.CtlAsync("stop", "flaky");
+        await Eventually.TrueAsync(() => JobProcesses(supd).Count == 0, "nothing left after stop");
+    }
+
+    [Test]
+    public async Task A_killed_supds_leftover_cgroups_are_emptied_at_the_next_start()
+    {
+        RequireCgroups();
+        await using var supd = Harness(cgroups: true);
+        supd.WriteJob("stray", Reproduction);
+        await supd.StartAsync();
+        await supd.CtlAsync("start", "stray");
+        await Eventually.TrueAsync(() => JobProcesses(supd).Count == 2, "both sleeps to run");
+
+        var left = JobProcesses(supd);
+        SupdHarness.Signal(supd.SupdPid, 9);
+        await supd.SupdProcess!.WaitForExitAsync();
+        Assert.That(left.All(ProcessTable.IsAlive), "SIGKILL leaves the jobs running (re-parented to init)");
+
+        // The restarted supd starts the job again (it was started by hand): the old start's processes are what must go.
+        await supd.StartAsync();
+
+        await Eventually.TrueAsync(() => !left.Any(ProcessTable.IsAlive), "the leftover cgroup killed at start");
+        Assert.That(supd.DaemonOutput, Does.Contain("left by a previous supd with 2 processes; killed and removed"));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Show_and_top_give_the_real_figures_of_a_busy_job(bool cgroups)
+    {
+        if (cgroups) RequireCgroups();
+        await using var supd = Harness(cgroups);
+        // A busy loop in its own session beside the main process: in the cgroup, or counted through main's descendants.
+        supd.WriteJob("busy", "exec sh -c 'sh -c \"while :; do :; done\" & exec sleep 100000'\n");
+        await supd.StartAsync();
+        await supd.CtlAsync("start", "busy");
+        await Eventually.TrueAsync(() => JobProcesses(supd).Count == 2, "the loop and main to run");
+
+        var show = await Eventually.GetAsync(() => supd.CtlAsync("show", "busy"), r => r.Stdout.Contains("CPU: ", StringComparison.Ordinal)
+            && !r.Stdout.Contains("CPU: 0ms", StringComparison.Ordinal), "show to count CPU time");
+
+        Assert.That(show.Stdout, Does.Contain("   Tasks: 2\n"));
+        Assert.That(show.Stdout, Does.Match(@"  Memory: [0-9.]+[KMG] \(peak: [0-9.]+[KMG]\)\n"));
+        var top = await supd.CtlAsync("--json", "top", "--once", "--interval", "1");
+        using var json = System.Text.Json.JsonDocument.Parse(top.Stdout);
+        var busy = json.RootElement.GetProperty("jobs").EnumerateArray().Single(j => j.GetProperty("job").GetString() == "busy");
+        TestContext.Out.WriteLine(top.Stdout);
+        Assert.Multiple(() =>
+        {
+            Assert.That(busy.GetProperty("source").GetString(), Is.EqualTo(cgroups ? "cgroup" : "processes"));
+            Assert.That(busy.GetProperty("tasks").GetInt32(), Is.EqualTo(2));
+            Assert.That(busy.GetProperty("memoryBytes").GetInt64(), Is.GreaterThan(100_000));
+            Assert.That(busy.GetProperty("cpuPercent").GetDouble(), Is.GreaterThan(5), "a busy loop uses CPU, even on a loaded machine");
+        });
+        var table = await supd.CtlAsync("top", "--once");
+        Assert.That(table.Stdout, Does.StartWith("JOB ").And.Contain("busy  start/running"));
+    }
+
+    [Test]
+    public async Task Memory_max_is_applied_where_the_controller_is_and_refused_naming_it_where_not()
+    {
+        RequireCgroups();
+        await using var supd = Harness(cgroups: true);
+        supd.WriteJob("capped", "memory max 64M\nexec sleep 100000\n");
+        await supd.StartAsync();
+        var hierarchy = Path.GetDirectoryName(supd.CgroupTree)!;
+        var offered = File.ReadAllText(Path.Combine(hierarchy, "cgroup.controllers")).Split(' ', '\n');
+
+        var start = await supd.CtlAsync("start", "capped");
+
+        if (offered.Contains("memory"))
+        {
+            var group = OwnCgroup(SupdHarness.PidOf(start.Stdout))!;
+            Assert.That(File.ReadAllText(Path.Combine(hierarchy, group.TrimStart('/'), "memory.max")), Is.EqualTo("67108864\n"));
+        }
+        else
+        {
+            // This project's test machine: the hybrid's v2 half has no memory controller (it is bound to v1).
+            Assert.That(start.ExitCode, Is.EqualTo(1), start.ToString());
+            Assert.That(start.Stderr, Does.Contain($"capped: main process failed to spawn: memory max 64M: the memory controller is not available in cgroup v2 at {hierarchy}"));
+        }
+    }
+}
