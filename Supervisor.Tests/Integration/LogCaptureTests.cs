@@ -141,20 +141,23 @@ public sealed partial class LogCaptureTests(BinaryFlavor flavor) : IntegrationFi
     }
 
     [Test]
-    public async Task A_child_writing_after_the_job_exited_is_still_captured()
+    public async Task A_child_that_left_the_jobs_group_is_captured_while_it_runs_and_ended_with_the_job()
     {
         await using var supd = new SupdHarness();
-        // The child leaves the job's process group (setsid), so the SIGKILL that follows the main process's exit misses it.
-        // Main waits until the child is in its own session (it touches a file after setsid): a child still on its way
-        // there when main exited would die with the group, under load.
-        var detached = Path.Combine(supd.Root, "detached");
-        supd.WriteJob("parent", $"task\nexec /bin/sh -c 'setsid /bin/sh -c \"touch {detached}; sleep 1; echo late, from the child\" & echo \"main done\"; while [ ! -e {detached} ]; do sleep 0.05; done'\n");
+        // The child leaves the job's process group (setsid), so the SIGKILL that follows the main process's exit misses
+        // it; its output is still the job's, and since issue 19 (no strays) it does not outlive the job: a task that
+        // finished ends what it left, in cgroup mode and in process-group mode (found through the start's tag).
+        var child = Path.Combine(supd.Root, "child.pid");
+        supd.WriteJob("parent", $"task\nexec /bin/sh -c 'setsid /bin/sh -c \"echo from the child; echo \\$\\$ > {child}.tmp; mv {child}.tmp {child}; exec sleep 1000\" & while [ ! -e {child} ]; do sleep 0.05; done; echo \"main done\"'\n");
         await supd.StartAsync();
 
         Assert.That((await supd.CtlAsync("start", "parent")).ExitCode, Is.EqualTo(0));
         Assert.That((await supd.CtlAsync("status", "parent")).Stdout, Is.EqualTo("parent stop/waiting\n"));
 
-        await supd.WaitForLogAsync("parent", "main done\nlate, from the child\n");
+        await supd.WaitForLogAsync("parent", "from the child\n");
+        Assert.That(supd.ReadLog("parent"), Does.Contain("main done\n"));
+        var pid = int.Parse(File.ReadAllText(child).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        await Eventually.TrueAsync(() => !ProcessTable.IsAlive(pid), "the setsid'd child ended with its job");
     }
 
     [Test]

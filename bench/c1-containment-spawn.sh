@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# C1 (issue 19): what a spawn through the exec helper costs. N jobs (default 200) `start on startup`, `exec sleep`,
+# brought up by a fresh supd in three ways: plain jobs in process-group mode (posix_spawn only), `setuid nobody` jobs
+# in process-group mode (each spawn through the exec helper), and plain jobs in cgroup mode (each spawn through the
+# helper, which joins the job's cgroup before exec). Prints, per way, the median and worst time until all N run and
+# the slowest `supctl status` answered during the bring-up (the loop waits for each helper's report).
+# As root (setuid, cgroups). RUNS=R repetitions (default 3). Uses the native binaries (bench/binaries.sh).
+set -euo pipefail
+source "$(dirname "$0")/binaries.sh"
+n="${N:-200}"
+runs="${RUNS:-3}"
+[[ $(id -u) -eq 0 ]] || { echo "c1: needs root (setuid jobs, cgroups)" >&2; exit 2; }
+
+one_run() { # MODE SETUID → "SECONDS SLOWEST_STATUS_MS"
+    local mode=$1 setuid=$2 dir pid start now ms slowest=0 running
+    dir="$(mktemp -d)"
+    mkdir -p "$dir/init" "$dir/log" "$dir/state"
+    for i in $(seq 1 "$n"); do
+        { echo "start on startup"; [[ $setuid == yes ]] && echo "setuid nobody"; echo "exec sleep 1000"; } >"$dir/init/j$i.conf"
+    done
+    start=$(date +%s%N)
+    SUPD_CONTAINMENT=$mode "$SUPD" --job-dir "$dir/init" --socket "$dir/s.sock" --log-dir "$dir/log" --state-dir "$dir/state" \
+        >"$dir/out" 2>&1 &
+    pid=$!
+    while true; do
+        local asked=$(date +%s%N)
+        if "$SUPCTL" --socket "$dir/s.sock" status j1 >/dev/null 2>&1; then
+            ms=$(( ($(date +%s%N) - asked) / 1000000 ))
+            (( ms > slowest )) && slowest=$ms
+        fi
+        running=$("$SUPCTL" --socket "$dir/s.sock" list 2>/dev/null | grep -c 'start/running' || true)
+        [[ "$running" == "$n" ]] && break
+        now=$(date +%s%N)
+        (( (now - start) / 1000000000 > 600 )) && { echo "c1: $mode setuid=$setuid did not come up" >&2; break; }
+    done
+    now=$(date +%s%N)
+    kill -TERM "$pid"; wait "$pid" || true
+    rm -rf "$dir"
+    echo "$(( (now - start) / 1000000 )) $slowest"
+}
+
+report() { # LABEL MODE SETUID
+    local label=$1 times=() slow=0 t s
+    for _ in $(seq 1 "$runs"); do
+        read -r t s < <(one_run "$2" "$3")
+        times+=("$t"); (( s > slow )) && slow=$s
+    done
+    python3 - "$label" "$n" "$slow" "${times[@]}" <<'EOF'
+import json, statistics, sys
+label, n, slow, times = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), [int(t) for t in sys.argv[4:]]
+print(json.dumps({"scenario": "C1", "way": label, "jobs": n, "up_ms_median": statistics.median(times),
+                  "up_ms_max": max(times), "per_spawn_ms": round(statistics.median(times) / n, 2),
+                  "slowest_status_ms": slow, "runs": len(times)}))
+EOF
+}
+
+report "plain, process groups" process-groups no
+report "setuid nobody, process groups" process-groups yes
+report "plain, cgroup per instance" auto no
