@@ -1,0 +1,93 @@
+using NUnit.Framework;
+using Supervisor.Core.Events;
+
+namespace Supervisor.Tests.Core.Events;
+
+/// <summary>
+/// Upstart's event_poll on its own (<see cref="EventQueue"/>): events are handled in the order emitted, wait while
+/// anything blocks them, finish with their callbacks, and a failed one emits NAME/failed once.
+/// </summary>
+[TestFixture]
+public sealed class EventQueueTests
+{
+    private readonly List<string> _emitted = [];
+    private EventQueue Queue() => new(e => _emitted.Add(e.ToString()));
+
+    [Test]
+    public void Events_are_handled_in_the_order_emitted_and_finish_when_nothing_blocks_them()
+    {
+        var queue = Queue();
+        var handled = new List<string>();
+        var finished = new List<string>();
+        var a = queue.Emit("a", new EnvironmentList(["K=1"]));
+        var b = queue.Emit("b", new EnvironmentList());
+        a.OnFinished.Add(e => finished.Add(e.Name));
+        b.OnFinished.Add(e => finished.Add(e.Name));
+        Assert.That(_emitted, Is.EqualTo(new[] { "a K=1", "b" }), "each emit is told at once");
+        Assert.That(queue.InFlight, Is.EqualTo(2));
+
+        queue.Poll(e => handled.Add(e.Name));
+
+        Assert.That(handled, Is.EqualTo(new[] { "a", "b" }));
+        Assert.That(finished, Is.EqualTo(new[] { "a", "b" }));
+        Assert.That(a.Progress, Is.EqualTo(EventProgress.Finished));
+        Assert.That(queue.InFlight, Is.Zero);
+    }
+
+    [Test]
+    public void A_blocked_event_waits_until_it_is_unblocked_and_an_event_emitted_while_handling_is_handled_in_the_same_poll()
+    {
+        var queue = Queue();
+        var held = queue.Emit("held", new EnvironmentList());
+        var handled = new List<string>();
+        queue.Poll(e =>
+        {
+            handled.Add(e.Name);
+            if (e.Name == "held")
+            {
+                e.Block();
+                queue.Emit("caused", new EnvironmentList());
+            }
+        });
+        Assert.That(handled, Is.EqualTo(new[] { "held", "caused" }));
+        Assert.That(held.Progress, Is.EqualTo(EventProgress.Handling));
+        Assert.That(queue.InFlight, Is.EqualTo(1));
+
+        held.Unblock();
+        queue.Poll(_ => { });
+        Assert.That(held.Progress, Is.EqualTo(EventProgress.Finished));
+        Assert.That(queue.InFlight, Is.Zero);
+    }
+
+    [Test]
+    public void A_failed_event_emits_its_failed_event_once_and_that_one_no_further()
+    {
+        var queue = Queue();
+        var e = queue.Emit("deploy", new EnvironmentList(["V=2"]));
+        var handled = new List<string>();
+        queue.Poll(x =>
+        {
+            handled.Add(x.Name);
+            x.Failed = true;
+        });
+        Assert.That(handled, Is.EqualTo(new[] { "deploy", "deploy/failed" }));
+        Assert.That(_emitted, Is.EqualTo(new[] { "deploy V=2", "deploy/failed V=2" }));
+        Assert.That(queue.InFlight, Is.Zero);
+    }
+
+    [Test]
+    public void Many_held_events_keep_their_order_as_they_are_released_out_of_order()
+    {
+        var queue = Queue();
+        var events = Enumerable.Range(0, 5).Select(i => queue.Emit($"e{i}", new EnvironmentList())).ToList();
+        queue.Poll(e => e.Block());
+        var finished = new List<string>();
+        foreach (var e in events) e.OnFinished.Add(x => finished.Add(x.Name));
+
+        events[3].Unblock();
+        events[1].Unblock();
+        queue.Poll(_ => { });
+        Assert.That(finished, Is.EqualTo(new[] { "e1", "e3" }), "in emission order, whatever the order of release");
+        Assert.That(queue.InFlight, Is.EqualTo(3));
+    }
+}
