@@ -27,6 +27,26 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
     // The job's processes: everything carrying the harness's marker (supd itself does not).
     private static IReadOnlyList<int> JobProcesses(SupdHarness supd) => ProcessTable.WithEnvironment(supd.Marker);
 
+    // Both sleeps exec'd: the stray is past setsid(2) (setsid(1) execs sleep after it), not a shell or setsid still on
+    // its way there, whose session is still the job's.
+    private static Task BothSleepsAsync(SupdHarness supd) => Eventually.TrueAsync(() =>
+    {
+        var pids = JobProcesses(supd);
+        return pids.Count == 2 && pids.All(pid => Comm(pid) == "sleep");
+    }, "both sleeps to run");
+
+    private static string? Comm(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").TrimEnd('\n');
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     private static string? OwnCgroup(int pid)
     {
         try
@@ -68,7 +88,7 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
         await supd.StartAsync();
 
         var main = SupdHarness.PidOf((await supd.CtlAsync("start", "stray")).Stdout);
-        await Eventually.TrueAsync(() => JobProcesses(supd).Count == 2, "both sleeps to run");
+        await BothSleepsAsync(supd);
         var stray = JobProcesses(supd).Single(pid => pid != main);
         Assert.That(ProcessTable.Stat(stray)!.Value.Session, Is.Not.EqualTo(main), "the stray left the job's session");
         if (cgroups)
@@ -91,7 +111,7 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
         await using var supd = Harness(cgroups);
         supd.WriteJob("stray", "start on startup\n" + Reproduction);
         await supd.StartAsync();
-        await Eventually.TrueAsync(() => JobProcesses(supd).Count == 2, "both sleeps to run");
+        await BothSleepsAsync(supd);
 
         Assert.That(await supd.TerminateAsync(), Is.Zero);
 
@@ -171,7 +191,7 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
         supd.WriteJob("stray", Reproduction);
         await supd.StartAsync();
         await supd.CtlAsync("start", "stray");
-        await Eventually.TrueAsync(() => JobProcesses(supd).Count == 2, "both sleeps to run");
+        await BothSleepsAsync(supd);
 
         var left = JobProcesses(supd);
         SupdHarness.Signal(supd.SupdPid, 9);

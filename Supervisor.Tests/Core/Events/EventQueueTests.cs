@@ -11,6 +11,10 @@ namespace Supervisor.Tests.Core.Events;
 public sealed class EventQueueTests
 {
     private readonly List<string> _emitted = [];
+
+    [SetUp]
+    public void Forget() => _emitted.Clear();
+
     private EventQueue Queue() => new(e => _emitted.Add(e.ToString()));
 
     [Test]
