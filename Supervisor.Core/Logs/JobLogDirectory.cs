@@ -110,9 +110,17 @@ public sealed partial class JobLogDirectory : IDisposable
 
     /// <summary>The sink for one process of the instance whose log is <paramref name="file"/>.</summary>
     /// <param name="timestamps">The job's <c>log timestamps</c> (the daemon-wide setting applies either way).</param>
-    public JobOutputWriter Writer(JobLogFile file, string job, string instance, bool timestamps) =>
+    /// <param name="errorStream">The sink of a stderr with a pipe of its own: its lines go to journald at warning.</param>
+    public JobOutputWriter Writer(JobLogFile file, string job, string instance, bool timestamps, bool errorStream = false) =>
         new(file, timestamps || Settings.Timestamps, Settings.Mirror, instance.Length == 0 ? job : $"{job}-{instance}", _time,
-            Settings.Journal, job, instance);
+            Settings.Journal, job, instance, errorStream ? JournalSink.Warning : JournalSink.Info);
+
+    /// <summary>
+    /// Whether a job's stderr gets a pipe of its own: only when its lines also go to journald, which wants stderr at
+    /// priority warning. Otherwise stdout and stderr share one pipe, which keeps the order in which the job wrote them;
+    /// two pipes are read apart, so their lines meet in the log in the order supd read them.
+    /// </summary>
+    public bool SplitsErrorStream => Settings.Journal is not null;
 
     private JobLogFile? _alsoReopen;
 

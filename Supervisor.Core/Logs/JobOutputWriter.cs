@@ -27,15 +27,19 @@ public sealed class JobOutputWriter : IOutputSink
     private readonly byte[] _job;
     private readonly byte[] _instance;
     private readonly byte[] _prefix;
+    private readonly int _priority;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private bool _atLineStart = true;
     private byte[]? _pending;
     private int _pendingLength;
 
+    /// <param name="priority">The journal priority of its lines: <see cref="JournalSink.Info"/> for stdout (or both
+    /// streams on one pipe), <see cref="JournalSink.Warning"/> for a stderr of its own.</param>
     public JobOutputWriter(JobLogFile file, bool timestamps, LogMirror? mirror, string mirrorName, TimeProvider time,
-        JournalSink? journal = null, string job = "", string instance = "")
+        JournalSink? journal = null, string job = "", string instance = "", int priority = JournalSink.Info)
     {
+        _priority = priority;
         _file = file;
         _timestamps = timestamps;
         _mirror = mirror;
@@ -47,7 +51,8 @@ public sealed class JobOutputWriter : IOutputSink
     }
 
     // The whole lines (or 16 KiB pieces) the mirror gets also go to the journal, one entry each, untimestamped
-    // (journald stamps them). One pipe carries both stdout and stderr, so every line is at PRIORITY info.
+    // (journald stamps them), at this writer's priority (stderr has a pipe and a writer of its own when journald
+    // gets the lines: JobLogDirectory.SplitsErrorStream).
     private bool SplitsLines => _mirror is not null || _journal is not null;
 
     public JobLogFile File => _file;
@@ -69,7 +74,7 @@ public sealed class JobOutputWriter : IOutputSink
         lock (_gate)
         {
             if (!SplitsLines || _pendingLength == 0) return;
-            _journal?.JobLine(_job, _instance, JournalSink.Info, _pending.AsSpan(0, _pendingLength));
+            _journal?.JobLine(_job, _instance, _priority, _pending.AsSpan(0, _pendingLength));
             if (_mirror is null)
             {
                 _pendingLength = 0;
@@ -127,7 +132,7 @@ public sealed class JobOutputWriter : IOutputSink
     {
         if (head.IsEmpty)
         {
-            _journal!.JobLine(_job, _instance, JournalSink.Info, tail);
+            _journal!.JobLine(_job, _instance, _priority, tail);
             return;
         }
         var line = ArrayPool<byte>.Shared.Rent(head.Length + tail.Length);
@@ -135,7 +140,7 @@ public sealed class JobOutputWriter : IOutputSink
         {
             head.CopyTo(line);
             tail.CopyTo(line.AsSpan(head.Length));
-            _journal!.JobLine(_job, _instance, JournalSink.Info, line.AsSpan(0, head.Length + tail.Length));
+            _journal!.JobLine(_job, _instance, _priority, line.AsSpan(0, head.Length + tail.Length));
         }
         finally
         {

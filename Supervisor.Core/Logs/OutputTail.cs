@@ -6,20 +6,28 @@ namespace Supervisor.Core.Logs;
 /// <summary>
 /// Passes one process's output on to its sink (the job log) and keeps the last lines it wrote, so a failure can be
 /// explained with them ("pre-start process exited with status 3" and what it printed). Lines longer than
-/// <see cref="Limits.MaxFailureLineBytes"/> are cut; a last line without a newline is kept too.
+/// <see cref="Limits.MaxFailureLineBytes"/> are cut; a last line without a newline is kept too. When the process's
+/// stderr has a pipe of its own, its tail is <see cref="Errors"/>: <see cref="Lines"/> and <see cref="Completion"/>
+/// then cover both, lines in the order they were read.
 /// </summary>
 public sealed class OutputTail(IOutputSink? inner, int lines = Limits.FailureLines) : IOutputSink
 {
+    // One order for every line read by any tail, so the lines of a stdout and a stderr tail can be merged.
+    private static long s_order;
+
     private readonly Lock _gate = new();
-    private readonly Queue<string> _lines = new();
+    private readonly Queue<(long Order, string Text)> _lines = new();
     // The line being read, up to Limits.MaxFailureLineBytes (copied by span: a fast writer passes many lines per chunk).
     private readonly byte[] _partial = new byte[Limits.MaxFailureLineBytes];
     private int _partialLength;
     private bool _partialCut;
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Completes when the pipe has been read to its end (every writer closed it).</summary>
-    public Task Completion => _completed.Task;
+    /// <summary>The tail of the same process's stderr, when it has a pipe of its own (null: one pipe for both).</summary>
+    public OutputTail? Errors { get; init; }
+
+    /// <summary>Completes when the pipe (and the stderr pipe, if any) has been read to its end (every writer closed it).</summary>
+    public Task Completion => Errors is null ? _completed.Task : Task.WhenAll(_completed.Task, Errors._completed.Task);
 
     public void Write(ReadOnlySpan<byte> data)
     {
@@ -71,20 +79,29 @@ public sealed class OutputTail(IOutputSink? inner, int lines = Limits.FailureLin
         _completed.TrySetResult();
     }
 
-    /// <summary>The last lines, oldest first, with an unfinished last line at the end.</summary>
+    /// <summary>The last lines, oldest first, with an unfinished last line at the end (of stdout and stderr).</summary>
     public IReadOnlyList<string> Lines()
+    {
+        var result = Entries();
+        if (Errors is not null) result = [.. result, .. Errors.Entries()];
+        result.Sort((a, b) => a.Order.CompareTo(b.Order));
+        return (result.Count > lines ? result[^lines..] : result).Select(e => e.Text).ToList();
+    }
+
+    // An unfinished last line counts as read last.
+    private List<(long Order, string Text)> Entries()
     {
         lock (_gate)
         {
             var result = _lines.ToList();
-            if (_partialLength > 0) result.Add(Decode());
-            return result.Count > lines ? result[^lines..] : result;
+            if (_partialLength > 0) result.Add((long.MaxValue, Decode()));
+            return result;
         }
     }
 
     private void EndLine()
     {
-        _lines.Enqueue(Decode());
+        _lines.Enqueue((Interlocked.Increment(ref s_order), Decode()));
         while (_lines.Count > lines) _lines.Dequeue();
         _partialLength = 0;
         _partialCut = false;

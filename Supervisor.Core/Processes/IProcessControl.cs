@@ -63,6 +63,7 @@ public readonly record struct ProcessInfo(char State, int ParentPid, int Process
 /// <param name="WorkingDirectory">The directory to run in (inside the chroot, if there is one).</param>
 /// <param name="Settings">The job's per-process stanzas; null means none.</param>
 /// <param name="Unit">The job instance's start the process belongs to: it is contained with the others of that start.</param>
+/// <param name="ErrorOutput">Where stderr goes through a pipe of its own; null: with stdout, into <paramref name="Output"/>.</param>
 public sealed record SpawnRequest(
     string Description,
     string File,
@@ -71,7 +72,8 @@ public sealed record SpawnRequest(
     string WorkingDirectory,
     IOutputSink? Output,
     ProcessSettings? Settings = null,
-    Containment.ContainmentUnit? Unit = null);
+    Containment.ContainmentUnit? Unit = null,
+    IOutputSink? ErrorOutput = null);
 
 /// <summary>
 /// A pid, or why the process could not be started ("cannot run /usr/bin/x: No such file or directory"). A started

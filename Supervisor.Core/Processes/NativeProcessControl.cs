@@ -113,6 +113,7 @@ public sealed partial class NativeProcessControl : IProcessControl
 
         var inheritConsole = request.Output is null && settings.Console is ConsoleMode.Output or ConsoleMode.Owner;
         int* pipe = stackalloc int[2] { -1, -1 };
+        int* errors = stackalloc int[2] { -1, -1 };
         int* status = stackalloc int[2] { -1, -1 };
         if (request.Output is not null && Libc.Pipe2(pipe, Libc.O_CLOEXEC) != 0)
         {
@@ -120,10 +121,20 @@ public sealed partial class NativeProcessControl : IProcessControl
             return SpawnResult.Failed($"unable to create output pipe: {error}", error.IsTransient);
         }
         if (request.Output is not null) Libc.Fcntl(pipe[0], Libc.F_SETPIPE_SZ, OutputPipeSize);
+        // stderr through a pipe of its own only when asked (journald wants its priority); else it shares stdout's.
+        var splitErrors = request.Output is not null && request.ErrorOutput is not null;
+        if (splitErrors && Libc.Pipe2(errors, Libc.O_CLOEXEC) != 0)
+        {
+            var error = Errno.Last;
+            Libc.Close(pipe[0]);
+            Libc.Close(pipe[1]);
+            return SpawnResult.Failed($"unable to create error pipe: {error}", error.IsTransient);
+        }
         if (helper && Libc.Pipe2(status, Libc.O_CLOEXEC) != 0)
         {
             var error = Errno.Last;
             if (pipe[0] >= 0) { Libc.Close(pipe[0]); Libc.Close(pipe[1]); }
+            if (errors[0] >= 0) { Libc.Close(errors[0]); Libc.Close(errors[1]); }
             return SpawnResult.Failed($"unable to create status pipe: {error}", error.IsTransient);
         }
 
@@ -151,7 +162,7 @@ public sealed partial class NativeProcessControl : IProcessControl
             if (request.Output is not null)
             {
                 Libc.FileActionsAddDup2(actions, pipe[1], 1);
-                Libc.FileActionsAddDup2(actions, pipe[1], 2);
+                Libc.FileActionsAddDup2(actions, splitErrors ? errors[1] : pipe[1], 2);
             }
             else if (!inheritConsole)
             {
@@ -176,18 +187,21 @@ public sealed partial class NativeProcessControl : IProcessControl
             Libc.FileActionsDestroy(actions);
             Libc.SpawnAttrDestroy(attr);
             if (pipe[1] >= 0) Libc.Close(pipe[1]);
+            if (errors[1] >= 0) Libc.Close(errors[1]);
             if (status[1] >= 0) Libc.Close(status[1]);
         }
 
         if (rc != 0)
         {
             if (pipe[0] >= 0) Libc.Close(pipe[0]);
+            if (errors[0] >= 0) Libc.Close(errors[0]);
             if (status[0] >= 0) Libc.Close(status[0]);
             return SpawnResult.Failed(helper
                 ? $"unable to start the exec helper {file}: {new Errno(rc).Message}"
                 : $"cannot run {file}: {new Errno(rc).Message}", new Errno(rc).IsTransient);
         }
         if (request.Output is not null) StartPump(pipe[0], request.Output, request.Description);
+        if (splitErrors) StartPump(errors[0], request.ErrorOutput!, request.Description + " (stderr)");
         if (!helper) return SpawnResult.Started(pid);
 
         ExecHelper.Report report;

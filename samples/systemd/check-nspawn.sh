@@ -155,6 +155,12 @@ if grep -q "chatty says hello to the journal" <<<"$journal" && grep -q "chatty c
 else
     fail "journalctl -t chatty: '$journal'"
 fi
+warning="$(inside journalctl -q -t chatty -p warning -o cat 2>/dev/null || true)"
+if grep -q "complains on stderr" <<<"$warning" && ! grep -q "hello" <<<"$warning"; then
+    pass "stderr lines at priority warning, stdout lines below it"
+else
+    fail "journalctl -t chatty -p warning: '$warning'"
+fi
 
 step "systemctl stop supd"
 inside systemctl stop supd

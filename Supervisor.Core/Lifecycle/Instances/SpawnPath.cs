@@ -49,11 +49,14 @@ internal sealed class SpawnPath(LoopContext loop, JobEnvironment environments)
         var description = $"{instance.DisplayName} {kind.Name()} process";
         if (!CommandLine.TryResolve(command, environment.Get("PATH"), out var file, out var argv, out error, definition.Chroot))
             return Failed(instance, kind, error!);
+        output ??= OutputFor(instance);
         var request = new SpawnRequest(
             description, file, argv, environment.ToStrings(),
             definition.Chdir ?? loop.Options.DefaultWorkingDirectory,
-            output ?? OutputFor(instance),
-            ProcessSettings.From(definition), new Processes.Containment.ContainmentUnit(instance.Tag, instance.DisplayName, Processes.Containment.CgroupSettings.From(definition)));
+            output,
+            ProcessSettings.From(definition),
+            new Processes.Containment.ContainmentUnit(instance.Tag, instance.DisplayName, Processes.Containment.CgroupSettings.From(definition)),
+            ErrorOutput: (output as OutputTail)?.Errors);
         if (kind == ProcessKind.Main) instance.MainSpawnedAfter = loop.Processes.ClockTicksSinceBoot();
         var result = loop.Processes.Spawn(request);
         if (!result.Succeeded)
@@ -92,16 +95,21 @@ internal sealed class SpawnPath(LoopContext loop, JobEnvironment environments)
 
     /// <summary>
     /// The sink of one process: the job's log (through a per-process writer that knows its line starts) wrapped in an
-    /// <see cref="OutputTail"/> that keeps the process's last lines. Null when the job's console is not <c>log</c>.
+    /// <see cref="OutputTail"/> that keeps the process's last lines; with a second one for stderr when its lines go to
+    /// journald at their own priority (<see cref="JobLogDirectory.SplitsErrorStream"/>). Null when the job's console
+    /// is not <c>log</c>.
     /// </summary>
     public OutputTail? OutputFor(JobInstance instance)
     {
         var definition = instance.Definition;
         if (definition.Console is not ConsoleMode.Log) return null;
-        var writer = instance.Log is { } log && loop.Logs is not null
-            ? loop.Logs.Writer(log, instance.Class.Name, instance.Name, definition.LogTimestamps)
-            : null;
-        return new OutputTail(writer);
+        if (instance.Log is not { } log || loop.Logs is not { } logs) return new OutputTail(null);
+        var writer = logs.Writer(log, instance.Class.Name, instance.Name, definition.LogTimestamps);
+        if (!logs.SplitsErrorStream) return new OutputTail(writer);
+        return new OutputTail(writer)
+        {
+            Errors = new OutputTail(logs.Writer(log, instance.Class.Name, instance.Name, definition.LogTimestamps, errorStream: true)),
+        };
     }
 
     /// <summary>

@@ -36,6 +36,23 @@ public sealed class OutputTailTests
         Assert.That(tail.Completion.IsCompleted, Is.True);
     }
 
+    [Test]
+    public void With_a_stderr_tail_the_last_lines_of_both_come_in_the_order_read_and_completion_waits_for_both()
+    {
+        var errors = new OutputTail(null, lines: 3);
+        var tail = new OutputTail(null, lines: 3) { Errors = errors };
+        tail.Write(Encoding.UTF8.GetBytes("starting\n"));
+        errors.Write(Encoding.UTF8.GetBytes("warning: no cache\n"));
+        tail.Write(Encoding.UTF8.GetBytes("listening\n"));
+        errors.Write(Encoding.UTF8.GetBytes("fatal: port taken\nexit"));
+
+        Assert.That(tail.Lines(), Is.EqualTo(new[] { "listening", "fatal: port taken", "exit" }), "the last 3 of both, unfinished last");
+        ((IOutputSink)tail).Completed();
+        Assert.That(tail.Completion.IsCompleted, Is.False, "stderr's pipe is still open");
+        ((IOutputSink)errors).Completed();
+        Assert.That(tail.Completion.IsCompleted, Is.True);
+    }
+
     private sealed class Collect : IOutputSink
     {
         public List<byte> Bytes { get; } = [];
