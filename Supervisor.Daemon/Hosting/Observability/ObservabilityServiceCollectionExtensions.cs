@@ -21,7 +21,10 @@ public static class ObservabilityServiceCollectionExtensions
     public static IServiceCollection AddHttpListener(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSupdOptions<HttpListenerOptions, HttpListenerOptionsValidator>(o => o.Bind(configuration.GetSection(HttpListenerOptions.Section)));
-        services.TryAddSingleton<IJobResources, MainProcessResources>();
+        // The containment's accounting (cgroup, else the job's processes summed) where AddContainment ran.
+        services.TryAddSingleton<IJobResources>(sp => sp.GetService<Supervisor.Core.Processes.Containment.IJobContainment>() is { } containment
+            ? new ContainmentResources(containment)
+            : new MainProcessResources());
         services.AddSingleton<SupdMetrics>();
         services.AddSingleton<StatusPage>();
         services.AddSingleton<HttpConnectionGate>();

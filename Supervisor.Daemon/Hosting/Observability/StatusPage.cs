@@ -45,7 +45,8 @@ public sealed class StatusPage(SupervisorLoop loop, IJobResources resources, Sup
         html.Append(CultureInfo.InvariantCulture, $"<span>up {Duration(now - metrics.Started)}</span> ");
         html.Append(CultureInfo.InvariantCulture, $"<span class=\"muted\">{E(Grpc.SupervisorService.VersionText)} · read-only · refreshes every {RefreshSeconds} s · {now:yyyy-MM-dd HH:mm:ss} UTC</span>");
         html.Append("</p></header>\n<main>\n");
-        foreach (var s in list.Take(Limits.MaxObservedInstances)) Card(html, s, now);
+        var usage = resources.ForOneScrape();
+        foreach (var s in list.Take(Limits.MaxObservedInstances)) Card(html, s, now, usage);
         if (list.Count > Limits.MaxObservedInstances)
             html.Append(CultureInfo.InvariantCulture, $"<p class=\"omitted\">{list.Count - Limits.MaxObservedInstances} more instances are not shown (the page shows at most {Limits.MaxObservedInstances}); <code>supctl list</code> shows them all.</p>\n");
         if (list.Count == 0) html.Append("<p class=\"omitted\">No jobs are loaded.</p>\n");
@@ -53,7 +54,7 @@ public sealed class StatusPage(SupervisorLoop loop, IJobResources resources, Sup
         return html.ToString();
     }
 
-    private void Card(StringBuilder html, JobStatusSnapshot s, DateTimeOffset now)
+    private static void Card(StringBuilder html, JobStatusSnapshot s, DateTimeOffset now, IJobResources resources)
     {
         var tone = s.Failure is not null ? "bad" : s.State == JobState.Running ? "ok" : s.State == JobState.Waiting ? "idle" : "busy";
         var name = s.Instance.Length == 0 ? s.Job : $"{s.Job} ({s.Instance})";

@@ -63,9 +63,9 @@ public sealed class SupdMetrics
         _startTime = f.CreateGauge("supd_job_start_time_seconds", "When the running main process started, Unix time. Absent while none runs.", InstanceLabels);
         _logWritten = f.CreateCounter("supd_job_log_written_bytes_total", "Bytes of the instance's output written to its log since supd started.", InstanceLabels);
         _logDropped = f.CreateCounter("supd_job_log_dropped_bytes_total", "Bytes of the instance's output its log could not take (disk full, unwritable) since supd started.", InstanceLabels);
-        _cpu = f.CreateCounter("supd_job_cpu_seconds_total", "CPU time (user and system) of the instance's main process. Absent while none runs.", InstanceLabels);
+        _cpu = f.CreateCounter("supd_job_cpu_seconds_total", "CPU time (user and system) of the instance's start: its cgroup's, else its live processes' summed (as supctl show). Absent while no main process runs.", InstanceLabels);
         _healthy = f.CreateGauge("supd_job_healthy", "1 once the instance's health check passed, 0 while it is unhealthy (until a check passes). Absent without a health check and before its first verdict.", InstanceLabels);
-        _memory = f.CreateGauge("supd_job_memory_bytes", "Resident memory of the instance's main process. Absent while none runs.", InstanceLabels);
+        _memory = f.CreateGauge("supd_job_memory_bytes", "Memory of the instance's start: its cgroup's memory.current, else its live processes' resident sets summed. Absent while no main process runs.", InstanceLabels);
 
         _jobs = f.CreateGauge("supd_jobs", "Jobs loaded.");
         _instances = f.CreateGauge("supd_instances", "Instances alive, and jobs without one (what supctl list shows).");
@@ -116,6 +116,7 @@ public sealed class SupdMetrics
 
     private void Update(IReadOnlyList<JobStatusSnapshot> list)
     {
+        var resources = _resources.ForOneScrape();
         var now = _time.GetUtcNow();
         _jobs.Set(list.Select(s => s.Job).Distinct(StringComparer.Ordinal).Count());
         _instances.Set(list.Count);
@@ -159,7 +160,7 @@ public sealed class SupdMetrics
             SetOrRemove(_lastExit, ExitValue(s.LastExit), labels);
             SetOrRemove(_startTime, s.MainStarted is { } started ? started.ToUnixTimeMilliseconds() / 1000.0 : null, labels);
             SetOrRemove(_healthy, s.Health?.Status switch { "healthy" => 1, "unhealthy" => 0, _ => null }, labels);
-            var usage = _resources.Read(s);
+            var usage = resources.Read(s);
             if (usage is { } u) CounterTo(_cpu, u.CpuSeconds, labels);
             else _cpu.RemoveLabelled(labels);
             SetOrRemove(_memory, usage?.MemoryBytes, labels);
