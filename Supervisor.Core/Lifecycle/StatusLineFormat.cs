@@ -17,6 +17,9 @@ namespace Supervisor.Core.Lifecycle;
 /// </summary>
 public static class StatusLineFormat
 {
+    /// <summary>How supd names an instance everywhere it shows one: <c>nagios</c>, or <c>worker (eu-1)</c>.</summary>
+    public static string DisplayName(string job, string instance) => instance.Length == 0 ? job : $"{job} ({instance})";
+
     /// <param name="processes">Live processes in initctl's order (main, pre-start, post-start, pre-stop, post-stop, check).</param>
     /// <param name="nextRespawn">Time left while a respawn delay runs; null otherwise.</param>
     /// <param name="unhealthy">Why the health check found the instance unhealthy ("check failed 3 times"); null or empty otherwise.</param>
@@ -24,8 +27,7 @@ public static class StatusLineFormat
         string job, string instance, string goal, string state, string? failure, TimeSpan? nextRespawn,
         IReadOnlyList<(string Kind, int Pid)> processes, bool changedOnDisk, bool disabled, string? unhealthy = null)
     {
-        var name = instance.Length == 0 ? job : $"{job} ({instance})";
-        var line = $"{name} {goal}/{state}";
+        var line = $"{DisplayName(job, instance)} {goal}/{state}";
         if (state == "waiting" && !string.IsNullOrEmpty(failure)) line += $" (failed: {failure})";
         if (nextRespawn is { } next) line += FormattableString.Invariant($", next in {next.TotalSeconds:0.0}s");
         var marks = (string.IsNullOrEmpty(unhealthy) ? "" : $" (unhealthy: {unhealthy})")

@@ -18,7 +18,7 @@ public sealed record StateChangeNotification(
     : SupervisorNotification(Sequence, Time)
 {
     public override string ToString() =>
-        $"{(Instance.Length == 0 ? Job : $"{Job} ({Instance})")} {Goal.Name()}/{To.Name()} (from {From.Name()})";
+        $"{StatusLineFormat.DisplayName(Job, Instance)} {Goal.Name()}/{To.Name()} (from {From.Name()})";
 }
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Supervisor.Core.Lifecycle;
 using Supervisor.Protocol;
 
 namespace Supervisor.Ctl.Formatting;
@@ -13,7 +14,7 @@ internal static class ShowFormatter
 {
     public static IEnumerable<string> Lines(JobStatus status, string logTail, int tailLines, DateTimeOffset now)
     {
-        var name = status.Instance.Length == 0 ? status.Job : $"{status.Job} ({status.Instance})";
+        var name = StatusLineFormat.DisplayName(status.Job, status.Instance);
         yield return status.Description.Length == 0 ? name : $"{name} - {status.Description}";
 
         var rows = new List<(string Label, string Value)>();

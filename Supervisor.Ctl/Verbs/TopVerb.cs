@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Supervisor.Ctl.Commands;
 using Supervisor.Ctl.Formatting;
+using Supervisor.Core.Lifecycle;
 using Supervisor.Protocol;
 
 namespace Supervisor.Ctl.Verbs;
@@ -47,7 +48,7 @@ internal static class TopVerb
         return new Sample(reply, Stopwatch.GetTimestamp());
     }
 
-    private static string Key(JobStatus job) => job.Instance.Length == 0 ? job.Job : $"{job.Job} ({job.Instance})";
+    private static string Key(JobStatus job) => StatusLineFormat.DisplayName(job.Job, job.Instance);
 
     private static List<ResourcesFormatter.TopRow> Rows(Sample before, Sample after)
     {

@@ -86,7 +86,7 @@ internal sealed class EventRouting(LoopContext loop, JobEnvironment environments
     private bool HeldThroughBoot(JobClass jobClass, string name, EventMatcher startOn)
     {
         if (!loop.Goals.HoldsThroughBoot(jobClass.Name, name, () => startOn.MatchedEvents().All(e => e.Boot))) return false;
-        loop.Log.LogHeldStopped(name.Length == 0 ? jobClass.Name : $"{jobClass.Name} ({name})");
+        loop.Log.LogHeldStopped(StatusLineFormat.DisplayName(jobClass.Name, name));
         return true;
     }
 

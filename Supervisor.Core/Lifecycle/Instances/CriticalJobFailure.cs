@@ -3,5 +3,5 @@ namespace Supervisor.Core.Lifecycle;
 /// <summary>A job marked <c>critical</c> that failed for good, and why.</summary>
 public sealed record CriticalJobFailure(string Job, string Instance, string Reason)
 {
-    public string DisplayName => Instance.Length == 0 ? Job : $"{Job} ({Instance})";
+    public string DisplayName => StatusLineFormat.DisplayName(Job, Instance);
 }

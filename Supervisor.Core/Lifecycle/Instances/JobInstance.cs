@@ -35,7 +35,7 @@ internal sealed class JobInstance
         StopOn = Definition.StopOn is null ? null : new EventMatcher(Definition.StopOn);
     }
     public string Name { get; }
-    public string DisplayName => Name.Length == 0 ? Class.Name : $"{Class.Name} ({Name})";
+    public string DisplayName => StatusLineFormat.DisplayName(Class.Name, Name);
     public JobLogFile? Log { get; }
 
     public JobGoal Goal { get; set; } = JobGoal.Stop;

@@ -55,7 +55,7 @@ internal sealed class JobRegistry(JobLogDirectory? logs)
 
     // Upstart says "Unknown instance: " with the (often empty) instance name; supd names the job too.
     public static SupervisorException UnknownInstance(JobClass jobClass, string name) =>
-        new(SupervisorError.UnknownInstance, $"Unknown instance: {(name.Length == 0 ? jobClass.Name : $"{jobClass.Name} ({name})")}");
+        new(SupervisorError.UnknownInstance, $"Unknown instance: {StatusLineFormat.DisplayName(jobClass.Name, name)}");
 
     /// <summary>Forgets removed jobs once their last instance has stopped.</summary>
     public void ForgetRemovedJobs()

@@ -36,7 +36,7 @@ internal sealed class PersistedGoals(LoopContext loop, JobEnvironment environmen
         foreach (var goal in state.StoppedByHand)
         {
             Goals.RestoreStop(goal);
-            loop.Log.LogGoalRestored(DisplayName(goal.Job, goal.Instance), "stays stopped (stopped by hand): the boot events do not start it");
+            loop.Log.LogGoalRestored(StatusLineFormat.DisplayName(goal.Job, goal.Instance), "stays stopped (stopped by hand): the boot events do not start it");
         }
         foreach (var disabled in state.Disabled.Take(GoalRecord.MaxDisabledJobs))
         {
@@ -50,7 +50,7 @@ internal sealed class PersistedGoals(LoopContext loop, JobEnvironment environmen
 
     private void RestoreStart(InstanceGoal goal)
     {
-        var name = DisplayName(goal.Job, goal.Instance);
+        var name = StatusLineFormat.DisplayName(goal.Job, goal.Instance);
         if (!loop.Registry.Jobs.TryGetValue(goal.Job, out var jobClass) || !EnvironmentList.AreAssignments(goal.Variables))
         {
             loop.Log.LogGoalRestored(name, "was started by hand but its job no longer exists; forgotten");
@@ -71,8 +71,6 @@ internal sealed class PersistedGoals(LoopContext loop, JobEnvironment environmen
         if (goal.Untrusted) instance.PendingStartVariables.MarkAllUntrusted();
         lifecycle.ChangeGoal(instance, JobGoal.Start);
     }
-
-    private static string DisplayName(string job, string instance) => instance.Length == 0 ? job : $"{job} ({instance})";
 
     /// <summary>An operator's start (not one a job makes on itself from inside, which names its instance).</summary>
     public void StartedByHand(JobInstance instance, JobCommandInput input)

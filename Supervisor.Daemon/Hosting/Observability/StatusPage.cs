@@ -57,7 +57,7 @@ public sealed class StatusPage(SupervisorLoop loop, IJobResources resources, Sup
     private static void Card(StringBuilder html, JobStatusSnapshot s, DateTimeOffset now, IJobResources resources)
     {
         var tone = s.Failure is not null ? "bad" : s.State == JobState.Running ? "ok" : s.State == JobState.Waiting ? "idle" : "busy";
-        var name = s.Instance.Length == 0 ? s.Job : $"{s.Job} ({s.Instance})";
+        var name = StatusLineFormat.DisplayName(s.Job, s.Instance);
         html.Append(CultureInfo.InvariantCulture, $"<article class=\"job {tone}\" data-job=\"{E(s.Job)}\" data-instance=\"{E(s.Instance)}\">\n");
         html.Append(CultureInfo.InvariantCulture, $"<h2><span class=\"name\">{E(name)}</span> <span class=\"state\">{E(s.Goal.Name())}/{E(s.State.Name())}</span></h2>\n");
         if (!string.IsNullOrEmpty(s.Description)) html.Append(CultureInfo.InvariantCulture, $"<p class=\"description\">{E(s.Description)}</p>\n");
