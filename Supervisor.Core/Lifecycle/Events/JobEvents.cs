@@ -18,9 +18,7 @@ internal sealed class JobEvents(EventQueue queue)
     /// <summary>Emits starting/started/stopping/stopped; <paramref name="withResult"/> adds RESULT (and how it failed).</summary>
     public Event Emit(string name, JobInstance instance, bool withResult)
     {
-        var environment = new EnvironmentList();
-        environment.Set("JOB", instance.Class.Name);
-        environment.Set("INSTANCE", instance.Name);
+        var environment = Naming(instance);
         if (withResult)
         {
             environment.Set("RESULT", instance.Failed ? "failed" : "ok");
@@ -30,8 +28,7 @@ internal sealed class JobEvents(EventQueue queue)
                 if (instance.Failure?.Status is { } status) SetExitVariables(environment, status);
             }
         }
-        AddExports(environment, instance);
-        return queue.Emit(name, environment, BootCascade(instance));
+        return EmitWithExports(name, environment, instance);
     }
 
     /// <summary>
@@ -42,15 +39,12 @@ internal sealed class JobEvents(EventQueue queue)
     /// </summary>
     public void EmitExited(JobInstance instance, int pid, ExitStatus status, bool respawn)
     {
-        var environment = new EnvironmentList();
-        environment.Set("JOB", instance.Class.Name);
-        environment.Set("INSTANCE", instance.Name);
+        var environment = Naming(instance);
         environment.Set("PROCESS", ProcessKind.Main.Name());
         environment.Set("PID", pid.ToString(CultureInfo.InvariantCulture));
         SetExitVariables(environment, status);
         environment.Set("RESPAWN", respawn ? "yes" : "no");
-        AddExports(environment, instance);
-        queue.Emit(EventIds.Exited, environment, BootCascade(instance));
+        EmitWithExports(EventIds.Exited, environment, instance);
     }
 
     /// <summary>
@@ -59,12 +53,9 @@ internal sealed class JobEvents(EventQueue queue)
     /// </summary>
     public void EmitHealth(string name, JobInstance instance, ExitStatus? lastCheck)
     {
-        var environment = new EnvironmentList();
-        environment.Set("JOB", instance.Class.Name);
-        environment.Set("INSTANCE", instance.Name);
+        var environment = Naming(instance);
         if (lastCheck is { } status) SetExitVariables(environment, status);
-        AddExports(environment, instance);
-        queue.Emit(name, environment, BootCascade(instance));
+        EmitWithExports(name, environment, instance);
     }
 
     /// <summary>
@@ -83,6 +74,22 @@ internal sealed class JobEvents(EventQueue queue)
             _bootEventsRunning++;
             queue.Emit(name, new EnvironmentList(environment), boot: true).OnFinished.Add(_ => _bootEventsRunning--);
         }
+    }
+
+    // Every job event starts with JOB and INSTANCE (spec §8) ...
+    private static EnvironmentList Naming(JobInstance instance)
+    {
+        var environment = new EnvironmentList();
+        environment.Set("JOB", instance.Class.Name);
+        environment.Set("INSTANCE", instance.Name);
+        return environment;
+    }
+
+    // ... and ends with the job's exported variables; part of the boot while boot events run.
+    private Event EmitWithExports(string name, EnvironmentList environment, JobInstance instance)
+    {
+        AddExports(environment, instance);
+        return queue.Emit(name, environment, BootCascade(instance));
     }
 
     /// <summary>Upstart's <c>EXIT_STATUS=n</c> or <c>EXIT_SIGNAL=NAME</c> (without SIG).</summary>
