@@ -12,6 +12,9 @@ public sealed record JobStatusSnapshot
 
     /// <summary>Live processes in initctl's order: main, pre-start, post-start, pre-stop, post-stop.</summary>
     public IReadOnlyList<(ProcessKind Kind, int Pid)> Processes { get; init; } = [];
+
+    /// <summary>The main process's pid; 0 when none runs.</summary>
+    public int MainPid => Processes.FirstOrDefault(p => p.Kind == ProcessKind.Main).Pid;
     public string? Description { get; init; }
     public string SourcePath { get; init; } = "";
     public int RespawnCount { get; init; }

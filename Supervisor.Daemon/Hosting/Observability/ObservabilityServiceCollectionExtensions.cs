@@ -16,15 +16,11 @@ public static class ObservabilityServiceCollectionExtensions
     /// serves /metrics (<see cref="SupdMetrics"/>) and the status page (<see cref="StatusPage"/>), nothing else of supd: its requests take their own pipeline
     /// (<see cref="MapObservability"/>), so the gRPC control API is not reachable on it. At most
     /// <see cref="Limits.MaxHttpConnections"/> connections at once (<see cref="HttpConnectionGate"/>). Without
-    /// <c>Http:Listen</c> nothing listens. Needs <c>AddSupervisorCore</c> and <c>AddControlSocket</c>.
+    /// <c>Http:Listen</c> nothing listens. Needs <c>AddSupervisorCore</c>, <c>AddControlSocket</c> and <c>AddContainment</c> (CPU and memory).
     /// </summary>
     public static IServiceCollection AddHttpListener(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSupdOptions<HttpListenerOptions, HttpListenerOptionsValidator>(o => o.Bind(configuration.GetSection(HttpListenerOptions.Section)));
-        // The containment's accounting (cgroup, else the job's processes summed) where AddContainment ran.
-        services.TryAddSingleton<IJobResources>(sp => sp.GetService<Supervisor.Core.Processes.Containment.IJobContainment>() is { } containment
-            ? new ContainmentResources(containment)
-            : new MainProcessResources());
         services.AddSingleton<SupdMetrics>();
         services.AddSingleton<StatusPage>();
         services.AddSingleton<HttpConnectionGate>();

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using Supervisor.Core;
 using Supervisor.Core.Lifecycle;
+using Supervisor.Core.Processes.Containment;
 using Supervisor.Core.Processes;
 
 namespace Supervisor.Daemon.Hosting;
@@ -16,7 +17,7 @@ namespace Supervisor.Daemon.Hosting;
 /// <see cref="Limits.MaxStatusLogLineChars"/> characters each, read from the last <see cref="Limits.StatusLogTailBytes"/>
 /// of each log (no symlink followed).
 /// </summary>
-public sealed class StatusPage(SupervisorLoop loop, IJobResources resources, SupdMetrics metrics, TimeProvider time)
+public sealed class StatusPage(SupervisorLoop loop, IJobContainment containment, SupdMetrics metrics, TimeProvider time)
 {
     public const int RefreshSeconds = 10;
 
@@ -45,8 +46,9 @@ public sealed class StatusPage(SupervisorLoop loop, IJobResources resources, Sup
         html.Append(CultureInfo.InvariantCulture, $"<span>up {Duration(now - metrics.Started)}</span> ");
         html.Append(CultureInfo.InvariantCulture, $"<span class=\"muted\">{E(Grpc.SupervisorService.VersionText)} · read-only · refreshes every {RefreshSeconds} s · {now:yyyy-MM-dd HH:mm:ss} UTC</span>");
         html.Append("</p></header>\n<main>\n");
-        var usage = resources.ForOneScrape();
-        foreach (var s in list.Take(Limits.MaxObservedInstances)) Card(html, s, now, usage);
+        // The containment's accounting, as supctl show prints it; one scan of /proc serves the whole page.
+        var resources = new JobResources(containment);
+        foreach (var s in list.Take(Limits.MaxObservedInstances)) Card(html, s, now, resources);
         if (list.Count > Limits.MaxObservedInstances)
             html.Append(CultureInfo.InvariantCulture, $"<p class=\"omitted\">{list.Count - Limits.MaxObservedInstances} more instances are not shown (the page shows at most {Limits.MaxObservedInstances}); <code>supctl list</code> shows them all.</p>\n");
         if (list.Count == 0) html.Append("<p class=\"omitted\">No jobs are loaded.</p>\n");
@@ -54,7 +56,7 @@ public sealed class StatusPage(SupervisorLoop loop, IJobResources resources, Sup
         return html.ToString();
     }
 
-    private static void Card(StringBuilder html, JobStatusSnapshot s, DateTimeOffset now, IJobResources resources)
+    private static void Card(StringBuilder html, JobStatusSnapshot s, DateTimeOffset now, JobResources resources)
     {
         var tone = s.Failure is not null ? "bad" : s.State == JobState.Running ? "ok" : s.State == JobState.Waiting ? "idle" : "busy";
         var name = StatusLineFormat.DisplayName(s.Job, s.Instance);
@@ -62,14 +64,14 @@ public sealed class StatusPage(SupervisorLoop loop, IJobResources resources, Sup
         html.Append(CultureInfo.InvariantCulture, $"<h2><span class=\"name\">{E(name)}</span> <span class=\"state\">{E(s.Goal.Name())}/{E(s.State.Name())}</span></h2>\n");
         if (!string.IsNullOrEmpty(s.Description)) html.Append(CultureInfo.InvariantCulture, $"<p class=\"description\">{E(s.Description)}</p>\n");
         html.Append("<dl>");
-        var main = s.Processes.FirstOrDefault(p => p.Kind == ProcessKind.Main).Pid;
+        var main = s.MainPid;
         Field(html, "pid", main > 0 ? main.ToString(CultureInfo.InvariantCulture) : "—");
         Field(html, "uptime", s.MainStarted is { } started && s.State == JobState.Running ? Duration(now - started) : "—");
         Field(html, "restarts", s.RespawnCount.ToString(CultureInfo.InvariantCulture));
         // A job without a health check has none; "unhealthy" names why (the tone of the card stays its state's).
         Field(html, "health", s.Health is not { } health ? "—" : health.UnhealthyReason is { } why ? $"unhealthy: {why}" : health.Status);
-        var usage = resources.Read(s);
-        Field(html, "cpu", usage is { } u ? $"{u.CpuSeconds.ToString("0.##", CultureInfo.InvariantCulture)} s" : "—");
+        var usage = resources.Of(main);
+        Field(html, "cpu", usage is { } u ? $"{(u.CpuUsec / 1_000_000.0).ToString("0.##", CultureInfo.InvariantCulture)} s" : "—");
         Field(html, "memory", usage is { } m ? Limits.Bytes(m.MemoryBytes) : "—");
         Field(html, "last exit", s.LastExit?.ToString() ?? "—", wide: true);
         html.Append("</dl>\n");

@@ -1,6 +1,7 @@
 using Prometheus;
 using Supervisor.Core;
 using Supervisor.Core.Lifecycle;
+using Supervisor.Core.Processes.Containment;
 using Supervisor.Daemon.Access;
 
 namespace Supervisor.Daemon.Hosting;
@@ -21,7 +22,7 @@ public sealed class SupdMetrics
 
     private readonly SupervisorLoop _loop;
     private readonly RequestCounters _requests;
-    private readonly IJobResources _resources;
+    private readonly IJobContainment _containment;
     private readonly TimeProvider _time;
     private readonly DateTimeOffset _started;
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
@@ -41,12 +42,12 @@ public sealed class SupdMetrics
     // What the previous scrape described: (job, instance) → its state and goal labels, removed when they change or go.
     private Dictionary<(string Job, string Instance), (string State, string Goal)> _described = [];
 
-    public SupdMetrics(SupervisorLoop loop, RequestCounters requests, IJobResources resources, JournalTarget journal,
+    public SupdMetrics(SupervisorLoop loop, RequestCounters requests, IJobContainment containment, JournalTarget journal,
         ConnectionGuard control, HttpConnectionGate http, TimeProvider time)
     {
         _loop = loop;
         _requests = requests;
-        _resources = resources;
+        _containment = containment;
         _journal = journal;
         _control = control;
         _http = http;
@@ -116,7 +117,8 @@ public sealed class SupdMetrics
 
     private void Update(IReadOnlyList<JobStatusSnapshot> list)
     {
-        var resources = _resources.ForOneScrape();
+        // The containment's accounting, as supctl show prints it; one scan of /proc serves the whole scrape.
+        var resources = new JobResources(_containment);
         var now = _time.GetUtcNow();
         _jobs.Set(list.Select(s => s.Job).Distinct(StringComparer.Ordinal).Count());
         _instances.Set(list.Count);
@@ -160,8 +162,8 @@ public sealed class SupdMetrics
             SetOrRemove(_lastExit, ExitValue(s.LastExit), labels);
             SetOrRemove(_startTime, s.MainStarted is { } started ? started.ToUnixTimeMilliseconds() / 1000.0 : null, labels);
             SetOrRemove(_healthy, s.Health?.Status switch { "healthy" => 1, "unhealthy" => 0, _ => null }, labels);
-            var usage = resources.Read(s);
-            if (usage is { } u) CounterTo(_cpu, u.CpuSeconds, labels);
+            var usage = resources.Of(s.MainPid);
+            if (usage is { } u) CounterTo(_cpu, u.CpuUsec / 1_000_000.0, labels);
             else _cpu.RemoveLabelled(labels);
             SetOrRemove(_memory, usage?.MemoryBytes, labels);
         }
