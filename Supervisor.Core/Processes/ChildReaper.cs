@@ -13,8 +13,12 @@ namespace Supervisor.Core.Processes;
 ///
 /// Races: a pid cannot be recycled until we reap it, so pidfd_open right after posix_spawn is exact. The spawn (under
 /// <see cref="Gate"/>), the pidfd registration and the orphan sweep share one lock, so the sweep can never mistake a
-/// just-spawned child for an orphan and swallow its status. An exec helper's exit waits for its report
-/// (<see cref="Settle"/>): a failed helper's exit is nobody's business, a successful one is the job's.
+/// just-spawned child for an orphan and swallow its status.
+///
+/// Exec helpers: the reaper also reads each helper's status pipe, in the same epoll (<see cref="HelperReports"/>), and
+/// posts its <see cref="SpawnReport"/> before any exit of that pid: a helper's exit is held until its report is in; a
+/// failed helper's exit is nobody's business (dropped), a successful one is the job's. So a spawn through the helper
+/// never blocks the spawning thread, and any number of helpers start at once.
 /// </summary>
 internal sealed partial class ChildReaper : IDisposable
 {
@@ -26,10 +30,11 @@ internal sealed partial class ChildReaper : IDisposable
     private readonly bool _isInit;
     private Thread? _thread;
     private Action<ChildExit>? _onExit;
+    private Action<SpawnReport>? _onReport;
     private volatile bool _disposed;
 
     // Exec helpers whose report is still awaited; their exit, if reaped meanwhile, is held in _held.
-    private readonly HashSet<int> _pending = [];
+    private readonly HelperReports _reports = new();
     private readonly Dictionary<int, ChildExit> _held = [];
 
     // Children whose pidfd epoll refused (or who have none): checked on every wake-up and tick.
@@ -59,9 +64,10 @@ internal sealed partial class ChildReaper : IDisposable
     /// <summary>Orphans (not spawned by us) reaped so far.</summary>
     public long OrphansReaped => Interlocked.Read(ref _orphansReaped);
 
-    public void Start(Action<ChildExit> onExit)
+    public void Start(Action<ChildExit> onExit, Action<SpawnReport> onReport)
     {
         _onExit = onExit;
+        _onReport = onReport;
         _thread = new Thread(ReapLoop) { IsBackground = true, Name = "supd-reaper" };
         _thread.Start();
     }
@@ -77,10 +83,20 @@ internal sealed partial class ChildReaper : IDisposable
     }
 
     /// <summary>Under <see cref="Gate"/>, right after posix_spawn: the child cannot have been reaped yet, so its pid is still its own.</summary>
-    /// <param name="awaitReport">An exec helper: its exit is held until <see cref="Settle"/>.</param>
-    public void TrackLocked(int pid, bool awaitReport)
+    /// <param name="reportFd">An exec helper's status pipe (read end, non-blocking; now the reaper's to close): its
+    /// report is read as it comes and its exit held until then. -1 for a process that needs none.</param>
+    public void TrackLocked(int pid, int reportFd = -1)
     {
-        if (awaitReport) _pending.Add(pid);
+        if (reportFd >= 0 && Libc.EpollAdd(_epollFd, reportFd, ReportTag | (uint)reportFd)) _reports.Await(pid, reportFd);
+        else if (reportFd >= 0)
+        {
+            // epoll refused the pipe (max_user_watches): the spawn fails on the next wake-up, and the helper is killed.
+            var error = Errno.Last.Message;
+            Libc.Close(reportFd);
+            _reports.Refuse(pid);
+            _refused.Add(new SpawnReport(pid, $"unable to watch the exec helper's report: {error}", []));
+            Wake();
+        }
         var pidfd = Libc.PidfdOpen(pid, 0);
         if (pidfd < 0)
         {
@@ -93,32 +109,37 @@ internal sealed partial class ChildReaper : IDisposable
         }
         _pidfds[pid] = pidfd;
         WatchOwned(pid, pidfd);
+        // The report's deadline is a whole timeout away: past the reaper's longest sleep, unless the timeout is shorter.
+        if (reportFd >= 0 && _reports.Timeout.TotalMilliseconds < IdleTickMs) Wake();
     }
 
-    /// <summary>
-    /// The exec helper of <paramref name="pid"/> reported. A failed one is killed if still there and its exit never
-    /// reported; a successful one is the job, and an exit held meanwhile is reported now.
-    /// </summary>
-    public void Settle(int pid, bool failed)
+    /// <summary>How long an exec helper has to report before it is killed and its spawn failed.</summary>
+    public TimeSpan ReportTimeout
     {
-        ChildExit? held;
-        lock (Gate)
-        {
-            _pending.Remove(pid);
-            held = _held.Remove(pid, out var exit) ? exit : null;
-            if (failed)
-            {
-                if (held is null)
-                {
-                    _discard.Add(pid);
-                    // A helper that hangs is killed; one that failed exits by itself.
-                    SignalLocked(pid, Signals.SIGKILL);
-                }
-                held = null;
-            }
-        }
-        if (held is { } early) _onExit?.Invoke(early);
+        get => _reports.Timeout;
+        set => _reports.Timeout = value;
     }
+
+    // Under Gate. A report is in: it goes out first, then the helper's exit if it was held (a successful helper is the
+    // job) or never (a failed one, killed here should it still run).
+    private void SettleLocked(SpawnReport report, List<Notice> notices)
+    {
+        notices.Add(new Notice(null, report));
+        var held = _held.Remove(report.Pid, out var exit) ? exit : (ChildExit?)null;
+        if (report.Succeeded)
+        {
+            if (held is { } early) notices.Add(new Notice(early, null));
+            return;
+        }
+        if (held is null)
+        {
+            _discard.Add(report.Pid);
+            SignalLocked(report.Pid, Signals.SIGKILL);
+        }
+    }
+
+    /// <summary>A reaped child's exit, or an exec helper's report, in the order the loop must see them.</summary>
+    private readonly record struct Notice(ChildExit? Exit, SpawnReport? Report);
 
     /// <summary>Follows a process supd did not spawn (expect fork's daemon, re-parented to us) by pidfd.</summary>
     public bool Adopt(int pid)
@@ -169,6 +190,10 @@ internal sealed partial class ChildReaper : IDisposable
     }
 
     private const ulong WakeData = 0; // epoll data of the eventfd; a pidfd's is its child's pid, never 0
+    private const ulong ReportTag = 1UL << 40; // epoll data of a helper's status pipe: this bit, and the fd
+
+    // Helpers whose pipe epoll refused: failed on the next wake-up.
+    private readonly List<SpawnReport> _refused = [];
     private const int MaxEvents = 64;
     // The sweep walks every child in the kernel (about 0.2 ms with 1000 jobs), so it ticks every second only while
     // children come and go, and every 5 s once nothing has been reaped for 10 ticks: an orphan that dies while all is
@@ -179,13 +204,17 @@ internal sealed partial class ChildReaper : IDisposable
 
     private unsafe void ReapLoop()
     {
-        var exits = new List<ChildExit>();
+        var notices = new List<Notice>();
+        var expired = new List<SpawnReport>();
         var events = stackalloc byte[Libc.EpollEventsBytes(MaxEvents)];
         var quietTicks = 0;
         while (!_disposed)
         {
-            // The tick is for orphans: an adopted process's exit makes no pidfd readable, so the sweep finds it.
-            var ready = Libc.EpollWait(_epollFd, events, MaxEvents, quietTicks >= TicksUntilIdle ? IdleTickMs : TickMs);
+            // The tick is for orphans: an adopted process's exit makes no pidfd readable, so the sweep finds it. A
+            // helper's report deadline may come sooner.
+            int timeout;
+            lock (Gate) timeout = _reports.MillisecondsUntilNextDeadline(quietTicks >= TicksUntilIdle ? IdleTickMs : TickMs);
+            var ready = Libc.EpollWait(_epollFd, events, MaxEvents, timeout);
             if (ready < 0)
             {
                 var error = Errno.Last;
@@ -204,24 +233,44 @@ internal sealed partial class ChildReaper : IDisposable
                         ulong counter;
                         Libc.Read(_wakeFd, &counter, sizeof(ulong));
                     }
-                    else TryReapOwned((int)data, exits);
+                    else if ((data & ReportTag) != 0)
+                    {
+                        if (_reports.Read((int)(data & ~ReportTag)) is { } report) SettleLocked(report, notices);
+                    }
+                    else TryReapOwned((int)data, notices);
+                }
+                if (_reports.Count > 0 || _refused.Count > 0)
+                {
+                    expired.AddRange(_refused);
+                    _refused.Clear();
+                    _reports.Expire(expired);
+                    foreach (var report in expired)
+                    {
+                        _reports.Settled(report.Pid);
+                        SettleLocked(report, notices);
+                    }
+                    expired.Clear();
                 }
                 if (_unwatched.Count > 0)
                 {
-                    foreach (var pid in _unwatched.ToArray()) TryReapOwned(pid, exits);
+                    foreach (var pid in _unwatched.ToArray()) TryReapOwned(pid, notices);
                 }
                 var orphans = _orphansReaped;
-                if (_reapOrphans) SweepLocked(exits);
+                if (_reapOrphans) SweepLocked(notices);
                 if (_isInit && ready == 0) GuardChildSignal();
-                quietTicks = ready > 0 || exits.Count > 0 || _orphansReaped != orphans ? 0 : quietTicks + 1;
+                quietTicks = ready > 0 || notices.Count > 0 || _orphansReaped != orphans ? 0 : quietTicks + 1;
             }
-            foreach (var exit in exits) _onExit?.Invoke(exit);
-            exits.Clear();
+            foreach (var notice in notices)
+            {
+                if (notice.Report is { } report) _onReport?.Invoke(report);
+                else if (notice.Exit is { } exit) _onExit?.Invoke(exit);
+            }
+            notices.Clear();
         }
     }
 
     // Under Gate. Reaps one of our children if it has exited.
-    private unsafe void TryReapOwned(int pid, List<ChildExit> exits)
+    private unsafe void TryReapOwned(int pid, List<Notice> exits)
     {
         if (!_pidfds.TryGetValue(pid, out var pidfd)) return;
         Libc.SigInfo info = default;
@@ -244,15 +293,15 @@ internal sealed partial class ChildReaper : IDisposable
     }
 
     // Under Gate. An exec helper's exit waits for its report; a failed helper's is dropped.
-    private void Report(ChildExit exit, List<ChildExit> exits)
+    private void Report(ChildExit exit, List<Notice> exits)
     {
         if (_discard.Remove(exit.Pid)) return;
-        if (_pending.Contains(exit.Pid)) _held[exit.Pid] = exit;
-        else exits.Add(exit);
+        if (_reports.IsAwaited(exit.Pid)) _held[exit.Pid] = exit;
+        else exits.Add(new Notice(exit, null));
     }
 
     // Under Gate. Collects every exited child: ours through their pidfd, orphans by pid.
-    private unsafe void SweepLocked(List<ChildExit> exits)
+    private unsafe void SweepLocked(List<Notice> exits)
     {
         while (true)
         {
@@ -297,6 +346,7 @@ internal sealed partial class ChildReaper : IDisposable
             foreach (var fd in _pidfds.Values)
                 if (fd >= 0) Libc.Close(fd);
             _pidfds.Clear();
+            _reports.Clear();
         }
         Libc.Close(_wakeFd);
         Libc.Close(_epollFd);

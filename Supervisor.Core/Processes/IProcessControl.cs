@@ -2,14 +2,19 @@ namespace Supervisor.Core.Processes;
 
 /// <summary>
 /// The OS seam of the supervisor: spawn, signal, and report exits. The real one is <see cref="NativeProcessControl"/>;
-/// tests drive the lifecycle with a fake. Exits arrive through the handler given to <see cref="Start"/>, on the
-/// reaper's thread: the handler must only post a message.
+/// tests drive the lifecycle with a fake. Exits and exec helpers' reports arrive through the handlers given to
+/// <see cref="Start"/>, on the reaper's thread: the handlers must only post a message. A pid's report always comes
+/// before its exit.
 /// </summary>
 public interface IProcessControl : IDisposable
 {
-    void Start(Action<ChildExit> onExit);
+    void Start(Action<ChildExit> onExit, Action<SpawnReport> onReport);
 
-    /// <summary>Spawns a process in its own session and process group (pgid = pid).</summary>
+    /// <summary>
+    /// Spawns a process in its own session and process group (pgid = pid). Through the exec helper, the result is
+    /// <see cref="SpawnResult.ReportPending"/>: the pid is there (and may be signalled) and whether the job's program
+    /// runs in it comes later, as a <see cref="SpawnReport"/>.
+    /// </summary>
     SpawnResult Spawn(SpawnRequest request);
 
     /// <summary>Sends a signal to a live child we spawned (no effect once it was reaped).</summary>
@@ -81,9 +86,13 @@ public sealed record SpawnRequest(
 /// </summary>
 /// <param name="Transient">The failure was for want of a resource that comes back (EMFILE, ENFILE, EAGAIN, ENOMEM):
 /// a respawning job tries again under its respawn rules instead of failing.</param>
-public readonly record struct SpawnResult(int Pid, string? Error, IReadOnlyList<string>? NotAppliedHints = null, bool Transient = false)
+/// <param name="ReportPending">Started through the exec helper: its <see cref="SpawnReport"/> (success with the hints
+/// not applied, or the failure) is still to come.</param>
+public readonly record struct SpawnResult(int Pid, string? Error, IReadOnlyList<string>? NotAppliedHints = null, bool Transient = false,
+    bool ReportPending = false)
 {
     public static SpawnResult Started(int pid, IReadOnlyList<string>? notApplied = null) => new(pid, null, notApplied);
+    public static SpawnResult Reporting(int pid) => new(pid, null, ReportPending: true);
     public static SpawnResult Failed(string error, bool transient = false) => new(0, error, null, transient);
     public bool Succeeded => Error is null;
     public IReadOnlyList<string> NotApplied => NotAppliedHints ?? [];

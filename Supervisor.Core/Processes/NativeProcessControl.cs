@@ -16,7 +16,10 @@ namespace Supervisor.Core.Processes;
 /// closed right after the spawn, or the pipe would never reach end of file. A job that needs what posix_spawn cannot
 /// set (credentials, limits, umask, nice, oom score, chroot) is started through the <see cref="ExecHelper"/>.
 ///
-/// Reap: the <see cref="ChildReaper"/>'s thread, one pidfd per child registered under the same lock as the spawn.
+/// Reap: the <see cref="ChildReaper"/>'s thread, one pidfd per child registered under the same lock as the spawn. It
+/// also reads each exec helper's report (<see cref="SpawnReport"/>), so a spawn through the helper returns as soon as
+/// the helper runs (<see cref="SpawnResult.ReportPending"/>): the helper's own start-up (~7 ms for the native
+/// <c>supd-exec</c>, ~30 ms for supd itself) never holds the caller, and many run at once.
 /// </summary>
 public sealed partial class NativeProcessControl : IProcessControl
 {
@@ -60,13 +63,17 @@ public sealed partial class NativeProcessControl : IProcessControl
     /// <summary>Orphans (not spawned by us) reaped so far.</summary>
     public long OrphansReaped => _reaper.OrphansReaped;
 
-    public void Start(Action<ChildExit> onExit) => _reaper.Start(onExit);
+    public void Start(Action<ChildExit> onExit, Action<SpawnReport> onReport) => _reaper.Start(onExit, onReport);
 
-    /// <summary>How supd starts itself as the exec helper (argv before <c>--exec-helper</c>).</summary>
+    /// <summary>How the exec helper is started (argv before <c>--exec-helper</c>).</summary>
     public IReadOnlyList<string> ExecHelperCommand { get; init; } = ExecHelper.DefaultCommand();
 
-    /// <summary>How long Spawn waits for the exec helper's report.</summary>
-    public TimeSpan ExecHelperTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>How long an exec helper has to report before its spawn fails and it is killed.</summary>
+    public TimeSpan ExecHelperTimeout
+    {
+        get => _reaper.ReportTimeout;
+        init => _reaper.ReportTimeout = value;
+    }
 
     /// <summary>
     /// A job's output pipe is grown to this (from 64 KiB) so a fast writer fills big chunks between two reads: fewer
@@ -137,6 +144,8 @@ public sealed partial class NativeProcessControl : IProcessControl
             if (errors[0] >= 0) { Libc.Close(errors[0]); Libc.Close(errors[1]); }
             return SpawnResult.Failed($"unable to create status pipe: {error}", error.IsTransient);
         }
+        // The reaper reads the report as it comes, never blocking on it (the helper's end stays blocking).
+        if (helper) Libc.Fcntl(status[0], Libc.F_SETFL, Libc.O_NONBLOCK);
 
         using var path = new NativeString(file);
         using var cwd = new NativeString(helper ? "/" : request.WorkingDirectory);
@@ -179,7 +188,8 @@ public sealed partial class NativeProcessControl : IProcessControl
             {
                 if (_isInit) _reaper.GuardChildSignal();
                 rc = Libc.PosixSpawn(out pid, path.Pointer, actions, attr, argvNative.Pointer, envp.Pointer);
-                if (rc == 0) _reaper.TrackLocked(pid, awaitReport: helper);
+                // The status pipe's read end is the reaper's from here on, to read and to close.
+                if (rc == 0) _reaper.TrackLocked(pid, helper ? status[0] : -1);
             }
         }
         finally
@@ -202,19 +212,7 @@ public sealed partial class NativeProcessControl : IProcessControl
         }
         if (request.Output is not null) StartPump(pipe[0], request.Output, request.Description);
         if (splitErrors) StartPump(errors[0], request.ErrorOutput!, request.Description + " (stderr)");
-        if (!helper) return SpawnResult.Started(pid);
-
-        ExecHelper.Report report;
-        try
-        {
-            report = ExecHelper.ReadStatus(status[0], ExecHelperTimeout);
-        }
-        finally
-        {
-            Libc.Close(status[0]);
-        }
-        _reaper.Settle(pid, failed: report.Error is not null);
-        return report.Error is not null ? SpawnResult.Failed(report.Error) : SpawnResult.Started(pid, report.NotApplied);
+        return helper ? SpawnResult.Reporting(pid) : SpawnResult.Started(pid);
     }
 
     /// <summary>HOME, USER and LOGNAME from the passwd entry of <c>setuid</c>, unless the job sets them itself.</summary>

@@ -72,6 +72,15 @@ internal sealed class CheckGate(LoopContext loop, SpawnPath spawner, JobEnvironm
         });
     }
 
+    /// <summary>The check's exec helper failed: the request is refused as when the check cannot be spawned at all.</summary>
+    public void OnSpawnFailed(JobInstance instance, int pid, string error)
+    {
+        if (instance.Check is not { } check || check.Pid != pid) return;
+        instance.Check = null;
+        check.Timer?.Dispose();
+        check.Request.Reply.TrySetException(Failed(instance, check.Request, $"could not run: {error}", []));
+    }
+
     public void OnTimeout(JobInstance instance, CheckRun check)
     {
         if (!ReferenceEquals(instance.Check, check)) return;

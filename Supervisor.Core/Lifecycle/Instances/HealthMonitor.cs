@@ -82,6 +82,17 @@ internal sealed class HealthMonitor(LoopContext loop, SpawnPath spawner, JobEnvi
         if (instance.State == JobState.Running && instance.MainAlive) Arm(instance, settings.Interval);
     }
 
+    /// <summary>The check's exec helper failed: a failed check, as when it cannot be spawned at all.</summary>
+    public void OnSpawnFailed(JobInstance instance, int pid, string error)
+    {
+        var health = instance.Health;
+        if (health.Pid != pid) return;
+        health.Pid = 0;
+        health.Timer.Disarm();
+        Judge(instance, passed: false, $"could not run: {error}", null, health.Output);
+        if (instance.State == JobState.Running && instance.MainAlive) Arm(instance, instance.Definition.HealthSettings.Interval);
+    }
+
     private void Judge(JobInstance instance, bool passed, string outcome, ExitStatus? status, OutputTail? output)
     {
         var health = instance.Health;

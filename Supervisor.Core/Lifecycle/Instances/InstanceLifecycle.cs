@@ -54,6 +54,9 @@ internal sealed class InstanceLifecycle(
 
     private void Act(JobInstance instance, InstanceInput input, MainExit exit)
     {
+        // The spawn of main through the exec helper is spawned's step until its report is in: a goal change waits for
+        // it, as in every state whose step runs (OnSpawnReported goes on with the goal as it is then).
+        if (instance.State == JobState.Spawned && instance.ReportsPending.Contains(ProcessKind.Main)) return;
         switch (InstanceMachine.Decide(instance.State, input))
         {
             case InstanceAction.Nop:
@@ -187,9 +190,7 @@ internal sealed class InstanceLifecycle(
                     FailAndStop(instance, ProcessKind.Main, null, error);
                     return true;
                 }
-                if (definition.Expect == ExpectMode.None) return true;
-                _expect.Start(instance);
-                return false;
+                return !instance.ReportsPending.Contains(ProcessKind.Main) && MainRuns(instance);
 
             case JobState.PostStart:
                 return !RunHook(instance, ProcessKinds.PostStart);
@@ -257,6 +258,46 @@ internal sealed class InstanceLifecycle(
 
             default:
                 throw new InvalidOperationException($"Cannot enter {instance.State}");
+        }
+    }
+
+    /// <summary>The main process runs the job's program: true to go on, false while an expect wait follows it.</summary>
+    private bool MainRuns(JobInstance instance)
+    {
+        if (instance.Definition.Expect == ExpectMode.None) return true;
+        _expect.Start(instance);
+        return false;
+    }
+
+    /// <summary>
+    /// An exec helper reported (<see cref="SpawnPath.Reported"/>): the step that spawned the process goes on as it would
+    /// have right after a spawn that needs no helper. A failed spawn fails as one would have then; a hook, check or
+    /// health check that started needs nothing now (its exit comes as usual).
+    /// </summary>
+    public void OnSpawnReported(SpawnReport report)
+    {
+        if (spawner.Reported(report) is not var (instance, kind)) return;
+        var info = kind.Info();
+        switch (info.Exit)
+        {
+            case ProcessExitRule.MainRules:
+                if (instance.State != JobState.Spawned) return;
+                if (!report.Succeeded) FailAndStop(instance, ProcessKind.Main, null, report.Error);
+                // A stop asked for meanwhile goes ahead rather than into an expect wait (spawned x GoalStop).
+                if (!report.Succeeded || instance.Goal == JobGoal.Stop || MainRuns(instance)) Advance(instance);
+                break;
+            case ProcessExitRule.AnswersRequest:
+                if (!report.Succeeded) checks.OnSpawnFailed(instance, report.Pid, report.Error!);
+                break;
+            case ProcessExitRule.CountsTowardsHealth:
+                if (!report.Succeeded) health.OnSpawnFailed(instance, report.Pid, report.Error!);
+                break;
+            default:
+                if (report.Succeeded) break;
+                // The hook never ran: its step is over, as when it cannot be spawned at all (RunHook).
+                if (info.SpawnFailureFails) FailAndStop(instance, kind, null, report.Error);
+                Act(instance, InstanceMachine.HookExited(kind)!.Value);
+                break;
         }
     }
 

@@ -79,6 +79,12 @@ internal sealed class JobInstance
     /// <summary>Live process ids by kind; absent when not running.</summary>
     public Dictionary<ProcessKind, int> Pids { get; } = [];
 
+    /// <summary>
+    /// Processes spawned through the exec helper whose report (did the program start?) is still to come: their pid is
+    /// in <see cref="Pids"/>, and the step that spawned them goes on when the report is in (<c>OnSpawnReported</c>).
+    /// </summary>
+    public HashSet<ProcessKind> ReportsPending { get; } = [];
+
     public int MainPid => Pids.GetValueOrDefault(ProcessKind.Main);
     public bool MainAlive => MainPid != 0;
     public DateTimeOffset? MainStarted { get; set; }

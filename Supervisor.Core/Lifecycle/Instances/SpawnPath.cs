@@ -10,6 +10,10 @@ namespace Supervisor.Core.Lifecycle;
 /// start, the command resolved, the request to <see cref="IProcessControl"/> made, and the outcome recorded on the
 /// instance (its pid, its output's tail, the hints the kernel refused). A failure is the job's, never the loop's: it
 /// comes back as an error line, recorded as the instance's last exit.
+///
+/// A spawn through the exec helper succeeds here with the report still to come (<see cref="JobInstance.ReportsPending"/>):
+/// the pid is recorded like any other, and <see cref="Reported"/> settles it when the reaper has read the report, as an
+/// input of its own; the loop never waits for a helper.
 /// </summary>
 internal sealed class SpawnPath(LoopContext loop, JobEnvironment environments)
 {
@@ -66,16 +70,42 @@ internal sealed class SpawnPath(LoopContext loop, JobEnvironment environments)
             return Failed(instance, kind, error!);
         }
         RecordNotApplied(instance, result.NotApplied);
+        if (result.ReportPending) instance.ReportsPending.Add(kind);
         if (request.Output is OutputTail tail) instance.Outputs[kind] = tail;
         instance.Pids[kind] = result.Pid;
         loop.Registry.Processes[result.Pid] = (instance, kind);
         if (kind == ProcessKind.Main)
         {
-            instance.MainStarted = loop.Time.GetUtcNow();
+            // Through the helper, the program starts when the report says so (and a failed one never started).
+            if (!result.ReportPending) instance.MainStarted = loop.Time.GetUtcNow();
             instance.MainProcessGroup = result.Pid;
         }
         loop.Log.LogSpawned(instance.DisplayName, kind.Name(), result.Pid);
         return true;
+    }
+
+    /// <summary>
+    /// The exec helper of one of the instance's processes reported: its hints recorded, and on failure the process
+    /// forgotten (the helper's exit is never reported) and the failure recorded as a spawn failure would have been.
+    /// Returns the instance and kind, or null for a report nobody waits for.
+    /// </summary>
+    public (JobInstance Instance, ProcessKind Kind)? Reported(SpawnReport report)
+    {
+        if (!loop.Registry.Processes.TryGetValue(report.Pid, out var owner)) return null;
+        var (instance, kind) = owner;
+        if (!instance.ReportsPending.Remove(kind)) return null;
+        RecordNotApplied(instance, report.NotApplied);
+        if (report.Succeeded)
+        {
+            if (kind == ProcessKind.Main) instance.MainStarted = loop.Time.GetUtcNow();
+            return owner;
+        }
+        loop.Registry.Processes.Remove(report.Pid);
+        instance.Pids.Remove(kind);
+        instance.Outputs.Remove(kind);
+        if (kind == ProcessKind.Main) instance.MainProcessGroup = 0;
+        Failed(instance, kind, report.Error!);
+        return owner;
     }
 
     private bool Failed(JobInstance instance, ProcessKind kind, string error)

@@ -11,6 +11,9 @@ internal abstract record SupervisorInput;
 
 internal sealed record ChildExitedInput(ChildExit Exit) : SupervisorInput;
 
+/// <summary>An exec helper reported whether the job's program runs in its pid (always before that pid's exit).</summary>
+internal sealed record SpawnReportedInput(SpawnReport Report) : SupervisorInput;
+
 /// <summary>
 /// An instance's deadline (<see cref="InstanceDeadline"/>) was reached: what it meant is decided by the state the
 /// instance is in (ignored if a newer deadline was armed or the instance changed state since).

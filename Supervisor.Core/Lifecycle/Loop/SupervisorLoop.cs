@@ -103,7 +103,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     public Task StartAsync(CancellationToken stoppingToken)
     {
         // Not Post: once the loop has stopped (or failed) an exit has nobody to tell, and the reaper thread must not throw.
-        _loop.Processes.Start(exit => Enqueue(new ChildExitedInput(exit)));
+        _loop.Processes.Start(exit => Enqueue(new ChildExitedInput(exit)), report => Enqueue(new SpawnReportedInput(report)));
         _running = Task.Run(() => RunAsync(stoppingToken), CancellationToken.None);
         return _running;
     }
@@ -254,6 +254,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         switch (input)
         {
             case ChildExitedInput x: _lifecycle.OnChildExited(x.Exit); break;
+            case SpawnReportedInput x: _lifecycle.OnSpawnReported(x.Report); break;
             case DeadlineReachedInput x: _lifecycle.OnDeadlineReached(x.Instance, x.Generation); break;
             case CheckTimerFiredInput x: _checks.OnTimeout(x.Instance, x.Check); break;
             case HealthTimerFiredInput x: _health.OnTimer(x.Instance, x.Generation); break;

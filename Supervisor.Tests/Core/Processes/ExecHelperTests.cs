@@ -16,17 +16,38 @@ public sealed class ExecHelperTests(BinaryFlavor flavor) : IntegrationFixture(fl
 {
     private NativeProcessControl _processes = null!;
     private readonly ConcurrentDictionary<int, TaskCompletionSource<ExitStatus>> _exits = new();
+    private readonly ConcurrentDictionary<int, TaskCompletionSource<SpawnReport>> _reports = new();
+    private readonly ConcurrentQueue<string> _notices = new();
 
     [SetUp]
     public void SetUp()
     {
         _exits.Clear();
+        _reports.Clear();
+        _notices.Clear();
         // The test host is not supd: the helper is the built supd binary.
-        _processes = new NativeProcessControl(NullLogger<NativeProcessControl>.Instance, childSubreaper: false)
+        _processes = Control([Binaries.Supd]);
+    }
+
+    private NativeProcessControl Control(IReadOnlyList<string> helper, TimeSpan? timeout = null)
+    {
+        var control = new NativeProcessControl(NullLogger<NativeProcessControl>.Instance, childSubreaper: false)
         {
-            ExecHelperCommand = [Binaries.Supd],
+            ExecHelperCommand = helper,
+            ExecHelperTimeout = timeout ?? TimeSpan.FromSeconds(10),
         };
-        _processes.Start(exit => ExitOf(exit.Pid).TrySetResult(exit.Status));
+        control.Start(
+            exit =>
+            {
+                _notices.Enqueue($"exit {exit.Pid}");
+                ExitOf(exit.Pid).TrySetResult(exit.Status);
+            },
+            report =>
+            {
+                _notices.Enqueue($"report {report.Pid}");
+                ReportOf(report.Pid).TrySetResult(report);
+            });
+        return control;
     }
 
     [TearDown]
@@ -35,15 +56,26 @@ public sealed class ExecHelperTests(BinaryFlavor flavor) : IntegrationFixture(fl
     private TaskCompletionSource<ExitStatus> ExitOf(int pid) =>
         _exits.GetOrAdd(pid, _ => new TaskCompletionSource<ExitStatus>(TaskCreationOptions.RunContinuationsAsynchronously));
 
+    private TaskCompletionSource<SpawnReport> ReportOf(int pid) =>
+        _reports.GetOrAdd(pid, _ => new TaskCompletionSource<SpawnReport>(TaskCreationOptions.RunContinuationsAsynchronously));
+
     private async Task<ExitStatus> ExitAsync(int pid) => await ExitOf(pid).Task.WaitAsync(TimeSpan.FromSeconds(30));
 
-    private SpawnResult Spawn(ProcessSettings settings, params string[] argv) =>
-        _processes.Spawn(new SpawnRequest("test process", argv[0], argv, ["PATH=/usr/bin:/bin"], "/", null, settings));
+    /// <summary>Spawns, and when the spawn went through the helper, waits for its report: the outcome as one result.</summary>
+    private Task<SpawnResult> Spawn(ProcessSettings settings, params string[] argv) => Spawn(_processes, settings, argv);
+
+    private async Task<SpawnResult> Spawn(NativeProcessControl control, ProcessSettings settings, params string[] argv)
+    {
+        var result = control.Spawn(new SpawnRequest("test process", argv[0], argv, ["PATH=/usr/bin:/bin"], "/", null, settings));
+        if (!result.ReportPending) return result;
+        var report = await ReportOf(result.Pid).Task.WaitAsync(TimeSpan.FromSeconds(30));
+        return report.Succeeded ? SpawnResult.Started(result.Pid, report.NotApplied) : SpawnResult.Failed(report.Error!);
+    }
 
     [Test]
     public async Task A_job_started_through_the_helper_keeps_its_pid_session_and_only_stdio_and_gets_its_settings()
     {
-        var result = Spawn(new ProcessSettings { Umask = 0x3F, Nice = 3 }, "/bin/sleep", "30");
+        var result = await Spawn(new ProcessSettings { Umask = 0x3F, Nice = 3 }, "/bin/sleep", "30");
         Assert.That(result.Succeeded, Is.True, result.Error);
         var pid = result.Pid;
         try
@@ -69,7 +101,7 @@ public sealed class ExecHelperTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public async Task A_quick_job_through_the_helper_reports_its_exit()
     {
-        var result = Spawn(new ProcessSettings { Umask = 0x3F }, "/bin/sh", "-c", "exit 7");
+        var result = await Spawn(new ProcessSettings { Umask = 0x3F }, "/bin/sh", "-c", "exit 7");
         Assert.That(result.Succeeded, Is.True, result.Error);
         Assert.That(await ExitAsync(result.Pid), Is.EqualTo(ExitStatus.Exited(7)));
     }
@@ -77,20 +109,70 @@ public sealed class ExecHelperTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public async Task A_failure_in_the_helper_is_a_spawn_failure_and_its_exit_is_never_reported()
     {
-        var failed = Spawn(new ProcessSettings { Limits = new Dictionary<string, ResourceLimit> { ["nofile"] = new(2_000_000_000, 2_000_000_000) } }, "/bin/true");
-        var missing = Spawn(new ProcessSettings { Umask = 0x3F }, "/nonexistent/program");
+        var failed = await Spawn(new ProcessSettings { Limits = new Dictionary<string, ResourceLimit> { ["nofile"] = new(2_000_000_000, 2_000_000_000) } }, "/bin/true");
+        var missing = await Spawn(new ProcessSettings { Umask = 0x3F }, "/nonexistent/program");
 
         Assert.That(failed.Error, Is.EqualTo("unable to set \"nofile\" resource limit: Operation not permitted"));
         Assert.That(missing.Error, Is.EqualTo("cannot run /nonexistent/program: No such file or directory"));
-        var ok = Spawn(new ProcessSettings { Umask = 0x3F }, "/bin/true");
+        var ok = await Spawn(new ProcessSettings { Umask = 0x3F }, "/bin/true");
         Assert.That(await ExitAsync(ok.Pid), Is.EqualTo(ExitStatus.Exited(0)));
         Assert.That(_exits.Keys, Is.EquivalentTo(new[] { ok.Pid }), "only the process that ran is reported");
     }
 
     [Test]
+    public async Task A_spawn_through_the_helper_returns_at_once_and_its_report_comes_before_its_exit()
+    {
+        var result = _processes.Spawn(new SpawnRequest("test process", "/bin/sh", ["/bin/sh", "-c", "exit 3"], ["PATH=/usr/bin:/bin"], "/", null,
+            new ProcessSettings { Umask = 0x3F }));
+        Assert.That((result.Succeeded, result.ReportPending), Is.EqualTo((true, true)), "the pid now, the report later");
+        var report = await ReportOf(result.Pid).Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.That(report.Succeeded, Is.True, report.Error);
+        Assert.That(await ExitAsync(result.Pid), Is.EqualTo(ExitStatus.Exited(3)));
+        Assert.That(_notices, Is.EqualTo(new[] { $"report {result.Pid}", $"exit {result.Pid}" }));
+    }
+
+    [Test]
+    public async Task Many_helpers_run_at_once_and_each_reports_its_own_outcome()
+    {
+        // Twenty spawns in a row, every other one failing in its helper: each pid gets its own report.
+        var spawned = Enumerable.Range(0, 20).Select(i => _processes.Spawn(new SpawnRequest(
+            "test process", "/bin/sh", ["/bin/sh", "-c", $"exit {i}"], ["PATH=/usr/bin:/bin"], "/", null,
+            i % 2 == 0 ? new ProcessSettings { Umask = 0x3F }
+                : new ProcessSettings { Limits = new Dictionary<string, ResourceLimit> { ["nofile"] = new(2_000_000_000, 2_000_000_000) } })))
+            .ToArray();
+        Assert.That(spawned.All(s => s.ReportPending), Is.True);
+        for (var i = 0; i < spawned.Length; i++)
+        {
+            var report = await ReportOf(spawned[i].Pid).Task.WaitAsync(TimeSpan.FromSeconds(60));
+            if (i % 2 == 0)
+            {
+                Assert.That(report.Succeeded, Is.True, report.Error);
+                Assert.That(await ExitAsync(spawned[i].Pid), Is.EqualTo(ExitStatus.Exited(i)));
+            }
+            else Assert.That(report.Error, Does.StartWith("unable to set \"nofile\" resource limit"));
+        }
+        var failedPids = spawned.Where((_, i) => i % 2 == 1).Select(s => s.Pid);
+        Assert.That(_exits.Keys.Intersect(failedPids), Is.Empty, "a failed helper's exit is never reported");
+    }
+
+    [Test]
+    public async Task A_helper_that_never_reports_is_killed_and_its_spawn_fails_after_the_timeout()
+    {
+        // A "helper" that keeps the status pipe open and says nothing.
+        using var control = Control(["/bin/sh", "-c", "exec sleep 60", "helper"], TimeSpan.FromSeconds(1));
+        var result = control.Spawn(new SpawnRequest("test process", "/bin/true", ["/bin/true"], [], "/", null, new ProcessSettings { Nice = 1 }));
+        Assert.That(result.ReportPending, Is.True);
+        var report = await ReportOf(result.Pid).Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.That(report.Error, Is.EqualTo("the exec helper did not report within 1s"));
+        await Eventually.TrueAsync(() => ProcessTable.Stat(result.Pid) is null || ProcessTable.Stat(result.Pid)?.State == 'Z',
+            "the silent helper killed");
+        Assert.That(_exits.ContainsKey(result.Pid), Is.False, "its exit is nobody's business");
+    }
+
+    [Test]
     public async Task A_refused_oom_score_is_a_hint_reported_as_not_applied()
     {
-        var result = Spawn(new ProcessSettings { OomScore = -1000 }, "/bin/sleep", "30");
+        var result = await Spawn(new ProcessSettings { OomScore = -1000 }, "/bin/sleep", "30");
         Assert.That(result.Succeeded, Is.True, result.Error);
         try
         {
@@ -128,7 +210,7 @@ public sealed class ExecHelperTests(BinaryFlavor flavor) : IntegrationFixture(fl
             for (var i = 0; i < 110; i++)
             {
                 var clock = Stopwatch.StartNew();
-                var result = Spawn(settings, "/bin/true");
+                var result = await Spawn(settings, "/bin/true");
                 Assert.That(result.Succeeded, Is.True, result.Error);
                 await ExitAsync(result.Pid);
                 if (i >= 10) samples.Add(clock.Elapsed.TotalMilliseconds);

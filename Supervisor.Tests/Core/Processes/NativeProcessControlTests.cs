@@ -20,7 +20,7 @@ public sealed class NativeProcessControlTests
     {
         // No subreaper or orphan sweep here: the test host also runs Process.Start children it must reap itself.
         _processes = new NativeProcessControl(NullLogger<NativeProcessControl>.Instance, childSubreaper: false);
-        _processes.Start(exit => ExitOf(exit.Pid).TrySetResult(exit.Status));
+        _processes.Start(exit => ExitOf(exit.Pid).TrySetResult(exit.Status), _ => { });
     }
 
     [TearDown]

@@ -10,10 +10,14 @@ internal sealed class FakeProcessControl : IProcessControl
     private readonly List<(int Pid, int Signal, bool Group)> _signals = [];
     private readonly HashSet<int> _alive = [];
     private Action<ChildExit>? _onExit;
+    private Action<SpawnReport>? _onReport;
     private int _nextPid = 1000;
 
     /// <summary>Optional: decide a spawn's outcome (e.g. a spawn failure).</summary>
     public Func<SpawnRequest, SpawnResult?>? OnSpawn { get; set; }
+
+    /// <summary>Optional: spawns for which this is true go "through the exec helper": their report is the test's to send (<see cref="Report"/>).</summary>
+    public Func<SpawnRequest, bool>? ThroughHelper { get; set; }
 
     public IReadOnlyList<(SpawnRequest Request, int Pid)> Spawns
     {
@@ -31,7 +35,11 @@ internal sealed class FakeProcessControl : IProcessControl
 
     public IReadOnlyList<string> SpawnOrder => Spawns.Select(s => s.Request.Description).ToArray();
 
-    public void Start(Action<ChildExit> onExit) => _onExit = onExit;
+    public void Start(Action<ChildExit> onExit, Action<SpawnReport> onReport)
+    {
+        _onExit = onExit;
+        _onReport = onReport;
+    }
 
     public SpawnResult Spawn(SpawnRequest request)
     {
@@ -41,8 +49,21 @@ internal sealed class FakeProcessControl : IProcessControl
             var pid = ++_nextPid;
             _spawns.Add((request, pid));
             _alive.Add(pid);
-            return SpawnResult.Started(pid);
+            return ThroughHelper?.Invoke(request) == true ? SpawnResult.Reporting(pid) : SpawnResult.Started(pid);
         }
+    }
+
+    /// <summary>
+    /// The exec helper of <paramref name="pid"/> reports, as the reaper would: null <paramref name="error"/> means the
+    /// program runs; otherwise the helper is gone and its exit is never reported (as the real reaper drops it).
+    /// </summary>
+    public void Report(int pid, string? error = null, params string[] notApplied)
+    {
+        if (error is not null)
+        {
+            lock (_gate) _alive.Remove(pid);
+        }
+        _onReport!(new SpawnReport(pid, error, notApplied));
     }
 
     /// <summary>Reports a process's exit to the loop, as the reaper would; its output pipe ends first, as a real one does.</summary>
