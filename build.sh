@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds supd and supctl as NativeAOT single files for linux-x64 (self-contained: no .NET runtime needed to run them).
+# Builds supd, supctl and supd-exec (supd's exec helper) as NativeAOT single files for linux-x64 (self-contained: no .NET runtime needed to run them).
 #
 #   ./build.sh                  publish both into artifacts/bin/ (OUT=DIR to choose another directory)
 #   ./build.sh --test-native    publish, then run the integration fixtures against those binaries only
@@ -32,12 +32,13 @@ trap 'rm -rf "$publish"' EXIT
 # policy (and lintian's embedded-library check) wants one zlib on the system, patched in one place.
 publish_args=()
 if $deb; then publish_args+=(-p:UseSystemZlib=true); fi
-for project in Supervisor.Daemon Supervisor.Ctl; do
-    dotnet publish "$repo/$project" -c Release -r "$rid" -o "$publish/$project" -v q -nologo "${publish_args[@]}"
+for project in Supervisor.Daemon Supervisor.Ctl Supervisor.Daemon/ExecHelper/Supervisor.ExecHelper.csproj; do
+    dotnet publish "$repo/$project" -c Release -r "$rid" -o "$publish/$(basename "$project" .csproj)" -v q -nologo "${publish_args[@]}"
 done
-# Only the two executables: the publish directory also holds debug symbols (*.dbg) and build leftovers.
-install -m 0755 "$publish/Supervisor.Daemon/supd" "$publish/Supervisor.Ctl/supctl" "$out/"
-echo "built: $out/supd $out/supctl ($("$out/supd" --version))"
+# Only the three executables: the publish directory also holds debug symbols (*.dbg) and build leftovers. supd-exec
+# is supd's exec helper (setuid, limits, cgroups…), found beside supd.
+install -m 0755 "$publish/Supervisor.Daemon/supd" "$publish/Supervisor.Ctl/supctl" "$publish/Supervisor.ExecHelper/supd-exec" "$out/"
+echo "built: $out/supd $out/supctl $out/supd-exec ($("$out/supd" --version))"
 
 if $deb; then
     "$repo/packaging/deb/make-deb.sh" --bin-from "$out" --out "$repo/artifacts"

@@ -71,6 +71,13 @@ public static class Defaults
 
         /// <summary>How long a restart's or reload's <c>check</c> may run (supd.json <c>CheckTimeoutSeconds</c>).</summary>
         public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(60);
+
+        /// <summary>
+        /// How long the loop works through the event queue before it lets the inputs waiting behind it in (then goes
+        /// on): 1000 jobs <c>start on startup</c> are ~1000 spawns, seconds of work, and a <c>supctl status</c> meanwhile
+        /// waits at most about this long for its turn, not for the whole bring-up.
+        /// </summary>
+        public static readonly TimeSpan EventPollSlice = TimeSpan.FromMilliseconds(10);
     }
 
     /// <summary>Job logs (supd.json <c>LogRotateSize</c>, <c>LogRotateCount</c>, <c>InstanceLogRetention</c>).</summary>

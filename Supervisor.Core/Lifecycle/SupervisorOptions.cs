@@ -15,6 +15,12 @@ public sealed class SupervisorOptions
     /// <summary>Set in every job's environment after PATH and TERM (supd's socket, so initctl inside a job finds it).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> JobEnvironment { get; set; } = [];
 
+    /// <summary>
+    /// How long the loop works through the event queue before the inputs waiting behind it get their turn
+    /// (<see cref="Defaults.Supervision.EventPollSlice"/>); <see cref="Timeout.InfiniteTimeSpan"/> runs it to quiescence in one go.
+    /// </summary>
+    public TimeSpan EventPollSlice { get; set; } = Defaults.Supervision.EventPollSlice;
+
     /// <summary>How long a job may take to do what its <c>expect</c> says before supd supervises it as it is.</summary>
     public TimeSpan ExpectTimeout { get; set; } = Defaults.Supervision.ExpectTimeout;
 

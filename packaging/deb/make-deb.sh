@@ -5,7 +5,7 @@
 #
 # DIR defaults: artifacts/bin and artifacts. Writes OUT/supd_VERSION_amd64.deb, VERSION being supd's own version
 # (`supd --version`) with the Debian revision of packaging/deb/changelog's first entry, which must name that version.
-# Layout: /usr/bin/{supd,supctl}, /lib/systemd/system/supd.service, bash completion, /usr/share/doc/supd (copyright,
+# Layout: /usr/bin/{supd,supctl,supd-exec}, /lib/systemd/system/supd.service, bash completion, /usr/share/doc/supd (copyright,
 # changelog.Debian.gz, README and docs), manual pages supd(8) and supctl(1), /etc/supd/init; maintainer scripts
 # postinst, prerm, postrm.
 set -euo pipefail
@@ -25,7 +25,7 @@ done
 for tool in dpkg-deb gzip; do
     command -v "$tool" >/dev/null || { echo "make-deb.sh: $tool is needed (Debian's dpkg and gzip)" >&2; exit 1; }
 done
-[ -x "$from/supd" ] && [ -x "$from/supctl" ] || { echo "make-deb.sh: no supd and supctl in $from (run ./build.sh)" >&2; exit 1; }
+[ -x "$from/supd" ] && [ -x "$from/supctl" ] && [ -x "$from/supd-exec" ] || { echo "make-deb.sh: no supd, supctl and supd-exec in $from (run ./build.sh)" >&2; exit 1; }
 
 # "supd 0.1.0" or "supd 0.1.0+abc" -> 0.1.0 (the version of the binaries being packaged, not of the tree).
 upstream="$("$from/supd" --version | grep -o '[0-9][0-9.]*' | head -n 1)"
@@ -45,7 +45,7 @@ doc="$root/usr/share/doc/supd"
 
 install -d -m 0755 "$root/usr/bin" "$root/lib/systemd/system" "$root/usr/share/bash-completion/completions" \
     "$doc" "$root/etc/supd/init" "$root/DEBIAN"
-install -m 0755 "$from/supd" "$from/supctl" "$root/usr/bin/"
+install -m 0755 "$from/supd" "$from/supctl" "$from/supd-exec" "$root/usr/bin/"
 # The unit as install.sh ships it, with the package's paths.
 sed -e 's|/usr/local/bin/supd|/usr/bin/supd|g' -e 's|/usr/local/share/doc|/usr/share/doc|g' \
     -e 's|^# supd as a system service\. install\.sh puts this file in .*|# supd as a system service (from the supd package).|' \

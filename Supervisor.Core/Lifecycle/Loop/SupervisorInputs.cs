@@ -11,6 +11,9 @@ internal abstract record SupervisorInput;
 
 internal sealed record ChildExitedInput(ChildExit Exit) : SupervisorInput;
 
+/// <summary>The event queue stopped after a slice with work left: the loop goes on with it (after the inputs queued before).</summary>
+internal sealed record ContinueEventsInput : SupervisorInput;
+
 /// <summary>An exec helper reported whether the job's program runs in its pid (always before that pid's exit).</summary>
 internal sealed record SpawnReportedInput(SpawnReport Report) : SupervisorInput;
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Supervisor.Core.Events;
@@ -115,9 +116,15 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             await foreach (var input in _inputs.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
                 Interlocked.Decrement(ref _queued);
-                Dispatch(input);
-                // After each message the event queue runs to quiescence, as Upstart's event_poll does.
-                _events.Poll(_routing.Handle);
+                if (input is ContinueEventsInput) _continueQueued = false;
+                else Dispatch(input);
+                // After each message the event queue runs, as Upstart's event_poll does: to quiescence, or for one
+                // slice when there is more, which a ContinueEventsInput behind the inputs already waiting picks up.
+                if (PollEvents())
+                {
+                    if (!_continueQueued) _continueQueued = Enqueue(new ContinueEventsInput());
+                    continue;
+                }
                 _loop.RunAfterSettling();
                 _loop.Registry.ForgetRemovedJobs();
                 _goals.SaveIfDirty();
@@ -132,6 +139,18 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             OnLoopFailed();
             throw new InvalidOperationException("The supervision loop failed", e);
         }
+    }
+
+    // A ContinueEventsInput is in the channel: the event queue has more to do once the inputs ahead of it are handled.
+    private bool _continueQueued;
+
+    /// <summary>One poll of the event queue, cut after <see cref="SupervisorOptions.EventPollSlice"/>; true when work is left.</summary>
+    private bool PollEvents()
+    {
+        var slice = _loop.Options.EventPollSlice;
+        if (slice == Timeout.InfiniteTimeSpan) return _events.Poll(_routing.Handle);
+        var until = Stopwatch.GetTimestamp() + (long)(slice.TotalSeconds * Stopwatch.Frequency);
+        return _events.Poll(_routing.Handle, () => Stopwatch.GetTimestamp() >= until);
     }
 
     private void Post(SupervisorInput input)

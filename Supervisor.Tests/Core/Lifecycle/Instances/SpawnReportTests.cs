@@ -103,3 +103,30 @@ public sealed class SpawnReportTests
         Assert.That(refused.Message, Is.EqualTo("svc: check failed (could not run: unable to setgid: Operation not permitted), not restarted"));
     }
 }
+
+/// <summary>
+/// The event queue in slices (<see cref="SupervisorOptions.EventPollSlice"/>): a long cascade lets the inputs that
+/// arrive meanwhile in, and still ends where running it in one go would.
+/// </summary>
+[TestFixture]
+[Parallelizable(ParallelScope.All)]
+public sealed class EventSliceTests
+{
+    [Test]
+    public async Task A_status_asked_during_a_long_cascade_is_answered_before_the_cascade_ends_and_the_cascade_completes()
+    {
+        var jobs = Enumerable.Range(1, 60).Select(i => ($"j{i}", "start on go\nexec /bin/sleep 100\n")).ToArray();
+        // The smallest slice: one event per turn of the loop.
+        await using var h = await LoopHarness.CreateAsync(o => o.EventPollSlice = TimeSpan.Zero, jobs);
+
+        var emit = h.Loop.EmitAsync("go", [], wait: true);
+        var during = await h.Loop.ListAsync().Within();
+
+        Assert.That(during.Count(s => s.StatusLine().Contains("start/running", StringComparison.Ordinal)),
+            Is.LessThan(60), "answered between two slices, not after the 60 starts");
+        await emit.Within();
+        var after = await h.Loop.ListAsync().Within();
+        Assert.That(after.Count(s => s.StatusLine().Contains("start/running", StringComparison.Ordinal)), Is.EqualTo(60));
+        Assert.That(h.Events.Count(e => e.StartsWith("started ", StringComparison.Ordinal)), Is.EqualTo(60), "every job's started, once");
+    }
+}

@@ -11,7 +11,8 @@ internal sealed class LoopHarness : IAsyncDisposable
 {
     private LoopHarness(Action<SupervisorOptions>? configure = null)
     {
-        var options = new SupervisorOptions { DaemonEnvironment = _ => null };
+        // The event queue runs to quiescence after each input, so SettleAsync means settled (EventSliceTests cut it).
+        var options = new SupervisorOptions { DaemonEnvironment = _ => null, EventPollSlice = Timeout.InfiniteTimeSpan };
         configure?.Invoke(options);
         Loop = new SupervisorLoop(Processes, null, Time, options, NullLogger<SupervisorLoop>.Instance);
         Loop.Notified += n =>
