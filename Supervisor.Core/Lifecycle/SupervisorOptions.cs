@@ -16,6 +16,13 @@ public sealed class SupervisorOptions
     public IReadOnlyList<KeyValuePair<string, string>> JobEnvironment { get; set; } = [];
 
     /// <summary>
+    /// Read-only requests (status, list, definitions, log path) are answered before the inputs queued ahead of them, so
+    /// a busy loop never holds them up. Off, everything is answered in arrival order (the loop's unit tests, which use
+    /// a list request as a barrier).
+    /// </summary>
+    public bool QueriesFirst { get; set; } = true;
+
+    /// <summary>
     /// How long the loop works through the event queue before the inputs waiting behind it get their turn
     /// (<see cref="Defaults.Supervision.EventPollSlice"/>); <see cref="Timeout.InfiniteTimeSpan"/> runs it to quiescence in one go.
     /// </summary>

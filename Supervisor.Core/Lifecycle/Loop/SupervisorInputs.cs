@@ -11,6 +11,9 @@ internal abstract record SupervisorInput;
 
 internal sealed record ChildExitedInput(ChildExit Exit) : SupervisorInput;
 
+/// <summary>A query (status, list, definitions, log path) is waiting: it is answered before the next input is handled.</summary>
+internal sealed record QueryInput : SupervisorInput;
+
 /// <summary>The event queue stopped after a slice with work left: the loop goes on with it (after the inputs queued before).</summary>
 internal sealed record ContinueEventsInput : SupervisorInput;
 

@@ -116,6 +116,10 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             await foreach (var input in _inputs.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
                 Interlocked.Decrement(ref _queued);
+                // Queries (status, list…) change nothing, so they go before whatever was queued ahead of them: a
+                // bring-up of 1000 jobs (a report and a cascade each) never holds up a `supctl status`.
+                AnswerQueries();
+                if (input is QueryInput) continue;
                 if (input is ContinueEventsInput) _continueQueued = false;
                 else Dispatch(input);
                 // After each message the event queue runs, as Upstart's event_poll does: to quiescence, or for one
@@ -153,8 +157,23 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         return _events.Poll(_routing.Handle, () => Stopwatch.GetTimestamp() >= until);
     }
 
+    // Read-only requests, answered before the next input (AnswerQueries); a QueryInput in the channel wakes the loop.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<SupervisorInput> _queries = new();
+
+    private static bool IsQuery(SupervisorInput input) => input is ListInput or StatusInput or DefinitionsInput or LogPathInput;
+
+    private void AnswerQueries()
+    {
+        while (_queries.TryDequeue(out var query)) Dispatch(query);
+    }
+
     private void Post(SupervisorInput input)
     {
+        if (_loop.Options.QueriesFirst && IsQuery(input))
+        {
+            _queries.Enqueue(input);
+            input = new QueryInput();
+        }
         if (!Enqueue(input))
             throw new SupervisorException(SupervisorError.ShuttingDown, _failed ? LoopFailedMessage : "supd is shutting down");
     }

@@ -2,6 +2,7 @@ using NUnit.Framework;
 using Supervisor.Core;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Processes;
+using Supervisor.Tests.Support;
 
 namespace Supervisor.Tests.Core.Lifecycle;
 
@@ -128,5 +129,26 @@ public sealed class EventSliceTests
         var after = await h.Loop.ListAsync().Within();
         Assert.That(after.Count(s => s.StatusLine().Contains("start/running", StringComparison.Ordinal)), Is.EqualTo(60));
         Assert.That(h.Events.Count(e => e.StartsWith("started ", StringComparison.Ordinal)), Is.EqualTo(60), "every job's started, once");
+    }
+
+    [Test]
+    public async Task A_status_goes_before_the_inputs_queued_ahead_of_it()
+    {
+        await using var h = await LoopHarness.CreateAsync(o => o.QueriesFirst = true,
+            ("svc", "respawn\nexec /bin/sleep 100\n"), ("gate", "exec /bin/sleep 100\n"));
+        await h.Loop.StartAsync("svc", []);
+        var first = h.Processes.PidOf("svc", "main");
+        // The loop is held inside gate's spawn while svc's exit and a status request queue up behind it.
+        using var held = new ManualResetEventSlim();
+        h.Processes.OnSpawn = r => r.Description == "gate main process" && !held.Wait(LoopHarness.Bound) ? throw new TimeoutException() : null;
+        _ = h.Loop.StartAsync("gate", [], wait: false);
+        h.Processes.Exit(first, ExitStatus.Killed(Signals.SIGKILL));
+        var status = h.Loop.StatusAsync("svc", []);
+        held.Set();
+
+        Assert.That((await status.Within()).StatusLine(), Is.EqualTo($"svc start/running, process {first}"), "answered before the exit queued ahead");
+        var after = await Eventually.GetAsync(async () => (await h.Loop.StatusAsync("svc", [])).StatusLine(),
+            line => line != $"svc start/running, process {first}" && line.Contains("start/running", StringComparison.Ordinal), "then the respawn");
+        Assert.That(after, Is.EqualTo($"svc start/running, process {h.Processes.PidOf("svc", "main")}"));
     }
 }

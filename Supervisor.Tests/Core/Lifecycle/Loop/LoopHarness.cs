@@ -11,8 +11,9 @@ internal sealed class LoopHarness : IAsyncDisposable
 {
     private LoopHarness(Action<SupervisorOptions>? configure = null)
     {
-        // The event queue runs to quiescence after each input, so SettleAsync means settled (EventSliceTests cut it).
-        var options = new SupervisorOptions { DaemonEnvironment = _ => null, EventPollSlice = Timeout.InfiniteTimeSpan };
+        // Inputs in arrival order, and the event queue to quiescence after each: SettleAsync (a list request) then means
+        // settled. EventSliceTests turn both back on.
+        var options = new SupervisorOptions { DaemonEnvironment = _ => null, EventPollSlice = Timeout.InfiniteTimeSpan, QueriesFirst = false };
         configure?.Invoke(options);
         Loop = new SupervisorLoop(Processes, null, Time, options, NullLogger<SupervisorLoop>.Instance);
         Loop.Notified += n =>
