@@ -45,6 +45,9 @@ public interface IProcessControl : IDisposable
     /// <summary>Sends a signal to every process of a job instance's start (<see cref="SpawnRequest.Unit"/>): its cgroup, or its tagged processes.</summary>
     void SignalUnit(string key, int signal) { }
 
+    /// <summary>Processes of the start the OOM killer ended so far (<see cref="Containment.IJobContainment.OomKills"/>).</summary>
+    long OomKills(string key) => 0;
+
     /// <summary>
     /// The instance's start is over: strays get SIGTERM, SIGKILL after <paramref name="killTimeout"/>, and its cgroup
     /// goes (<see cref="Containment.IJobContainment.End"/>).

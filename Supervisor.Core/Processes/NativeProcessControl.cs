@@ -60,6 +60,8 @@ public sealed partial class NativeProcessControl : IProcessControl
 
     public void EndUnit(string key, TimeSpan killTimeout) => Containment.End(key, killTimeout);
 
+    public long OomKills(string key) => Containment.OomKills(key);
+
     /// <summary>Orphans (not spawned by us) reaped so far.</summary>
     public long OrphansReaped => _reaper.OrphansReaped;
 

@@ -88,6 +88,7 @@ internal static class ShowFormatter
         var text = new StringBuilder($"{exit.Process.Name()} process");
         if (exit.Pid > 0) text.Append(CultureInfo.InvariantCulture, $" {exit.Pid}");
         text.Append(exit.SpawnError.Length > 0 ? $" failed to spawn: {exit.SpawnError}"
+            : exit.OutOfMemory.Length > 0 ? $" {exit.OutOfMemory}"
             : exit.SignalName.Length > 0 ? $" killed by signal {exit.SignalName}"
             : $" exited with status {exit.ExitStatus.ToString(CultureInfo.InvariantCulture)}");
         if (exit.UnixMs > 0) text.Append(", ").Append(When(exit.UnixMs, now));

@@ -65,6 +65,7 @@ internal static class ProtoMapper
                 SignalName = exit.Status is { IsSignal: true } k ? Signals.Name(k.Signal) : "",
                 SpawnError = exit.SpawnError ?? "",
                 UnixMs = exit.When.ToUnixTimeMilliseconds(),
+                OutOfMemory = exit.Status is { OutOfMemory: not null } oom ? oom.ToString() : "",
             };
         }
         return status;

@@ -117,4 +117,13 @@ public sealed class CtlFormattingTests
         Assert.That(lines.Any(l => l.EndsWith("Last exit: main process 42 exited with status 3", StringComparison.Ordinal)), Is.True, string.Join('\n', lines));
         Assert.That(lines[^1], Is.EqualTo("No output logged yet."));
     }
+
+    [Test]
+    public void Show_says_a_process_the_oom_killer_ended_ran_out_of_memory_and_which_limit()
+    {
+        var status = Status("hog", Goal.Stop, State.Waiting);
+        status.LastExit = new ProcessExit { Process = ProcessKind.Main, Pid = 42, SignalName = "KILL", OutOfMemory = "out of memory (memory max 64M)" };
+        var lines = ShowFormatter.Lines(status, "", 10, DateTimeOffset.UnixEpoch).ToArray();
+        Assert.That(lines.Any(l => l.EndsWith("Last exit: main process 42 out of memory (memory max 64M)", StringComparison.Ordinal)), Is.True, string.Join('\n', lines));
+    }
 }

@@ -97,6 +97,8 @@ internal sealed class JobEvents(EventQueue queue)
     {
         if (status.IsSignal) environment.Set("EXIT_SIGNAL", Signals.Name(status.Signal));
         else environment.Set("EXIT_STATUS", status.Code.ToString(CultureInfo.InvariantCulture));
+        // supd's own: the kernel's OOM killer ended it in its cgroup (its memory limit ran out).
+        if (status.OutOfMemory is not null) environment.Set("OOM", "yes");
     }
 
     private static void AddExports(EnvironmentList environment, JobInstance instance)

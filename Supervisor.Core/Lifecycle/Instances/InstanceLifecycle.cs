@@ -369,6 +369,7 @@ internal sealed class InstanceLifecycle(
         }
         var (instance, kind) = owner;
         instance.Pids.Remove(kind);
+        if (kind == ProcessKind.Main) exit = exit with { Status = WithOutOfMemory(instance, exit.Status) };
         spawner.RecordExit(instance, kind, exit.Pid, exit.Status, null);
         if (kind == ProcessKind.Main) loop.Log.LogMainExited(instance.DisplayName, kind.Name(), exit.Pid, exit.Status.ToString());
         else loop.Log.LogProcessExited(instance.DisplayName, kind.Name(), exit.Pid, exit.Status.ToString());
@@ -395,6 +396,18 @@ internal sealed class InstanceLifecycle(
                 Act(instance, InstanceMachine.HookExited(kind)!.Value);
                 break;
         }
+    }
+
+    /// <summary>
+    /// A main process SIGKILLed while its cgroup recorded an OOM kill since this start began: it ran out of memory, and
+    /// says which limit (status, show, <c>exited</c>'s OOM=yes). One cgroup per start, so an earlier start's OOM kill
+    /// never counts; one of its children killed for memory earlier in the same start would (said in job-files.md).
+    /// </summary>
+    private ExitStatus WithOutOfMemory(JobInstance instance, ExitStatus status)
+    {
+        if (status.Signal != Signals.SIGKILL || instance.Tag.Length == 0 || loop.Processes.OomKills(instance.Tag) == 0) return status;
+        var limit = Processes.Containment.CgroupSettings.From(instance.Definition).FirstOrDefault(s => s.Controller == "memory");
+        return status with { OutOfMemory = limit?.Stanza ?? "" };
     }
 
     private void OnMainExitWhileRunning(JobInstance instance, int pid, ExitStatus status)

@@ -139,6 +139,14 @@ public sealed partial class CgroupContainment : IJobContainment
         }
     }
 
+    public long OomKills(string key)
+    {
+        if (_fallback is not null) return 0;
+        string? group;
+        lock (_gate) _groups.TryGetValue(key, out group);
+        return group is null ? 0 : CgroupFiles.OomKills(group);
+    }
+
     public void Signal(string key, int signal)
     {
         if (_fallback is { } tags)

@@ -22,6 +22,23 @@ internal static class CgroupFiles
         return pids;
     }
 
+    /// <summary>
+    /// memory.events' <c>oom_kill</c>: processes of the group the OOM killer ended (its limit, or an ancestor's, ran
+    /// out); 0 where the memory controller is not enabled for the group or it is gone.
+    /// </summary>
+    public static long OomKills(string group)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(Path.Join(group, "memory.events")))
+                if (line.StartsWith("oom_kill ", StringComparison.Ordinal)
+                    && long.TryParse(line.AsSpan(9), NumberStyles.None, CultureInfo.InvariantCulture, out var count))
+                    return count;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return 0;
+    }
+
     /// <summary>cgroup.events says "populated 1" (a live process in it or below); false when it is gone.</summary>
     public static bool Populated(string group)
     {

@@ -29,6 +29,9 @@ public interface IJobContainment
     /// </summary>
     void End(string key, TimeSpan killTimeout);
 
+    /// <summary>Processes of the unit the OOM killer ended so far (its cgroup's memory.events); 0 without a cgroup.</summary>
+    long OomKills(string key) => 0;
+
     /// <summary>The directory of supd's job cgroup the process is in, or null (another group, or no cgroups).</summary>
     string? GroupOf(int pid) => null;
 

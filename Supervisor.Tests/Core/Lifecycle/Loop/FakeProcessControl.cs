@@ -16,6 +16,14 @@ internal sealed class FakeProcessControl : IProcessControl
     /// <summary>Optional: decide a spawn's outcome (e.g. a spawn failure).</summary>
     public Func<SpawnRequest, SpawnResult?>? OnSpawn { get; set; }
 
+    /// <summary>OOM kills by unit key (SUPD_TAG), as a cgroup's memory.events would count them.</summary>
+    public Dictionary<string, long> OomKillCounts { get; } = [];
+
+    public long OomKills(string key)
+    {
+        lock (_gate) return OomKillCounts.GetValueOrDefault(key);
+    }
+
     /// <summary>Optional: spawns for which this is true go "through the exec helper": their report is the test's to send (<see cref="Report"/>).</summary>
     public Func<SpawnRequest, bool>? ThroughHelper { get; set; }
 

@@ -47,6 +47,29 @@ public sealed class CgroupFilesTests
     }
 
     [Test]
+    public void Oom_kills_are_read_from_memory_events_and_are_none_without_the_file()
+    {
+        Assert.That(CgroupFiles.OomKills(_root), Is.Zero, "no memory controller: no memory.events");
+        File.WriteAllText(Path.Join(_root, "memory.events"), "low 0\nhigh 0\nmax 12\noom 2\noom_kill 2\noom_group_kill 0\n");
+        Assert.That(CgroupFiles.OomKills(_root), Is.EqualTo(2));
+        File.WriteAllText(Path.Join(_root, "memory.events"), "oom_kill -1\n");
+        Assert.That(CgroupFiles.OomKills(_root), Is.Zero, "not a count");
+    }
+
+    [Test]
+    public void A_units_oom_kills_come_from_its_own_group()
+    {
+        var containment = new CgroupContainment(new ContainmentMode(_root, Path.Join(_root, "supd"), null, "root"), TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        Assert.That(containment.Open(out var error), error);
+        var group = containment.Prepare(new ContainmentUnit("tag-1", "web"))!;
+        containment.Prepare(new ContainmentUnit("tag-2", "web"));
+        File.WriteAllText(Path.Join(group, "memory.events"), "oom 1\noom_kill 1\n");
+
+        Assert.That((containment.OomKills("tag-1"), containment.OomKills("tag-2"), containment.OomKills("unknown")), Is.EqualTo((1L, 0L, 0L)));
+    }
+
+    [Test]
     public void Each_start_gets_its_own_group_and_its_hooks_share_it()
     {
         var jobs = Path.Join(_root, "supd");
