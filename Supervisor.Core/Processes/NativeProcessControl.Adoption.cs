@@ -5,7 +5,9 @@ using Supervisor.Core.Interop;
 namespace Supervisor.Core.Processes;
 
 // expect fork/daemon without ptrace: the daemon a job's first process leaves behind is re-parented to supd (a child
-// subreaper) and carries the job's tag in its environment; it is found through /proc and tracked by pidfd from then on.
+// subreaper). Where the start has a cgroup, it is one of the cgroup's processes (nothing else can be in it: only root
+// writes cgroup.procs, and whatever the job forks starts inside); without one, it carries the job's tag in its
+// environment and is found through /proc. Either way it is tracked by pidfd from then on.
 public sealed partial class NativeProcessControl
 {
     public ProcessInfo? Inspect(int pid) => ProcFs.Stat(pid);
@@ -13,14 +15,17 @@ public sealed partial class NativeProcessControl
     public IReadOnlyList<int> FindAdopted(string key, string value, ulong startedNotBefore)
     {
         var self = Environment.ProcessId;
+        // The start's cgroup, when it has one (the unit's key is its tag): its few pids rather than every process on
+        // the machine, and a daemon that cleared its environment is found all the same.
+        var group = key == Events.EventIds.ProcessVariables.SupdTag ? Containment.Group(value) : null;
         var needle = Encoding.UTF8.GetBytes($"{key}={value}\0");
         var found = new List<int>();
-        foreach (var pid in ProcFs.Pids())
+        foreach (var pid in group is not null ? Processes.Containment.CgroupFiles.Procs(group) : ProcFs.Pids())
         {
             if (ProcFs.Stat(pid) is not { } info || info.ParentPid != self || info.State == 'Z') continue;
             if (info.StartTime < startedNotBefore) continue; // older than the job's first process: planted, not its daemon
             if (_reaper.Owns(pid)) continue;
-            if (ProcFs.EnvironmentContains(pid, needle)) found.Add(pid);
+            if (group is not null || ProcFs.EnvironmentContains(pid, needle)) found.Add(pid);
         }
         return found;
     }

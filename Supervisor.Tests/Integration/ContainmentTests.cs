@@ -144,6 +144,27 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
     }
 
     [Test]
+    public async Task Expect_daemon_follows_the_job_through_its_cgroup_even_a_daemon_that_cleared_its_environment()
+    {
+        RequireCgroups();
+        await using var supd = Harness(cgroups: true);
+        // `env -i`: the daemon carries no SUPD_TAG, so only its cgroup ties it to the job.
+        var daemon = supd.WriteScript("scrubbed", "setsid env -i /bin/sh -c 'sleep 100000 & exit 0' &\nexit 0\n");
+        supd.WriteJob("scrubbed", $"expect daemon\nexec {daemon}\n");
+        await supd.StartAsync();
+
+        var start = await supd.CtlAsync("start", "scrubbed");
+
+        Assert.That(start.ExitCode, Is.EqualTo(0), start.ToString());
+        var pid = SupdHarness.PidOf(start.Stdout);
+        Assert.That(File.ReadAllText($"/proc/{pid}/comm"), Is.EqualTo("sleep\n"), "the daemon, adopted as the main process");
+        Assert.That(File.ReadAllText($"/proc/{pid}/environ"), Does.Not.Contain("SUPD_TAG"));
+        Assert.That((await supd.CtlAsync("status", "scrubbed")).Stdout, Is.EqualTo($"scrubbed start/running, process {pid}\n"));
+        Assert.That((await supd.CtlAsync("stop", "scrubbed")).Stdout, Is.EqualTo("scrubbed stop/waiting\n"));
+        await Eventually.TrueAsync(() => !ProcessTable.IsAlive(pid), "the daemon stopped");
+    }
+
+    [Test]
     public async Task A_stray_that_ignores_SIGTERM_is_killed_with_its_cgroup_at_the_kill_timeout()
     {
         RequireCgroups();

@@ -73,7 +73,7 @@ internal sealed class ExpectFollower(IProcessControl processes, TimeProvider tim
     private ExpectResult Forked(ExpectMode expect, ExpectWait wait, string tag, ulong spawnedAfter)
     {
         if (wait.InitialExitAt == 0) return default;
-        var candidates = processes.FindAdopted("SUPD_TAG", tag, spawnedAfter);
+        var candidates = processes.FindAdopted(Events.EventIds.ProcessVariables.SupdTag, tag, spawnedAfter);
         if (candidates.Count == 0)
         {
             if (time.GetElapsedTime(wait.InitialExitAt) < options.ExpectForkGrace) return default;

@@ -139,6 +139,12 @@ public sealed partial class CgroupContainment : IJobContainment
         }
     }
 
+    public string? Group(string key)
+    {
+        if (_fallback is not null) return null;
+        lock (_gate) return _groups.GetValueOrDefault(key);
+    }
+
     public long OomKills(string key)
     {
         if (_fallback is not null) return 0;

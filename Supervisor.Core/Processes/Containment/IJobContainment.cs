@@ -29,6 +29,9 @@ public interface IJobContainment
     /// </summary>
     void End(string key, TimeSpan killTimeout);
 
+    /// <summary>The unit's cgroup directory, or null (no cgroups, or none made for it yet).</summary>
+    string? Group(string key) => null;
+
     /// <summary>Processes of the unit the OOM killer ended so far (its cgroup's memory.events); 0 without a cgroup.</summary>
     long OomKills(string key) => 0;
 
