@@ -6,7 +6,7 @@
 # DIR defaults: artifacts/bin and artifacts. Writes OUT/supd_VERSION_amd64.deb, VERSION being supd's own version
 # (`supd --version`) with the Debian revision of packaging/deb/changelog's first entry, which must name that version.
 # Layout: /usr/bin/{supd,supctl,supd-exec}, /lib/systemd/system/supd.service, bash completion, /usr/share/doc/supd (copyright,
-# changelog.Debian.gz, README and docs), manual pages supd(8) and supctl(1), /etc/supd/init; maintainer scripts
+# changelog.Debian.gz, README and docs), manual pages supd(8), supd-exec(8) and supctl(1), /etc/supd/init; maintainer scripts
 # postinst, prerm, postrm.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -59,7 +59,8 @@ install -m 0644 "$repo/README.md" "$repo"/docs/*.md "$doc/"
 install -d -m 0755 "$root/usr/share/man/man1" "$root/usr/share/man/man8"
 gzip -9n < "$here/supctl.1" > "$root/usr/share/man/man1/supctl.1.gz"
 gzip -9n < "$here/supd.8" > "$root/usr/share/man/man8/supd.8.gz"
-chmod 0644 "$root/usr/share/man/man1/supctl.1.gz" "$root/usr/share/man/man8/supd.8.gz"
+gzip -9n < "$here/supd-exec.8" > "$root/usr/share/man/man8/supd-exec.8.gz"
+chmod 0644 "$root/usr/share/man/man1/supctl.1.gz" "$root/usr/share/man/man8/supd.8.gz" "$root/usr/share/man/man8/supd-exec.8.gz"
 
 # Depends: the shared libraries the binaries link (dpkg-shlibdeps when dpkg-dev is there, else libc6 at the
 # newest GLIBC_ symbol version they use).
