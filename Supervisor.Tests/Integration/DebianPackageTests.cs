@@ -34,7 +34,7 @@ public sealed class DebianPackageTests
     {
         var bin = Path.Combine(_root, "bin");
         Directory.CreateDirectory(bin);
-        foreach (var (name, body) in new[] { ("supd", $"echo 'supd (supd {version})'\n"), ("supctl", "exit 0\n") })
+        foreach (var (name, body) in new[] { ("supd", $"echo 'supd (supd {version})'\n"), ("supctl", "exit 0\n"), ("supd-exec", "exit 127\n") })
         {
             var path = Path.Combine(bin, name);
             File.WriteAllText(path, "#!/bin/sh\n" + body);
@@ -68,12 +68,12 @@ public sealed class DebianPackageTests
         Assert.That(entries.Values.Select(e => e.Owner).Distinct(), Is.EqualTo(new[] { "root/root" }));
         foreach (var (path, mode) in new[]
                  {
-                     ("./usr/bin/supd", "-rwxr-xr-x"), ("./usr/bin/supctl", "-rwxr-xr-x"),
+                     ("./usr/bin/supd", "-rwxr-xr-x"), ("./usr/bin/supctl", "-rwxr-xr-x"), ("./usr/bin/supd-exec", "-rwxr-xr-x"),
                      ("./lib/systemd/system/supd.service", "-rw-r--r--"),
                      ("./usr/share/bash-completion/completions/supctl", "-rw-r--r--"),
                      ("./usr/share/doc/supd/copyright", "-rw-r--r--"), ("./usr/share/doc/supd/changelog.Debian.gz", "-rw-r--r--"),
                      ("./usr/share/doc/supd/README.md", "-rw-r--r--"), ("./etc/supd/init/", "drwxr-xr-x"),
-                     ("./usr/share/man/man8/supd.8.gz", "-rw-r--r--"), ("./usr/share/man/man1/supctl.1.gz", "-rw-r--r--"),
+                     ("./usr/share/man/man8/supd.8.gz", "-rw-r--r--"), ("./usr/share/man/man8/supd-exec.8.gz", "-rw-r--r--"), ("./usr/share/man/man1/supctl.1.gz", "-rw-r--r--"),
                  })
         {
             Assert.That(entries.ContainsKey(path), Is.True, $"{path} in\n{contents.Stdout}");

@@ -208,7 +208,8 @@ internal sealed class ControlRequests(
         var e = events.Emit(input.Name, variables);
         if (!input.Wait)
         {
-            input.Reply.TrySetResult();
+            // Once what the event set off has settled, as a start without wait (Await).
+            loop.AfterSettling(() => input.Reply.TrySetResult());
             return;
         }
         e.OnFinished.Add(finished =>

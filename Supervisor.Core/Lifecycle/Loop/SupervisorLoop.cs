@@ -296,16 +296,16 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             case DeadlineReachedInput x: _lifecycle.OnDeadlineReached(x.Instance, x.Generation); break;
             case CheckTimerFiredInput x: _checks.OnTimeout(x.Instance, x.Check); break;
             case HealthTimerFiredInput x: _health.OnTimer(x.Instance, x.Generation); break;
-            case LoadJobsInput x: Reply(x.Reply, () => LoadJobs(x.Jobs)); break;
+            case LoadJobsInput x: ReplySettled(x.Reply, () => LoadJobs(x.Jobs)); break;
             case ListInput x: Reply(x.Reply, _requests.List); break;
             case DefinitionsInput x: Reply(x.Reply, () => _requests.Definitions(x.Job)); break;
             case StatusInput x: Reply(x.Reply, () => _requests.Status(x.Job, x.Environment, x.Instance)); break;
             case JobCommandInput x: _requests.HandleJobCommand(x); break;
             case EmitInput x: _requests.HandleEmit(x); break;
-            case ReloadConfigurationInput x: Reply(x.Reply, () => ReloadConfiguration(x.Loaded)); break;
-            case RestoreGoalsInput x: Reply(x.Reply, () => _goals.Restore(x.State, x.Store, x.BootId)); break;
-            case BootEventsInput x: Reply(x.Reply, () => _jobEvents.EmitBootEvents(x.Events)); break;
-            case DisableInput x: Reply(x.Reply, () => x.Enable ? _goals.Enable(x.Job, x.By) : _goals.Disable(x.Job, x.By)); break;
+            case ReloadConfigurationInput x: ReplySettled(x.Reply, () => ReloadConfiguration(x.Loaded)); break;
+            case RestoreGoalsInput x: ReplySettled(x.Reply, () => _goals.Restore(x.State, x.Store, x.BootId)); break;
+            case BootEventsInput x: ReplySettled(x.Reply, () => _jobEvents.EmitBootEvents(x.Events)); break;
+            case DisableInput x: ReplySettled(x.Reply, () => x.Enable ? _goals.Enable(x.Job, x.By) : _goals.Disable(x.Job, x.By)); break;
             case LogPathInput x: Reply(x.Reply, () => _requests.LogPath(x.Job, x.Environment, x.Instance)); break;
             case ShutdownInput x: BeginShutdown(x.Reply); break;
             case KillEverythingInput x: Reply(x.Reply, KillEverything); break;
@@ -319,6 +319,35 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         try
         {
             reply.TrySetResult(handler());
+        }
+        catch (SupervisorException e)
+        {
+            reply.TrySetException(e);
+        }
+    }
+
+    // A request that changes something is answered once what it set off has settled (the event queue quiescent), as
+    // when the queue always ran to quiescence after each input: the caller's next request sees it done, even where
+    // the cascade took several slices (ready after the boot events, reload-configuration, enable). A refusal at once.
+    private void ReplySettled<T>(TaskCompletionSource<T> reply, Func<T> handler)
+    {
+        try
+        {
+            var result = handler();
+            _loop.AfterSettling(() => reply.TrySetResult(result));
+        }
+        catch (SupervisorException e)
+        {
+            reply.TrySetException(e);
+        }
+    }
+
+    private void ReplySettled(TaskCompletionSource reply, Action handler)
+    {
+        try
+        {
+            handler();
+            _loop.AfterSettling(() => reply.TrySetResult());
         }
         catch (SupervisorException e)
         {
