@@ -45,6 +45,9 @@ public interface IProcessControl : IDisposable
     /// <summary>Sends a signal to every process of a job instance's start (<see cref="SpawnRequest.Unit"/>): its cgroup, or its tagged processes.</summary>
     void SignalUnit(string key, int signal) { }
 
+    /// <summary>How the exec helper is started (argv before its options); empty where there is none.</summary>
+    IReadOnlyList<string> ExecHelperCommand => [];
+
     /// <summary>Processes of the start the OOM killer ended so far (<see cref="Containment.IJobContainment.OomKills"/>).</summary>
     long OomKills(string key) => 0;
 

@@ -19,7 +19,7 @@ namespace Supervisor.Daemon.Grpc;
 /// </summary>
 public sealed class SupervisorService(
     SupervisorLoop loop, SupervisorRuntime runtime, AccessPolicy policy, JobLogDirectory logs, EventMonitor monitor, TimeProvider time,
-    IJobContainment containment, ILogger<SupervisorService> log)
+    IJobContainment containment, IProcessControl processes, ILogger<SupervisorService> log)
     : ProtoService.SupervisorBase
 {
     public static string VersionText => $"supd (supd {typeof(SupervisorService).Assembly.GetName().Version?.ToString(3)})";
@@ -185,7 +185,12 @@ public sealed class SupervisorService(
     }
 
     public override Task<VersionReply> Version(VersionRequest request, ServerCallContext context) =>
-        Task.FromResult(new VersionReply { Version = VersionText, Containment = containment.Mode.Describe() });
+        Task.FromResult(new VersionReply
+        {
+            Version = VersionText,
+            Containment = containment.Mode.Describe(),
+            ExecHelper = string.Join(' ', processes.ExecHelperCommand),
+        });
 
     public override Task<AccessReply> Access(AccessRequest request, ServerCallContext context) => Call(() =>
     {
