@@ -12,7 +12,7 @@ namespace Supervisor.Core.Lifecycle;
 /// <summary>
 /// Overview: the one place supervision state lives and changes, as a thin dispatcher.
 ///
-/// Jobs, instances, events and timers are owned by this loop and touched only from <see cref="RunAsync"/>, which
+/// Jobs, instances, events and timers are owned by this loop and touched only from <see cref="Run"/> (the "supd-loop" thread), which
 /// reads one message at a time from a channel. Process exits (from the reaper thread), deadlines, control requests and
 /// emitted events are all messages (<see cref="SupervisorInput"/>); the public methods post one and await its reply.
 /// Each message goes to the collaborator that owns it (docs/ARCHITECTURE.md, "The supervision loop"):
@@ -105,16 +105,41 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     {
         // Not Post: once the loop has stopped (or failed) an exit has nobody to tell, and the reaper thread must not throw.
         _loop.Processes.Start(exit => Enqueue(new ChildExitedInput(exit)), report => Enqueue(new SpawnReportedInput(report)));
-        _running = Task.Run(() => RunAsync(stoppingToken), CancellationToken.None);
+        // A thread of its own, as the reaper and the output pumps have: a bring-up keeps the loop busy for seconds, and
+        // on a thread-pool thread that would leave the requests (Kestrel, gRPC, replies) one pool thread on a 2-core
+        // machine, and waiting for the pool to grow (about one thread a second) whenever anything else holds it.
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Run(stoppingToken);
+                done.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                done.TrySetException(e);
+            }
+        })
+        { IsBackground = true, Name = "supd-loop" };
+        thread.Start();
+        _running = done.Task;
         return _running;
     }
 
-    private async Task RunAsync(CancellationToken stoppingToken)
+    private void Run(CancellationToken stoppingToken)
     {
+        var reader = _inputs.Reader;
         try
         {
-            await foreach (var input in _inputs.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            while (true)
             {
+                if (!reader.TryRead(out var input))
+                {
+                    // Nothing queued: this thread sleeps until an input comes (or the channel is closed).
+                    if (!reader.WaitToReadAsync(stoppingToken).AsTask().GetAwaiter().GetResult()) return;
+                    continue;
+                }
                 Interlocked.Decrement(ref _queued);
                 // Queries (status, list…) change nothing, so they go before whatever was queued ahead of them: a
                 // bring-up of 1000 jobs (a report and a cascade each) never holds up a `supctl status`.
