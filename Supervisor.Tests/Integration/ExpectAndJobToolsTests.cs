@@ -12,11 +12,7 @@ public sealed class ExpectAndJobToolsTests(BinaryFlavor flavor) : IntegrationFix
     private SupdHarness _shared = null!;
 
     [OneTimeSetUp]
-    public async Task StartSharedSupdAsync()
-    {
-        _shared = new SupdHarness();
-        await _shared.StartAsync();
-    }
+    public async Task StartSharedAsync() => _shared = await StartSharedSupdAsync();
 
     [OneTimeTearDown]
     public async Task StopSharedSupdAsync() => await _shared.DisposeAsync();

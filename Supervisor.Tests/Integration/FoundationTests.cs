@@ -24,11 +24,7 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
     private SupdHarness _shared = null!;
 
     [OneTimeSetUp]
-    public async Task StartSharedSupdAsync()
-    {
-        _shared = new SupdHarness();
-        await _shared.StartAsync();
-    }
+    public async Task StartSharedAsync() => _shared = await StartSharedSupdAsync();
 
     [OneTimeTearDown]
     public async Task StopSharedSupdAsync() => await _shared.DisposeAsync();

@@ -19,11 +19,7 @@ public sealed partial class LogCaptureTests(BinaryFlavor flavor) : IntegrationFi
     private SupdHarness _shared = null!;
 
     [OneTimeSetUp]
-    public async Task StartSharedSupdAsync()
-    {
-        _shared = new SupdHarness();
-        await _shared.StartAsync();
-    }
+    public async Task StartSharedAsync() => _shared = await StartSharedSupdAsync();
 
     [OneTimeTearDown]
     public async Task StopSharedSupdAsync() => await _shared.DisposeAsync();

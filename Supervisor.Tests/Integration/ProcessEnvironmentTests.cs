@@ -17,11 +17,7 @@ public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : Integ
     private SupdHarness _shared = null!;
 
     [OneTimeSetUp]
-    public async Task StartSharedSupdAsync()
-    {
-        _shared = new SupdHarness();
-        await _shared.StartAsync();
-    }
+    public async Task StartSharedAsync() => _shared = await StartSharedSupdAsync();
 
     [OneTimeTearDown]
     public async Task StopSharedSupdAsync() => await _shared.DisposeAsync();
