@@ -8,6 +8,15 @@ namespace Supervisor.Tests.Integration;
 [Parallelizable(ParallelScope.All)]
 public sealed class ExpectAndJobToolsTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
+    // The tests about one job of their own share one supd: a JIT supd's start and warm-up cost more CPU than such a test.
+    private SupdHarness _shared = null!;
+
+    [OneTimeSetUp]
+    public async Task StartSharedAsync() => _shared = await StartSharedSupdAsync();
+
+    [OneTimeTearDown]
+    public async Task StopSharedSupdAsync() => await _shared.DisposeAsync();
+
     [Test]
     public async Task Expect_daemon_follows_a_double_forked_daemon_in_a_new_session()
     {
@@ -32,10 +41,10 @@ public sealed class ExpectAndJobToolsTests(BinaryFlavor flavor) : IntegrationFix
     [Test]
     public async Task Expect_stop_waits_for_the_process_to_stop_itself_then_continues_it()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         var raiser = supd.WriteScript("ready", "echo preparing\nkill -STOP $$\necho continued\nexec sleep 100000\n");
         supd.WriteJob("ready", $"expect stop\nexec {raiser}\n");
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
         var start = await supd.CtlAsync("start", "ready");
 
@@ -48,14 +57,14 @@ public sealed class ExpectAndJobToolsTests(BinaryFlavor flavor) : IntegrationFix
     [Test]
     public async Task Stop_in_pre_start_is_the_upstart_idiom_for_a_job_that_should_not_run()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         supd.WriteJob("guarded", """
             pre-start script
                 [ -e /nonexistent/enable-guarded ] || { stop; exit 0; }
             end script
             exec sleep 100000
             """);
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
         var start = await supd.CtlAsync("start", "guarded");
 
@@ -66,7 +75,7 @@ public sealed class ExpectAndJobToolsTests(BinaryFlavor flavor) : IntegrationFix
     [Test]
     public async Task Job_scripts_reach_their_supd_through_initctl_start_and_status()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         supd.WriteJob("worker", "exec sleep 100000\n");
         supd.WriteJob("boss", """
             task
@@ -78,7 +87,7 @@ public sealed class ExpectAndJobToolsTests(BinaryFlavor flavor) : IntegrationFix
                 start worker || echo "second start: $?"
             end script
             """);
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
         var start = await supd.CtlAsync("start", "boss");
 
@@ -91,8 +100,8 @@ public sealed class ExpectAndJobToolsTests(BinaryFlavor flavor) : IntegrationFix
     [Test]
     public async Task The_tools_without_a_job_outside_a_job_say_the_job_name_is_missing()
     {
-        await using var supd = new SupdHarness();
-        await supd.StartAsync();
+        var supd = _shared;
+        await supd.ReloadJobsAsync();
 
         var result = await supd.CtlAsync("stop");
 

@@ -4,7 +4,11 @@ using Supervisor.Tests.Support;
 
 namespace Supervisor.Tests.Integration;
 
-/// <summary>The Foundation's vertical slice, as a user drives it: real supd, real supctl, real processes.</summary>
+/// <summary>
+/// The Foundation's vertical slice, as a user drives it: real supd, real supctl, real processes. Tests that need no supd
+/// of their own (no startup event, no full list, no signal to supd) share one, each with its own job names: a JIT
+/// supd's start and warm-up cost more CPU than such a test costs itself.
+/// </summary>
 [TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
 public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
@@ -16,6 +20,14 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
             while true; do echo "tick $$"; sleep 1; done
         end script
         """;
+
+    private SupdHarness _shared = null!;
+
+    [OneTimeSetUp]
+    public async Task StartSharedAsync() => _shared = await StartSharedSupdAsync();
+
+    [OneTimeTearDown]
+    public async Task StopSharedSupdAsync() => await _shared.DisposeAsync();
 
     [Test]
     public async Task Status_of_a_running_job_prints_initctls_line()
@@ -116,9 +128,9 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public async Task Emit_helloworld_puts_the_event_variables_in_the_jobs_log()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         supd.WriteJob("helloworld", "start on helloworld\nexec env\n");
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
         var emit = await supd.CtlAsync("emit", "helloworld", "foo=bar", "baz=fizz");
 
@@ -135,8 +147,8 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public async Task Unknown_job_is_refused_with_exit_1()
     {
-        await using var supd = new SupdHarness();
-        await supd.StartAsync();
+        var supd = _shared;
+        await supd.ReloadJobsAsync();
 
         foreach (var verb in new[] { "status", "start", "stop", "restart" })
         {
@@ -162,9 +174,9 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public async Task Stopping_a_stopped_job_is_refused_as_an_unknown_instance()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         supd.WriteJob("idle", "exec sleep 1000\n");
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
         var result = await supd.CtlAsync("stop", "idle");
 
@@ -219,9 +231,9 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public async Task A_task_start_waits_until_it_has_run()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         supd.WriteJob("once", "task\nexec echo ran-once\n");
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
         var result = await supd.CtlAsync("start", "once");
 
@@ -232,7 +244,7 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public async Task Hooks_run_around_the_main_process_and_their_output_reaches_the_log()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         supd.WriteJob("hooked", """
             pre-start exec echo pre-start-ran
             exec sleep 1000
@@ -240,7 +252,7 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
                 echo "post-stop-ran $UPSTART_JOB"
             end script
             """);
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
         Assert.That((await supd.CtlAsync("start", "hooked")).ExitCode, Is.EqualTo(0));
         Assert.That((await supd.CtlAsync("stop", "hooked")).ExitCode, Is.EqualTo(0));
@@ -252,9 +264,9 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public async Task A_failing_pre_start_fails_the_start_with_the_reason()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         supd.WriteJob("picky", "pre-start exec false\nexec sleep 1000\n");
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
         var result = await supd.CtlAsync("start", "picky");
 
@@ -268,9 +280,9 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public async Task A_program_that_does_not_exist_fails_to_spawn_with_the_reason()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         supd.WriteJob("ghost", "exec /nonexistent/program --flag\n");
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
         var result = await supd.CtlAsync("start", "ghost");
 
@@ -282,9 +294,9 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public async Task A_job_that_respawns_too_fast_is_stopped()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         supd.WriteJob("crashy", "respawn\nrespawn limit 3 60\nexec false\n");
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
         // As with Upstart, start returns once the service has reached running; the crash loop follows.
         var result = await supd.CtlAsync("start", "crashy");

@@ -15,10 +15,19 @@ namespace Supervisor.Tests.Integration;
 [Parallelizable(ParallelScope.All)]
 public sealed partial class LogCaptureTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
+    // The tests about one job of their own share one supd: a JIT supd's start and warm-up cost more CPU than such a test.
+    private SupdHarness _shared = null!;
+
+    [OneTimeSetUp]
+    public async Task StartSharedAsync() => _shared = await StartSharedSupdAsync();
+
+    [OneTimeTearDown]
+    public async Task StopSharedSupdAsync() => await _shared.DisposeAsync();
+
     [Test]
     public async Task A_failing_pre_start_explains_itself_in_the_start_error_and_in_its_log()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         supd.WriteJob("nagios", """
             pre-start script
                 echo "checking /etc/nagios.cfg"
@@ -27,7 +36,7 @@ public sealed partial class LogCaptureTests(BinaryFlavor flavor) : IntegrationFi
             end script
             exec sleep 1000
             """);
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
         var start = await supd.CtlAsync("start", "nagios");
 
@@ -51,9 +60,9 @@ public sealed partial class LogCaptureTests(BinaryFlavor flavor) : IntegrationFi
     [Test]
     public async Task Rotation_under_a_fast_writer_loses_no_line_and_splits_none()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         supd.WriteJob("fast", "task\nlog rotate 64K 100\nexec seq 1 100000\n");
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
         Assert.That((await supd.CtlAsync("start", "fast")).ExitCode, Is.EqualTo(0));
         string[] Files() => Directory.GetFiles(supd.LogDir, "fast.log*")
@@ -143,13 +152,13 @@ public sealed partial class LogCaptureTests(BinaryFlavor flavor) : IntegrationFi
     [Test]
     public async Task A_child_that_left_the_jobs_group_is_captured_while_it_runs_and_ended_with_the_job()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         // The child leaves the job's process group (setsid), so the SIGKILL that follows the main process's exit misses
         // it; its output is still the job's, and since issue 19 (no strays) it does not outlive the job: a task that
         // finished ends what it left, in cgroup mode and in process-group mode (found through the start's tag).
         var child = Path.Combine(supd.Root, "child.pid");
         supd.WriteJob("parent", $"task\nexec /bin/sh -c 'setsid /bin/sh -c \"echo from the child; echo \\$\\$ > {child}.tmp; mv {child}.tmp {child}; exec sleep 1000\" & while [ ! -e {child} ]; do sleep 0.05; done; echo \"main done\"'\n");
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
         Assert.That((await supd.CtlAsync("start", "parent")).ExitCode, Is.EqualTo(0));
         Assert.That((await supd.CtlAsync("status", "parent")).Stdout, Is.EqualTo("parent stop/waiting\n"));

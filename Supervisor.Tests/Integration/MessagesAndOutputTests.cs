@@ -9,6 +9,8 @@ namespace Supervisor.Tests.Integration;
 /// <summary>
 /// What a new user reads (issue 22): errors that say what is wrong, JSON a script can use, completion without setup,
 /// a log that is quiet at Information, and what `start` says of a service that dies at once (`start grace`).
+/// Tests about one job of their own share one supd (a JIT supd's start and warm-up cost more CPU than such a test);
+/// those about supd's own log, its start-up jobs, its socket or every job it has start their own.
 /// </summary>
 [TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
@@ -16,6 +18,14 @@ public sealed class MessagesAndOutputTests(BinaryFlavor flavor) : IntegrationFix
 {
     // A real account (created once, kept: the name is fixed, so reruns reuse it).
     private const string TestUser = "supd-msg-test";
+
+    private SupdHarness _shared = null!;
+
+    [OneTimeSetUp]
+    public async Task StartSharedAsync() => _shared = await StartSharedSupdAsync();
+
+    [OneTimeTearDown]
+    public async Task StopSharedSupdAsync() => await _shared.DisposeAsync();
 
     [Test]
     public async Task A_socket_in_a_directory_the_caller_may_not_search_says_permission_denied()
@@ -52,9 +62,9 @@ public sealed class MessagesAndOutputTests(BinaryFlavor flavor) : IntegrationFix
     [Test]
     public async Task A_program_that_does_not_exist_is_named_in_the_reply_the_status_and_show()
     {
-        await using var h = new SupdHarness();
+        var h = _shared;
         h.WriteJob("nosuch", "exec /usr/bin/does-not-exist\n");
-        await h.StartAsync();
+        await h.ReloadJobsAsync();
         const string why = "cannot run /usr/bin/does-not-exist: No such file or directory";
 
         var start = await h.CtlAsync("start", "nosuch");
@@ -68,9 +78,9 @@ public sealed class MessagesAndOutputTests(BinaryFlavor flavor) : IntegrationFix
     [Test]
     public async Task Usage_of_a_job_without_a_usage_stanza_says_so()
     {
-        await using var h = new SupdHarness();
+        var h = _shared;
         h.WriteJob("web", "exec sleep 1000\n");
-        await h.StartAsync();
+        await h.ReloadJobsAsync();
 
         var usage = await h.CtlAsync("usage", "web");
         Assert.That((usage.ExitCode, usage.Stdout), Is.EqualTo((0, "web has no usage stanza: its job file does not say which variables its start takes\n")));
@@ -127,9 +137,9 @@ public sealed class MessagesAndOutputTests(BinaryFlavor flavor) : IntegrationFix
         var kill = readme.Single(l => l.StartsWith("kill -9 $(supctl status ticker", StringComparison.Ordinal)).TrimEnd();
         var recipe = kill["kill -9 $(".Length..kill.LastIndexOf(')')];
 
-        await using var h = new SupdHarness();
+        var h = _shared;
         var file = h.WriteJob("ticker", "exec sleep 1000\n");
-        await h.StartAsync();
+        await h.ReloadJobsAsync();
         var pid = SupdHarness.PidOf((await h.CtlAsync("start", "ticker")).Stdout);
         File.AppendAllText(file, "# changed\n");
         await h.CtlAsync("reload-configuration");
@@ -232,9 +242,9 @@ public sealed class MessagesAndOutputTests(BinaryFlavor flavor) : IntegrationFix
     [Test]
     public async Task Without_start_grace_a_service_that_exits_at_once_is_reported_running_as_initctl_did()
     {
-        await using var h = new SupdHarness();
+        var h = _shared;
         h.WriteJob("quick", "exec sh -c 'exit 3'\n");
-        await h.StartAsync();
+        await h.ReloadJobsAsync();
 
         var start = await h.CtlAsync("start", "quick");
         Assert.That(start.ExitCode, Is.Zero, start.ToString());
@@ -245,9 +255,9 @@ public sealed class MessagesAndOutputTests(BinaryFlavor flavor) : IntegrationFix
     [Test]
     public async Task With_start_grace_a_main_process_that_dies_within_it_fails_the_start_even_with_respawn()
     {
-        await using var h = new SupdHarness();
+        var h = _shared;
         h.WriteJob("flaky", "respawn\nstart grace 3\nexec sh -c 'echo going down; sleep 0.3; exit 3'\n");
-        await h.StartAsync();
+        await h.ReloadJobsAsync();
 
         var start = await h.CtlAsync("start", "flaky");
         Assert.That(start.ExitCode, Is.EqualTo(1), start.ToString());
@@ -261,9 +271,9 @@ public sealed class MessagesAndOutputTests(BinaryFlavor flavor) : IntegrationFix
     [Test]
     public async Task With_start_grace_start_answers_once_the_main_process_has_stayed_up_that_long()
     {
-        await using var h = new SupdHarness();
+        var h = _shared;
         h.WriteJob("steady", "start grace 1.5\nexec sleep 1000\n");
-        await h.StartAsync();
+        await h.ReloadJobsAsync();
 
         var start = await h.CtlAsync("start", "steady");
         var answered = DateTimeOffset.UtcNow;

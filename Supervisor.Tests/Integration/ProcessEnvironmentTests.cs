@@ -13,6 +13,15 @@ namespace Supervisor.Tests.Integration;
 [Parallelizable(ParallelScope.All)]
 public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
+    // The tests about one job of their own share one supd: a JIT supd's start and warm-up cost more CPU than such a test.
+    private SupdHarness _shared = null!;
+
+    [OneTimeSetUp]
+    public async Task StartSharedAsync() => _shared = await StartSharedSupdAsync();
+
+    [OneTimeTearDown]
+    public async Task StopSharedSupdAsync() => await _shared.DisposeAsync();
+
     private static bool IsRoot => Environment.UserName == "root" || GetEuid() == 0;
 
     [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "geteuid")]
@@ -151,7 +160,7 @@ public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : Integ
     [Test]
     public async Task Refused_limits_credentials_and_directories_fail_the_start_with_upstarts_messages()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         // Above fs.nr_open: refused even with CAP_SYS_RESOURCE.
         supd.WriteJob("toomany", "task\nlimit nofile 2000000000 2000000000\nexec true\n");
         supd.WriteJob("softhard", "task\nlimit core 10 5\nexec true\n");
@@ -159,7 +168,7 @@ public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : Integ
         supd.WriteJob("nouser", "task\nsetuid no-such-user-supd\nexec true\n");
         supd.WriteJob("nogroup", "task\nsetgid no-such-group-supd\nexec true\n");
         supd.WriteJob("hooked", "task\nchdir /nonexistent/supd-test\npre-start exec true\nexec true\n");
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
         await AssertFailsToStart(supd, "toomany", "main", "unable to set \"nofile\" resource limit: Operation not permitted");
         await AssertFailsToStart(supd, "softhard", "main", "unable to set \"core\" resource limit: Invalid argument");
@@ -193,14 +202,14 @@ public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : Integ
     [Test]
     public async Task Oom_never_is_a_hint_the_seeds_ssh_job_runs_and_supd_says_what_it_could_not_apply()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         // samples/upstart/ssh.conf, with sleep for sshd (not installed) and without expect fork (the lifecycle's issue).
         var ssh = File.ReadAllText(Path.Combine(Binaries.RepositoryRoot, "samples", "upstart", "ssh.conf"))
             .Replace("expect fork\n", "", StringComparison.Ordinal)
             .Replace("exec /usr/sbin/sshd", "script\n  cat /proc/self/oom_score_adj\n  exec sleep 1000\nend script", StringComparison.Ordinal);
         Assert.That(ssh, Does.Contain("oom never"));
         supd.WriteJob("ssh", ssh);
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
         await supd.CtlAsync("emit", "filesystem", "--no-wait");
 

@@ -13,12 +13,21 @@ namespace Supervisor.Tests.Integration;
 [Parallelizable(ParallelScope.All)]
 public sealed class RestartCheckAndBackoffTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
+    // The tests about one job of their own share one supd: a JIT supd's start and warm-up cost more CPU than such a test.
+    private SupdHarness _shared = null!;
+
+    [OneTimeSetUp]
+    public async Task StartSharedAsync() => _shared = await StartSharedSupdAsync();
+
+    [OneTimeTearDown]
+    public async Task StopSharedSupdAsync() => await _shared.DisposeAsync();
+
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(90);
 
     [Test]
     public async Task A_failing_check_leaves_the_old_pid_running_and_no_check_restarts_it()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         var config = Path.Combine(supd.Root, "nagios.cfg");
         File.WriteAllText(config, "broken\n");
         supd.WriteJob("nagios", $$"""
@@ -30,7 +39,7 @@ public sealed class RestartCheckAndBackoffTests(BinaryFlavor flavor) : Integrati
             exec sleep 1000
 
             """);
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
         Assert.That((await supd.CtlAsync("start", "nagios")).ExitCode, Is.EqualTo(0));
         var first = await supd.MainPidAsync("nagios");
 
@@ -93,7 +102,7 @@ public sealed class RestartCheckAndBackoffTests(BinaryFlavor flavor) : Integrati
     [Test]
     public async Task Respawn_delays_grow_and_reset_after_a_stable_run()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         var trace = Path.Combine(supd.Root, "trace");
         var stable = Path.Combine(supd.Root, "stay-up");
         // respawn delay 0.25 2: 0.25, 0.5, 1, 2, 2… and a run of 2 s or more resets it to 0.25.
@@ -109,7 +118,7 @@ public sealed class RestartCheckAndBackoffTests(BinaryFlavor flavor) : Integrati
             end script
 
             """);
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
         Assert.That((await supd.CtlAsync("start", "flappy")).ExitCode, Is.EqualTo(0));
 
         await Eventually.TrueAsync(() => Runs(trace).Count >= 5, "five runs", Long);

@@ -11,6 +11,15 @@ namespace Supervisor.Tests.Integration;
 [Parallelizable(ParallelScope.All)]
 public sealed class UpstartSemanticsTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
+    // The tests about one job of their own share one supd: a JIT supd's start and warm-up cost more CPU than such a test.
+    private SupdHarness _shared = null!;
+
+    [OneTimeSetUp]
+    public async Task StartSharedAsync() => _shared = await StartSharedSupdAsync();
+
+    [OneTimeTearDown]
+    public async Task StopSharedSupdAsync() => await _shared.DisposeAsync();
+
     [Test]
     public async Task An_event_after_a_stop_by_hand_starts_the_job_again()
     {
@@ -107,9 +116,9 @@ public sealed class UpstartSemanticsTests(BinaryFlavor flavor) : IntegrationFixt
     [Test]
     public async Task Restart_runs_with_the_variables_it_is_given_and_none_without()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         supd.WriteJob("envy", "script\n  echo \"color=${COLOR:-none} size=${SIZE:-none}\"\n  exec sleep 300\nend script\n");
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
         Assert.That((await supd.CtlAsync("start", "envy", "COLOR=blue", "SIZE=2")).ExitCode, Is.EqualTo(0));
         await supd.WaitForLogAsync("envy", "color=blue size=2\n");
@@ -124,11 +133,11 @@ public sealed class UpstartSemanticsTests(BinaryFlavor flavor) : IntegrationFixt
     [Test]
     public async Task A_failed_restart_says_Job_failed_to_restart_then_why()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         var flag = Path.Combine(supd.Root, "ready");
         File.WriteAllText(flag, "");
         supd.WriteJob("flaky", $"pre-start script\n  [ -e {flag} ] || {{ echo \"no flag\"; exit 3; }}\nend script\nexec sleep 300\n");
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
         Assert.That((await supd.CtlAsync("start", "flaky")).ExitCode, Is.EqualTo(0));
         File.Delete(flag);
 

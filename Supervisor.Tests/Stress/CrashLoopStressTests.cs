@@ -32,7 +32,7 @@ public sealed partial class StressTests
         File.WriteAllText(calm, "");
 
         // Every job ends up running (each needed one more start after the calm file), and nothing is left unreaped.
-        await Eventually.GetAsync(() => supd.CtlAsync("list"),
+        await supd.WaitForListAsync(jobs => jobs.Count(SupdHarness.IsRunning) == Jobs,
             r => r.Stdout.Split('\n').Count(l => l.Contains("start/running", StringComparison.Ordinal)) == Jobs,
             $"all {Jobs} jobs running", TimeSpan.FromMinutes(3));
         await Eventually.TrueAsync(() => ResourceSample.Take(supd.SupdPid, clock.Elapsed).ZombieChildren == 0,

@@ -18,8 +18,9 @@ public sealed partial class StressTests
         for (var i = 0; i < 10; i++) supd.WriteJob($"crash{i}", $"start on startup\nrespawn\nrespawn limit unlimited\nexec {crasher}\n");
         supd.WriteJob("inst", "instance $NAME\nexec sleep 1000000\n");
         await supd.StartAsync();
-        await Eventually.GetAsync(() => supd.CtlAsync("list"), r => Count(r.Stdout, "steady", "start/running") == 40 &&
-            Count(r.Stdout, "held", "start/running") == 10, "every steady and held job running");
+        await supd.WaitForListAsync(jobs => Running(jobs, "steady") == 40 && Running(jobs, "held") == 10,
+            r => Count(r.Stdout, "steady", "start/running") == 40 && Count(r.Stdout, "held", "start/running") == 10,
+            "every steady and held job running");
         for (var i = 0; i < 10; i++) Assert.That((await supd.CtlAsync("stop", $"held{i}")).ExitCode, Is.Zero);
         for (var i = 0; i < 5; i++) Assert.That((await supd.CtlAsync("start", "inst", $"NAME=n{i}")).ExitCode, Is.Zero);
 
@@ -37,8 +38,8 @@ public sealed partial class StressTests
             await supd.SupdProcess!.WaitForExitAsync();
 
             await supd.StartAsync();
-            var list = await Eventually.GetAsync(() => supd.CtlAsync("list"), r =>
-                    Count(r.Stdout, "steady", "start/running") == 40 && Count(r.Stdout, "inst (n", "start/running") == 5,
+            var list = await supd.WaitForListAsync(jobs => Running(jobs, "steady") == 40 && jobs.Count(j => j.Job == "inst" && SupdHarness.IsRunning(j)) == 5,
+                r => Count(r.Stdout, "steady", "start/running") == 40 && Count(r.Stdout, "inst (n", "start/running") == 5,
                 "steady jobs and the instances running again", TimeSpan.FromMinutes(1));
             Assert.That(Count(list.Stdout, "held", "stop/waiting"), Is.EqualTo(10), $"cycle {cycles}: held jobs\n{list.Stdout}");
 
@@ -68,6 +69,9 @@ public sealed partial class StressTests
         }
         return false;
     }
+
+    private static int Running(IReadOnlyList<Supervisor.Protocol.JobStatus> jobs, string prefix) =>
+        jobs.Count(j => j.Job.StartsWith(prefix, StringComparison.Ordinal) && SupdHarness.IsRunning(j));
 
     private static int Count(string list, string prefix, string state) =>
         list.Split('\n').Count(l => l.StartsWith(prefix, StringComparison.Ordinal) && l.Contains(state, StringComparison.Ordinal));

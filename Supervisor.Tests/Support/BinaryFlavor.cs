@@ -67,4 +67,25 @@ public sealed class BinaryFlavor
 public abstract class IntegrationFixture(BinaryFlavor flavor)
 {
     public BinaryFlavor Flavor { get; } = flavor;
+
+    /// <summary>
+    /// Starts a supd for the fixture's tests to share (from a <c>OneTimeSetUp</c>; the fixture disposes it in its
+    /// <c>OneTimeTearDown</c>), and checks it is this fixture's build: the harness finds its binaries through the
+    /// running test's fixture.
+    /// </summary>
+    protected async Task<SupdHarness> StartSharedSupdAsync()
+    {
+        var supd = new SupdHarness();
+        try
+        {
+            await supd.StartAsync();
+            Assert.That(new FileInfo($"/proc/{supd.SupdPid}/exe").LinkTarget, Is.EqualTo(Flavor.Supd), $"the shared supd is the {Flavor} build");
+            return supd;
+        }
+        catch
+        {
+            await supd.DisposeAsync();
+            throw;
+        }
+    }
 }
