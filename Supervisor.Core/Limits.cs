@@ -119,6 +119,12 @@ public static class Limits
     /// <summary>Generations below supd searched for processes carrying a job's tag, in process-group mode.</summary>
     public const int MaxTagScanDepth = 64;
 
+    /// <summary>Bytes of an exec helper's report read (a few short lines; the rest is not read).</summary>
+    public const int MaxHelperReportBytes = 16 * 1024;
+
+    /// <summary>How long an exec helper has to report before it is killed and its spawn fails (<c>NativeProcessControl.ExecHelperTimeout</c>).</summary>
+    public static readonly TimeSpan HelperReportTimeout = TimeSpan.FromSeconds(10);
+
     #endregion
 
     #region Connections

@@ -21,7 +21,7 @@ public readonly record struct SpawnReport(int Pid, string? Error, IReadOnlyList<
 internal sealed class HelperReports
 {
     /// <summary>A report is a few short lines; a helper that writes more is cut off here (bounded, like every input).</summary>
-    internal const int MaxReportBytes = 16 * 1024;
+    internal const int MaxReportBytes = Limits.MaxHelperReportBytes;
 
     private sealed class Pending(int pid, int fd, long deadline)
     {
@@ -34,7 +34,7 @@ internal sealed class HelperReports
     private readonly Dictionary<int, Pending> _byFd = [];
     private readonly HashSet<int> _pids = [];
     /// <summary>How long a helper has to report (it applies to helpers started after a change).</summary>
-    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan Timeout { get; set; } = Limits.HelperReportTimeout;
 
     /// <summary>Reports still awaited, the refused included (their exit is held until they are settled).</summary>
     public int Count => _pids.Count;

@@ -52,6 +52,7 @@ public sealed class LimitsTableTests
         ["pids read from one job cgroup to signal them"] = N(Limits.MaxPidsPerGroup),
         ["a job instance's name in its cgroup's name"] = N(Limits.MaxCgroupNameChars) + " (characters",
         ["generations below supd searched for tagged processes (process-group mode)"] = N(Limits.MaxTagScanDepth),
+        ["an exec helper's report (status pipe)"] = $"{Limits.Bytes(Limits.MaxHelperReportBytes)}, {Limits.HelperReportTimeout.TotalSeconds:0} s",
     };
 
     private static Dictionary<string, string> Table()
