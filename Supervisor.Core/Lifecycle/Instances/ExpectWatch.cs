@@ -15,7 +15,7 @@ internal sealed class ExpectWatch(LoopContext loop)
     /// <summary>The main process was spawned: the wait begins, polled every <see cref="SupervisorOptions.ExpectPollInterval"/>.</summary>
     public void Start(JobInstance instance)
     {
-        instance.Expect = new ExpectWait { Started = loop.Time.GetTimestamp() };
+        instance.Expect = new ExpectWait { Started = loop.Time.GetTimestamp(), FirstSession = instance.MainPid };
         instance.Deadline.Arm(loop.Time, loop.Options.ExpectPollInterval, loop.DeadlineFor(instance), loop.Options.ExpectPollInterval);
     }
 

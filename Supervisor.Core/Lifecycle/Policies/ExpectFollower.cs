@@ -9,6 +9,12 @@ internal sealed class ExpectWait
     /// <summary>When the wait began (timestamp).</summary>
     public long Started { get; init; }
 
+    /// <summary>
+    /// The first process's session (its own pid: supd spawns every process in a new session); 0 when not known. A
+    /// candidate still in it has not called setsid yet: the middle of a double fork, not the daemon.
+    /// </summary>
+    public int FirstSession { get; init; }
+
     /// <summary>When the first process exited 0 (fork/daemon); 0 until then.</summary>
     public long InitialExitAt { get; set; }
 
@@ -90,7 +96,10 @@ internal sealed class ExpectFollower(IProcessControl processes, TimeProvider tim
         wait.CandidatePolls = candidate == wait.Candidate ? wait.CandidatePolls + 1 : 1;
         wait.Candidate = candidate;
         if (processes.Inspect(candidate) is not { } info) return default;
-        var settled = expect == ExpectMode.Fork || info.Session != candidate || wait.CandidatePolls >= StableDaemonPolls;
+        // A daemon lives in a session it does not lead (it forked after setsid); the middle child of a double fork
+        // either leads its new session or, before setsid, is still in the first process's one.
+        var settled = expect == ExpectMode.Fork || (info.Session != candidate && info.Session != wait.FirstSession)
+            || wait.CandidatePolls >= StableDaemonPolls;
         if (!settled || !processes.Adopt(candidate)) return default;
         return new ExpectResult(ExpectVerdict.Satisfied, candidate, info.ProcessGroup);
     }

@@ -65,6 +65,20 @@ public sealed class ExpectFollowerTests
     }
 
     [Test]
+    public void DaemonDoesNotTakeTheMiddleChildBeforeItsSetsidThenTakesTheDaemonInTheNewSession()
+    {
+        // The first process (pid = session 500) left its child behind, not yet past setsid: still in session 500.
+        Orphan(501, session: 500, group: 500);
+        var wait = new ExpectWait { Started = _time.GetTimestamp(), FirstSession = 500, InitialExitAt = _time.GetTimestamp() };
+        Assert.That(Follower.Poll(ExpectMode.Daemon, wait, 0, Tag, 0).Verdict.ToString(), Is.EqualTo("Waiting"), "the middle child, before setsid");
+
+        // It called setsid, forked the daemon and exited: the daemon is in 501's session, which it does not lead.
+        _processes.Orphans.Clear();
+        Orphan(502, session: 501, group: 501);
+        Assert.That(Follower.Poll(ExpectMode.Daemon, wait, 0, Tag, 0).Pid, Is.EqualTo(502));
+    }
+
+    [Test]
     public void SeveralCandidatesAreNoneYet()
     {
         Orphan(400);
