@@ -58,8 +58,7 @@ internal sealed class HealthMonitor(LoopContext loop, SpawnPath spawner, JobEnvi
         var environment = environments.ForProcess(instance, ProcessKind.Health);
         if (!spawner.Spawn(instance, ProcessKind.Health, command, out var error, environment, output))
         {
-            Judge(instance, passed: false, $"could not run: {error}", null, output);
-            if (instance.State == JobState.Running) Arm(instance, instance.Definition.HealthSettings.Interval);
+            CouldNotRun(instance, error!, output);
             return;
         }
         health.Pid = instance.Pids[ProcessKind.Health];
@@ -89,7 +88,13 @@ internal sealed class HealthMonitor(LoopContext loop, SpawnPath spawner, JobEnvi
         if (health.Pid != pid) return;
         health.Pid = 0;
         health.Timer.Disarm();
-        Judge(instance, passed: false, $"could not run: {error}", null, health.Output);
+        CouldNotRun(instance, error, health.Output);
+    }
+
+    // A check that could not run is a failed one; the next comes after the interval while the job still runs.
+    private void CouldNotRun(JobInstance instance, string error, OutputTail? output)
+    {
+        Judge(instance, passed: false, $"could not run: {error}", null, output);
         if (instance.State == JobState.Running && instance.MainAlive) Arm(instance, instance.Definition.HealthSettings.Interval);
     }
 

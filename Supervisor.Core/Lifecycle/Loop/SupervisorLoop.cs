@@ -321,16 +321,16 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             case DeadlineReachedInput x: _lifecycle.OnDeadlineReached(x.Instance, x.Generation); break;
             case CheckTimerFiredInput x: _checks.OnTimeout(x.Instance, x.Check); break;
             case HealthTimerFiredInput x: _health.OnTimer(x.Instance, x.Generation); break;
-            case LoadJobsInput x: ReplySettled(x.Reply, () => LoadJobs(x.Jobs)); break;
+            case LoadJobsInput x: Reply(x.Reply, () => LoadJobs(x.Jobs), settled: true); break;
             case ListInput x: Reply(x.Reply, _requests.List); break;
             case DefinitionsInput x: Reply(x.Reply, () => _requests.Definitions(x.Job)); break;
             case StatusInput x: Reply(x.Reply, () => _requests.Status(x.Job, x.Environment, x.Instance)); break;
             case JobCommandInput x: _requests.HandleJobCommand(x); break;
             case EmitInput x: _requests.HandleEmit(x); break;
-            case ReloadConfigurationInput x: ReplySettled(x.Reply, () => ReloadConfiguration(x.Loaded)); break;
-            case RestoreGoalsInput x: ReplySettled(x.Reply, () => _goals.Restore(x.State, x.Store, x.BootId)); break;
-            case BootEventsInput x: ReplySettled(x.Reply, () => _jobEvents.EmitBootEvents(x.Events)); break;
-            case DisableInput x: ReplySettled(x.Reply, () => x.Enable ? _goals.Enable(x.Job, x.By) : _goals.Disable(x.Job, x.By)); break;
+            case ReloadConfigurationInput x: Reply(x.Reply, () => ReloadConfiguration(x.Loaded), settled: true); break;
+            case RestoreGoalsInput x: Reply(x.Reply, () => _goals.Restore(x.State, x.Store, x.BootId), settled: true); break;
+            case BootEventsInput x: Reply(x.Reply, () => _jobEvents.EmitBootEvents(x.Events), settled: true); break;
+            case DisableInput x: Reply(x.Reply, () => x.Enable ? _goals.Enable(x.Job, x.By) : _goals.Disable(x.Job, x.By), settled: true); break;
             case LogPathInput x: Reply(x.Reply, () => _requests.LogPath(x.Job, x.Environment, x.Instance)); break;
             case ShutdownInput x: BeginShutdown(x.Reply); break;
             case KillEverythingInput x: Reply(x.Reply, KillEverything); break;
@@ -338,28 +338,17 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         }
     }
 
-    // Refusals (SupervisorException) go back to the caller; anything else is a bug and stops the loop.
-    private static void Reply<T>(TaskCompletionSource<T> reply, Func<T> handler)
-    {
-        try
-        {
-            reply.TrySetResult(handler());
-        }
-        catch (SupervisorException e)
-        {
-            reply.TrySetException(e);
-        }
-    }
-
-    // A request that changes something is answered once what it set off has settled (the event queue quiescent), as
-    // when the queue always ran to quiescence after each input: the caller's next request sees it done, even where
-    // the cascade took several slices (ready after the boot events, reload-configuration, enable). A refusal at once.
-    private void ReplySettled<T>(TaskCompletionSource<T> reply, Func<T> handler)
+    // Refusals (SupervisorException) go back to the caller at once; anything else is a bug and stops the loop.
+    // settled: a request that changes something is answered once what it set off has settled (the event queue
+    // quiescent), as when the queue always ran to quiescence after each input: the caller's next request sees it done,
+    // even where the cascade took several slices (ready after the boot events, reload-configuration, enable).
+    private void Reply<T>(TaskCompletionSource<T> reply, Func<T> handler, bool settled = false)
     {
         try
         {
             var result = handler();
-            _loop.AfterSettling(() => reply.TrySetResult(result));
+            if (settled) _loop.AfterSettling(() => reply.TrySetResult(result));
+            else reply.TrySetResult(result);
         }
         catch (SupervisorException e)
         {
@@ -367,25 +356,13 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         }
     }
 
-    private void ReplySettled(TaskCompletionSource reply, Action handler)
+    private void Reply(TaskCompletionSource reply, Action handler, bool settled = false)
     {
         try
         {
             handler();
-            _loop.AfterSettling(() => reply.TrySetResult());
-        }
-        catch (SupervisorException e)
-        {
-            reply.TrySetException(e);
-        }
-    }
-
-    private static void Reply(TaskCompletionSource reply, Action handler)
-    {
-        try
-        {
-            handler();
-            reply.TrySetResult();
+            if (settled) _loop.AfterSettling(() => reply.TrySetResult());
+            else reply.TrySetResult();
         }
         catch (SupervisorException e)
         {
