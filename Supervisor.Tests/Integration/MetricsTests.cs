@@ -159,14 +159,26 @@ public sealed class MetricsTests(BinaryFlavor flavor) : IntegrationFixture(flavo
         var held = new List<Socket>();
         try
         {
-            // Held open without a request: each takes one of the listener's places.
+            // Held open (kept alive) after one answered request each: each takes one of the listener's places, and
+            // surely so. Without the answer a held connection could reach the gate after a probe, be refused in its
+            // place, and leave the probe a free place on every try (seen on a loaded machine).
             for (var i = 0; i < Supervisor.Core.Limits.MaxHttpConnections; i++)
             {
                 var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                await socket.ConnectAsync("127.0.0.1", address.Port);
                 held.Add(socket);
+                await socket.ConnectAsync("127.0.0.1", address.Port);
+                await socket.SendAsync("GET /held HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+                var answer = new List<byte>();
+                var chunk = new byte[512];
+                while (!System.Text.Encoding.ASCII.GetString(answer.ToArray()).Contains("\r\n\r\n", StringComparison.Ordinal))
+                {
+                    var read = await socket.ReceiveAsync(chunk).WaitAsync(TimeSpan.FromSeconds(60));
+                    Assert.That(read, Is.GreaterThan(0), "a held connection was closed before its answer");
+                    answer.AddRange(chunk.AsSpan(0, read).ToArray());
+                }
+                Assert.That(System.Text.Encoding.ASCII.GetString(answer.ToArray()), Does.StartWith("HTTP/1.1 404"));
             }
-            // Kestrel runs connection middleware as it accepts: the places fill up as it gets to them.
+            // Every place is taken now: the next connection is closed without an answer.
             await Eventually.GetAsync(async () =>
             {
                 using var extra = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
