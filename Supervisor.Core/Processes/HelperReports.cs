@@ -104,14 +104,16 @@ internal sealed class HelperReports
     }
 
     /// <summary>
-    /// The report's lines (<c>KIND\tSTANZA\tMESSAGE</c>): the last <c>exec</c> means the job runs, <c>fail</c> that the
+    /// The report's whole lines (<c>KIND\tSTANZA\tMESSAGE</c>, each ending in a newline): the last <c>exec</c> means the job runs, <c>fail</c> that the
     /// spawn failed with its message, and no such line at all that the helper died before it could say.
     /// </summary>
     internal static (string? Error, IReadOnlyList<string> NotApplied) Parse(byte[] bytes)
     {
         string? error = "the exec helper ended before it could run the job";
         var notApplied = new List<string>();
-        foreach (var line in Encoding.UTF8.GetString(bytes).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        // Whole lines only: what follows the last newline was cut (the bound) or never finished (the helper died).
+        var whole = bytes.AsSpan(0, bytes.AsSpan().LastIndexOf((byte)'\n') + 1);
+        foreach (var line in Encoding.UTF8.GetString(whole).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var parts = line.Split('\t', 3);
             var stanza = parts.Length > 1 ? parts[1] : "";

@@ -33,4 +33,32 @@ public sealed class HelperReportsTests
     [TestCase("garbage without tabs\n")]
     public void A_helper_that_said_neither_exec_nor_fail_died_before_it_could_report(string text) =>
         Assert.That(Parse(text).Error, Is.EqualTo("the exec helper ended before it could run the job"));
+
+    [Test]
+    public unsafe void A_report_past_its_bound_is_read_to_the_end_but_kept_only_to_the_bound_and_fails_the_spawn()
+    {
+        // 20 KiB of hints, then the exec line: past Limits.MaxHelperReportBytes (16 KiB), so the exec line is not kept.
+        var line = "warn\tnice 5\tPermission denied\n";
+        var text = string.Concat(Enumerable.Repeat(line, 20 * 1024 / line.Length + 1)) + "exec\t\t\n";
+        Assert.That(text.Length, Is.GreaterThan(Supervisor.Core.Limits.MaxHelperReportBytes + 1024));
+        var fds = stackalloc int[2];
+        Assert.That(Supervisor.Core.Interop.Libc.Pipe2(fds, Supervisor.Core.Interop.Libc.O_CLOEXEC | Supervisor.Core.Interop.Libc.O_NONBLOCK), Is.EqualTo(0));
+        var reports = new HelperReports();
+        reports.Await(4242, fds[0]);
+        var bytes = Encoding.UTF8.GetBytes(text);
+        fixed (byte* data = bytes)
+        {
+            // The pipe holds 64 KiB: the whole report goes in at once.
+            Assert.That(Supervisor.Core.Interop.Libc.Write(fds[1], data, (nuint)bytes.Length), Is.EqualTo((nint)bytes.Length));
+        }
+        Supervisor.Core.Interop.Libc.Close(fds[1]);
+
+        var report = reports.Read(fds[0]);
+        Assert.That(report, Is.Not.Null, "read to end of file in one call");
+        Assert.That(report!.Value.Error, Is.EqualTo("the exec helper ended before it could run the job"));
+        var kept = report.Value.NotApplied.Sum(n => n.Length);
+        Assert.That(report.Value.NotApplied, Has.Count.EqualTo(Supervisor.Core.Limits.MaxHelperReportBytes / line.Length));
+        Assert.That(kept, Is.LessThan(Supervisor.Core.Limits.MaxHelperReportBytes));
+        Assert.That(reports.IsAwaited(4242), Is.False);
+    }
 }
