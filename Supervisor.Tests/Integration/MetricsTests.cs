@@ -75,6 +75,10 @@ public sealed class MetricsTests(BinaryFlavor flavor) : IntegrationFixture(flavo
             Assert.That(Sample(metrics, "supd_jobs"), Is.EqualTo(2), metrics);
             Assert.That(Sample(metrics, "supd_events_emitted_total"), Is.GreaterThanOrEqualTo(3), metrics); // startup, starting, started…
             Assert.That(Sample(metrics, "supd_loop_queue_length"), Is.GreaterThanOrEqualTo(0), metrics);
+            // Every message the loop took (loading the jobs, the boot events, web's start, the harness's requests).
+            Assert.That(Sample(metrics, "supd_loop_turn_duration_seconds_count"), Is.GreaterThanOrEqualTo(3), metrics);
+            Assert.That(Sample(metrics, """supd_loop_turn_duration_seconds_bucket{le="+Inf"}"""),
+                Is.EqualTo(Sample(metrics, "supd_loop_turn_duration_seconds_count")), metrics);
             Assert.That(Sample(metrics, "supd_uptime_seconds"), Is.GreaterThan(0), metrics);
             Assert.That(Sample(metrics, "supd_observed_instances_omitted"), Is.EqualTo(0), metrics);
             // The harness's own status requests are served (verb "status"/"list") and counted.

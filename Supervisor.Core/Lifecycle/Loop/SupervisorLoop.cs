@@ -73,6 +73,13 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         remove => _loop.Notified -= value;
     }
 
+    /// <summary>
+    /// After each turn of the loop (one input: its handling, a slice of the event queue, the goals handed to their
+    /// store), on the loop thread, how long it took: how long a request may have waited behind it (for /metrics).
+    /// Set before the loop starts; must not block.
+    /// </summary>
+    public Action<TimeSpan>? TurnTaken { get; set; }
+
     /// <summary>Messages waiting for the loop (requests, exits, timers): its backlog, read from any thread (for /metrics).</summary>
     public int QueueLength => Math.Max(0, Volatile.Read(ref _queued));
 
@@ -141,10 +148,15 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
                     continue;
                 }
                 Interlocked.Decrement(ref _queued);
+                var turn = Stopwatch.GetTimestamp();
                 // Queries (status, list…) change nothing, so they go before whatever was queued ahead of them: a
                 // bring-up of 1000 jobs (a report and a cascade each) never holds up a `supctl status`.
                 AnswerQueries();
-                if (input is QueryInput) continue;
+                if (input is QueryInput)
+                {
+                    TurnTaken?.Invoke(Stopwatch.GetElapsedTime(turn));
+                    continue;
+                }
                 if (input is ContinueEventsInput) _continueQueued = false;
                 else Dispatch(input);
                 // After each message the event queue runs, as Upstart's event_poll does: to quiescence, or for one
@@ -152,12 +164,14 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
                 if (PollEvents())
                 {
                     if (!_continueQueued) _continueQueued = Enqueue(new ContinueEventsInput());
+                    TurnTaken?.Invoke(Stopwatch.GetElapsedTime(turn));
                     continue;
                 }
                 _loop.RunAfterSettling();
                 _loop.Registry.ForgetRemovedJobs();
                 _goals.SaveIfDirty();
                 CheckShutdownComplete();
+                TurnTaken?.Invoke(Stopwatch.GetElapsedTime(turn));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
