@@ -149,28 +149,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
                 }
                 Interlocked.Decrement(ref _queued);
                 var turn = Stopwatch.GetTimestamp();
-                // Queries (status, list…) change nothing, so they go before whatever was queued ahead of them: a
-                // bring-up of 1000 jobs (a report and a cascade each) never holds up a `supctl status`.
-                AnswerQueries();
-                if (input is QueryInput)
-                {
-                    TurnTaken?.Invoke(Stopwatch.GetElapsedTime(turn));
-                    continue;
-                }
-                if (input is ContinueEventsInput) _continueQueued = false;
-                else Dispatch(input);
-                // After each message the event queue runs, as Upstart's event_poll does: to quiescence, or for one
-                // slice when there is more, which a ContinueEventsInput behind the inputs already waiting picks up.
-                if (PollEvents())
-                {
-                    if (!_continueQueued) _continueQueued = Enqueue(new ContinueEventsInput());
-                    TurnTaken?.Invoke(Stopwatch.GetElapsedTime(turn));
-                    continue;
-                }
-                _loop.RunAfterSettling();
-                _loop.Registry.ForgetRemovedJobs();
-                _goals.SaveIfDirty();
-                CheckShutdownComplete();
+                Take(input);
                 TurnTaken?.Invoke(Stopwatch.GetElapsedTime(turn));
             }
         }
@@ -182,6 +161,28 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             OnLoopFailed();
             throw new InvalidOperationException("The supervision loop failed", e);
         }
+    }
+
+    // One turn of the loop: the queries waiting, then the input, then the event queue for a slice or to quiescence.
+    private void Take(SupervisorInput input)
+    {
+        // Queries (status, list…) change nothing, so they go before whatever was queued ahead of them: a
+        // bring-up of 1000 jobs (a report and a cascade each) never holds up a `supctl status`.
+        AnswerQueries();
+        if (input is QueryInput) return;
+        if (input is ContinueEventsInput) _continueQueued = false;
+        else Dispatch(input);
+        // After each message the event queue runs, as Upstart's event_poll does: to quiescence, or for one
+        // slice when there is more, which a ContinueEventsInput behind the inputs already waiting picks up.
+        if (PollEvents())
+        {
+            if (!_continueQueued) _continueQueued = Enqueue(new ContinueEventsInput());
+            return;
+        }
+        _loop.RunAfterSettling();
+        _loop.Registry.ForgetRemovedJobs();
+        _goals.SaveIfDirty();
+        CheckShutdownComplete();
     }
 
     // A ContinueEventsInput is in the channel: the event queue has more to do once the inputs ahead of it are handled.
