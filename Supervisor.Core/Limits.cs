@@ -119,7 +119,7 @@ public static class Limits
     /// <summary>Generations below supd searched for processes carrying a job's tag, in process-group mode.</summary>
     public const int MaxTagScanDepth = 64;
 
-    /// <summary>Bytes of an exec helper's report read (a few short lines; the rest is not read).</summary>
+    /// <summary>Bytes of an exec helper's report kept (a few short lines; the rest is read to end of file and dropped).</summary>
     public const int MaxHelperReportBytes = 16 * 1024;
 
     /// <summary>How long an exec helper has to report before it is killed and its spawn fails (<c>NativeProcessControl.ExecHelperTimeout</c>).</summary>

@@ -20,9 +20,6 @@ public readonly record struct SpawnReport(int Pid, string? Error, IReadOnlyList<
 /// </summary>
 internal sealed class HelperReports
 {
-    /// <summary>A report is a few short lines; a helper that writes more is cut off here (bounded, like every input).</summary>
-    internal const int MaxReportBytes = Limits.MaxHelperReportBytes;
-
     private sealed class Pending(int pid, int fd, long deadline)
     {
         public readonly int Pid = pid;
@@ -65,7 +62,9 @@ internal sealed class HelperReports
             if (n < 0 && Errno.Last.Value == Errno.EINTR) continue;
             if (n < 0 && Errno.Last.Value == Errno.EAGAIN) return null; // more to come
             if (n <= 0) return Finish(pending, null);
-            for (var i = 0; i < n && pending.Bytes.Count < MaxReportBytes; i++) pending.Bytes.Add(buffer[i]);
+            // A report is a few short lines: past the bound the rest is read (to end of file) but not kept.
+            var keep = (int)Math.Min(n, Limits.MaxHelperReportBytes - pending.Bytes.Count);
+            pending.Bytes.AddRange(new ReadOnlySpan<byte>(buffer, keep));
         }
     }
 
