@@ -285,19 +285,7 @@ public sealed partial class SupdHarness : IAsyncDisposable
     // in the test process instead of a supctl process per probe.
     private RawClient Probe => _probe ??= new RawClient(Socket);
 
-    private async Task<bool> AnswersAsync()
-    {
-        try
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await Probe.Client.ListAsync(new Supervisor.Protocol.ListRequest(), cancellationToken: cts.Token);
-            return true;
-        }
-        catch (Grpc.Core.RpcException)
-        {
-            return false;
-        }
-    }
+    private async Task<bool> AnswersAsync() => await ListAsync() is not null;
 
     // What supctl's status line is made of (not the clocks in the reply, which change on every call), or the error.
     private async Task<string> StatusKeyAsync(string job)
