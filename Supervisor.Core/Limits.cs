@@ -90,6 +90,9 @@ public static class Limits
     /// <summary>Entries in each list of goals.json: far more than any real supd has instances.</summary>
     public const int MaxGoalsEntries = 100_000;
 
+    /// <summary>The state one supd hands the next across a re-exec (its memfd's size, by fstat, before it is read).</summary>
+    public const long MaxHandoverBytes = 256L * 1024 * 1024;
+
     #endregion
 
     #region Logs

@@ -5,11 +5,18 @@ using Supervisor.Daemon.Hosting;
 // Helper mode first, before System.CommandLine or the host are touched: supd started by itself to apply a job's
 // limits, credentials and chroot and exec the job (ExecHelper). It must start fast and run nothing else.
 if (args.Length > 0 && args[0] == ExecHelper.Flag) return ExecHelper.Run(args);
-return await RunSupdAsync(args);
+// Asked by a supd about to re-execute into this binary: which handover formats it reads.
+if (args is [HandoverFlags.Formats])
+{
+    Console.WriteLine(Supervisor.Core.Handover.HandoverFile.FormatsLine);
+    return 0;
+}
+var handover = HandoverStart.Take(ref args);
+return await RunSupdAsync(args, handover);
 
 // supd: parse the flags, then check the job files (--check) or run the host. Errors a user can cause end as one
 // line on stderr.
-static async Task<int> RunSupdAsync(string[] args)
+static async Task<int> RunSupdAsync(string[] args, HandoverStart handover)
 {
     var commandLine = new SupdCommandLine();
     var parse = commandLine.Root.Parse(args);
@@ -28,7 +35,7 @@ static async Task<int> RunSupdAsync(string[] args)
             var configFile = result.GetValue(commandLine.ConfigFile);
             if (result.GetValue(commandLine.Check))
                 return JobFileCheck.Run(configuration, configFile, Console.Out, Console.Error);
-            return await SupdHost.RunAsync(configuration, configFile);
+            return await SupdHost.RunAsync(configuration, configFile, handover);
         }
         catch (Exception e) when (StartupException.Describe(e) is { } reason)
         {

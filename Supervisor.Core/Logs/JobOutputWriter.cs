@@ -69,6 +69,32 @@ public sealed class JobOutputWriter : IOutputSink
         }
     }
 
+    /// <summary>
+    /// Where this process's output stood, for a re-exec: whether the next byte starts a line (its timestamp) and the
+    /// line the mirror or journal waits to finish (at most <see cref="MaxMirrorLine"/> bytes). Read while the pump is parked.
+    /// </summary>
+    public (bool AtLineStart, byte[] Pending) LineState
+    {
+        get
+        {
+            lock (_gate) return (_atLineStart, _pending is null ? [] : _pending.AsSpan(0, _pendingLength).ToArray());
+        }
+    }
+
+    /// <summary>Takes up a line where the previous image left it (<see cref="LineState"/>).</summary>
+    public void ResumeLine(bool atLineStart, ReadOnlySpan<byte> pending)
+    {
+        lock (_gate)
+        {
+            _atLineStart = atLineStart;
+            if (pending.IsEmpty) return;
+            var length = Math.Min(pending.Length, MaxMirrorLine);
+            _pending ??= new byte[MaxMirrorLine];
+            pending[..length].CopyTo(_pending);
+            _pendingLength = length;
+        }
+    }
+
     public void Completed()
     {
         lock (_gate)

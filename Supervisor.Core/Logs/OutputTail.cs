@@ -23,6 +23,9 @@ public sealed class OutputTail(IOutputSink? inner, int lines = Limits.FailureLin
     private bool _partialCut;
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Where the output goes on to (the job log's writer), or null.</summary>
+    public IOutputSink? Inner => inner;
+
     /// <summary>The tail of the same process's stderr, when it has a pipe of its own (null: one pipe for both).</summary>
     public OutputTail? Errors { get; init; }
 

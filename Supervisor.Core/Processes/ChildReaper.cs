@@ -32,6 +32,9 @@ internal sealed partial class ChildReaper : IDisposable
     private Action<ChildExit>? _onExit;
     private Action<SpawnReport>? _onReport;
     private volatile bool _disposed;
+    private volatile bool _parkRequested;
+    private readonly ManualResetEventSlim _parked = new(false);
+    private readonly ManualResetEventSlim _resume = new(true);
 
     // Exec helpers whose report is still awaited; their exit, if reaped meanwhile, is held in _held.
     private readonly HelperReports _reports = new();
@@ -141,6 +144,32 @@ internal sealed partial class ChildReaper : IDisposable
     /// <summary>A reaped child's exit, or an exec helper's report, in the order the loop must see them.</summary>
     private readonly record struct Notice(ChildExit? Exit, SpawnReport? Report);
 
+    /// <summary>
+    /// Stops reaping, for a re-exec: once this returns true every exit reaped so far has been handed to the loop and
+    /// no other will be, so a child that ends meanwhile stays a zombie for the next image to reap (its status intact).
+    /// </summary>
+    public bool Park(TimeSpan timeout)
+    {
+        _resume.Reset();
+        _parkRequested = true;
+        Wake();
+        if (_parked.Wait(timeout)) return true;
+        Unpark();
+        return false;
+    }
+
+    public void Unpark()
+    {
+        _parkRequested = false;
+        _resume.Set();
+    }
+
+    /// <summary>The pidfds of every child followed, for nothing but a re-exec's count; under <see cref="Gate"/>.</summary>
+    public int Followed
+    {
+        get { lock (Gate) return _pidfds.Count; }
+    }
+
     /// <summary>Follows a process supd did not spawn (expect fork's daemon, re-parented to us) by pidfd.</summary>
     public bool Adopt(int pid)
     {
@@ -210,6 +239,14 @@ internal sealed partial class ChildReaper : IDisposable
         var quietTicks = 0;
         while (!_disposed)
         {
+            if (_parkRequested)
+            {
+                // Every notice reaped before is out (delivered at the end of the last turn).
+                _parked.Set();
+                _resume.Wait();
+                _parked.Reset();
+                continue;
+            }
             // The tick is for orphans: an adopted process's exit makes no pidfd readable, so the sweep finds it. A
             // helper's report deadline may come sooner.
             int timeout;
@@ -338,6 +375,7 @@ internal sealed partial class ChildReaper : IDisposable
     public void Dispose()
     {
         if (_disposed) return;
+        Unpark();
         _disposed = true;
         Wake();
         _thread?.Join(TimeSpan.FromSeconds(2));

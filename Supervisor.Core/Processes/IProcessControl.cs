@@ -56,6 +56,24 @@ public interface IProcessControl : IDisposable
     /// goes (<see cref="Containment.IJobContainment.End"/>).
     /// </summary>
     void EndUnit(string key, TimeSpan killTimeout) { }
+
+    /// <summary>
+    /// For a re-exec: stops reaping and reading output, true once both stand still (every exit reaped so far reported,
+    /// every chunk read written); false (nothing stopped) when that took longer than <paramref name="timeout"/>.
+    /// </summary>
+    bool Park(TimeSpan timeout) => false;
+
+    /// <summary>Reaping and reading go on (a re-exec that did not happen).</summary>
+    void Unpark() { }
+
+    /// <summary>While parked: every output pipe being read, with the sink it feeds.</summary>
+    IReadOnlyList<(int Fd, IOutputSink Sink)> OutputPipes() => [];
+
+    /// <summary>Reads an output pipe the previous image handed over into <paramref name="sink"/>, as a spawn's; false when it cannot.</summary>
+    bool AttachOutput(int fd, IOutputSink sink, string description) => false;
+
+    /// <summary>The cgroup of a job instance's start (<see cref="SpawnRequest.Unit"/>), or null without one.</summary>
+    string? UnitGroup(string key) => null;
 }
 
 /// <summary>What /proc says of a process: state letter (R, S, T for stopped, Z…), parent, process group, session, start time (clock ticks after boot).</summary>

@@ -259,6 +259,33 @@ public sealed partial class NativeProcessControl : IProcessControl
         }
     }
 
+    public bool Park(TimeSpan timeout)
+    {
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        if (!_reaper.Park(timeout)) return false;
+        if (_pump.Park(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64)))) return true;
+        _reaper.Unpark();
+        return false;
+    }
+
+    public void Unpark()
+    {
+        _pump.Unpark();
+        _reaper.Unpark();
+    }
+
+    public IReadOnlyList<(int Fd, IOutputSink Sink)> OutputPipes() => _pump.Pipes();
+
+    public string? UnitGroup(string key) => Containment.Group(key);
+
+    public bool AttachOutput(int fd, IOutputSink sink, string description)
+    {
+        // Inherited without close-on-exec (it crossed one): set again, so no job inherits it.
+        if (!Libc.SetCloseOnExec(fd, true)) return false;
+        StartPump(fd, sink, description);
+        return true;
+    }
+
     private void StartPump(int readFd, IOutputSink sink, string description)
     {
         var pump = _pump.Start(readFd, sink, description);

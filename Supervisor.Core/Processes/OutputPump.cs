@@ -40,6 +40,32 @@ internal sealed unsafe partial class OutputPump : IDisposable
         return thread.Add(readFd, sink, description);
     }
 
+    /// <summary>
+    /// Stops every pump thread between two chunks, for a re-exec: once this returns true no byte is in flight (each
+    /// chunk read went to its sink whole) and what jobs write stays in their pipes. False when a thread did not stop
+    /// within <paramref name="timeout"/> (a sink write stuck on a slow disk): the threads are let go again.
+    /// </summary>
+    public bool Park(TimeSpan timeout)
+    {
+        foreach (var thread in _threads) thread.RequestPark();
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        foreach (var thread in _threads)
+        {
+            if (thread.WaitParked(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64)))) continue;
+            Unpark();
+            return false;
+        }
+        return true;
+    }
+
+    public void Unpark()
+    {
+        foreach (var thread in _threads) thread.Unpark();
+    }
+
+    /// <summary>While parked: the pipes being pumped, with their sinks (a re-exec hands over those it knows).</summary>
+    public IReadOnlyList<(int Fd, IOutputSink Sink)> Pipes() => [.. _threads.SelectMany(t => t.Pipes())];
+
     public void Dispose()
     {
         foreach (var thread in _threads) thread.Dispose();
@@ -61,6 +87,9 @@ internal sealed unsafe partial class OutputPump : IDisposable
         private readonly ConcurrentDictionary<int, Pipe> _pipes = new();
         private readonly Thread _thread;
         private volatile bool _disposed;
+        private volatile bool _parkRequested;
+        private readonly ManualResetEventSlim _parked = new(false);
+        private readonly ManualResetEventSlim _resume = new(true);
 
         public PumpThread(ILogger log, int index)
         {
@@ -90,6 +119,38 @@ internal sealed unsafe partial class OutputPump : IDisposable
 
         private bool Register(int fd) => Libc.EpollAdd(_epoll, fd, (ulong)fd);
 
+        public void RequestPark()
+        {
+            _resume.Reset();
+            _parkRequested = true;
+            WakeUp();
+        }
+
+        public bool WaitParked(TimeSpan timeout) => _parked.Wait(timeout);
+
+        public void Unpark()
+        {
+            _parkRequested = false;
+            _resume.Set();
+        }
+
+        public IEnumerable<(int Fd, IOutputSink Sink)> Pipes() => _pipes.Values.Select(p => (p.Fd, p.Sink));
+
+        private void WakeUp()
+        {
+            ulong one = 1;
+            Libc.Write(_wake, &one, sizeof(ulong));
+        }
+
+        // Between two chunks: a re-exec waits for every thread to get here (OutputPump.Park).
+        private void ParkIfAsked()
+        {
+            if (!_parkRequested) return;
+            _parked.Set();
+            _resume.Wait();
+            _parked.Reset();
+        }
+
         private void Run()
         {
             var buffer = GC.AllocateUninitializedArray<byte>(BufferSize, pinned: true);
@@ -98,6 +159,7 @@ internal sealed unsafe partial class OutputPump : IDisposable
             {
                 while (!_disposed)
                 {
+                    ParkIfAsked();
                     var count = Libc.EpollWait(_epoll, events, MaxEvents, -1);
                     if (count < 0)
                     {
@@ -108,7 +170,12 @@ internal sealed unsafe partial class OutputPump : IDisposable
                     for (var i = 0; i < count; i++)
                     {
                         var fd = (int)Libc.EpollData(events, i);
-                        if (fd == _wake) continue;
+                        if (fd == _wake)
+                        {
+                            ulong counter;
+                            Libc.Read(_wake, &counter, sizeof(ulong));
+                            continue;
+                        }
                         if (_pipes.TryGetValue(fd, out var pipe)) Drain(pipe, start);
                     }
                 }
@@ -157,8 +224,8 @@ internal sealed unsafe partial class OutputPump : IDisposable
         public void Dispose()
         {
             _disposed = true;
-            ulong one = 1;
-            Libc.Write(_wake, &one, sizeof(ulong));
+            Unpark();
+            WakeUp();
             _thread.Join(TimeSpan.FromSeconds(2));
             if (_thread.IsAlive) return; // a sink write is stuck on a dead disk; the process is ending anyway
             foreach (var pipe in _pipes.Values) Finish(pipe);

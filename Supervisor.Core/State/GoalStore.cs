@@ -22,7 +22,7 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
 {
     private const int Mode0600 = 0x180;
 
-    private readonly Channel<GoalState> _pending = Channel.CreateBounded<GoalState>(
+    private readonly Channel<(GoalState State, long Sequence)> _pending = Channel.CreateBounded<(GoalState, long)>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly ILogger _log;
     private readonly TimeProvider _time;
@@ -89,14 +89,46 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
         return GoalState.Empty;
     }
 
-    public void Save(GoalState state) => _pending.Writer.TryWrite(state);
+    public void Save(GoalState state) => _pending.Writer.TryWrite((state, Interlocked.Increment(ref _handed)));
+
+    // Saves handed to the writer, and the last one it has dealt with (written, equal to the file, or failed).
+    private long _handed;
+    private long _done;
+
+    /// <summary>Completes once every state handed so far has been dealt with (a re-exec's next image reads the file); false past the timeout.</summary>
+    public async Task<bool> FlushAsync(TimeSpan timeout)
+    {
+        var target = Interlocked.Read(ref _handed);
+        var start = _time.GetTimestamp();
+        while (Interlocked.Read(ref _done) < target)
+        {
+            if (_time.GetElapsedTime(start) > timeout) return false;
+            await Task.Delay(10, CancellationToken.None).ConfigureAwait(false);
+        }
+        return true;
+    }
 
     private async Task WriteLoopAsync()
     {
-        await foreach (var state in _pending.Reader.ReadAllAsync().ConfigureAwait(false))
+        await foreach (var (state, sequence) in _pending.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                Write(state);
+            }
+            finally
+            {
+                // DropOldest may skip a sequence: the newer state covers it.
+                Interlocked.Exchange(ref _done, sequence);
+            }
+        }
+    }
+
+    private void Write(GoalState state)
+    {
         {
             var bytes = JsonSerializer.SerializeToUtf8Bytes(state, GoalStateJson.Default.GoalState);
-            if (bytes.AsSpan().SequenceEqual(_written)) continue;
+            if (bytes.AsSpan().SequenceEqual(_written)) return;
             try
             {
                 WriteAtomically(bytes);

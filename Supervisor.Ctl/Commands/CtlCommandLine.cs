@@ -24,7 +24,7 @@ internal sealed class CtlCommandLine
         [
             ListVerb.Create(), StatusVerb.Create(), StartVerb.Create(), StopVerb.Create(), RestartVerb.Create(), ReloadVerb.Create(),
             DisableVerb.Create(), EnableVerb.Create(), EmitVerb.Create(), UsageVerb.Create(), ShowConfigVerb.Create(),
-            CheckConfigVerb.Create(), ReopenLogsVerb.Create(), VersionVerb.Create(), AccessVerb.Create(), EventsVerb.Create(),
+            CheckConfigVerb.Create(), ReopenLogsVerb.Create(), DaemonReexecVerb.Create(), VersionVerb.Create(), AccessVerb.Create(), EventsVerb.Create(),
             ReloadConfigurationVerb.Create(), ShowVerb.Create(), LogVerb.Create(), IsRunningVerb.Create(), HelpVerb.Create(Root),
             CompletionVerb.Create(), TopVerb.Create(),
         ];

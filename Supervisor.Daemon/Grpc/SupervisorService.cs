@@ -19,7 +19,7 @@ namespace Supervisor.Daemon.Grpc;
 /// </summary>
 public sealed class SupervisorService(
     SupervisorLoop loop, SupervisorRuntime runtime, AccessPolicy policy, JobLogDirectory logs, EventMonitor monitor, TimeProvider time,
-    IJobContainment containment, IProcessControl processes, ILogger<SupervisorService> log)
+    IJobContainment containment, IProcessControl processes, ReexecCoordinator reexec, ILogger<SupervisorService> log)
     : ProtoService.SupervisorBase
 {
     public static string VersionText => $"supd (supd {typeof(SupervisorService).Assembly.GetName().Version?.ToString(3)})";
@@ -190,7 +190,22 @@ public sealed class SupervisorService(
             Version = VersionText,
             Containment = containment.Mode.Describe(),
             ExecHelper = string.Join(' ', processes.ExecHelperCommand),
+            Reexecs = (uint)reexec.Generation,
+            LastReexecFailure = reexec.LastFailure ?? "",
+            Pid = (uint)Environment.ProcessId,
         });
+
+    /// <summary>Everything up to the exec, then the reply; the exec itself once the reply has gone (ReexecCoordinator).</summary>
+    public override Task<DaemonReexecReply> DaemonReexec(DaemonReexecRequest request, ServerCallContext context) => Call(async () =>
+    {
+        var plan = await reexec.PrepareAsync(By(context) ?? "supd").ConfigureAwait(false);
+        context.GetHttpContext().Response.OnCompleted(() =>
+        {
+            _ = Task.Run(() => reexec.ExecAsync(plan));
+            return Task.CompletedTask;
+        });
+        return new DaemonReexecReply { Generation = (uint)reexec.Generation + 1, Instances = (uint)plan.Instances, Pid = (uint)Environment.ProcessId };
+    });
 
     public override Task<AccessReply> Access(AccessRequest request, ServerCallContext context) => Call(() =>
     {

@@ -6,14 +6,16 @@ namespace Supervisor.Daemon.Hosting;
 /// <summary>Composes supd from its concerns and runs it: the configuration sources, then one <c>Add…</c> per concern.</summary>
 public static class SupdHost
 {
-    public static async Task<int> RunAsync(IReadOnlyDictionary<string, string?> commandLine, string? configFile)
+    public static async Task<int> RunAsync(IReadOnlyDictionary<string, string?> commandLine, string? configFile, HandoverStart handover)
     {
         // First, so a SIGHUP or SIGUSR1 during start-up waits for supd to be ready instead of ending it.
         using var controlSignals = new ControlSignals();
         var builder = CreateBuilder(commandLine, configFile, SupdEnvironment.Current, controlSignals);
+        builder.Services.AddSingleton(handover);
         await using var app = builder.Build();
         // The HTTP listener's requests branch off first: the control API is only on the Unix socket.
         app.MapObservability();
+        app.UseControlCallCount();
         app.MapGrpcService<SupervisorService>();
         await app.StartAsync().ConfigureAwait(false);
         await app.WaitForShutdownAsync().ConfigureAwait(false);
@@ -53,6 +55,9 @@ public static class SupdHost
     {
         // supd bounds its own shutdown (SupervisorRuntime.StopAsync).
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(10));
+        // A fresh start unless RunAsync registers what a re-exec handed over (registered later, so it wins).
+        Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddSingleton(services, HandoverStart.None);
+        services.AddSingleton<ReexecCoordinator>();
         return services
             .AddJobLogs(configuration)
             .AddSupdLogging(configuration)

@@ -50,6 +50,9 @@ public sealed partial class SupdHarness : IAsyncDisposable
     /// <summary>A command supd runs under (<c>setpriv --reuid=65534 …</c>), or null to run it directly.</summary>
     public IReadOnlyList<string>? Wrapper { get; init; }
 
+    /// <summary>The supd binary to start instead of the flavor's (a copy a test may replace, as an upgrade would).</summary>
+    public string? SupdProgram { get; init; }
+
     /// <summary>
     /// supd's LogLevel (through SUPD_LOGLEVEL, so a --log-level flag or a test's own environment still wins). Debug by
     /// default: many tests read the state-by-state trace and the event lines, which supd logs at Debug. Null leaves
@@ -132,7 +135,7 @@ public sealed partial class SupdHarness : IAsyncDisposable
     /// <summary>Starts supd with exactly these arguments and extra environment variables; it becomes this harness's supd.</summary>
     public Process StartSupdWith(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment)
     {
-        var info = new ProcessStartInfo(Wrapper is { Count: > 0 } ? Wrapper[0] : Binaries.Supd)
+        var info = new ProcessStartInfo(Wrapper is { Count: > 0 } ? Wrapper[0] : SupdProgram ?? Binaries.Supd)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -70,3 +70,12 @@ internal sealed record RestoreGoalsInput(State.GoalState State, State.IGoalStore
 internal sealed record ShutdownInput(TaskCompletionSource Reply) : SupervisorInput;
 
 internal sealed record KillEverythingInput(TaskCompletionSource Reply) : SupervisorInput;
+
+/// <summary>
+/// A re-exec asks the loop to stand still (reaper and pumps parked already): the instances it hands over, or a refusal
+/// saying why not now; after a reply the loop waits for <paramref name="Resume"/> (set only if the exec failed).
+/// </summary>
+internal sealed record HandoverInput(Task Resume, TaskCompletionSource<IReadOnlyList<Handover.HandedInstance>> Reply) : SupervisorInput;
+
+/// <summary>In the new image, after the jobs are loaded: the handed instances taken back (problems, one line each).</summary>
+internal sealed record AdoptInput(Handover.HandoverState State, TaskCompletionSource<IReadOnlyList<string>> Reply) : SupervisorInput;

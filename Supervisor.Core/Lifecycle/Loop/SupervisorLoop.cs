@@ -36,6 +36,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     private readonly HealthMonitor _health;
     private readonly PersistedGoals _goals;
     private readonly ControlRequests _requests;
+    private readonly LoopHandover _handover;
     private TaskCompletionSource? _shutdown;
     private Task? _running;
 
@@ -61,6 +62,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         _routing = new EventRouting(_loop, environments, _lifecycle);
         _goals = new PersistedGoals(_loop, environments, _lifecycle, () => _inputs.Reader.TryPeek(out _));
         _requests = requests = new ControlRequests(_loop, environments, _lifecycle, _checks, _goals, _events, replies);
+        _handover = new LoopHandover(_loop, environments, spawner, _health, _events);
     }
 
     /// <summary>
@@ -107,9 +109,21 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     /// <summary>Variables from callers without admin that a job did not accept (dropped from events), since start.</summary>
     public long DroppedVariables => _routing.DroppedVariables;
 
-    /// <summary>Starts the reaper and the loop; the returned task ends when the loop stops (or faults on a bug).</summary>
-    public Task StartAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Starts the reaper and the loop; the returned task ends when the loop stops (or faults on a bug). With
+    /// <paramref name="handover"/> (an image a re-exec started), its children are followed before the reaper starts,
+    /// and an exit of one reaped before <see cref="AdoptAsync"/> waits for it.
+    /// </summary>
+    public Task StartAsync(CancellationToken stoppingToken, Handover.HandoverState? handover = null)
     {
+        if (handover is not null)
+        {
+            _handover.AwaitingAdoption = true;
+            foreach (var instance in handover.Instances)
+            {
+                if (instance.MainPid > 1 && ProcStat.Read(instance.MainPid)?.StartTime == instance.MainStartTime) _loop.Processes.Adopt(instance.MainPid);
+            }
+        }
         // Not Post: once the loop has stopped (or failed) an exit has nobody to tell, and the reaper thread must not throw.
         _loop.Processes.Start(exit => Enqueue(new ChildExitedInput(exit)), report => Enqueue(new SpawnReportedInput(report)));
         // A thread of its own, as the reaper and the output pumps have: a bring-up keeps the loop busy for seconds, and
@@ -320,6 +334,18 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     public Task<ConfigurationChanges> ReloadConfigurationAsync(JobLoadResult loaded) =>
         Ask<ConfigurationChanges>(r => new ReloadConfigurationInput(loaded, r));
 
+    /// <summary>
+    /// A re-exec: with the reaper and pumps parked (<see cref="IProcessControl.Park"/>), the instances to hand over, or
+    /// a refusal (<see cref="SupervisorError.NotRunning"/>) saying what is not at rest. Once it has answered, the loop
+    /// stands still until <paramref name="resume"/> completes, which only happens when the exec failed.
+    /// </summary>
+    public Task<IReadOnlyList<Handover.HandedInstance>> FreezeForHandoverAsync(Task resume) =>
+        Ask<IReadOnlyList<Handover.HandedInstance>>(r => new HandoverInput(resume, r));
+
+    /// <summary>In the image a re-exec started: the instances handed over taken back, after <see cref="LoadAsync"/>; problems, one line each.</summary>
+    public Task<IReadOnlyList<string>> AdoptAsync(Handover.HandoverState state) =>
+        Ask<IReadOnlyList<string>>(r => new AdoptInput(state, r));
+
     /// <summary>Stops every job; completes when no instance is left. Bound it with <see cref="KillEverythingAsync"/>.</summary>
     public Task ShutdownAsync() => Ask(r => new ShutdownInput(r));
 
@@ -331,7 +357,10 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     {
         switch (input)
         {
-            case ChildExitedInput x: _lifecycle.OnChildExited(x.Exit); break;
+            case ChildExitedInput x:
+                if (!_loop.Registry.Processes.ContainsKey(x.Exit.Pid) && _handover.HoldEarlyExit(x.Exit)) break;
+                _lifecycle.OnChildExited(x.Exit);
+                break;
             case SpawnReportedInput x: _lifecycle.OnSpawnReported(x.Report); break;
             case DeadlineReachedInput x: _lifecycle.OnDeadlineReached(x.Instance, x.Generation); break;
             case CheckTimerFiredInput x: _checks.OnTimeout(x.Instance, x.Check); break;
@@ -349,6 +378,8 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             case LogPathInput x: Reply(x.Reply, () => _requests.LogPath(x.Job, x.Environment, x.Instance)); break;
             case ShutdownInput x: BeginShutdown(x.Reply); break;
             case KillEverythingInput x: Reply(x.Reply, KillEverything); break;
+            case HandoverInput x: Freeze(x); break;
+            case AdoptInput x: Reply(x.Reply, () => _handover.Adopt(x.State, _loop.Processes.AttachOutput, _lifecycle.OnChildExited)); break;
             default: throw new InvalidOperationException($"Unknown input {input.GetType().Name}");
         }
     }
@@ -395,6 +426,30 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             loaded[definition.Name] = new JobClass(definition);
         }
         _log.LogJobsLoaded(jobs.Count);
+    }
+
+    // The loop thread stands still here from the snapshot to the exec, so nothing it hands over can change; if the exec
+    // fails, it goes on where it was.
+    private void Freeze(HandoverInput input)
+    {
+        AnswerQueries();
+        if (_handover.NotReady() is { } why)
+        {
+            input.Reply.TrySetException(new SupervisorException(SupervisorError.NotRunning, why));
+            return;
+        }
+        IReadOnlyList<Handover.HandedInstance> instances;
+        try
+        {
+            instances = _handover.Snapshot(_loop.Processes.OutputPipes());
+        }
+        catch (SupervisorException e)
+        {
+            input.Reply.TrySetException(e);
+            return;
+        }
+        input.Reply.TrySetResult(instances);
+        input.Resume.Wait();
     }
 
     private void BeginShutdown(TaskCompletionSource reply)

@@ -37,14 +37,15 @@ public sealed partial class CgroupContainment : IJobContainment
     /// Makes the jobs' directory, empties and removes what a previous supd left in it, and (delegated) moves supd into
     /// its leaf. False, with the reason, when the tree cannot be used after all.
     /// </summary>
-    public bool Open(out string error)
+    /// <param name="handedOver">After a re-exec: the groups of the instances handed over, by unit key; kept as they are.</param>
+    public bool Open(out string error, IReadOnlyDictionary<string, string>? handedOver = null)
     {
-        if (TryOpen(out error)) return true;
+        if (TryOpen(out error, handedOver ?? new Dictionary<string, string>())) return true;
         _fallback = new TagContainment(ContainmentMode.ProcessGroups(error), _time, _log);
         return false;
     }
 
-    private bool TryOpen(out string error)
+    private bool TryOpen(out string error, IReadOnlyDictionary<string, string> handedOver)
     {
         error = "";
         try
@@ -65,8 +66,22 @@ public sealed partial class CgroupContainment : IJobContainment
             error = $"cannot create {Root}: {e.Message}";
             return false;
         }
+        var kept = new HashSet<string>(handedOver.Values, StringComparer.Ordinal);
+        foreach (var (key, group) in handedOver)
+        {
+            if (Path.GetDirectoryName(group) != Root || !Directory.Exists(group)) continue;
+            lock (_gate)
+            {
+                _groups[key] = group;
+                // New groups are numbered after the kept ones (NAME.N), so no name is taken twice.
+                if (int.TryParse(group[(group.LastIndexOf('.') + 1)..], System.Globalization.NumberStyles.None,
+                        System.Globalization.CultureInfo.InvariantCulture, out var n))
+                    _sequence = Math.Max(_sequence, n);
+            }
+        }
         foreach (var left in Directory.EnumerateDirectories(Root))
         {
+            if (kept.Contains(left)) continue;
             LogLeftover(left, CgroupFiles.Procs(left).Count);
             CgroupFiles.Kill(left);
             RemoveWhenEmpty(left, TimeSpan.FromSeconds(5)).Wait();

@@ -66,11 +66,13 @@ public static class ContainmentServiceCollectionExtensions
 /// Stop (after the supervision stopped every job): whatever is left in any job's cgroup or carries a job's tag is
 /// SIGKILLed and the cgroups removed, so no job process outlives supd.
 /// </summary>
-public sealed partial class ContainmentLifecycle(IJobContainment containment, ILogger<ContainmentLifecycle> log) : HostLifecycleStep
+public sealed partial class ContainmentLifecycle(IJobContainment containment, HandoverStart handover, ILogger<ContainmentLifecycle> log) : HostLifecycleStep
 {
     public override Task StartingAsync(CancellationToken cancellationToken)
     {
-        if (containment is CgroupContainment cgroups && !cgroups.Open(out var error)) LogFellBack(error);
+        // After a re-exec the groups of the instances handed over are theirs still: kept, not cleared as leftovers.
+        var handed = handover.State?.Instances.Where(i => i.Cgroup.Length > 0).ToDictionary(i => i.Tag, i => i.Cgroup, StringComparer.Ordinal);
+        if (containment is CgroupContainment cgroups && !cgroups.Open(out var error, handed)) LogFellBack(error);
         LogMode(containment.Mode.Describe());
         return Task.CompletedTask;
     }

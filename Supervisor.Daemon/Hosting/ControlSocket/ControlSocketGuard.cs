@@ -24,6 +24,16 @@ public sealed class ControlSocketGuard : IDisposable
 
     public string SocketPath { get; }
 
+    /// <summary>The lock's descriptor (a re-exec hands it over, so the lock is held throughout).</summary>
+    public int LockFd => (int)_lock.DangerousGetHandle();
+
+    /// <summary>After a re-exec: the lock the previous image held (still held: flock belongs to the open file) and its socket, kept as they are.</summary>
+    public static ControlSocketGuard Inherit(string socketPath, int lockFd)
+    {
+        Supervisor.Core.Interop.Libc.SetCloseOnExec(lockFd, true);
+        return new ControlSocketGuard(socketPath, new Microsoft.Win32.SafeHandles.SafeFileHandle(lockFd, ownsHandle: true));
+    }
+
     public static ControlSocketGuard Acquire(string socketPath)
     {
         if (System.Text.Encoding.UTF8.GetByteCount(socketPath) > MaxSocketPathBytes)

@@ -38,7 +38,9 @@ public static class ControlSocketServiceCollectionExtensions
 
         // The control socket's transport: supd's accept loop (connection limits, the fd reserve, EMFILE without spinning).
         services.AddSingleton<ConnectionGuard>();
-        services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory, GuardedSocketTransport>();
+        services.AddSingleton<GuardedSocketTransport>();
+        services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(sp => sp.GetRequiredService<GuardedSocketTransport>());
+        services.AddSingleton<ActiveControlCalls>();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ControlSocketOptions>>((kestrel, socket) =>
         {
             // Bounds on what one client can make supd hold (docs/security.md, Limits).
@@ -64,16 +66,21 @@ public static class ControlSocketServiceCollectionExtensions
 /// which also checks the socket's directory). Started (Kestrel listens): the socket's mode and group. Stopping: the
 /// count of refused connections. Disposed with the host: the socket and its lock file are removed.
 /// </summary>
-public sealed partial class ControlSocketLifecycle(IOptions<ControlSocketOptions> options, ConnectionGuard connections, ILogger<ControlSocketLifecycle> log)
+public sealed partial class ControlSocketLifecycle(IOptions<ControlSocketOptions> options, ConnectionGuard connections, HandoverStart handover,
+    ILogger<ControlSocketLifecycle> log)
     : HostLifecycleStep, IDisposable
 {
     private ControlSocketGuard? _guard;
 
     private string Socket => options.Value.Socket!;
 
+    /// <summary>The single-instance lock's descriptor, for a re-exec; -1 before the host starts.</summary>
+    public int LockFd => _guard?.LockFd ?? -1;
+
     public override Task StartingAsync(CancellationToken cancellationToken)
     {
-        _guard = ControlSocketGuard.Acquire(Socket);
+        // After a re-exec the lock and the socket are the previous image's, never let go of.
+        _guard = handover.State is { LockFd: >= 3 } state ? ControlSocketGuard.Inherit(Socket, state.LockFd) : ControlSocketGuard.Acquire(Socket);
         return Task.CompletedTask;
     }
 

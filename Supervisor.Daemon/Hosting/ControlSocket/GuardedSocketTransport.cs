@@ -90,42 +90,136 @@ public sealed partial class ConnectionGuard(ILogger<ConnectionGuard> log)
 /// takes the reserve back; if even that fails it waits a moment. Each accepted connection passes
 /// <see cref="ConnectionGuard"/> before Kestrel sees it.
 /// </summary>
-public sealed class GuardedSocketTransport(ConnectionGuard guard, ILoggerFactory loggers) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+public sealed class GuardedSocketTransport(ConnectionGuard guard, ILoggerFactory loggers, HandoverStart handover) : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
+    private Listener? _listener;
+    private int _inheritedFd = handover.State?.ListenFd ?? -1;
+
     public bool CanBind(EndPoint endpoint) => endpoint is UnixDomainSocketEndPoint;
+
+    /// <summary>The control socket's listening descriptor (a re-exec hands it over), or -1 before it is bound.</summary>
+    public int ListenFd => (int?)_listener?.Socket.Handle ?? -1;
+
+    /// <summary>
+    /// Stops taking connections from the backlog (a re-exec): a client's connect still succeeds and its request waits
+    /// there for the next image. Completes once no accept is pending.
+    /// </summary>
+    public Task PauseAcceptingAsync() => _listener?.PauseAsync() ?? Task.CompletedTask;
+
+    public void ResumeAccepting() => _listener?.Resume();
 
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
+        Socket socket;
+        if (Interlocked.Exchange(ref _inheritedFd, -1) is var fd and >= 3)
         {
-            socket.Bind(endpoint);
-            socket.Listen(512);
+            // The previous image's listener, still listening: nothing was ever closed, so nobody was refused.
+            Supervisor.Core.Interop.Libc.SetCloseOnExec(fd, true);
+            socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
         }
-        catch
+        else
         {
-            socket.Dispose();
-            throw;
+            socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                socket.Bind(endpoint);
+                socket.Listen(512);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
         }
         var factory = new SocketConnectionContextFactory(new SocketConnectionFactoryOptions(), loggers.CreateLogger<GuardedSocketTransport>());
-        return new ValueTask<IConnectionListener>(new Listener(socket.LocalEndPoint ?? endpoint, socket, guard, factory));
+        var listener = new Listener(socket.LocalEndPoint ?? endpoint, socket, guard, factory);
+        _listener = listener;
+        return new ValueTask<IConnectionListener>(listener);
     }
 
     private sealed class Listener(EndPoint endpoint, Socket socket, ConnectionGuard guard, SocketConnectionContextFactory factory) : IConnectionListener
     {
         private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(100);
         private SafeHandle? _reserve = OpenReserve();
+        private readonly Lock _pauseGate = new();
+        private TaskCompletionSource? _resume;
+        private TaskCompletionSource _idle = Completed();
+        private CancellationTokenSource _pausing = new();
 
         public EndPoint EndPoint => endpoint;
+        public Socket Socket => socket;
+
+        private static TaskCompletionSource Completed()
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            done.SetResult();
+            return done;
+        }
+
+        public Task PauseAsync()
+        {
+            lock (_pauseGate)
+            {
+                if (_resume is null)
+                {
+                    _resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    if (_accepting) _idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _pausing.Cancel();
+                }
+                return _idle.Task;
+            }
+        }
+
+        public void Resume()
+        {
+            lock (_pauseGate)
+            {
+                _pausing = new CancellationTokenSource();
+                _resume?.TrySetResult();
+                _resume = null;
+            }
+        }
+
+        private bool _accepting;
+
+        // Paused: wait for Resume (or the end) before the next accept.
+        private async Task<bool> WaitWhilePausedAsync(CancellationToken cancellationToken)
+        {
+            Task? resume;
+            lock (_pauseGate)
+            {
+                resume = _resume?.Task;
+                _accepting = resume is null;
+                if (resume is not null) _idle.TrySetResult();
+            }
+            if (resume is null) return true;
+            try
+            {
+                await resume.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
 
         public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
         {
             while (true)
             {
+                if (!await WaitWhilePausedAsync(cancellationToken).ConfigureAwait(false)) return null;
                 Socket accepted;
+                CancellationToken pausing;
+                lock (_pauseGate) pausing = _pausing.Token;
+                using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, pausing);
                 try
                 {
-                    accepted = await socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                    accepted = await socket.AcceptAsync(either.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (pausing.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    continue; // paused: the connection (if any) stays in the backlog
                 }
                 catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException ||
                                           e is SocketException { SocketErrorCode: SocketError.OperationAborted })

@@ -29,6 +29,7 @@ public sealed partial class SupervisorRuntime(
     BurstMemoryTrimmer trimmer,
     IHostApplicationLifetime lifetime,
     ILogger<SupervisorRuntime> log,
+    HandoverStart handover,
     SystemdNotifier? systemd = null) : HostLifecycleStep
 {
     /// <summary>supd's exit status when a <c>critical</c> job failed for good.</summary>
@@ -61,7 +62,8 @@ public sealed partial class SupervisorRuntime(
     /// job stopped by hand before supd restarted is not started by them.
     /// </summary>
     public override Task StartedAsync(CancellationToken cancellationToken) =>
-        loop.EmitBootEventsAsync([(EventIds.Startup, []), .. ParseEvents(options.Value.BootEvents)]);
+        // After a re-exec the boot is long over: its jobs run on as they were.
+        handover.IsReexec ? Task.CompletedTask : loop.EmitBootEventsAsync([(EventIds.Startup, []), .. ParseEvents(options.Value.BootEvents)]);
 
     /// <summary>The followers' streams of <c>supctl events -f</c> end when supd begins to stop.</summary>
     public override Task StoppingAsync(CancellationToken cancellationToken)
@@ -81,10 +83,12 @@ public sealed partial class SupervisorRuntime(
         var store = goals.Store;
         var saved = store.Load();
         var bootId = ProcStat.BootId();
-        var killed = await LeftoverProcesses.KillAsync(saved, bootId, log).ConfigureAwait(false);
+        if (handover.Error is { } unreadable) LogHandoverUnreadable(unreadable);
+        // After a re-exec the processes goals.json lists are the ones handed over: adopted below, never killed.
+        var killed = handover.IsReexec ? 0 : await LeftoverProcesses.KillAsync(saved, bootId, log).ConfigureAwait(false);
         LogGoalsLoaded(store.FilePath, saved.StoppedByHand.Count, saved.StartedByHand.Count, killed);
 
-        var running = loop.StartAsync(_stopping.Token);
+        var running = loop.StartAsync(_stopping.Token, handover.State);
         _ = running.ContinueWith(t =>
         {
             LogLoopFailed(t.Exception!.GetBaseException());
@@ -100,6 +104,11 @@ public sealed partial class SupervisorRuntime(
         }, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
 
         await loop.LoadAsync(loaded.Jobs).ConfigureAwait(false);
+        if (handover.State is { } handed)
+        {
+            foreach (var problem in await loop.AdoptAsync(handed).ConfigureAwait(false)) LogAdoptionProblem(problem);
+            LogReexecuted(handed.Generation, handed.Instances.Count);
+        }
         await loop.RestoreGoalsAsync(saved, store, bootId).ConfigureAwait(false);
         LogStarted(loaded.Jobs.Count, loaded.Errors.Count, string.Join(", ", JobDirs));
     }
@@ -237,6 +246,15 @@ public sealed partial class SupervisorRuntime(
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Job directory {Dir} does not exist; no jobs loaded from it")]
     private partial void LogJobDirMissing(string dir);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Error, Message = "The state handed over by the previous image cannot be used ({Reason}); starting afresh")]
+    private partial void LogHandoverUnreadable(string reason);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "Re-exec: {Problem}")]
+    private partial void LogAdoptionProblem(string problem);
+
+    [LoggerMessage(EventId = 16, Level = LogLevel.Information, Message = "Re-executed (re-exec {Generation} since supd started): {Instances} instances taken over, none restarted")]
+    private partial void LogReexecuted(int generation, int instances);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "supd stopped")]
     private partial void LogStopped();

@@ -1,0 +1,196 @@
+using Supervisor.Core.Events;
+using Supervisor.Core.Handover;
+using Supervisor.Core.Logs;
+using Supervisor.Core.Processes;
+using Supervisor.Core.State;
+
+namespace Supervisor.Core.Lifecycle;
+
+/// <summary>
+/// The loop's side of a re-exec. Before: whether every instance is at rest (<see cref="NotReady"/>), then what each one
+/// hands over (<see cref="Snapshot"/>). After, in the new image: the instances taken back (<see cref="Adopt"/>) with
+/// their main processes (still supd's children: same pid), their output pipes, their respawn tallies and what was left
+/// of their deadlines, and nothing announced: no job event, no state change, as if no exec had happened.
+///
+/// At rest means running (its main process and nothing else: no hook, check, health check or helper report under
+/// way), respawning (a delay; its rest is handed over) or waiting, with no event in flight. Any other state holds the
+/// re-exec back until it passes (the daemon asks again for a while, then refuses with the reason).
+/// </summary>
+internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments, SpawnPath spawner, HealthMonitor health, EventQueue events)
+{
+    /// <summary>Why the instances cannot be handed over now (one line), or null.</summary>
+    public string? NotReady()
+    {
+        if (events.InFlight > 0) return $"{events.InFlight} events are still being handled";
+        foreach (var instance in loop.Registry.AllInstances())
+        {
+            switch (instance.State)
+            {
+                case JobState.Waiting:
+                    continue;
+                case JobState.Running or JobState.Respawning:
+                    var busy = instance.Pids.Keys.FirstOrDefault(k => k != ProcessKind.Main);
+                    if (instance.Pids.Keys.Any(k => k != ProcessKind.Main)) return $"{instance.DisplayName}: its {busy.Name()} process is running";
+                    if (instance.ReportsPending.Count > 0) return $"{instance.DisplayName}: its main process is starting";
+                    if (instance.Check is not null) return $"{instance.DisplayName}: its check is running";
+                    if (instance.Waiters.Count > 0) return $"{instance.DisplayName}: a request waits for it";
+                    continue;
+                default:
+                    return $"{instance.DisplayName} is {instance.State.Name()}";
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Every instance that lives on, with its output pipes: <paramref name="pipes"/> are the pump's (parked), matched
+    /// to the instance by the sink they feed; a pipe of nobody handed over (a finished hook's, still held open by a
+    /// child of it) is not carried and closes with the exec.
+    /// </summary>
+    public IReadOnlyList<HandedInstance> Snapshot(IReadOnlyList<(int Fd, IOutputSink Sink)> pipes)
+    {
+        var fds = new Dictionary<IOutputSink, int>(ReferenceEqualityComparer.Instance);
+        foreach (var (fd, sink) in pipes) fds[sink] = fd;
+        var now = loop.Time.GetUtcNow();
+        var result = new List<HandedInstance>();
+        foreach (var instance in loop.Registry.AllInstances())
+        {
+            if (instance.State is not (JobState.Running or JobState.Respawning)) continue;
+            var handedPipes = new List<HandedPipe>();
+            if (instance.Outputs.TryGetValue(ProcessKind.Main, out var tail))
+            {
+                Pipe(tail, errorStream: false);
+                if (tail.Errors is { } errors) Pipe(errors, errorStream: true);
+            }
+            void Pipe(OutputTail sink, bool errorStream)
+            {
+                if (!fds.TryGetValue(sink, out var fd)) return; // read to its end already
+                var (atLineStart, pending) = (sink.Inner as JobOutputWriter)?.LineState ?? (true, []);
+                handedPipes.Add(new HandedPipe(ProcessKind.Main.Name(), errorStream, fd, atLineStart, Convert.ToBase64String(pending)));
+            }
+            // A respawn delay whose end passed but is not handled yet ends at once in the new image.
+            var left = instance.Deadline.At is { } at
+                ? at > now ? (long)(at - now).TotalMilliseconds : instance.State == JobState.Respawning ? 0 : -1
+                : -1;
+            var main = instance.MainPid;
+            result.Add(new HandedInstance(
+                instance.Class.Name, instance.Name, instance.State.Name(),
+                main, main == 0 ? 0 : instance.MainProcessGroup,
+                main == 0 ? 0 : ProcStat.Read(main)?.StartTime ?? 0,
+                instance.MainStarted, instance.StateSince,
+                Variables(instance.StartVariables),
+                [.. instance.EnvFileValues.Select(v => new HandedVariable(v.Key, v.Value))],
+                instance.EnvFilesRead, instance.Tag,
+                new HandedRespawns(instance.Respawn.Count, instance.Respawn.WindowStart, instance.Respawn.WindowCount, instance.Respawn.BackoffAttempt),
+                left, instance.StartedByBoot, handedPipes, loop.Processes.UnitGroup(instance.Tag) ?? ""));
+        }
+        return result;
+    }
+
+    private static IReadOnlyList<HandedVariable> Variables(EnvironmentList list) =>
+        [.. list.Entries.Select(e => new HandedVariable(e.Key, e.Value, list.IsUntrusted(e.Key)))];
+
+    private static EnvironmentList Variables(IReadOnlyList<HandedVariable> variables)
+    {
+        var list = new EnvironmentList();
+        foreach (var v in variables)
+        {
+            if (v.Untrusted) list.SetUntrusted(v.Key, v.Value);
+            else list.Set(v.Key, v.Value);
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// In the new image, before goals are restored: each handed instance of a job still loaded is taken back as it was.
+    /// A main process that is gone (or is no longer the one recorded) is not adopted; the instance then finds it gone
+    /// through its exit, as the reaper reports it, or respawns. Returns one line per instance that could not be adopted.
+    /// </summary>
+    /// <summary>
+    /// Set before the loop starts in an image a re-exec started: a handed-over child's exit can be reaped before its
+    /// instance is adopted (the reaper starts first); such exits wait here, and <see cref="Adopt"/> replays them.
+    /// </summary>
+    public bool AwaitingAdoption { get; set; }
+
+    private readonly Dictionary<int, ChildExit> _earlyExits = [];
+
+    /// <summary>An exit of a pid nobody owns: kept (true) while adoption is still to come.</summary>
+    public bool HoldEarlyExit(ChildExit exit)
+    {
+        if (!AwaitingAdoption || _earlyExits.Count >= Limits.MaxGoalsEntries) return false;
+        _earlyExits[exit.Pid] = exit;
+        return true;
+    }
+
+    public IReadOnlyList<string> Adopt(HandoverState state, Func<int, IOutputSink, string, bool> attach, Action<ChildExit> exited)
+    {
+        var problems = new List<string>();
+        foreach (var handed in state.Instances)
+        {
+            var name = handed.Instance.Length == 0 ? handed.Job : $"{handed.Job} ({handed.Instance})";
+            if (!loop.Registry.Jobs.TryGetValue(handed.Job, out var jobClass))
+            {
+                // Its file went since the last reload: it stops as a removed job would.
+                if (handed.MainProcessGroup > 1) loop.Processes.SignalGroup(handed.MainProcessGroup, Signals.SIGTERM);
+                foreach (var pipe in handed.Pipes) Interop.Libc.Close(pipe.Fd);
+                problems.Add($"{name}: no longer in the job files; its process group {handed.MainProcessGroup} was sent SIGTERM");
+                continue;
+            }
+            var instance = loop.Registry.Select(jobClass, new EnvironmentList(), handed.Instance, create: true)!;
+            instance.Goal = JobGoal.Start;
+            instance.State = handed.State == "respawning" ? JobState.Respawning : JobState.Running;
+            instance.StateSince = handed.StateSince;
+            instance.StartVariables = Variables(handed.StartVariables);
+            instance.EnvFileValues = [.. handed.EnvFileValues.Select(v => new KeyValuePair<string, string>(v.Key, v.Value))];
+            instance.EnvFilesRead = handed.EnvFilesRead;
+            instance.Environment = environments.ForInstance(instance);
+            instance.Tag = handed.Tag;
+            instance.StartedByBoot = handed.StartedByBoot;
+            instance.Respawn.Count = handed.Respawns.Count;
+            instance.Respawn.WindowStart = handed.Respawns.WindowStart;
+            instance.Respawn.WindowCount = handed.Respawns.WindowCount;
+            instance.Respawn.BackoffAttempt = handed.Respawns.BackoffAttempt;
+            instance.MainStarted = handed.MainStarted;
+
+            var tail = spawner.OutputFor(instance);
+            foreach (var pipe in handed.Pipes)
+            {
+                var sink = pipe.ErrorStream ? (IOutputSink?)tail?.Errors ?? tail : tail;
+                var writer = (sink as OutputTail)?.Inner as JobOutputWriter;
+                writer?.ResumeLine(pipe.AtLineStart, Convert.FromBase64String(pipe.Pending));
+                if (sink is null || !attach(pipe.Fd, sink, $"{instance.DisplayName} {pipe.Process} process"))
+                {
+                    Interop.Libc.Close(pipe.Fd);
+                    problems.Add($"{name}: its output pipe (fd {pipe.Fd}) could not be read again");
+                }
+            }
+            if (tail is not null) instance.Outputs[ProcessKind.Main] = tail;
+
+            if (handed.MainPid > 1)
+            {
+                // Still supd's child (same pid), so it cannot have been reaped by anyone else and reused: one that
+                // ended during the exec was a zombie with the recorded start time, and its exit (status intact) is
+                // among the early exits, or comes from the reaper.
+                var ended = _earlyExits.ContainsKey(handed.MainPid);
+                if (!ended && !(ProcStat.Read(handed.MainPid)?.StartTime == handed.MainStartTime && loop.Processes.Adopt(handed.MainPid)))
+                {
+                    // Never expected (a child of ours cannot vanish unreaped): its end is recorded with its status lost.
+                    _earlyExits[handed.MainPid] = new ChildExit(handed.MainPid, ExitStatus.Exited(255));
+                    problems.Add($"{name}: main process {handed.MainPid} is gone and its exit status with it");
+                }
+                instance.Pids[ProcessKind.Main] = handed.MainPid;
+                instance.MainProcessGroup = handed.MainProcessGroup;
+                loop.Registry.Processes[handed.MainPid] = (instance, ProcessKind.Main);
+            }
+            if (instance.State == JobState.Running) health.Start(instance, newMainProcess: false);
+            if (handed.DeadlineMs >= 0)
+                instance.Deadline.Arm(loop.Time, TimeSpan.FromMilliseconds(handed.DeadlineMs), loop.DeadlineFor(instance));
+        }
+        AwaitingAdoption = false;
+        var early = _earlyExits.Values.ToList();
+        _earlyExits.Clear();
+        foreach (var exit in early) exited(exit);
+        loop.Goals.Dirty = true;
+        return problems;
+    }
+}

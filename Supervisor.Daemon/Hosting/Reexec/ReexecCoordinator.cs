@@ -1,0 +1,261 @@
+using System.Text;
+using Supervisor.Core;
+using Supervisor.Core.Handover;
+using Supervisor.Core.Lifecycle;
+using Supervisor.Core.Processes;
+using Supervisor.Core.State;
+using Supervisor.Core.Systemd;
+
+namespace Supervisor.Daemon.Hosting;
+
+/// <summary>
+/// Overview: <c>supctl daemon-reexec</c>. supd replaces its own image with the binary now at its path (an upgrade),
+/// same pid, every job left running. In order, each step undone if a later one fails before the exec:
+/// <list type="number">
+/// <item>the new binary is asked which handover formats it reads (<c>--handover-formats</c>); one that does not read
+/// this supd's is refused here, and this supd goes on;</item>
+/// <item>the control socket stops accepting (connections wait in its backlog; it is never closed) and the calls
+/// already in finish (<see cref="ActiveControlCalls"/>);</item>
+/// <item>the reaper and the output pumps stop between two steps (<see cref="IProcessControl.Park"/>), and the loop,
+/// once every instance is at rest, hands over its instances and stands still (<see cref="SupervisorLoop.FreezeForHandoverAsync"/>;
+/// asked again for up to <see cref="SettleTimeout"/> while something is starting or stopping);</item>
+/// <item>goals.json is written out, the state goes into a memfd, the reply goes back, systemd hears RELOADING=1,
+/// and execve: the new image reads the state (<see cref="HandoverStart"/>), adopts the instances, and says READY=1.</item>
+/// </list>
+/// </summary>
+public sealed partial class ReexecCoordinator(
+    SupervisorLoop loop,
+    IProcessControl processes,
+    GuardedSocketTransport transport,
+    ControlSocketLifecycle socket,
+    ActiveControlCalls calls,
+    PersistedGoals goals,
+    HandoverStart handover,
+    ILogger<ReexecCoordinator> log,
+    SystemdNotifier? systemd = null)
+{
+    /// <summary>How long a re-exec waits for every instance to come to rest before it is refused.</summary>
+    public static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(10);
+
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan CallsTimeout = TimeSpan.FromSeconds(5);
+    private readonly SemaphoreSlim _one = new(1, 1);
+
+    /// <summary>Re-execs since supd was first started (0 for a fresh start).</summary>
+    public int Generation { get; } = handover.State?.Generation ?? 0;
+
+    /// <summary>When supd was first started: its uptime goes on across re-execs.</summary>
+    public DateTimeOffset FirstStarted => handover.FirstStarted;
+
+    /// <summary>Why the last re-exec that got as far as the exec failed; null when none did.</summary>
+    public string? LastFailure { get; private set; }
+
+    /// <summary>A re-exec ready to happen: the exec is <see cref="ExecAsync"/>, once the caller has had its reply.</summary>
+    public sealed record Plan(string Path, IReadOnlyList<string> Argv, IReadOnlyList<int> Keep, int StateFd, int Instances, TaskCompletionSource Resume, long Started);
+
+    /// <summary>Everything up to the exec; a refusal (<see cref="SupervisorException"/>) leaves supd as it was.</summary>
+    public async Task<Plan> PrepareAsync(string by)
+    {
+        if (!_one.Wait(0)) throw new SupervisorException(SupervisorError.NotRunning, "a re-exec is already under way");
+        var started = TimeProvider.System.GetTimestamp();
+        try
+        {
+            var path = Environment.ProcessPath ?? throw new SupervisorException(SupervisorError.NotRunning, "supd's own path is not known");
+            if (!File.Exists(path)) throw new SupervisorException(SupervisorError.NotRunning, $"cannot re-execute: {path} does not exist");
+            var commandLine = SelfExec.CommandLine();
+            var own = OwnArguments();
+            var launcher = commandLine.Take(commandLine.Count - own.Count).ToList();
+            if (launcher.Count == 0) throw new SupervisorException(SupervisorError.NotRunning, "cannot re-execute: supd's command line is not readable");
+            await CheckFormatsAsync(path, launcher).ConfigureAwait(false);
+            LogPreparing(by, path);
+
+            await transport.PauseAcceptingAsync().ConfigureAwait(false);
+            var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            IReadOnlyList<HandedInstance> instances;
+            try
+            {
+                // The caller's own call is one of them.
+                if (!await calls.WaitAsync(1, CallsTimeout).ConfigureAwait(false)) LogCallsStillActive(calls.Active - 1);
+                instances = await FreezeAsync(resume.Task).ConfigureAwait(false);
+            }
+            catch
+            {
+                transport.ResumeAccepting();
+                throw;
+            }
+            try
+            {
+                if (!await goals.Store.FlushAsync(CallsTimeout).ConfigureAwait(false))
+                    throw new SupervisorException(SupervisorError.NotRunning, $"cannot re-execute: {goals.Store.FilePath} could not be written in time");
+                var state = new HandoverState
+                {
+                    BootId = ProcStat.BootId(),
+                    Generation = Generation + 1,
+                    FirstStarted = FirstStarted,
+                    ListenFd = transport.ListenFd,
+                    LockFd = socket.LockFd,
+                    Instances = instances,
+                };
+                int stateFd;
+                try
+                {
+                    stateFd = HandoverFile.Write(state);
+                }
+                catch (IOException e)
+                {
+                    throw new SupervisorException(SupervisorError.NotRunning, $"cannot re-execute: {e.Message}");
+                }
+                var keep = new List<int> { state.ListenFd, state.LockFd, stateFd };
+                keep.AddRange(instances.SelectMany(i => i.Pipes).Select(p => p.Fd));
+                var argv = new List<string>(launcher);
+                argv.AddRange(own);
+                argv.Add(SelfExec.HandoverFlag);
+                argv.Add(stateFd.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                return new Plan(path, argv, [.. keep.Where(fd => fd >= 3)], stateFd, instances.Count, resume, started);
+            }
+            catch
+            {
+                Resume(resume);
+                throw;
+            }
+        }
+        catch
+        {
+            _one.Release();
+            throw;
+        }
+    }
+
+    /// <summary>After the reply went out: the exec. Returns only when it failed (logged, and supd goes on as it was).</summary>
+    public async Task ExecAsync(Plan plan)
+    {
+        // The reply is on its way once the call has ended; a moment more for its bytes to leave.
+        await calls.WaitAsync(0, CallsTimeout).ConfigureAwait(false);
+        await Task.Delay(50).ConfigureAwait(false);
+        systemd?.Reloading();
+        LogExecuting(plan.Path, plan.Instances, TimeProvider.System.GetElapsedTime(plan.Started).TotalMilliseconds);
+        var failure = SelfExec.Exec(plan.Path, plan.Argv, plan.Keep);
+        LastFailure = failure;
+        LogExecFailed(failure);
+        Supervisor.Core.Interop.Libc.Close(plan.StateFd);
+        systemd?.Ready();
+        Resume(plan.Resume);
+        _one.Release();
+    }
+
+    private void Resume(TaskCompletionSource resume)
+    {
+        resume.TrySetResult();
+        processes.Unpark();
+        transport.ResumeAccepting();
+    }
+
+    // The loop hands over once every instance is at rest; while one is starting or stopping it is asked again.
+    private async Task<IReadOnlyList<HandedInstance>> FreezeAsync(Task resume)
+    {
+        var start = TimeProvider.System.GetTimestamp();
+        while (true)
+        {
+            if (!processes.Park(CallsTimeout))
+                throw new SupervisorException(SupervisorError.NotRunning, "cannot re-execute: the reaper or an output pump did not stop (a log write is stuck?)");
+            try
+            {
+                return await loop.FreezeForHandoverAsync(resume).ConfigureAwait(false);
+            }
+            catch (SupervisorException e) when (e.Error == SupervisorError.NotRunning)
+            {
+                processes.Unpark();
+                if (TimeProvider.System.GetElapsedTime(start) > SettleTimeout)
+                    throw new SupervisorException(SupervisorError.NotRunning, $"cannot re-execute now: {e.Message} (waited {SettleTimeout.TotalSeconds:0}s); try again");
+                await Task.Delay(50).ConfigureAwait(false);
+            }
+            catch
+            {
+                processes.Unpark();
+                throw;
+            }
+        }
+    }
+
+    // supd's own arguments, as Main got them: without the launcher (dotnet and the dll, or the binary) nor --handover.
+    private static List<string> OwnArguments()
+    {
+        var args = Environment.GetCommandLineArgs().Skip(1).ToList();
+        var at = args.IndexOf(SelfExec.HandoverFlag);
+        if (at >= 0) args.RemoveRange(at, Math.Min(2, args.Count - at));
+        return args;
+    }
+
+    // The binary at supd's path must read what this supd writes: asked, not assumed (an older supd, or no supd at all).
+    private async Task CheckFormatsAsync(string path, IReadOnlyList<string> launcher)
+    {
+        var output = new CollectedOutput();
+        var environment = Encoding.UTF8.GetString(File.ReadAllBytes("/proc/self/environ")).TrimEnd('\0')
+            .Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        var spawned = processes.Spawn(new SpawnRequest($"the re-exec's check of {path}", path,
+            [.. launcher, HandoverFlags.Formats], environment, "/", output));
+        if (!spawned.Succeeded) throw new SupervisorException(SupervisorError.NotRunning, $"cannot re-execute: {spawned.Error}");
+        try
+        {
+            await output.Done.Task.WaitAsync(ProbeTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            processes.Signal(spawned.Pid, Signals.SIGKILL);
+            throw new SupervisorException(SupervisorError.NotRunning, $"cannot re-execute: {path} did not say which handover formats it reads within {ProbeTimeout.TotalSeconds:0}s");
+        }
+        var text = output.Text;
+        var formats = HandoverFile.ParseFormats(text);
+        if (formats.Count == 0)
+            throw new SupervisorException(SupervisorError.NotRunning, $"cannot re-execute: {path} does not say which handover formats it reads (it said: {HandoverFile.Describe(text)}); supd keeps running");
+        if (!formats.Contains(HandoverState.CurrentVersion))
+            throw new SupervisorException(SupervisorError.NotRunning,
+                $"cannot re-execute: {path} reads handover format {string.Join(", ", formats)}, this supd writes {HandoverState.CurrentVersion}; supd keeps running");
+    }
+
+    /// <summary>The probe's output, bounded (a binary that is not supd may print anything).</summary>
+    private sealed class CollectedOutput : IOutputSink
+    {
+        private const int Max = 4096;
+        private readonly MemoryStream _bytes = new();
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string Text
+        {
+            get
+            {
+                lock (_bytes) return Encoding.UTF8.GetString(_bytes.GetBuffer(), 0, (int)_bytes.Length);
+            }
+        }
+
+        public void Write(ReadOnlySpan<byte> data)
+        {
+            lock (_bytes)
+            {
+                var room = Max - (int)_bytes.Length;
+                if (room > 0) _bytes.Write(data[..Math.Min(room, data.Length)]);
+            }
+        }
+
+        public void Completed() => Done.TrySetResult();
+    }
+
+    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "Re-exec asked by {By}: {Path} reads this supd's state; stopping between steps")]
+    private partial void LogPreparing(string by, string path);
+
+    [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "Re-executing {Path} with {Instances} instances handed over ({Milliseconds:0} ms to prepare)")]
+    private partial void LogExecuting(string path, int instances, double milliseconds);
+
+    [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "The re-exec failed ({Failure}); supd goes on as it was")]
+    private partial void LogExecFailed(string failure);
+
+    [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "{Calls} control calls were still being answered after 5 s; the re-exec ends them")]
+    private partial void LogCallsStillActive(int calls);
+}
+
+/// <summary>The command-line words of a re-exec.</summary>
+public static class HandoverFlags
+{
+    /// <summary><c>supd --handover-formats</c>: prints <see cref="HandoverFile.FormatsLine"/> and exits.</summary>
+    public const string Formats = "--handover-formats";
+}

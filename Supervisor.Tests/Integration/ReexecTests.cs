@@ -1,0 +1,197 @@
+using System.Globalization;
+using NUnit.Framework;
+using Supervisor.Protocol;
+using Supervisor.Tests.Support;
+
+namespace Supervisor.Tests.Integration;
+
+/// <summary>
+/// <c>supctl daemon-reexec</c>: supd replaces its image (same pid) and every job goes on as it was: same pids, every
+/// line of output once, a respawn delay ending when it was due, the control socket answering throughout; and a binary
+/// that does not read supd's handover format is refused before the exec, supd serving on.
+/// </summary>
+[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
+[Parallelizable(ParallelScope.All)]
+public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
+{
+    // A steady writer and a fast one (bursts of 500 lines): each line numbered, so a lost or doubled one shows.
+    private const string Counter = """
+        start on startup
+        script
+            n=0
+            while true; do n=$((n + 1)); echo "line $n"; sleep 0.01; done
+        end script
+        """;
+
+    private const string Flood = """
+        start on startup
+        script
+            n=0
+            while true; do
+                n=$((n + 1)); echo "flood $n"
+                [ $((n % 500)) -eq 0 ] && sleep 0.05
+            done
+        end script
+        """;
+
+    [Test]
+    public async Task Twenty_reexecs_keep_every_pid_and_every_line_once_and_status_answers_throughout()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("counter", Counter);
+        supd.WriteJob("flood", Flood);
+        await supd.StartAsync();
+        await supd.WaitForLogAsync("counter", "line 3\n");
+        var counterPid = SupdHarness.PidOf((await supd.CtlAsync("status", "counter")).Stdout);
+        var floodPid = SupdHarness.PidOf((await supd.CtlAsync("status", "flood")).Stdout);
+        var supdPid = supd.SupdPid;
+
+        // Status asked all along, each on a connection of its own as supctl does: every one must be answered.
+        using var stop = new CancellationTokenSource();
+        var answered = 0;
+        var failures = new List<string>();
+        var poller = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var client = new RawClient(supd.Socket);
+                try
+                {
+                    var reply = await client.Client.StatusAsync(new StatusRequest { Job = "counter" }, deadline: DateTime.UtcNow.AddSeconds(60));
+                    if (reply.Status.State != State.Running) lock (failures) failures.Add($"counter was {reply.Status.State}");
+                    Interlocked.Increment(ref answered);
+                }
+                catch (Grpc.Core.RpcException e)
+                {
+                    lock (failures) failures.Add(e.Status.ToString());
+                }
+                await Task.Delay(20);
+            }
+        });
+
+        for (var i = 1; i <= 20; i++)
+        {
+            var reexec = await supd.CtlAsync("daemon-reexec");
+            Assert.That(reexec.ExitCode, Is.EqualTo(0), reexec.Stderr);
+            Assert.That(reexec.Stdout, Does.Contain($"pid {supdPid},").And.Contain($"re-exec {i} since it started"));
+        }
+        stop.Cancel();
+        await poller;
+
+        Assert.That(failures, Is.Empty, "status requests that failed during the re-execs");
+        Assert.That(answered, Is.GreaterThan(20));
+        Assert.That(supd.SupdPid, Is.EqualTo(supdPid));
+        Assert.That(SupdHarness.PidOf((await supd.CtlAsync("status", "counter")).Stdout), Is.EqualTo(counterPid));
+        Assert.That(SupdHarness.PidOf((await supd.CtlAsync("status", "flood")).Stdout), Is.EqualTo(floodPid));
+        Assert.That(supd.DaemonOutput, Does.Not.Contain("starting afresh"));
+        // Lines written after the last re-exec too: the pipes are read by the newest image.
+        var last = Numbers(supd.ReadLog("counter"), "line ").Last();
+        await supd.WaitForLogAsync("counter", $"line {last + 3}\n");
+        Assert.That(await supd.TerminateAsync(), Is.EqualTo(0));
+        AssertEachOnce(WholeLog(supd, "counter"), "line ");
+        AssertEachOnce(WholeLog(supd, "flood"), "flood ");
+    }
+
+    [Test]
+    public async Task A_respawn_delay_under_way_ends_when_it_was_due_across_a_reexec()
+    {
+        await using var supd = new SupdHarness();
+        var stay = Path.Combine(supd.Root, "stay");
+        // It exits at once until STAY exists, then stays up: one crash, one delayed respawn.
+        supd.WriteJob("flaky", $"""
+            start on startup
+            env STAY={stay}
+            respawn
+            respawn delay 15
+            script
+                echo "ran at $(date +%s.%N)"
+                [ -e "$STAY" ] && exec sleep 100000
+                exit 3
+            end script
+            """);
+        await supd.StartAsync();
+        await supd.WaitForLogAsync("flaky", "ran at");
+        var status = (await supd.WaitForStatusAsync("flaky", "respawning")).Stdout;
+        File.WriteAllText(stay, "");
+
+        var reexec = await supd.CtlAsync("daemon-reexec");
+        Assert.That(reexec.ExitCode, Is.EqualTo(0), reexec.Stderr);
+        Assert.That((await supd.CtlAsync("status", "flaky")).Stdout, Does.Contain("respawning"), $"still waiting after the re-exec ({reexec.Stdout}):\n{supd.DaemonOutput}");
+
+        await Eventually.TrueAsync(() => Runs(supd.ReadLog("flaky")).Count == 2, "the respawn after the delay", TimeSpan.FromSeconds(60));
+        var runs = Runs(supd.ReadLog("flaky"));
+        // Never before the delay (jitter only adds to it), and not long after it: the re-exec kept its end.
+        Assert.That(runs[1] - runs[0], Is.GreaterThanOrEqualTo(15.0).And.LessThan(15.0 * 1.2 + 6), $"seconds between the runs ({status})");
+    }
+
+    [Test]
+    public async Task A_binary_that_does_not_read_the_state_is_refused_before_the_exec_and_supd_serves_on()
+    {
+        // supd started from a copy of itself, which is then replaced by a binary that reads another format (an older
+        // or foreign supd, as a botched upgrade would leave).
+        var copy = Directory.CreateTempSubdirectory("supd-reexec-").FullName;
+        try
+        {
+            var source = Path.GetDirectoryName(Binaries.Supd)!;
+            var files = Flavor.IsNative ? [Binaries.Supd] : Directory.GetFiles(source);
+            foreach (var file in files) File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            foreach (var dir in Flavor.IsNative ? [] : Directory.GetDirectories(source)) CopyTree(dir, Path.Combine(copy, Path.GetFileName(dir)));
+            var program = Path.Combine(copy, Path.GetFileName(Binaries.Supd));
+            File.SetUnixFileMode(program, (UnixFileMode)0x1ed);
+
+            await using var supd = new SupdHarness { SupdProgram = program };
+            supd.WriteJob("sleeper", "start on startup\nexec sleep 100000\n");
+            await supd.StartAsync();
+            var pid = SupdHarness.PidOf((await supd.WaitForStatusAsync("sleeper", "running")).Stdout);
+
+            File.Delete(program);
+            File.WriteAllText(program, "#!/bin/sh\necho 'supd handover formats: 99'\n");
+            File.SetUnixFileMode(program, (UnixFileMode)0x1ed);
+
+            var reexec = await supd.CtlAsync("daemon-reexec");
+            Assert.That(reexec.ExitCode, Is.Not.EqualTo(0));
+            Assert.That(reexec.Stderr, Does.Contain($"cannot re-execute: {program} reads handover format 99, this supd writes 1; supd keeps running"));
+            var status = await supd.CtlAsync("status", "sleeper");
+            Assert.That(status.ExitCode, Is.EqualTo(0));
+            Assert.That(SupdHarness.PidOf(status.Stdout), Is.EqualTo(pid));
+            Assert.That((await supd.CtlAsync("version")).Stdout, Does.Contain("supd (supd"));
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    // The rotated files, oldest first, then the current one: the whole output (rotation keeps 5 of 10 MiB each).
+    private static string WholeLog(SupdHarness supd, string job)
+    {
+        var path = supd.LogPath(job);
+        var rotated = Enumerable.Range(1, 5).Select(n => $"{path}.{n}").Where(File.Exists).Reverse();
+        return string.Concat(rotated.Select(File.ReadAllText)) + supd.ReadLog(job);
+    }
+
+    private static void CopyTree(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        foreach (var dir in Directory.GetDirectories(from)) CopyTree(dir, Path.Combine(to, Path.GetFileName(dir)));
+    }
+
+    private static List<double> Runs(string log) =>
+        [.. log.Split('\n').Where(l => l.StartsWith("ran at ", StringComparison.Ordinal))
+            .Select(l => double.Parse(l["ran at ".Length..], CultureInfo.InvariantCulture))];
+
+    private static List<long> Numbers(string log, string prefix) =>
+        [.. log.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => long.Parse(l[prefix.Length..], CultureInfo.InvariantCulture))];
+
+    // Every number from 1 up to the last, in order, exactly once (a job's last line may be cut by its kill: not counted).
+    private static void AssertEachOnce(string log, string prefix)
+    {
+        var lines = log.Split('\n');
+        var whole = lines.Take(lines.Length - 1).Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        var numbers = Numbers(string.Join('\n', whole), prefix);
+        Assert.That(numbers, Has.Count.GreaterThan(10));
+        var expected = Enumerable.Range(1, numbers.Count).Select(n => (long)n);
+        Assert.That(numbers, Is.EqualTo(expected), $"{prefix.Trim()} lines lost, doubled or out of order");
+    }
+}
