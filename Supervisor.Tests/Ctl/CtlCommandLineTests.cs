@@ -24,6 +24,7 @@ public sealed class CtlCommandLineTests
     [TestCase("show-config", "-e")]
     [TestCase("check-config", "-i", "a,b", "-w")]
     [TestCase("reopen-logs")]
+    [TestCase("daemon-reexec")]
     [TestCase("version")]
     [TestCase("access", "alice")]
     [TestCase("events", "-f", "--job", "web", "-n", "3")]
@@ -46,7 +47,7 @@ public sealed class CtlCommandLineTests
     {
         var names = CommandLine.Root.Subcommands.Select(c => c.Name).ToArray();
         Assert.That(names, Is.Unique);
-        Assert.That(names, Has.Length.EqualTo(23));
+        Assert.That(names, Has.Length.EqualTo(24));
         Assert.That(CommandLine.Root.Subcommands.Where(c => string.IsNullOrEmpty(c.Description)).Select(c => c.Name), Is.Empty);
     }
 
