@@ -25,8 +25,11 @@ internal static class EventsVerb
                 History = (uint)Math.Max(0, parse.GetValue(lines) ?? (following ? 10 : int.MaxValue)),
             };
             // --json: one object per line, in the event stream's own documented shape (seq, time, type, ...).
-            using var call = client.WatchEvents(request, cancellationToken: ct);
-            await foreach (var item in call.ResponseStream.ReadAllAsync(ct).ConfigureAwait(false))
+            // After a re-exec only what is new: the new image numbers its events afresh.
+            var fresh = request.Clone();
+            fresh.History = 0;
+            await foreach (var item in FollowAcrossRestarts.ReadAsync(client, output, following,
+                               again => client.WatchEvents(again ? fresh : request, cancellationToken: ct), ct).ConfigureAwait(false))
             {
                 output.Reply(() => EventFormatter.Json(item), () => [EventFormatter.Text(item)]);
                 await output.FlushAsync().ConfigureAwait(false);

@@ -27,7 +27,7 @@ internal static class LogVerb
                 {
                     // One {"line": "..."} object per log line (a last line without its newline comes at the end).
                     var pending = new List<byte>();
-                    await foreach (var chunk in ReadTail(client, request, ct).ConfigureAwait(false))
+                    await foreach (var chunk in Follow(client, output, request, ct).ConfigureAwait(false))
                     {
                         foreach (var b in chunk.Data.Span)
                         {
@@ -43,7 +43,7 @@ internal static class LogVerb
                 // Raw bytes, as the job wrote them; flushed per piece so a follower sees each line as it comes.
                 // Ctrl-C cancels the stream; supctl then exits 130, as tail -f does.
                 await using var stdout = Output.RawStdout();
-                await foreach (var chunk in ReadTail(client, request, ct).ConfigureAwait(false))
+                await foreach (var chunk in Follow(client, output, request, ct).ConfigureAwait(false))
                 {
                     chunk.Data.WriteTo(stdout);
                     await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
@@ -51,6 +51,14 @@ internal static class LogVerb
             });
         });
         return command;
+    }
+
+    // A follower goes on across a re-exec, with only what is appended from then on.
+    private static IAsyncEnumerable<TailLogReply> Follow(ProtoClient client, Output output, TailLogRequest request, CancellationToken ct)
+    {
+        var fresh = request.Clone();
+        fresh.Lines = 0;
+        return FollowAcrossRestarts.ReadAsync(client, output, request.Follow, again => client.TailLog(again ? fresh : request, cancellationToken: ct), ct);
     }
 
     public static async IAsyncEnumerable<TailLogReply> ReadTail(ProtoClient client, TailLogRequest request,

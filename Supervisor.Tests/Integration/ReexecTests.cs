@@ -93,6 +93,63 @@ public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor
     }
 
     [Test]
+    public async Task Followers_go_on_after_a_reexec_and_say_so()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("counter", Counter);
+        await supd.StartAsync();
+        await supd.WaitForLogAsync("counter", "line 3\n");
+        using var log = Follower.Start(supd, "log", "-f", "-n", "1", "counter");
+        using var events = Follower.Start(supd, "events", "-f");
+        await Eventually.TrueAsync(() => log.Out.Contains("line "), "the log follower's first line");
+
+        var reexec = await supd.CtlAsync("daemon-reexec");
+        Assert.That(reexec.ExitCode, Is.EqualTo(0), reexec.Stderr);
+        var after = Numbers(supd.ReadLog("counter"), "line ").Last();
+        Assert.That((await supd.CtlAsync("emit", "after-reexec")).ExitCode, Is.EqualTo(0));
+
+        await Eventually.TrueAsync(() => log.Out.Contains($"line {after + 5}\n"), "the log follower going on after the re-exec");
+        await Eventually.TrueAsync(() => events.Out.Contains("after-reexec"), "the events follower going on after the re-exec");
+        Assert.That(log.Err, Does.Contain("supd was re-executed or restarted; following again"));
+        Assert.That(events.Err, Does.Contain("supd was re-executed or restarted; following again"));
+        Assert.That(log.Exited, Is.False);
+    }
+
+    /// <summary>supctl following something, as a user's shell would start it (SIGINT at its default), its output kept.</summary>
+    private sealed class Follower : IDisposable
+    {
+        private readonly System.Diagnostics.Process _process;
+        private readonly System.Text.StringBuilder _out = new(), _err = new();
+
+        private Follower(System.Diagnostics.Process process)
+        {
+            _process = process;
+            process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_out) _out.Append(e.Data).Append('\n'); };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_err) _err.Append(e.Data).Append('\n'); };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+
+        public string Out { get { lock (_out) return _out.ToString(); } }
+        public string Err { get { lock (_err) return _err.ToString(); } }
+        public bool Exited => _process.HasExited;
+
+        public static Follower Start(SupdHarness supd, params string[] args)
+        {
+            var info = new System.Diagnostics.ProcessStartInfo("/usr/bin/env") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+            foreach (var arg in new[] { "--default-signal=INT", Binaries.Supctl, "--socket", supd.Socket }.Concat(args)) info.ArgumentList.Add(arg);
+            return new Follower(System.Diagnostics.Process.Start(info)!);
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(30_000);
+            _process.Dispose();
+        }
+    }
+
+    [Test]
     public async Task A_respawn_delay_under_way_ends_when_it_was_due_across_a_reexec()
     {
         await using var supd = new SupdHarness();
