@@ -78,3 +78,14 @@ if $systemd; then
 fi
 
 echo "installed: $("$root$prefix/bin/supd" --version)"
+
+# An upgrade of a running supd: it re-executes the new binary in place (same pid, every job left running). One that
+# cannot (an older supd without daemon-reexec, or a job that would not come to rest) keeps running the old binary
+# until it is restarted.
+if [ -z "$root" ] && "$prefix/bin/supctl" version >/dev/null 2>&1; then
+    if "$prefix/bin/supctl" daemon-reexec; then
+        say "the running supd now runs the new binary; its jobs kept running"
+    else
+        say "the running supd still runs the old binary: restart it when its jobs may stop (systemctl restart supd)"
+    fi
+fi

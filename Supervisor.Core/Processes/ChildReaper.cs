@@ -164,12 +164,6 @@ internal sealed partial class ChildReaper : IDisposable
         _resume.Set();
     }
 
-    /// <summary>The pidfds of every child followed, for nothing but a re-exec's count; under <see cref="Gate"/>.</summary>
-    public int Followed
-    {
-        get { lock (Gate) return _pidfds.Count; }
-    }
-
     /// <summary>Follows a process supd did not spawn (expect fork's daemon, re-parented to us) by pidfd.</summary>
     public bool Adopt(int pid)
     {

@@ -36,6 +36,7 @@ public sealed class LimitsTableTests
         ["events in flight (emitted, not finished)"] = N(Limits.MaxEventsInFlight),
         ["`goals.json` size"] = Limits.Bytes(Limits.MaxGoalsFileBytes),
         ["entries in each `goals.json` list"] = N(Limits.MaxGoalsEntries),
+        ["the state a re-exec hands over (its memfd)"] = Limits.Bytes(Limits.MaxHandoverBytes),
         ["a log line held for a reply (`supctl log`, `show`)"] = Limits.Bytes(Limits.MaxHeldLogLineBytes),
         ["a line kept for a failure message"] = $"{Limits.Bytes(Limits.MaxFailureLineBytes)}, last {Limits.FailureLines} lines",
         ["control connections from one uid"] = N(Limits.MaxConnectionsPerUser) + " ",

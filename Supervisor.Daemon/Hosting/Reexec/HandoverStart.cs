@@ -28,6 +28,13 @@ public sealed class HandoverStart
     // Read once, as Main starts (HandoverStart.Take is its first step).
     private static readonly DateTimeOffset s_imageStarted = DateTimeOffset.UtcNow;
 
+    // Read as Main starts, while the file at supd's path is still the one running: once an upgrade has replaced it,
+    // /proc/self/exe reads "PATH (deleted)".
+    private static readonly string? s_imagePath = Environment.ProcessPath;
+
+    /// <summary>The path supd was started from: a re-exec runs whatever binary is there now.</summary>
+    public static string? ImagePath => s_imagePath;
+
     /// <summary>When supd was first started: this image's start, or the first image's after re-execs.</summary>
     public DateTimeOffset FirstStarted => State?.FirstStarted ?? s_imageStarted;
 

@@ -60,7 +60,7 @@ public sealed partial class ReexecCoordinator(
         var started = TimeProvider.System.GetTimestamp();
         try
         {
-            var path = Environment.ProcessPath ?? throw new SupervisorException(SupervisorError.NotRunning, "supd's own path is not known");
+            var path = HandoverStart.ImagePath ?? throw new SupervisorException(SupervisorError.NotRunning, "supd's own path is not known");
             if (!File.Exists(path)) throw new SupervisorException(SupervisorError.NotRunning, $"cannot re-execute: {path} does not exist");
             var commandLine = SelfExec.CommandLine();
             var own = OwnArguments();
