@@ -90,7 +90,7 @@ public sealed partial class ConnectionGuard(ILogger<ConnectionGuard> log)
 /// takes the reserve back; if even that fails it waits a moment. Each accepted connection passes
 /// <see cref="ConnectionGuard"/> before Kestrel sees it.
 /// </summary>
-public sealed class GuardedSocketTransport(ConnectionGuard guard, ILoggerFactory loggers, HandoverStart handover) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+public sealed class GuardedSocketTransport(ConnectionGuard guard, ILoggerFactory loggers, HandoverStart handover, ActiveControlCalls calls) : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     private Listener? _listener;
     private int _inheritedFd = handover.State?.ListenFd ?? -1;
@@ -132,12 +132,13 @@ public sealed class GuardedSocketTransport(ConnectionGuard guard, ILoggerFactory
             }
         }
         var factory = new SocketConnectionContextFactory(new SocketConnectionFactoryOptions(), loggers.CreateLogger<GuardedSocketTransport>());
-        var listener = new Listener(socket.LocalEndPoint ?? endpoint, socket, guard, factory);
+        var listener = new Listener(socket.LocalEndPoint ?? endpoint, socket, guard, factory, calls);
         _listener = listener;
         return new ValueTask<IConnectionListener>(listener);
     }
 
-    private sealed class Listener(EndPoint endpoint, Socket socket, ConnectionGuard guard, SocketConnectionContextFactory factory) : IConnectionListener
+    private sealed class Listener(EndPoint endpoint, Socket socket, ConnectionGuard guard, SocketConnectionContextFactory factory, ActiveControlCalls calls)
+        : IConnectionListener
     {
         private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(100);
         private SafeHandle? _reserve = OpenReserve();
@@ -245,6 +246,7 @@ public sealed class GuardedSocketTransport(ConnectionGuard guard, ILoggerFactory
                 }
                 var connection = factory.Create(accepted);
                 connection.ConnectionClosed.Register(() => guard.Release(caller));
+                calls.Accepted(connection);
                 return connection;
             }
         }

@@ -44,7 +44,7 @@ public sealed class SupdMetrics
     private Dictionary<(string Job, string Instance), (string State, string Goal)> _described = [];
 
     public SupdMetrics(SupervisorLoop loop, RequestCounters requests, IJobContainment containment, JournalTarget journal,
-        ConnectionGuard control, HttpConnectionGate http, TimeProvider time)
+        ConnectionGuard control, HttpConnectionGate http, TimeProvider time, HandoverStart? handover = null)
     {
         _loop = loop;
         _requests = requests;
@@ -53,7 +53,8 @@ public sealed class SupdMetrics
         _control = control;
         _http = http;
         _time = time;
-        _started = time.GetUtcNow();
+        // supd's start, not this image's: a re-exec does not restart supd (nor its uptime).
+        _started = handover?.IsReexec == true ? handover.FirstStarted : time.GetUtcNow();
         var f = Metrics.WithCustomRegistry(_registry);
 
         _up = f.CreateGauge("supd_job_up", "1 while the instance is running (state running), else 0.", InstanceLabels);

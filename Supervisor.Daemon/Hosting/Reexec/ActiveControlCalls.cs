@@ -7,19 +7,54 @@ namespace Supervisor.Daemon.Hosting;
 /// </summary>
 public sealed class ActiveControlCalls
 {
+    private const string FreshKey = "supd.fresh";
     private int _active;
+    private int _fresh;
 
     public int Active => Volatile.Read(ref _active);
+
+    /// <summary>Connections accepted whose first call has not come in yet (a client connects, then sends at once).</summary>
+    public int Fresh => Volatile.Read(ref _fresh);
+
+    /// <summary>At accept: the connection counts as fresh until its first call, or until it closes without one.</summary>
+    public void Accepted(Microsoft.AspNetCore.Connections.ConnectionContext connection)
+    {
+        var mark = new FreshMark(this);
+        Interlocked.Increment(ref _fresh);
+        connection.Items[FreshKey] = mark;
+        connection.ConnectionClosed.Register(mark.Settle);
+    }
+
+    /// <summary>A call came in on the connection: it is fresh no more.</summary>
+    public static void CallOn(HttpContext context)
+    {
+        if (context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items is { } items
+            && items.TryGetValue(FreshKey, out var mark))
+            (mark as FreshMark)?.Settle();
+    }
+
+    private sealed class FreshMark(ActiveControlCalls calls)
+    {
+        private int _settled;
+
+        public void Settle()
+        {
+            if (Interlocked.Exchange(ref _settled, 1) == 0) Interlocked.Decrement(ref calls._fresh);
+        }
+    }
 
     public void Enter() => Interlocked.Increment(ref _active);
 
     public void Exit() => Interlocked.Decrement(ref _active);
 
-    /// <summary>True once at most <paramref name="allowed"/> calls are active; false past <paramref name="timeout"/>.</summary>
+    /// <summary>
+    /// True once at most <paramref name="allowed"/> calls are active and no accepted connection waits for its first;
+    /// false past <paramref name="timeout"/>.
+    /// </summary>
     public async Task<bool> WaitAsync(int allowed, TimeSpan timeout)
     {
         var start = TimeProvider.System.GetTimestamp();
-        while (Active > allowed)
+        while (Active > allowed || Fresh > 0)
         {
             if (TimeProvider.System.GetElapsedTime(start) > timeout) return false;
             await Task.Delay(5).ConfigureAwait(false);
@@ -39,6 +74,7 @@ public static class ActiveControlCallsExtensions
         var calls = app.Services.GetRequiredService<ActiveControlCalls>();
         app.Use(async (context, next) =>
         {
+            ActiveControlCalls.CallOn(context);
             if (ActiveControlCalls.IsFollower(context.Request.Path))
             {
                 await next(context).ConfigureAwait(false);
