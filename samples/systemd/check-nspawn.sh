@@ -13,7 +13,8 @@
 # What it proves: Type=notify (the unit is active only once supd said READY=1), `systemctl reload` (SIGHUP, RELOADING=1
 # then READY=1), supctl answering inside, the containment supd chose under systemd (Delegate=yes: a cgroup per job
 # beside supd's own leaf) and its `supctl version` line, job lines in journald (`journalctl -t JOB`, with
-# LogToJournal), and that no job process, not even a setsid'd one, outlives `systemctl stop supd`.
+# LogToJournal), `supctl daemon-reexec` (same MainPID, no restart, jobs kept with their pids and cgroups), and that
+# no job process, not even a setsid'd one, outlives `systemctl stop supd`.
 # What it does not prove: a host's systemd (the container's systemd runs under nspawn, with the cgroup hierarchy nspawn
 # gives it: SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1, pure v2 here), nor a package install (see ./build.sh --deb).
 set -euo pipefail
@@ -160,6 +161,25 @@ if grep -q "complains on stderr" <<<"$warning" && ! grep -q "hello" <<<"$warning
     pass "stderr lines at priority warning, stdout lines below it"
 else
     fail "journalctl -t chatty -p warning: '$warning'"
+fi
+
+step "supctl daemon-reexec"
+# The upgrade path: supd re-executes itself (same pid, RELOADING=1 then READY=1); systemd sees no restart, the jobs
+# keep their pids and their cgroups.
+restarts_before="$(inside systemctl show -p NRestarts --value supd)"
+if reexec="$(inside supctl daemon-reexec 2>&1)"; then
+    after_pid="$(inside systemctl show -p MainPID --value supd)"
+    after_escaper="$(inside supctl status escaper | sed -n 's/.*process \([0-9]*\).*/\1/p')"
+    after_cgroup="$(inside cat "/proc/$after_escaper/cgroup" 2>/dev/null | sed -n 's/^0:://p')"
+    if [[ "$after_pid" == "$supd_pid" && "$(inside systemctl is-active supd)" == active
+          && "$(inside systemctl show -p NRestarts --value supd)" == "$restarts_before"
+          && "$after_escaper" == "$escaper_pid" && "$after_cgroup" == "$escaper_cgroup" ]]; then
+        pass "supctl daemon-reexec: $reexec; MainPID $supd_pid kept, unit active, no restart, escaper $escaper_pid kept in $escaper_cgroup"
+    else
+        fail "after daemon-reexec: MainPID $after_pid (was $supd_pid), $(inside systemctl show -p ActiveState,NRestarts supd | tr '\n' ' '), escaper $after_escaper in $after_cgroup (was $escaper_pid in $escaper_cgroup)"
+    fi
+else
+    fail "supctl daemon-reexec: $reexec"
 fi
 
 step "systemctl stop supd"
