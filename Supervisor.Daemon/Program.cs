@@ -12,6 +12,7 @@ if (args is [HandoverFlags.Formats])
     return 0;
 }
 var handover = HandoverStart.Take(ref args);
+if (handover.Error is { } unreadable) Console.Error.WriteLine($"supd: the state handed over by the previous image cannot be used: {unreadable}");
 return await RunSupdAsync(args, handover);
 
 // supd: parse the flags, then check the job files (--check) or run the host. Errors a user can cause end as one

@@ -195,15 +195,13 @@ public sealed class SupervisorService(
             Pid = (uint)Environment.ProcessId,
         });
 
-    /// <summary>Everything up to the exec, then the reply; the exec itself once the reply has gone (ReexecCoordinator).</summary>
+    /// <summary>Everything up to the exec, then the reply; the exec itself once this call has ended (ReexecCoordinator).</summary>
     public override Task<DaemonReexecReply> DaemonReexec(DaemonReexecRequest request, ServerCallContext context) => Call(async () =>
     {
         var plan = await reexec.PrepareAsync(By(context) ?? "supd").ConfigureAwait(false);
-        context.GetHttpContext().Response.OnCompleted(() =>
-        {
-            _ = Task.Run(() => reexec.ExecAsync(plan));
-            return Task.CompletedTask;
-        });
+        // Not tied to this call's completion: the loop stands still from here, so the exec must come whatever the
+        // caller does (ExecAsync waits, bounded, for this call to end first).
+        _ = Task.Run(() => reexec.ExecAsync(plan));
         return new DaemonReexecReply { Generation = (uint)reexec.Generation + 1, Instances = (uint)plan.Instances, Pid = (uint)Environment.ProcessId };
     });
 

@@ -7,7 +7,8 @@ namespace Supervisor.Daemon.Hosting;
 /// What this supd was handed by the image before it (<c>supctl daemon-reexec</c>): the state read from the memfd
 /// named by <c>--handover FD</c>, taken off the command line and read before anything else, so the descriptor is
 /// closed at once. <see cref="None"/> for a fresh start. A state that cannot be read (never expected: the old image
-/// asked this binary first) leaves <see cref="Error"/>, logged at start-up, and supd starts afresh.
+/// asked this binary first) leaves <see cref="Error"/>, logged at start-up; supd then starts as if fresh, which the
+/// inherited lock stops (another open of the lock file), so it exits and its service manager restarts it afresh.
 /// </summary>
 public sealed class HandoverStart
 {

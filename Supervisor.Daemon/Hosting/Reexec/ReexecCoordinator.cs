@@ -129,7 +129,8 @@ public sealed partial class ReexecCoordinator(
     /// <summary>After the reply went out: the exec. Returns only when it failed (logged, and supd goes on as it was).</summary>
     public async Task ExecAsync(Plan plan)
     {
-        // The reply is on its way once the call has ended; a moment more for its bytes to leave.
+        // The reply is on its way once the call has ended (bounded: a caller gone meanwhile must not hold the exec back);
+        // a moment more for its bytes to leave.
         await calls.WaitAsync(0, CallsTimeout).ConfigureAwait(false);
         await Task.Delay(50).ConfigureAwait(false);
         systemd?.Reloading();

@@ -83,7 +83,6 @@ public sealed partial class SupervisorRuntime(
         var store = goals.Store;
         var saved = store.Load();
         var bootId = ProcStat.BootId();
-        if (handover.Error is { } unreadable) LogHandoverUnreadable(unreadable);
         // After a re-exec the processes goals.json lists are the ones handed over: adopted below, never killed.
         var killed = handover.IsReexec ? 0 : await LeftoverProcesses.KillAsync(saved, bootId, log).ConfigureAwait(false);
         LogGoalsLoaded(store.FilePath, saved.StoppedByHand.Count, saved.StartedByHand.Count, killed);
@@ -246,9 +245,6 @@ public sealed partial class SupervisorRuntime(
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Job directory {Dir} does not exist; no jobs loaded from it")]
     private partial void LogJobDirMissing(string dir);
-
-    [LoggerMessage(EventId = 14, Level = LogLevel.Error, Message = "The state handed over by the previous image cannot be used ({Reason}); starting afresh")]
-    private partial void LogHandoverUnreadable(string reason);
 
     [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "Re-exec: {Problem}")]
     private partial void LogAdoptionProblem(string problem);
