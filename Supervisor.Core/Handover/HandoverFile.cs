@@ -105,7 +105,9 @@ public static unsafe class HandoverFile
                 || instance.StartVariables is null || instance.EnvFileValues is null || instance.Respawns is null || instance.Pipes is null)
                 return "the handover state has an incomplete instance";
             var name = instance.Instance.Length == 0 ? instance.Job : $"{instance.Job} ({instance.Instance})";
-            if (instance.State is not ("running" or "respawning")) return $"{name}: handed over in state {instance.State}";
+            if (instance.State is not ("running" or "respawning" or "killed")) return $"{name}: handed over in state {instance.State}";
+            if (instance.Goal is not ("start" or "stop")) return $"{name}: goal {instance.Goal}";
+            if (instance.StopVariables?.Any(v => v is null || v.Key is null || v.Value is null) == true) return $"{name}: a variable without a name or value";
             if (instance.MainPid is < 0 or 1 || instance.MainProcessGroup is < 0 or 1) return $"{name}: pid {instance.MainPid} cannot be a job's";
             if (instance.StartVariables.Any(v => v is null || v.Key is null || v.Value is null)
                 || instance.EnvFileValues.Any(v => v is null || v.Key is null || v.Value is null))

@@ -37,9 +37,13 @@ public sealed record HandoverState
 }
 
 /// <summary>
-/// One instance at rest: <c>running</c> (with its main process, or none) or <c>respawning</c> (its delay's rest in
-/// <see cref="DeadlineMs"/>). Instances in any other state hold a re-exec back until they get there.
+/// One instance that waits for nothing but its main process or its deadline: <c>running</c> (with its main process,
+/// or none), <c>respawning</c> (its delay's rest in <see cref="DeadlineMs"/>) or <c>killed</c> (its kill signal sent,
+/// the rest of its kill timeout in <see cref="DeadlineMs"/>). Instances in any other state hold a re-exec back until
+/// they get to one of these.
 /// </summary>
+/// <param name="Goal">start or stop (a killed instance's is stop, unless a restart is under way).</param>
+/// <param name="StopVariables">The variables of the stop under way (<c>stop JOB K=V</c>, the <c>stop on</c> event), for post-stop.</param>
 /// <param name="MainStartTime">The main process's start time (/proc/PID/stat field 22), checked before it is adopted.</param>
 /// <param name="Cgroup">The cgroup of the instance's start (empty without one): kept by the new image, not cleared as a leftover.</param>
 /// <param name="DeadlineMs">What is left of the instance's deadline (a respawn delay, a start grace), or -1.</param>
@@ -60,7 +64,9 @@ public sealed record HandedInstance(
     long DeadlineMs,
     bool StartedByBoot,
     IReadOnlyList<HandedPipe> Pipes,
-    string Cgroup = "");
+    string Cgroup = "",
+    string Goal = "start",
+    IReadOnlyList<HandedVariable>? StopVariables = null);
 
 public sealed record HandedVariable(string Key, string Value, bool Untrusted = false);
 

@@ -72,6 +72,9 @@ public interface IProcessControl : IDisposable
     /// <summary>Reads an output pipe the previous image handed over into <paramref name="sink"/>, as a spawn's; false when it cannot.</summary>
     bool AttachOutput(int fd, IOutputSink sink, string description) => false;
 
+    /// <summary>A process's start time (/proc/PID/stat's, clock ticks after boot), a zombie's too; null when there is no such pid.</summary>
+    ulong? StartTimeOf(int pid) => State.ProcStat.Read(pid)?.StartTime;
+
     /// <summary>The cgroup of a job instance's start (<see cref="SpawnRequest.Unit"/>), or null without one.</summary>
     string? UnitGroup(string key) => null;
 }

@@ -13,8 +13,9 @@ namespace Supervisor.Core.Lifecycle;
 /// of their deadlines, and nothing announced: no job event, no state change, as if no exec had happened.
 ///
 /// At rest means running (its main process and nothing else: no hook, check, health check or helper report under
-/// way), respawning (a delay; its rest is handed over) or waiting, with no event in flight. Any other state holds the
-/// re-exec back until it passes (the daemon asks again for a while, then refuses with the reason).
+/// way), respawning (a delay; its rest is handed over), killed (its kill timeout's rest is handed over) or waiting,
+/// with no event in flight. Any other state holds the re-exec back until it passes (the daemon asks again for a
+/// while, then refuses with the reason).
 /// </summary>
 internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments, SpawnPath spawner, HealthMonitor health, EventQueue events)
 {
@@ -28,7 +29,7 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
             {
                 case JobState.Waiting:
                     continue;
-                case JobState.Running or JobState.Respawning:
+                case JobState.Running or JobState.Respawning or JobState.Killed:
                     var busy = instance.Pids.Keys.FirstOrDefault(k => k != ProcessKind.Main);
                     if (instance.Pids.Keys.Any(k => k != ProcessKind.Main)) return $"{instance.DisplayName}: its {busy.Name()} process is running";
                     if (instance.ReportsPending.Count > 0) return $"{instance.DisplayName}: its main process is starting";
@@ -55,7 +56,7 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
         var result = new List<HandedInstance>();
         foreach (var instance in loop.Registry.AllInstances())
         {
-            if (instance.State is not (JobState.Running or JobState.Respawning)) continue;
+            if (instance.State is not (JobState.Running or JobState.Respawning or JobState.Killed)) continue;
             var handedPipes = new List<HandedPipe>();
             if (instance.Outputs.TryGetValue(ProcessKind.Main, out var tail))
             {
@@ -68,21 +69,22 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
                 var (atLineStart, pending) = (sink.Inner as JobOutputWriter)?.LineState ?? (true, []);
                 handedPipes.Add(new HandedPipe(ProcessKind.Main.Name(), errorStream, fd, atLineStart, Convert.ToBase64String(pending)));
             }
-            // A respawn delay whose end passed but is not handled yet ends at once in the new image.
+            // A respawn delay or kill timeout whose end passed but is not handled yet ends at once in the new image.
             var left = instance.Deadline.At is { } at
-                ? at > now ? (long)(at - now).TotalMilliseconds : instance.State == JobState.Respawning ? 0 : -1
+                ? at > now ? (long)(at - now).TotalMilliseconds : instance.State is JobState.Respawning or JobState.Killed ? 0 : -1
                 : -1;
             var main = instance.MainPid;
             result.Add(new HandedInstance(
                 instance.Class.Name, instance.Name, instance.State.Name(),
                 main, main == 0 ? 0 : instance.MainProcessGroup,
-                main == 0 ? 0 : ProcStat.Read(main)?.StartTime ?? 0,
+                main == 0 ? 0 : loop.Processes.StartTimeOf(main) ?? 0,
                 instance.MainStarted, instance.StateSince,
                 Variables(instance.StartVariables),
                 [.. instance.EnvFileValues.Select(v => new HandedVariable(v.Key, v.Value))],
                 instance.EnvFilesRead, instance.Tag,
                 new HandedRespawns(instance.Respawn.Count, instance.Respawn.WindowStart, instance.Respawn.WindowCount, instance.Respawn.BackoffAttempt),
-                left, instance.StartedByBoot, handedPipes, loop.Processes.UnitGroup(instance.Tag) ?? ""));
+                left, instance.StartedByBoot, handedPipes, loop.Processes.UnitGroup(instance.Tag) ?? "",
+                instance.Goal == JobGoal.Start ? "start" : "stop", Variables(instance.StopEnvironment)));
         }
         return result;
     }
@@ -137,8 +139,14 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
                 continue;
             }
             var instance = loop.Registry.Select(jobClass, new EnvironmentList(), handed.Instance, create: true)!;
-            instance.Goal = JobGoal.Start;
-            instance.State = handed.State == "respawning" ? JobState.Respawning : JobState.Running;
+            instance.Goal = handed.Goal == "stop" ? JobGoal.Stop : JobGoal.Start;
+            instance.State = handed.State switch
+            {
+                "respawning" => JobState.Respawning,
+                "killed" => JobState.Killed,
+                _ => JobState.Running,
+            };
+            instance.StopEnvironment = Variables(handed.StopVariables ?? []);
             instance.StateSince = handed.StateSince;
             instance.StartVariables = Variables(handed.StartVariables);
             instance.EnvFileValues = [.. handed.EnvFileValues.Select(v => new KeyValuePair<string, string>(v.Key, v.Value))];
@@ -172,7 +180,7 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
                 // ended during the exec was a zombie with the recorded start time, and its exit (status intact) is
                 // among the early exits, or comes from the reaper.
                 var ended = _earlyExits.ContainsKey(handed.MainPid);
-                if (!ended && !(ProcStat.Read(handed.MainPid)?.StartTime == handed.MainStartTime && loop.Processes.Adopt(handed.MainPid)))
+                if (!ended && !(loop.Processes.StartTimeOf(handed.MainPid) == handed.MainStartTime && loop.Processes.Adopt(handed.MainPid)))
                 {
                     // Never expected (a child of ours cannot vanish unreaped): its end is recorded with its status lost.
                     _earlyExits[handed.MainPid] = new ChildExit(handed.MainPid, ExitStatus.Exited(255));

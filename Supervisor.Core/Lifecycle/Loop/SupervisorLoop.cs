@@ -121,7 +121,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             _handover.AwaitingAdoption = true;
             foreach (var instance in handover.Instances)
             {
-                if (instance.MainPid > 1 && ProcStat.Read(instance.MainPid)?.StartTime == instance.MainStartTime) _loop.Processes.Adopt(instance.MainPid);
+                if (instance.MainPid > 1 && _loop.Processes.StartTimeOf(instance.MainPid) == instance.MainStartTime) _loop.Processes.Adopt(instance.MainPid);
             }
         }
         // Not Post: once the loop has stopped (or failed) an exit has nobody to tell, and the reaper thread must not throw.

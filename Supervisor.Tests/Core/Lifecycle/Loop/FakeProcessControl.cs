@@ -96,6 +96,15 @@ internal sealed class FakeProcessControl : IProcessControl
         output?.Write(System.Text.Encoding.UTF8.GetBytes(text));
     }
 
+    /// <summary>Pids a previous image handed over (a re-exec): alive before this fake spawned or adopted them.</summary>
+    public HashSet<int> Inherited { get; } = [];
+
+    /// <summary>A fake process's start time: its pid, while it lives (spawned, adopted or inherited, not exited).</summary>
+    public ulong? StartTimeOf(int pid)
+    {
+        lock (_gate) return _alive.Contains(pid) || Inherited.Contains(pid) ? (ulong)pid : null;
+    }
+
     public bool IsAlive(int pid)
     {
         lock (_gate) return _alive.Contains(pid);
@@ -144,11 +153,11 @@ internal sealed class FakeProcessControl : IProcessControl
     public IReadOnlyList<int> FindAdopted(string key, string value, ulong startedNotBefore)
     {
         lock (_gate)
-            return Orphans.Where(o => o.Tag == value && !_alive.Contains(o.Pid) && StartTimeOf(o.Pid) >= startedNotBefore)
+            return Orphans.Where(o => o.Tag == value && !_alive.Contains(o.Pid) && OrphanStartTime(o.Pid) >= startedNotBefore)
                 .Select(o => o.Pid).ToArray();
     }
 
-    private ulong StartTimeOf(int pid) => Info.TryGetValue(pid, out var info) && info.StartTime != 0 ? info.StartTime : Clock;
+    private ulong OrphanStartTime(int pid) => Info.TryGetValue(pid, out var info) && info.StartTime != 0 ? info.StartTime : Clock;
 
     public bool Adopt(int pid)
     {

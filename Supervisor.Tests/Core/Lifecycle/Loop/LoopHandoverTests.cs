@@ -50,6 +50,40 @@ public sealed class LoopHandoverTests
     }
 
     [Test]
+    public async Task A_kill_timeout_under_way_goes_over_and_SIGKILL_comes_when_it_was_due()
+    {
+        const string Stubborn = "kill timeout 20\nexec /bin/sleep 100\n";
+        HandedInstance handed;
+        await using (var before = await LoopHarness.CreateAsync(("svc", Stubborn)))
+        {
+            await before.Loop.StartAsync("svc", []).Within();
+            _ = before.Loop.StopAsync("svc", ["WHY=maintenance"], wait: false);
+            await before.SettleAsync();
+            Assert.That(await before.StatusAsync("svc"), Does.StartWith("svc stop/killed"), "SIGTERM sent, the main process ignores it");
+            await before.AdvanceAsync(TimeSpan.FromSeconds(5));
+
+            var resume = new TaskCompletionSource();
+            handed = (await before.Loop.FreezeForHandoverAsync(resume.Task).Within()).Single();
+            resume.SetResult();
+        }
+        Assert.That((handed.State, handed.Goal), Is.EqualTo(("killed", "stop")));
+        Assert.That(handed.DeadlineMs, Is.EqualTo(15_000));
+        Assert.That(handed.StopVariables, Is.EqualTo(new[] { new HandedVariable("WHY", "maintenance") }));
+
+        await using var after = await LoopHarness.CreateAsync(("svc", Stubborn));
+        after.Processes.Inherited.Add(handed.MainPid);
+        Assert.That(await after.Loop.AdoptAsync(new HandoverState { Instances = [handed] }).Within(), Is.Empty);
+        Assert.That(await after.StatusAsync("svc"), Does.StartWith($"svc stop/killed, process {handed.MainPid}"));
+
+        await after.AdvanceAsync(TimeSpan.FromMilliseconds(14_900));
+        Assert.That(after.Processes.SignalsSent.Where(s => s.Signal == Signals.SIGKILL), Is.Empty, "not before the kill timeout's end");
+        await after.AdvanceAsync(TimeSpan.FromMilliseconds(200));
+        Assert.That(after.Processes.SignalsSent, Does.Contain((handed.MainPid, Signals.SIGKILL, true)));
+        await after.ExitAsync(handed.MainPid, ExitStatus.Killed(Signals.SIGKILL));
+        Assert.That(await after.StatusAsync("svc"), Is.EqualTo("svc stop/waiting"));
+    }
+
+    [Test]
     public async Task An_instance_between_states_holds_the_handover_back_with_the_reason()
     {
         await using var h = await LoopHarness.CreateAsync(("svc", "pre-start exec /bin/true\nexec /bin/sleep 100\n"));
