@@ -17,7 +17,8 @@ public static unsafe class HandoverFile
         var bytes = JsonSerializer.SerializeToUtf8Bytes(state, HandoverStateJson.Default.HandoverState);
         if (bytes.Length > Limits.MaxHandoverBytes)
             throw new IOException($"the handover state is {bytes.Length} bytes, more than the {Limits.MaxHandoverBytes} a supd reads");
-        var fd = Libc.MemfdCreate("supd-handover", 0);
+        // Close-on-exec like every other fd of supd's: the re-exec clears it on this one alone, just before execve.
+        var fd = Libc.MemfdCreate("supd-handover", Libc.MFD_CLOEXEC);
         if (fd < 0) throw new IOException($"memfd_create: {Errno.Last.Message}");
         try
         {
@@ -70,7 +71,7 @@ public static unsafe class HandoverFile
                 return null;
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             error = $"the handover state (fd {fd}) cannot be read: {e.Message}";
             return null;
@@ -89,6 +90,9 @@ public static unsafe class HandoverFile
         return error is null ? state : null;
     }
 
+    /// <summary>The longest deadline handed over: a day (a kill timeout or respawn delay is at most that in practice).</summary>
+    private const long MaxDeadlineMs = 24L * 3600 * 1000;
+
     /// <summary>Every part a new supd relies on, checked before any of it is used; null when all is well.</summary>
     public static string? Check(HandoverState state, string bootId)
     {
@@ -98,7 +102,10 @@ public static unsafe class HandoverFile
         if (state.Instances is null) return "the handover state lists no instances";
         if (state.Instances.Count > Limits.MaxGoalsEntries) return $"the handover state lists {state.Instances.Count} instances, more than {Limits.MaxGoalsEntries}";
         if (state.ListenFd is < 3 and not -1 || state.LockFd is < 3 and not -1) return "the handover state names a standard stream as a descriptor";
-        var fds = new HashSet<int>();
+        if (state.ListenFd >= 3 && state.ListenFd == state.LockFd) return "the handover state names one descriptor twice";
+        var fds = new HashSet<int> { state.ListenFd, state.LockFd };
+        var keys = new HashSet<(string, string)>();
+        var tags = new HashSet<string>(StringComparer.Ordinal);
         foreach (var instance in state.Instances)
         {
             if (instance is null || string.IsNullOrEmpty(instance.Job) || instance.Instance is null || instance.Tag is null
@@ -107,7 +114,15 @@ public static unsafe class HandoverFile
             var name = instance.Instance.Length == 0 ? instance.Job : $"{instance.Job} ({instance.Instance})";
             if (instance.State is not ("running" or "respawning" or "killed")) return $"{name}: handed over in state {instance.State}";
             if (instance.Goal is not ("start" or "stop")) return $"{name}: goal {instance.Goal}";
-            if (instance.StopVariables?.Any(v => v is null || v.Key is null || v.Value is null) == true) return $"{name}: a variable without a name or value";
+            if (instance.StopVariables?.Any(v => v is null || v.Key is null || v.Value is null) == true
+                || instance.PendingStartVariables?.Any(v => v is null || v.Key is null || v.Value is null) == true)
+                return $"{name}: a variable without a name or value";
+            if (instance.DefinitionSource is null) return $"{name}: no job definition";
+            if (instance.DeadlineMs is < -1 or > MaxDeadlineMs) return $"{name}: a deadline {instance.DeadlineMs} ms away";
+            if (!keys.Add((instance.Job, instance.Instance)) || (instance.Tag.Length > 0 && !tags.Add(instance.Tag)))
+                return $"{name}: handed over twice";
+            if (instance.Cgroup is null || instance.Cgroup.Split('/').Any(part => part is ".." or "."))
+                return $"{name}: a cgroup path with . or ..";
             if (instance.MainPid is < 0 or 1 || instance.MainProcessGroup is < 0 or 1) return $"{name}: pid {instance.MainPid} cannot be a job's";
             if (instance.StartVariables.Any(v => v is null || v.Key is null || v.Value is null)
                 || instance.EnvFileValues.Any(v => v is null || v.Key is null || v.Value is null))
@@ -117,7 +132,9 @@ public static unsafe class HandoverFile
             {
                 if (pipe is null || pipe.Process is null || pipe.Pending is null || pipe.Fd < 3 || !fds.Add(pipe.Fd))
                     return $"{name}: an output pipe without a descriptor of its own";
-                if (pipe.Pending.Length > (Logs.JobOutputWriter.MaxMirrorLine + 2) / 3 * 4) return $"{name}: a pending line over {Logs.JobOutputWriter.MaxMirrorLine} bytes";
+                if (pipe.Pending.Length > (Logs.JobOutputWriter.MaxMirrorLine + 2) / 3 * 4
+                    || !Convert.TryFromBase64String(pipe.Pending, new byte[Logs.JobOutputWriter.MaxMirrorLine + 3], out _))
+                    return $"{name}: a pending line that is not base64 of at most {Logs.JobOutputWriter.MaxMirrorLine} bytes";
             }
         }
         return null;
@@ -141,5 +158,5 @@ public static unsafe class HandoverFile
         return formats;
     }
 
-    internal static string Describe(string text) => text.Length == 0 ? "nothing" : Encoding.UTF8.GetByteCount(text) > 200 ? text[..200] + "…" : text.Trim();
+    internal static string Describe(string text) => text.Length == 0 ? "nothing" : text.Length > 200 ? text[..200] + "…" : text.Trim();
 }

@@ -34,6 +34,9 @@ public sealed record HandoverState
     public int LockFd { get; init; } = -1;
 
     public IReadOnlyList<HandedInstance> Instances { get; init; } = [];
+
+    /// <summary>When it was taken (Stopwatch's monotonic clock, which an exec keeps): deadlines go on from then.</summary>
+    public long TakenAt { get; init; }
 }
 
 /// <summary>
@@ -43,6 +46,9 @@ public sealed record HandoverState
 /// they get to one of these.
 /// </summary>
 /// <param name="Goal">start or stop (a killed instance's is stop, unless a restart is under way).</param>
+/// <param name="PendingStartVariables">The variables the next start takes (a restart under way with new ones); null: none.</param>
+/// <param name="DefinitionSource">The job file the instance runs under, as read (<see cref="Language.JobDefinition.SourceText"/>): it
+/// goes on under it even if the file changed, went or no longer parses, as after a reload.</param>
 /// <param name="StopVariables">The variables of the stop under way (<c>stop JOB K=V</c>, the <c>stop on</c> event), for post-stop.</param>
 /// <param name="MainStartTime">The main process's start time (/proc/PID/stat field 22), checked before it is adopted.</param>
 /// <param name="Cgroup">The cgroup of the instance's start (empty without one): kept by the new image, not cleared as a leftover.</param>
@@ -66,7 +72,9 @@ public sealed record HandedInstance(
     IReadOnlyList<HandedPipe> Pipes,
     string Cgroup = "",
     string Goal = "start",
-    IReadOnlyList<HandedVariable>? StopVariables = null);
+    IReadOnlyList<HandedVariable>? StopVariables = null,
+    IReadOnlyList<HandedVariable>? PendingStartVariables = null,
+    string DefinitionSource = "");
 
 public sealed record HandedVariable(string Key, string Value, bool Untrusted = false);
 

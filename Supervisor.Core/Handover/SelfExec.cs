@@ -13,6 +13,29 @@ public static unsafe class SelfExec
     /// <summary>The flag that passes the handover memfd to the new image.</summary>
     public const string HandoverFlag = "--handover";
 
+    /// <summary>The environment supd was started with (/proc/self/environ): the new image's, and the probe's.</summary>
+    public static string[] Environment() =>
+        Encoding.UTF8.GetString(File.ReadAllBytes("/proc/self/environ")).TrimEnd('\0').Split('\0', StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>supd's own arguments, as Main got them (without the launcher: dotnet and the dll, or the binary) and without <c>--handover FD</c>.</summary>
+    public static List<string> OwnArguments() => WithoutHandover(System.Environment.GetCommandLineArgs().Skip(1));
+
+    private static List<string> WithoutHandover(IEnumerable<string> words)
+    {
+        var list = words.ToList();
+        var result = new List<string>(list.Count);
+        for (var i = 0; i < list.Count; i++)
+        {
+            if (list[i] == HandoverFlag && i + 1 < list.Count)
+            {
+                i++;
+                continue;
+            }
+            result.Add(list[i]);
+        }
+        return result;
+    }
+
     /// <summary>
     /// This process's argv (/proc/self/cmdline), without a <c>--handover FD</c> an earlier re-exec added: the JIT
     /// build's is <c>dotnet supd.dll ARGS</c>, the native one's <c>supd ARGS</c>.
@@ -20,18 +43,7 @@ public static unsafe class SelfExec
     public static IReadOnlyList<string> CommandLine()
     {
         var raw = File.ReadAllBytes("/proc/self/cmdline");
-        var words = Encoding.UTF8.GetString(raw).TrimEnd('\0').Split('\0');
-        var result = new List<string>(words.Length);
-        for (var i = 0; i < words.Length; i++)
-        {
-            if (words[i] == HandoverFlag && i + 1 < words.Length)
-            {
-                i++;
-                continue;
-            }
-            result.Add(words[i]);
-        }
-        return result;
+        return WithoutHandover(Encoding.UTF8.GetString(raw).TrimEnd('\0').Split('\0'));
     }
 
     /// <summary>
@@ -41,8 +53,15 @@ public static unsafe class SelfExec
     /// </summary>
     public static string Exec(string path, IReadOnlyList<string> argv, IReadOnlyList<int> keep)
     {
-        var environment = Encoding.UTF8.GetString(File.ReadAllBytes("/proc/self/environ")).TrimEnd('\0')
-            .Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        string[] environment;
+        try
+        {
+            environment = Environment();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"cannot read /proc/self/environ: {e.Message}";
+        }
         foreach (var fd in keep)
         {
             if (!Libc.SetCloseOnExec(fd, false))

@@ -7,8 +7,8 @@ internal static unsafe partial class Libc
 {
     internal const int SEEK_SET = 0;
     internal const int SIG_SETMASK = 2;
+    internal const uint MFD_CLOEXEC = 1;
 
-    /// <summary>Without MFD_CLOEXEC: the memfd is meant to cross the exec.</summary>
     [LibraryImport(Name, EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int MemfdCreate(string name, uint flags);
 

@@ -42,8 +42,10 @@ internal sealed unsafe partial class OutputPump : IDisposable
 
     /// <summary>
     /// Stops every pump thread between two chunks, for a re-exec: once this returns true no byte is in flight (each
-    /// chunk read went to its sink whole) and what jobs write stays in their pipes. False when a thread did not stop
-    /// within <paramref name="timeout"/> (a sink write stuck on a slow disk): the threads are let go again.
+    /// chunk read went to its sink whole), every pipe was read as far as it then went (one whose writers are all gone is
+    /// finished, so a task's last lines are in its log), and what jobs write from then on stays in their pipes. False
+    /// when a thread did not stop within <paramref name="timeout"/> (a sink write stuck on a slow disk): the threads
+    /// are let go again.
     /// </summary>
     public bool Park(TimeSpan timeout)
     {
@@ -122,6 +124,7 @@ internal sealed unsafe partial class OutputPump : IDisposable
         public void RequestPark()
         {
             _resume.Reset();
+            _parked.Reset(); // here, not by the thread: a thread that has not yet seen the last Unpark must not count as parked
             _parkRequested = true;
             WakeUp();
         }
@@ -142,13 +145,21 @@ internal sealed unsafe partial class OutputPump : IDisposable
             Libc.Write(_wake, &one, sizeof(ulong));
         }
 
-        // Between two chunks: a re-exec waits for every thread to get here (OutputPump.Park).
-        private void ParkIfAsked()
+        // Between two chunks: a re-exec waits for every thread to get here (OutputPump.Park), each pipe read first as far
+        // as it goes now (up to a turn's worth of a fast writer; the rest waits in the pipe, which is handed over).
+        private void ParkIfAsked(byte* buffer)
         {
-            if (!_parkRequested) return;
-            _parked.Set();
-            _resume.Wait();
-            _parked.Reset();
+            while (_parkRequested)
+            {
+                foreach (var pipe in _pipes.Values.ToArray())
+                {
+                    Drain(pipe, buffer);
+                    // Once more: a read that returned less than a buffer does not say whether end of file follows.
+                    if (_pipes.ContainsKey(pipe.Fd)) Drain(pipe, buffer);
+                }
+                _parked.Set();
+                _resume.Wait();
+            }
         }
 
         private void Run()
@@ -159,7 +170,7 @@ internal sealed unsafe partial class OutputPump : IDisposable
             {
                 while (!_disposed)
                 {
-                    ParkIfAsked();
+                    ParkIfAsked(start);
                     var count = Libc.EpollWait(_epoll, events, MaxEvents, -1);
                     if (count < 0)
                     {

@@ -95,7 +95,10 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
     private long _handed;
     private long _done;
 
-    /// <summary>Completes once every state handed so far has been dealt with (a re-exec's next image reads the file); false past the timeout.</summary>
+    /// <summary>
+    /// True once every state handed so far is in the file (a re-exec's next image reads it); false past the timeout, or
+    /// when the last write failed.
+    /// </summary>
     public async Task<bool> FlushAsync(TimeSpan timeout)
     {
         var target = Interlocked.Read(ref _handed);
@@ -105,7 +108,7 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
             if (_time.GetElapsedTime(start) > timeout) return false;
             await Task.Delay(10, CancellationToken.None).ConfigureAwait(false);
         }
-        return true;
+        return Volatile.Read(ref _lastFailure) is null;
     }
 
     private async Task WriteLoopAsync()
@@ -126,23 +129,21 @@ public sealed partial class GoalStore : IGoalStore, IAsyncDisposable
 
     private void Write(GoalState state)
     {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(state, GoalStateJson.Default.GoalState);
+        if (bytes.AsSpan().SequenceEqual(_written)) return;
+        try
         {
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(state, GoalStateJson.Default.GoalState);
-            if (bytes.AsSpan().SequenceEqual(_written)) return;
-            try
-            {
-                WriteAtomically(bytes);
-                _written = bytes;
-                if (_lastFailure is not null) LogWriteRecovered(FilePath, WriteFailures);
-                _lastFailure = null;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                Interlocked.Increment(ref _writeFailures);
-                // Once per distinct reason: a read-only state dir must not flood the log at every state change.
-                if (e.Message != _lastFailure) LogWriteFailed(FilePath, e.Message);
-                _lastFailure = e.Message;
-            }
+            WriteAtomically(bytes);
+            _written = bytes;
+            if (_lastFailure is not null) LogWriteRecovered(FilePath, WriteFailures);
+            _lastFailure = null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Interlocked.Increment(ref _writeFailures);
+            // Once per distinct reason: a read-only state dir must not flood the log at every state change.
+            if (e.Message != _lastFailure) LogWriteFailed(FilePath, e.Message);
+            _lastFailure = e.Message;
         }
     }
 

@@ -41,7 +41,7 @@ internal static class DaemonReexecVerb
                 {
                     after = await client.VersionAsync(new VersionRequest(), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
                     if (after.Reexecs >= target) break;
-                    if (after.LastReexecFailure.Length > 0 && after.LastReexecFailure != before.LastReexecFailure)
+                    if (after.ReexecFailures > before.ReexecFailures)
                     {
                         output.Error($"the re-exec failed: {after.LastReexecFailure}; supd goes on as it was");
                         return Outcome.Refused;

@@ -19,7 +19,7 @@ namespace Supervisor.Daemon.Grpc;
 /// </summary>
 public sealed class SupervisorService(
     SupervisorLoop loop, SupervisorRuntime runtime, AccessPolicy policy, JobLogDirectory logs, EventMonitor monitor, TimeProvider time,
-    IJobContainment containment, IProcessControl processes, ReexecCoordinator reexec, ILogger<SupervisorService> log)
+    IJobContainment containment, IProcessControl processes, ReexecCoordinator reexec, ActiveControlCalls calls, ILogger<SupervisorService> log)
     : ProtoService.SupervisorBase
 {
     public static string VersionText => $"supd (supd {typeof(SupervisorService).Assembly.GetName().Version?.ToString(3)})";
@@ -63,6 +63,7 @@ public sealed class SupervisorService(
             RequestLimits.Check(request.Env, request.Job);
             return loop.LogPathAsync(RequireJob(request.Job), request.Env);
         }).ConfigureAwait(false);
+        using var following = request.Follow ? calls.Following() : null;
         var chunks = LogTail.ReadAsync(path, request.Lines, request.Follow, time, context.CancellationToken);
         try
         {
@@ -169,6 +170,7 @@ public sealed class SupervisorService(
     {
         var job = OptionalJob(request.Job);
         if (job is not null) await Call(() => loop.DefinitionsAsync(job)).ConfigureAwait(false); // Unknown job: refused, not an empty feed
+        using var following = request.Follow ? calls.Following() : null;
         using var watcher = monitor.Watch(job, (int)Math.Min(request.History, int.MaxValue), (long)request.AfterSequence, request.Follow);
         try
         {
@@ -192,6 +194,7 @@ public sealed class SupervisorService(
             ExecHelper = string.Join(' ', processes.ExecHelperCommand),
             Reexecs = (uint)reexec.Generation,
             LastReexecFailure = reexec.LastFailure ?? "",
+            ReexecFailures = (uint)reexec.Failures,
             Pid = (uint)Environment.ProcessId,
         });
 

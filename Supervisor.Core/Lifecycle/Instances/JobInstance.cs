@@ -28,6 +28,13 @@ internal sealed class JobInstance
     /// <summary>The definition on disk differs from the one this instance runs.</summary>
     public bool ChangedOnDisk => !ReferenceEquals(Definition, Class.Definition);
 
+    /// <summary>After a re-exec: the definition the instance ran under before it (the file may have changed since).</summary>
+    public void KeepDefinition(JobDefinition definition)
+    {
+        Definition = definition;
+        StopOn = definition.StopOn is null ? null : new EventMatcher(definition.StopOn);
+    }
+
     /// <summary>Takes the job's current definition (at a start): its <c>stop on</c> matcher starts afresh.</summary>
     public void Redefine()
     {

@@ -30,8 +30,8 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
                 case JobState.Waiting:
                     continue;
                 case JobState.Running or JobState.Respawning or JobState.Killed:
-                    var busy = instance.Pids.Keys.FirstOrDefault(k => k != ProcessKind.Main);
-                    if (instance.Pids.Keys.Any(k => k != ProcessKind.Main)) return $"{instance.DisplayName}: its {busy.Name()} process is running";
+                    foreach (var kind in instance.Pids.Keys)
+                        if (kind != ProcessKind.Main) return $"{instance.DisplayName}: its {kind.Name()} process is running";
                     if (instance.ReportsPending.Count > 0) return $"{instance.DisplayName}: its main process is starting";
                     if (instance.Check is not null) return $"{instance.DisplayName}: its check is running";
                     if (instance.Waiters.Count > 0) return $"{instance.DisplayName}: a request waits for it";
@@ -74,19 +74,32 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
                 ? at > now ? (long)(at - now).TotalMilliseconds : instance.State is JobState.Respawning or JobState.Killed ? 0 : -1
                 : -1;
             var main = instance.MainPid;
+            var startTime = main == 0 ? 0 : loop.Processes.StartTimeOf(main)
+                ?? throw new SupervisorException(SupervisorError.NotRunning, $"{instance.DisplayName}: the start time of its main process {main} cannot be read");
             result.Add(new HandedInstance(
                 instance.Class.Name, instance.Name, instance.State.Name(),
                 main, main == 0 ? 0 : instance.MainProcessGroup,
-                main == 0 ? 0 : loop.Processes.StartTimeOf(main) ?? 0,
+                startTime,
                 instance.MainStarted, instance.StateSince,
                 Variables(instance.StartVariables),
                 [.. instance.EnvFileValues.Select(v => new HandedVariable(v.Key, v.Value))],
                 instance.EnvFilesRead, instance.Tag,
                 new HandedRespawns(instance.Respawn.Count, instance.Respawn.WindowStart, instance.Respawn.WindowCount, instance.Respawn.BackoffAttempt),
                 left, instance.StartedByBoot, handedPipes, loop.Processes.UnitGroup(instance.Tag) ?? "",
-                instance.Goal == JobGoal.Start ? "start" : "stop", Variables(instance.StopEnvironment)));
+                instance.Goal == JobGoal.Start ? "start" : "stop", Variables(instance.StopEnvironment),
+                instance.PendingStartVariables is { } pending ? Variables(pending) : null,
+                instance.Definition.SourceText));
         }
         return result;
+    }
+
+    /// <summary>The definition the handed instance ran under, parsed again from its source; null if it does not parse.</summary>
+    private static Language.JobDefinition? Definition(HandedInstance handed)
+    {
+        var parts = handed.DefinitionSource.Split('\0');
+        if (parts.Length != 4) return null;
+        var parsed = Language.JobParser.Parse(handed.Job, parts[0], parts[1], parts[2].Length == 0 ? null : parts[2], parts[3].Length == 0 ? null : parts[3]);
+        return parsed.Job is { } job ? job with { SourceText = handed.DefinitionSource } : null;
     }
 
     private static IReadOnlyList<HandedVariable> Variables(EnvironmentList list) =>
@@ -116,6 +129,9 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
 
     private readonly Dictionary<int, ChildExit> _earlyExits = [];
 
+    /// <summary>Handed pids followed by pidfd before the reaper started: their exit comes (early, or later) whatever happens.</summary>
+    public HashSet<int> Followed { get; } = [];
+
     /// <summary>An exit of a pid nobody owns: kept (true) while adoption is still to come.</summary>
     public bool HoldEarlyExit(ChildExit exit)
     {
@@ -124,21 +140,36 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
         return true;
     }
 
+    /// <summary>
+    /// In the new image, after the job files are loaded and before goals are restored: each handed instance taken back
+    /// as it was, under the definition it ran under (a job whose file changed takes the new one at its next start, as
+    /// after a reload; one whose file went or no longer parses runs on until a reload-configuration applies the
+    /// files). Nothing is announced. Returns one line per thing that did not go over as it was.
+    /// </summary>
     public IReadOnlyList<string> Adopt(HandoverState state, Func<int, IOutputSink, string, bool> attach, Action<ChildExit> exited)
     {
         var problems = new List<string>();
         foreach (var handed in state.Instances)
         {
             var name = handed.Instance.Length == 0 ? handed.Job : $"{handed.Job} ({handed.Instance})";
+            var ranUnder = Definition(handed);
             if (!loop.Registry.Jobs.TryGetValue(handed.Job, out var jobClass))
             {
-                // Its file went since the last reload: it stops as a removed job would.
-                if (handed.MainProcessGroup > 1) loop.Processes.SignalGroup(handed.MainProcessGroup, Signals.SIGTERM);
-                foreach (var pipe in handed.Pipes) Interop.Libc.Close(pipe.Fd);
-                problems.Add($"{name}: no longer in the job files; its process group {handed.MainProcessGroup} was sent SIGTERM");
-                continue;
+                if (ranUnder is null)
+                {
+                    // Never expected (the old image read the same file): nothing to supervise it by.
+                    if (handed.MainProcessGroup > 1) loop.Processes.SignalGroup(handed.MainProcessGroup, Signals.SIGTERM);
+                    foreach (var pipe in handed.Pipes) Interop.Libc.Close(pipe.Fd);
+                    problems.Add($"{name}: its job definition could not be read again; its process group {handed.MainProcessGroup} was sent SIGTERM");
+                    continue;
+                }
+                // Its file went, or no longer parses: as after a reload that rejected it, it keeps the definition it had.
+                jobClass = new JobClass(ranUnder);
+                loop.Registry.Jobs[handed.Job] = jobClass;
+                problems.Add($"{name}: its job file is gone or rejected; it runs on as it was until reload-configuration applies the files");
             }
             var instance = loop.Registry.Select(jobClass, new EnvironmentList(), handed.Instance, create: true)!;
+            if (ranUnder is not null && ranUnder.SourceText != jobClass.Definition.SourceText) instance.KeepDefinition(ranUnder);
             instance.Goal = handed.Goal == "stop" ? JobGoal.Stop : JobGoal.Start;
             instance.State = handed.State switch
             {
@@ -147,6 +178,7 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
                 _ => JobState.Running,
             };
             instance.StopEnvironment = Variables(handed.StopVariables ?? []);
+            instance.PendingStartVariables = handed.PendingStartVariables is { } pending ? Variables(pending) : null;
             instance.StateSince = handed.StateSince;
             instance.StartVariables = Variables(handed.StartVariables);
             instance.EnvFileValues = [.. handed.EnvFileValues.Select(v => new KeyValuePair<string, string>(v.Key, v.Value))];
@@ -179,7 +211,8 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
                 // Still supd's child (same pid), so it cannot have been reaped by anyone else and reused: one that
                 // ended during the exec was a zombie with the recorded start time, and its exit (status intact) is
                 // among the early exits, or comes from the reaper.
-                var ended = _earlyExits.ContainsKey(handed.MainPid);
+                // Followed before the reaper started: its exit comes (or came) through the reaper, status intact.
+                var ended = _earlyExits.ContainsKey(handed.MainPid) || Followed.Contains(handed.MainPid);
                 if (!ended && !(loop.Processes.StartTimeOf(handed.MainPid) == handed.MainStartTime && loop.Processes.Adopt(handed.MainPid)))
                 {
                     // Never expected (a child of ours cannot vanish unreaped): its end is recorded with its status lost.
@@ -192,9 +225,14 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
             }
             if (instance.State == JobState.Running) health.Start(instance, newMainProcess: false);
             if (handed.DeadlineMs >= 0)
-                instance.Deadline.Arm(loop.Time, TimeSpan.FromMilliseconds(handed.DeadlineMs), loop.DeadlineFor(instance));
+            {
+                // What was left at the snapshot, less the time the exec and this start-up took.
+                var left = TimeSpan.FromMilliseconds(handed.DeadlineMs) - (state.TakenAt > 0 ? System.Diagnostics.Stopwatch.GetElapsedTime(state.TakenAt) : TimeSpan.Zero);
+                instance.Deadline.Arm(loop.Time, left > TimeSpan.Zero ? left : TimeSpan.Zero, loop.DeadlineFor(instance));
+            }
         }
         AwaitingAdoption = false;
+        Followed.Clear();
         var early = _earlyExits.Values.ToList();
         _earlyExits.Clear();
         foreach (var exit in early) exited(exit);

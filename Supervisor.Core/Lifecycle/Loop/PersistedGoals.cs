@@ -117,12 +117,13 @@ internal sealed class PersistedGoals(LoopContext loop, JobEnvironment environmen
     }
 
     /// <summary>After each input: hands the goals to the store when anything changed (cheap; the store writes elsewhere).</summary>
-    public void SaveIfDirty()
+    /// <param name="now">Save even in a burst (a re-exec: the next image reads the file).</param>
+    public void SaveIfDirty(bool now = false)
     {
         if (_store is null || !Goals.Dirty) return;
         // The snapshot walks every instance: during a burst (a crash loop, a thousand starts) take it at the end of
         // the burst, when the queue is empty, or at most every SaveInterval, not after every input.
-        if (inputsWaiting() && loop.Time.GetElapsedTime(_savedAt) < SaveInterval) return;
+        if (!now && inputsWaiting() && loop.Time.GetElapsedTime(_savedAt) < SaveInterval) return;
         Goals.Dirty = false;
         _savedAt = loop.Time.GetTimestamp();
         var jobs = loop.Registry.Jobs;

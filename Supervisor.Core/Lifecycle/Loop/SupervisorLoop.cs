@@ -121,7 +121,8 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             _handover.AwaitingAdoption = true;
             foreach (var instance in handover.Instances)
             {
-                if (instance.MainPid > 1 && _loop.Processes.StartTimeOf(instance.MainPid) == instance.MainStartTime) _loop.Processes.Adopt(instance.MainPid);
+                if (instance.MainPid > 1 && _loop.Processes.StartTimeOf(instance.MainPid) == instance.MainStartTime && _loop.Processes.Adopt(instance.MainPid))
+                    _handover.Followed.Add(instance.MainPid);
             }
         }
         // Not Post: once the loop has stopped (or failed) an exit has nobody to tell, and the reaper thread must not throw.
@@ -448,6 +449,8 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             input.Reply.TrySetException(e);
             return;
         }
+        // The next image restores goals from the file: it must hold what this one did up to now (no burst throttle).
+        _goals.SaveIfDirty(now: true);
         input.Reply.TrySetResult(instances);
         input.Resume.Wait();
     }

@@ -164,7 +164,9 @@ public sealed class GuardedSocketTransport(ConnectionGuard guard, ILoggerFactory
                 if (_resume is null)
                 {
                     _resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    if (_accepting) _idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    // Done once the accept loop next comes round (an accept under way is cancelled, or has just
+                    // returned a connection: that one is counted as fresh until its first call).
+                    _idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     _pausing.Cancel();
                 }
                 return _idle.Task;
@@ -181,8 +183,6 @@ public sealed class GuardedSocketTransport(ConnectionGuard guard, ILoggerFactory
             }
         }
 
-        private bool _accepting;
-
         // Paused: wait for Resume (or the end) before the next accept.
         private async Task<bool> WaitWhilePausedAsync(CancellationToken cancellationToken)
         {
@@ -190,7 +190,6 @@ public sealed class GuardedSocketTransport(ConnectionGuard guard, ILoggerFactory
             lock (_pauseGate)
             {
                 resume = _resume?.Task;
-                _accepting = resume is null;
                 if (resume is not null) _idle.TrySetResult();
             }
             if (resume is null) return true;

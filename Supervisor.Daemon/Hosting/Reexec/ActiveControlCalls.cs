@@ -1,9 +1,10 @@
 namespace Supervisor.Daemon.Hosting;
 
 /// <summary>
-/// The control calls being answered now, not counting the followers (<c>events -f</c>, <c>log -f</c>), which a
-/// re-exec cuts and their clients reconnect. A re-exec waits for the others to finish before the exec, so a
-/// request that got in is answered, and one that did not waits in the socket's backlog for the next image.
+/// The control calls being answered now, not counting the followers (<c>events -f</c>, <c>log -f</c>: see
+/// <see cref="Following"/>), which a re-exec cuts and their clients reconnect; and the connections accepted that have
+/// not sent their first call yet. A re-exec waits for both to come to nothing before the exec, so a request that got
+/// in is answered, and one that did not waits in the socket's backlog for the next image.
 /// </summary>
 public sealed class ActiveControlCalls
 {
@@ -47,6 +48,23 @@ public sealed class ActiveControlCalls
 
     public void Exit() => Interlocked.Decrement(ref _active);
 
+    /// <summary>A call that follows (<c>events -f</c>, <c>log -f</c>) counts no more while it follows: a re-exec cuts it, and its client reconnects.</summary>
+    public IDisposable Following()
+    {
+        Exit();
+        return new Followed(this);
+    }
+
+    private sealed class Followed(ActiveControlCalls calls) : IDisposable
+    {
+        private int _done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 0) calls.Enter();
+        }
+    }
+
     /// <summary>
     /// True once at most <paramref name="allowed"/> calls are active and no accepted connection waits for its first;
     /// false past <paramref name="timeout"/>.
@@ -61,9 +79,6 @@ public sealed class ActiveControlCalls
         }
         return true;
     }
-
-    public static bool IsFollower(PathString path) =>
-        path.Value is { } value && (value.EndsWith("/WatchEvents", StringComparison.Ordinal) || value.EndsWith("/TailLog", StringComparison.Ordinal));
 }
 
 public static class ActiveControlCallsExtensions
@@ -74,13 +89,9 @@ public static class ActiveControlCallsExtensions
         var calls = app.Services.GetRequiredService<ActiveControlCalls>();
         app.Use(async (context, next) =>
         {
-            ActiveControlCalls.CallOn(context);
-            if (ActiveControlCalls.IsFollower(context.Request.Path))
-            {
-                await next(context).ConfigureAwait(false);
-                return;
-            }
+            // Counted as a call before it stops counting as a fresh connection, so a re-exec never sees neither.
             calls.Enter();
+            ActiveControlCalls.CallOn(context);
             try
             {
                 await next(context).ConfigureAwait(false);

@@ -50,8 +50,14 @@ public sealed partial class ReexecCoordinator(
     /// <summary>Why the last re-exec that got as far as the exec failed; null when none did.</summary>
     public string? LastFailure { get; private set; }
 
+    /// <summary>Re-execs that got as far as the exec and failed there, since this image started.</summary>
+    public int Failures => Volatile.Read(ref _failures);
+    private int _failures;
+
     /// <summary>A re-exec ready to happen: the exec is <see cref="ExecAsync"/>, once the caller has had its reply.</summary>
-    public sealed record Plan(string Path, IReadOnlyList<string> Argv, IReadOnlyList<int> Keep, int StateFd, int Instances, TaskCompletionSource Resume, long Started);
+    /// <param name="PipesLeft">Output pipes of nobody handed over (a finished process's, still held open by a child of it): closed by the exec.</param>
+    public sealed record Plan(string Path, IReadOnlyList<string> Argv, IReadOnlyList<int> Keep, int StateFd, int Instances, TaskCompletionSource Resume,
+        long Started, int PipesLeft);
 
     /// <summary>Everything up to the exec; a refusal (<see cref="SupervisorException"/>) leaves supd as it was.</summary>
     public async Task<Plan> PrepareAsync(string by)
@@ -63,19 +69,20 @@ public sealed partial class ReexecCoordinator(
             var path = HandoverStart.ImagePath ?? throw new SupervisorException(SupervisorError.NotRunning, "supd's own path is not known");
             if (!File.Exists(path)) throw new SupervisorException(SupervisorError.NotRunning, $"cannot re-execute: {path} does not exist");
             var commandLine = SelfExec.CommandLine();
-            var own = OwnArguments();
+            var own = SelfExec.OwnArguments();
             var launcher = commandLine.Take(commandLine.Count - own.Count).ToList();
             if (launcher.Count == 0) throw new SupervisorException(SupervisorError.NotRunning, "cannot re-execute: supd's command line is not readable");
             await CheckFormatsAsync(path, launcher).ConfigureAwait(false);
             LogPreparing(by, path);
 
-            await transport.PauseAcceptingAsync().ConfigureAwait(false);
+            // Bounded: an accept loop that never comes round again (Kestrel stopping) must not hold the re-exec forever.
+            await transport.PauseAcceptingAsync().WaitAsync(CallsTimeout).ConfigureAwait(false);
             var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             IReadOnlyList<HandedInstance> instances;
             try
             {
                 // The caller's own call is one of them.
-                if (!await calls.WaitAsync(1, CallsTimeout).ConfigureAwait(false)) LogCallsStillActive(calls.Active - 1);
+                if (!await calls.WaitAsync(1, CallsTimeout).ConfigureAwait(false)) LogCallsStillActive(Math.Max(0, calls.Active - 1), calls.Fresh);
                 instances = await FreezeAsync(resume.Task).ConfigureAwait(false);
             }
             catch
@@ -95,6 +102,7 @@ public sealed partial class ReexecCoordinator(
                     ListenFd = transport.ListenFd,
                     LockFd = socket.LockFd,
                     Instances = instances,
+                    TakenAt = System.Diagnostics.Stopwatch.GetTimestamp(),
                 };
                 int stateFd;
                 try
@@ -111,7 +119,9 @@ public sealed partial class ReexecCoordinator(
                 argv.AddRange(own);
                 argv.Add(SelfExec.HandoverFlag);
                 argv.Add(stateFd.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                return new Plan(path, argv, [.. keep.Where(fd => fd >= 3)], stateFd, instances.Count, resume, started);
+                var handedPipes = instances.Sum(i => i.Pipes.Count);
+                return new Plan(path, argv, [.. keep.Where(fd => fd >= 3)], stateFd, instances.Count, resume, started,
+                    Math.Max(0, processes.OutputPipes().Count - handedPipes));
             }
             catch
             {
@@ -129,19 +139,35 @@ public sealed partial class ReexecCoordinator(
     /// <summary>After the reply went out: the exec. Returns only when it failed (logged, and supd goes on as it was).</summary>
     public async Task ExecAsync(Plan plan)
     {
-        // The reply is on its way once the call has ended (bounded: a caller gone meanwhile must not hold the exec back);
-        // a moment more for its bytes to leave.
-        await calls.WaitAsync(0, CallsTimeout).ConfigureAwait(false);
-        await Task.Delay(50).ConfigureAwait(false);
-        systemd?.Reloading();
-        LogExecuting(plan.Path, plan.Instances, TimeProvider.System.GetElapsedTime(plan.Started).TotalMilliseconds);
-        var failure = SelfExec.Exec(plan.Path, plan.Argv, plan.Keep);
-        LastFailure = failure;
-        LogExecFailed(failure);
-        Supervisor.Core.Interop.Libc.Close(plan.StateFd);
-        systemd?.Ready();
-        Resume(plan.Resume);
-        _one.Release();
+        // Whatever happens here, supd must not stay frozen: the finally lets everything go on.
+        string failure;
+        try
+        {
+            // The reply is on its way once the call has ended (bounded: a caller gone meanwhile must not hold the exec
+            // back); a moment more for its bytes to leave.
+            await calls.WaitAsync(0, CallsTimeout).ConfigureAwait(false);
+            await Task.Delay(50).ConfigureAwait(false);
+            systemd?.Reloading();
+            LogExecuting(plan.Path, plan.Instances, TimeProvider.System.GetElapsedTime(plan.Started).TotalMilliseconds, plan.PipesLeft);
+            failure = SelfExec.Exec(plan.Path, plan.Argv, plan.Keep);
+        }
+        catch (Exception e)
+        {
+            failure = e.Message;
+        }
+        try
+        {
+            LastFailure = failure;
+            Interlocked.Increment(ref _failures);
+            LogExecFailed(failure);
+            Supervisor.Core.Interop.Libc.Close(plan.StateFd);
+            systemd?.Ready();
+        }
+        finally
+        {
+            Resume(plan.Resume);
+            _one.Release();
+        }
     }
 
     private void Resume(TaskCompletionSource resume)
@@ -178,21 +204,11 @@ public sealed partial class ReexecCoordinator(
         }
     }
 
-    // supd's own arguments, as Main got them: without the launcher (dotnet and the dll, or the binary) nor --handover.
-    private static List<string> OwnArguments()
-    {
-        var args = Environment.GetCommandLineArgs().Skip(1).ToList();
-        var at = args.IndexOf(SelfExec.HandoverFlag);
-        if (at >= 0) args.RemoveRange(at, Math.Min(2, args.Count - at));
-        return args;
-    }
-
     // The binary at supd's path must read what this supd writes: asked, not assumed (an older supd, or no supd at all).
     private async Task CheckFormatsAsync(string path, IReadOnlyList<string> launcher)
     {
         var output = new CollectedOutput();
-        var environment = Encoding.UTF8.GetString(File.ReadAllBytes("/proc/self/environ")).TrimEnd('\0')
-            .Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        var environment = SelfExec.Environment();
         var spawned = processes.Spawn(new SpawnRequest($"the re-exec's check of {path}", path,
             [.. launcher, HandoverFlags.Formats], environment, "/", output));
         if (!spawned.Succeeded) throw new SupervisorException(SupervisorError.NotRunning, $"cannot re-execute: {spawned.Error}");
@@ -244,14 +260,14 @@ public sealed partial class ReexecCoordinator(
     [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "Re-exec asked by {By}: {Path} reads this supd's state; stopping between steps")]
     private partial void LogPreparing(string by, string path);
 
-    [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "Re-executing {Path} with {Instances} instances handed over ({Milliseconds:0} ms to prepare)")]
-    private partial void LogExecuting(string path, int instances, double milliseconds);
+    [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "Re-executing {Path} with {Instances} instances handed over ({Milliseconds:0} ms to prepare; {PipesLeft} output pipes of finished processes, still held open by their children, are closed)")]
+    private partial void LogExecuting(string path, int instances, double milliseconds, int pipesLeft);
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "The re-exec failed ({Failure}); supd goes on as it was")]
     private partial void LogExecFailed(string failure);
 
-    [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "{Calls} control calls were still being answered after 5 s; the re-exec ends them")]
-    private partial void LogCallsStillActive(int calls);
+    [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "{Calls} control calls were still being answered and {Fresh} connections had not sent theirs after 5 s; the re-exec ends them")]
+    private partial void LogCallsStillActive(int calls, int fresh);
 }
 
 /// <summary>The command-line words of a re-exec.</summary>

@@ -51,8 +51,20 @@ public sealed class HandoverFileTests
     {
         Assert.That(HandoverFile.Check(new HandoverState { BootId = Boot, ListenFd = 1 }, Boot), Does.Contain("standard stream"));
         Assert.That(HandoverFile.Check(new HandoverState { BootId = Boot, Instances = [Instance(fd: 2)] }, Boot), Does.Contain("output pipe without a descriptor"));
-        Assert.That(HandoverFile.Check(new HandoverState { BootId = Boot, Instances = [Instance(fd: 40), Instance(fd: 40) with { Job = "db" }] }, Boot),
+        Assert.That(HandoverFile.Check(new HandoverState { BootId = Boot, Instances = [Instance(fd: 40), Instance(fd: 40) with { Job = "db", Tag = "tag2" }] }, Boot),
             Does.Contain("db: an output pipe without a descriptor of its own"));
+    }
+
+    [Test]
+    public void An_instance_handed_twice_a_bad_pending_line_or_deadline_or_a_cgroup_with_dots_is_refused()
+    {
+        HandoverState With(params HandedInstance[] instances) => new() { BootId = Boot, Instances = instances };
+        Assert.That(HandoverFile.Check(With(Instance(fd: 40), Instance(fd: 41)), Boot), Is.EqualTo("web: handed over twice"));
+        Assert.That(HandoverFile.Check(With(Instance() with { Pipes = [new HandedPipe("main", false, 40, true, "not base64!")] }), Boot),
+            Does.Contain("not base64"));
+        Assert.That(HandoverFile.Check(With(Instance() with { DeadlineMs = long.MaxValue }), Boot), Does.Contain("a deadline"));
+        Assert.That(HandoverFile.Check(With(Instance() with { Cgroup = "/sys/fs/cgroup/supd/../../etc" }), Boot), Does.Contain("cgroup path"));
+        Assert.That(HandoverFile.Check(new HandoverState { BootId = Boot, ListenFd = 9, LockFd = 9 }, Boot), Does.Contain("one descriptor twice"));
     }
 
     [Test]
