@@ -109,7 +109,7 @@ public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : Integ
         supd.StartSupdWith(
             ["--job-dir", supd.JobDir, "--socket", supd.Socket, "--log-dir", supd.LogDir, "--state-dir", supd.StateDir],
             new Dictionary<string, string> { ["SUPD_TEST_LEAK"] = "1", ["LEAKED_FROM_SUPD"] = "1", ["LISTEN_PID"] = "1" });
-        await Eventually.GetAsync(async () => (await supd.CtlAsync("list")).ExitCode, rc => rc == 0, "supd to answer");
+        await supd.WaitForAnswerAsync();
 
         AssertStarted(await StartAsync(supd, "probe", "FROM_START=yes"));
         AssertStarted(await StartAsync(supd, "mask"));
