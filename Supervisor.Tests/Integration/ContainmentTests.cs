@@ -236,8 +236,12 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
     {
         if (cgroups) RequireCgroups();
         await using var supd = Harness(cgroups);
-        // A busy loop in its own session beside the main process: in the cgroup, or counted through main's descendants.
-        supd.WriteJob("busy", "exec sh -c 'sh -c \"while :; do :; done\" & exec sleep 100000'\n");
+        // A busy process in its own session beside the main process: in the cgroup, or counted through main's descendants.
+        // Busy a third of the time (~90 ms of work, 0.2 s asleep), not a spinning loop: that took a whole core from the
+        // rest of the suite for as long as the test ran, and a third of one is still far over what top is asked to see.
+        // One process throughout (perl sleeps in select, no child), so the task counts below stay exact.
+        var loop = supd.WriteScript("busy-loop", "exec perl -e 'while (1) { my $x = 0; $x += $_ for 1 .. 5_000_000; select(undef, undef, undef, 0.2) }'\n");
+        supd.WriteJob("busy", $"exec sh -c '{loop} & exec sleep 100000'\n");
         await supd.StartAsync();
         await supd.CtlAsync("start", "busy");
         await Eventually.TrueAsync(() => JobProcesses(supd).Count == 2, "the loop and main to run");

@@ -119,7 +119,7 @@ public sealed class EventsCommandTests(BinaryFlavor flavor) : IntegrationFixture
         supd.StartSupdWith(
             ["--job-dir", supd.JobDir, "--socket", supd.Socket, "--log-dir", supd.LogDir, "--state-dir", supd.StateDir],
             new Dictionary<string, string> { ["SUPD_EventQueueSize"] = "8" });
-        await Eventually.GetAsync(() => supd.CtlAsync("list"), r => r.ExitCode == 0, "supd to answer");
+        await supd.WaitForAnswerAsync();
 
         // supctl's stdout is a pipe nobody reads: once it is full supctl blocks, stops reading its stream, and
         // HTTP/2 flow control stops supd's writer. Only that watcher's bounded queue may fill.

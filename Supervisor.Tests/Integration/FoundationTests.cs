@@ -6,8 +6,9 @@ namespace Supervisor.Tests.Integration;
 
 /// <summary>
 /// The Foundation's vertical slice, as a user drives it: real supd, real supctl, real processes. Tests that need no supd
-/// of their own (no startup event, no full list, no signal to supd) share one, each with its own job names: a JIT
-/// supd's start and warm-up cost more CPU than such a test costs itself.
+/// of their own (no full list, no signal to or setting of supd, no start-up of their own) share one, each with its own
+/// job names, starting their jobs themselves (a job a reload adds sees no startup event): a JIT supd's start and
+/// warm-up cost more CPU than such a test costs itself.
 /// </summary>
 [TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
 [Parallelizable(ParallelScope.All)]
@@ -21,6 +22,9 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
         end script
         """;
 
+    // The same ticker for the shared supd, which a test starts itself: a job added by a reload sees no startup event.
+    private static readonly string ManualTicker = Ticker.Replace("start on startup\n", "", StringComparison.Ordinal);
+
     private SupdHarness _shared = null!;
 
     [OneTimeSetUp]
@@ -32,9 +36,10 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public async Task Status_of_a_running_job_prints_initctls_line()
     {
-        await using var supd = new SupdHarness();
-        supd.WriteJob("ticker", Ticker);
-        await supd.StartAsync();
+        var supd = _shared;
+        supd.WriteJob("ticker", ManualTicker);
+        await supd.ReloadJobsAsync();
+        await supd.StartJobAsync("ticker");
 
         var status = await supd.WaitForStatusAsync("ticker", @"^ticker start/running, process \d+\n$");
         Assert.That(status.ExitCode, Is.EqualTo(0));
@@ -44,10 +49,11 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public async Task The_daemon_under_test_is_the_build_this_fixture_names()
     {
-        await using var supd = new SupdHarness();
-        supd.WriteJob("ticker", Ticker);
-        await supd.StartAsync();
-        await supd.WaitForStatusAsync("ticker", "start/running");
+        var supd = _shared;
+        supd.WriteJob("build-ticker", ManualTicker);
+        await supd.ReloadJobsAsync();
+        await supd.StartJobAsync("build-ticker");
+        await supd.WaitForStatusAsync("build-ticker", "start/running");
 
         // The JIT build loads the runtime (libcoreclr.so); a NativeAOT binary carries its own and loads none.
         var exe = new FileInfo($"/proc/{supd.SupdPid}/exe").LinkTarget;
@@ -65,10 +71,11 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public async Task Supd_holds_no_file_watches()
     {
-        await using var supd = new SupdHarness();
-        supd.WriteJob("ticker", Ticker);
-        await supd.StartAsync();
-        await supd.WaitForStatusAsync("ticker", "start/running");
+        var supd = _shared;
+        supd.WriteJob("watchless", ManualTicker);
+        await supd.ReloadJobsAsync();
+        await supd.StartJobAsync("watchless");
+        await supd.WaitForStatusAsync("watchless", "start/running");
 
         // The host's default appsettings source once put a recursive watcher on the content root ("/"): 45 000 inotify
         // watches, twice the start-up time of 1000 jobs and 50 MB more. supd reads its configuration once.
@@ -85,32 +92,33 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public async Task A_SIGKILLed_respawning_job_comes_back_with_a_new_pid()
     {
-        await using var supd = new SupdHarness();
-        supd.WriteJob("ticker", Ticker);
-        await supd.StartAsync();
-        var first = SupdHarness.PidOf((await supd.WaitForStatusAsync("ticker", "start/running, process")).Stdout);
+        var supd = _shared;
+        supd.WriteJob("killed-ticker", ManualTicker);
+        await supd.ReloadJobsAsync();
+        await supd.StartJobAsync("killed-ticker");
+        var first = SupdHarness.PidOf((await supd.WaitForStatusAsync("killed-ticker", "start/running, process")).Stdout);
 
         SupdHarness.Signal(first, 9);
 
-        var next = await Eventually.GetAsync(() => supd.MainPidAsync("ticker"), pid => pid != 0 && pid != first, "a new ticker pid");
+        var next = await Eventually.GetAsync(() => supd.MainPidAsync("killed-ticker"), pid => pid != 0 && pid != first, "a new ticker pid");
         Assert.That(ProcessTable.IsAlive(next), Is.True);
-        await supd.WaitForLogAsync("ticker", $"tick {next}");
-        Assert.That(supd.DaemonOutput, Does.Contain("ticker main process ended, respawning"));
+        await supd.WaitForLogAsync("killed-ticker", $"tick {next}");
+        Assert.That(supd.DaemonOutput, Does.Contain("killed-ticker main process ended, respawning"));
     }
 
     [Test]
     public async Task Stop_ends_the_job_and_its_children_and_start_brings_it_back()
     {
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         supd.WriteJob("family", """
-            start on startup
             script
                 sleep 1000 &
                 sleep 1000 &
                 wait
             end script
             """);
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
+        await supd.StartJobAsync("family");
         var pid = SupdHarness.PidOf((await supd.WaitForStatusAsync("family", "start/running")).Stdout);
         await Eventually.TrueAsync(() => ProcessTable.InGroup(pid).Count == 3, "the shell and its two sleeps");
 
@@ -160,15 +168,16 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public async Task Starting_a_running_job_says_it_is_already_running()
     {
-        await using var supd = new SupdHarness();
-        supd.WriteJob("ticker", Ticker);
-        await supd.StartAsync();
-        await supd.WaitForStatusAsync("ticker", "start/running");
+        var supd = _shared;
+        supd.WriteJob("running-ticker", ManualTicker);
+        await supd.ReloadJobsAsync();
+        await supd.StartJobAsync("running-ticker");
+        await supd.WaitForStatusAsync("running-ticker", "start/running");
 
-        var result = await supd.CtlAsync("start", "ticker");
+        var result = await supd.CtlAsync("start", "running-ticker");
 
         Assert.That(result.ExitCode, Is.EqualTo(1));
-        Assert.That(result.Stderr, Is.EqualTo("supctl: Job is already running: ticker\n"));
+        Assert.That(result.Stderr, Is.EqualTo("supctl: Job is already running: running-ticker\n"));
     }
 
     [Test]
@@ -310,12 +319,13 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
     [Test]
     public async Task Restart_replaces_the_main_process()
     {
-        await using var supd = new SupdHarness();
-        supd.WriteJob("ticker", Ticker);
-        await supd.StartAsync();
-        var before = SupdHarness.PidOf((await supd.WaitForStatusAsync("ticker", "start/running")).Stdout);
+        var supd = _shared;
+        supd.WriteJob("restarted-ticker", ManualTicker);
+        await supd.ReloadJobsAsync();
+        await supd.StartJobAsync("restarted-ticker");
+        var before = SupdHarness.PidOf((await supd.WaitForStatusAsync("restarted-ticker", "start/running")).Stdout);
 
-        var result = await supd.CtlAsync("restart", "ticker");
+        var result = await supd.CtlAsync("restart", "restarted-ticker");
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
         var after = SupdHarness.PidOf(result.Stdout);

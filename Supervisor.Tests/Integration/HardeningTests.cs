@@ -16,6 +16,16 @@ namespace Supervisor.Tests.Integration;
 [Parallelizable(ParallelScope.All)]
 public sealed class HardeningTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
+    // The tests about jobs of their own (named apart, started by the test) share one supd: a JIT supd's start and
+    // warm-up cost more CPU than such a test. Those with rules, limits at load or a state file keep their own.
+    private SupdHarness _shared = null!;
+
+    [OneTimeSetUp]
+    public async Task StartSharedAsync() => _shared = await StartSharedSupdAsync();
+
+    [OneTimeTearDown]
+    public async Task StopSharedSupdAsync() => await _shared.DisposeAsync();
+
     /// <summary>A real account (made once with useradd, kept: the name is fixed, so reruns reuse it).</summary>
     private const string Alice = "supd-h16-alice";
 
@@ -147,19 +157,20 @@ public sealed class HardeningTests(BinaryFlavor flavor) : IntegrationFixture(fla
     [Test]
     public async Task A_huge_sparse_env_file_fails_that_start_naming_the_path_and_the_limit_and_supd_keeps_running()
     {
-        await using var supd = new SupdHarness();
-        var envFile = Path.Combine(supd.Root, "app.env");
+        var supd = _shared;
+        var envFile = Path.Combine(supd.Root, "sparse-app.env");
         using (var sparse = new FileStream(envFile, FileMode.Create)) sparse.SetLength(1536L * 1024 * 1024);
-        supd.WriteJob("app", $"env-file {envFile}\nexec sleep 1010\n");
-        supd.WriteJob("steady", "start on startup\nexec sleep 1010\n");
-        await supd.StartAsync();
-        await supd.WaitForStatusAsync("steady", "start/running");
+        supd.WriteJob("sparse-app", $"env-file {envFile}\nexec sleep 1010\n");
+        supd.WriteJob("sparse-steady", "exec sleep 1010\n");
+        await supd.ReloadJobsAsync();
+        await supd.StartJobAsync("sparse-steady");
+        await supd.WaitForStatusAsync("sparse-steady", "start/running");
 
-        var start = await supd.CtlAsync("start", "app");
+        var start = await supd.CtlAsync("start", "sparse-app");
 
         Assert.That(start.ExitCode, Is.EqualTo(1), start.ToString());
         Assert.That(start.Stderr, Does.Contain($"unable to read env-file: {envFile}: too large (1.5 GiB > 1 MiB)"), start.ToString());
-        Assert.That((await supd.CtlAsync("status", "steady")).Stdout, Does.Contain("start/running"));
+        Assert.That((await supd.CtlAsync("status", "sparse-steady")).Stdout, Does.Contain("start/running"));
         Assert.That(supd.SupdProcess!.HasExited, Is.False);
     }
 
@@ -167,12 +178,12 @@ public sealed class HardeningTests(BinaryFlavor flavor) : IntegrationFixture(fla
     public async Task A_setuid_jobs_env_file_is_read_only_if_its_user_could_read_it_so_a_planted_link_to_a_root_file_leaks_nothing()
     {
         var alice = EnsureAlice();
-        await using var supd = new SupdHarness();
+        var supd = _shared;
         File.SetUnixFileMode(supd.Root, (UnixFileMode)0x1ED); // 0755: alice must reach her own files below it
-        var secret = Path.Combine(supd.Root, "root-only.env");
+        var secret = Path.Combine(supd.Root, "setuid-root-only.env");
         File.WriteAllText(secret, "SECRET=topsecret\n");
         File.SetUnixFileMode(secret, (UnixFileMode)0x180); // 0600, root's
-        var home = Path.Combine(supd.Root, "alice-home");
+        var home = Path.Combine(supd.Root, "setuid-alice-home");
         Directory.CreateDirectory(home);
         var link = Path.Combine(home, ".env");
         File.CreateSymbolicLink(link, secret); // what alice could plant in a directory of her own
@@ -180,19 +191,19 @@ public sealed class HardeningTests(BinaryFlavor flavor) : IntegrationFixture(fla
         File.WriteAllText(own, "GREETING=hello\n");
         File.SetUnixFileMode(own, (UnixFileMode)0x180);
         Chown(alice, home, own);
-        supd.WriteJob("leak", $"setuid {Alice}\nenv-file {link}\nexec sh -c 'echo SECRET=$SECRET; exec sleep 1010'\n");
-        supd.WriteJob("fine", $"setuid {Alice}\nenv-file {own}\nexec sh -c 'echo GREETING=$GREETING; exec sleep 1010'\n");
-        await supd.StartAsync();
+        supd.WriteJob("setuid-leak", $"setuid {Alice}\nenv-file {link}\nexec sh -c 'echo SECRET=$SECRET; exec sleep 1010'\n");
+        supd.WriteJob("setuid-fine", $"setuid {Alice}\nenv-file {own}\nexec sh -c 'echo GREETING=$GREETING; exec sleep 1010'\n");
+        await supd.ReloadJobsAsync();
 
-        var leak = await supd.CtlAsync("start", "leak");
+        var leak = await supd.CtlAsync("start", "setuid-leak");
         Assert.That(leak.ExitCode, Is.EqualTo(1), leak.ToString());
         Assert.That(leak.Stderr, Does.Contain($"unable to read env-file: {link}: Permission denied (uid {alice.Uid} may not read it)"), leak.ToString());
-        Assert.That(supd.ReadLog("leak"), Does.Not.Contain("topsecret"));
+        Assert.That(supd.ReadLog("setuid-leak"), Does.Not.Contain("topsecret"));
 
         // A file the user may read is read as before.
-        var fine = await supd.CtlAsync("start", "fine");
+        var fine = await supd.CtlAsync("start", "setuid-fine");
         Assert.That(fine.ExitCode, Is.EqualTo(0), fine.ToString());
-        await supd.WaitForLogAsync("fine", "GREETING=hello\n");
+        await supd.WaitForLogAsync("setuid-fine", "GREETING=hello\n");
     }
 
     private static void Chown((uint Uid, uint Gid) user, params string[] paths)
@@ -282,15 +293,16 @@ public sealed class HardeningTests(BinaryFlavor flavor) : IntegrationFixture(fla
     [Test]
     public async Task A_hundred_thousand_variable_status_or_emit_is_refused_before_the_loop_and_other_clients_are_answered()
     {
-        await using var supd = new SupdHarness();
-        supd.WriteJob("steady", "start on startup\nexec sleep 1010\n");
-        await supd.StartAsync();
-        await supd.WaitForStatusAsync("steady", "start/running");
+        var supd = _shared;
+        supd.WriteJob("flooded-steady", "exec sleep 1010\n");
+        await supd.ReloadJobsAsync();
+        await supd.StartJobAsync("flooded-steady");
+        await supd.WaitForStatusAsync("flooded-steady", "start/running");
 
         using var raw = new RawClient(supd.Socket);
         var variables = Enumerable.Range(0, 100_000).Select(i => $"K{i}=V").ToArray();
         var clock = Stopwatch.StartNew();
-        var status = Assert.ThrowsAsync<RpcException>(async () => await raw.Client.StatusAsync(new StatusRequest { Job = "steady", Env = { variables } }))!;
+        var status = Assert.ThrowsAsync<RpcException>(async () => await raw.Client.StatusAsync(new StatusRequest { Job = "flooded-steady", Env = { variables } }))!;
         var emit = Assert.ThrowsAsync<RpcException>(async () => await raw.Client.EmitAsync(new EmitRequest { Event = "flood", Env = { variables } }))!;
         TestContext.Out.WriteLine($"two 100 000-variable requests refused in {clock.ElapsedMilliseconds} ms");
         Assert.Multiple(() =>
@@ -303,10 +315,10 @@ public sealed class HardeningTests(BinaryFlavor flavor) : IntegrationFixture(fla
         // Many at once from one client while another asks for status: it is answered.
         var flood = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
         {
-            try { await raw.Client.StatusAsync(new StatusRequest { Job = "steady", Env = { variables } }); }
+            try { await raw.Client.StatusAsync(new StatusRequest { Job = "flooded-steady", Env = { variables } }); }
             catch (RpcException) { }
         })).ToArray();
-        var other = await supd.CtlAsync("status", "steady");
+        var other = await supd.CtlAsync("status", "flooded-steady");
         await Task.WhenAll(flood);
         Assert.That(other.Stdout, Does.Contain("start/running"), other.ToString());
     }

@@ -102,17 +102,18 @@ public sealed class MessagesAndOutputTests(BinaryFlavor flavor) : IntegrationFix
     [Test]
     public async Task Json_is_one_compact_line_for_every_verb_with_characters_written_as_they_are()
     {
-        await using var h = new SupdHarness();
-        h.WriteJob("web", "description \"a+b <c> & 'd' =e\"\nusage \"web PORT=<n>\"\nstart on startup\nexec sleep 1000\n");
-        await h.StartAsync();
-        await h.WaitForStatusAsync("web", "start/running");
+        var h = _shared;
+        h.WriteJob("json-web", "description \"a+b <c> & 'd' =e\"\nusage \"json-web PORT=<n>\"\nexec sleep 1000\n");
+        await h.ReloadJobsAsync();
+        await h.StartJobAsync("json-web");
+        await h.WaitForStatusAsync("json-web", "start/running");
         await h.CtlAsync("emit", "deploy", "VERSION=1.0+build");
 
         string[][] verbs =
         [
-            ["status", "web"], ["list"], ["show", "web"], ["usage", "web"], ["version"], ["access"], ["events"],
-            ["emit", "nothing-listens"], ["show-config"], ["check-config"], ["log", "web"], ["reload-configuration"],
-            ["stop", "web"], ["start", "web"], ["restart", "web"],
+            ["status", "json-web"], ["list"], ["show", "json-web"], ["usage", "json-web"], ["version"], ["access"], ["events"],
+            ["emit", "nothing-listens"], ["show-config"], ["check-config"], ["log", "json-web"], ["reload-configuration"],
+            ["stop", "json-web"], ["start", "json-web"], ["restart", "json-web"],
         ];
         foreach (var verb in verbs)
         {
@@ -122,7 +123,7 @@ public sealed class MessagesAndOutputTests(BinaryFlavor flavor) : IntegrationFix
                 Assert.That(line, Is.EqualTo(Compact(line)), $"{verb[0]} --json is compact and escapes only what JSON needs");
         }
 
-        var status = (await h.CtlAsync("--json", "status", "web")).Stdout;
+        var status = (await h.CtlAsync("--json", "status", "json-web")).Stdout;
         Assert.That(status, Does.Contain("\"description\":\"a+b <c> & 'd' =e\""));
         var events = (await h.CtlAsync("--json", "events")).Stdout;
         Assert.That(events, Does.Contain("\"VERSION\":\"1.0+build\""));
@@ -154,9 +155,10 @@ public sealed class MessagesAndOutputTests(BinaryFlavor flavor) : IntegrationFix
     [Test]
     public async Task Completion_bash_prints_the_shipped_script_bound_to_its_own_binary_and_works_through_an_alias()
     {
-        await using var h = new SupdHarness();
-        h.WriteJob("web", "exec sleep 1000\n");
-        await h.StartAsync();
+        var h = _shared;
+        // A name no other test of the fixture's supd starts with.
+        h.WriteJob("completion-web", "exec sleep 1000\n");
+        await h.ReloadJobsAsync();
 
         var printed = await SupdHarness.RunCtlAsync(Binaries.Supctl, ["completion", "bash", "sc"]);
         Assert.That(printed.ExitCode, Is.Zero, printed.ToString());
@@ -179,7 +181,7 @@ public sealed class MessagesAndOutputTests(BinaryFlavor flavor) : IntegrationFix
             return result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         }
         Assert.That(await CompleteAsync("st"), Is.EquivalentTo(new[] { "status", "start", "stop" }));
-        Assert.That(await CompleteAsync("show", "w"), Is.EquivalentTo(new[] { "web" }));
+        Assert.That(await CompleteAsync("show", "completion-w"), Is.EquivalentTo(new[] { "completion-web" }));
         Assert.That(await CompleteAsync("comp"), Is.EquivalentTo(new[] { "completion" }));
     }
 

@@ -13,7 +13,8 @@ namespace Supervisor.Tests.Integration;
 [Parallelizable(ParallelScope.All)]
 public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
-    // The tests about one job of their own share one supd: a JIT supd's start and warm-up cost more CPU than such a test.
+    // The tests whose jobs are their own (named apart, started by the test) share one supd: a JIT supd's start and
+    // warm-up cost more CPU than such a test. Those that set supd's own environment or run it as another user keep theirs.
     private SupdHarness _shared = null!;
 
     [OneTimeSetUp]
@@ -75,21 +76,21 @@ public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : Integ
     [Test]
     public async Task Umask_nice_nofile_oom_score_and_chdir_reach_pre_start_main_and_post_stop()
     {
-        await using var supd = new SupdHarness();
-        var dir = Directory.CreateDirectory(Path.Combine(supd.Root, "work dir")).FullName;
-        supd.WriteJob("probe", Hooks($"""
+        var supd = _shared;
+        var dir = Directory.CreateDirectory(Path.Combine(supd.Root, "umask work dir")).FullName;
+        supd.WriteJob("hooks-probe", Hooks($"""
             umask 027
             nice 7
             limit nofile 100 200
             oom score 345
             chdir "{dir}"
             """));
-        await supd.StartAsync();
+        await supd.ReloadJobsAsync();
 
-        AssertStarted(await StartAsync(supd, "probe"));
+        AssertStarted(await StartAsync(supd, "hooks-probe"));
 
-        await supd.WaitForLogAsync("probe", "post-stop id=");
-        var log = supd.ReadLog("probe");
+        await supd.WaitForLogAsync("hooks-probe", "post-stop id=");
+        var log = supd.ReadLog("hooks-probe");
         foreach (var process in new[] { "pre-start", "main", "post-stop" })
         {
             Assert.That(log, Does.Contain($"{process} umask=0027\n"));
@@ -109,7 +110,7 @@ public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : Integ
         supd.StartSupdWith(
             ["--job-dir", supd.JobDir, "--socket", supd.Socket, "--log-dir", supd.LogDir, "--state-dir", supd.StateDir],
             new Dictionary<string, string> { ["SUPD_TEST_LEAK"] = "1", ["LEAKED_FROM_SUPD"] = "1", ["LISTEN_PID"] = "1" });
-        await Eventually.GetAsync(async () => (await supd.CtlAsync("list")).ExitCode, rc => rc == 0, "supd to answer");
+        await supd.WaitForAnswerAsync();
 
         AssertStarted(await StartAsync(supd, "probe", "FROM_START=yes"));
         AssertStarted(await StartAsync(supd, "mask"));
@@ -145,14 +146,14 @@ public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : Integ
             ("sigpending", "Max pending signals", "1000"),
             ("stack", "Max stack size", "8388608"),
         };
-        await using var supd = new SupdHarness();
-        supd.WriteJob("probe", "task\n" + string.Concat(limits.Select(l => $"limit {l.Name} {l.Value} {l.Value}\n")) + "exec cat /proc/self/limits\n");
-        await supd.StartAsync();
+        var supd = _shared;
+        supd.WriteJob("limits-probe", "task\n" + string.Concat(limits.Select(l => $"limit {l.Name} {l.Value} {l.Value}\n")) + "exec cat /proc/self/limits\n");
+        await supd.ReloadJobsAsync();
 
-        AssertStarted(await StartAsync(supd, "probe"));
+        AssertStarted(await StartAsync(supd, "limits-probe"));
 
-        await supd.WaitForLogAsync("probe", "Max realtime timeout");
-        var log = supd.ReadLog("probe");
+        await supd.WaitForLogAsync("limits-probe", "Max realtime timeout");
+        var log = supd.ReadLog("limits-probe");
         foreach (var (name, row, value) in limits)
             Assert.That(log, Does.Match($@"(?m)^{row}\s+{value}\s+{value}\s"), name);
     }
@@ -182,20 +183,20 @@ public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : Integ
     [Test]
     public async Task Stanzas_this_build_cannot_honour_fail_the_start_naming_the_stanza()
     {
-        await using var supd = new SupdHarness();
-        var ran = Path.Combine(supd.Root, "ran");
+        var supd = _shared;
+        var ran = Path.Combine(supd.Root, "ran-unhonoured");
         supd.WriteJob("aaswitch", $"task\napparmor switch /usr/bin/foo\nexec touch {ran}\n");
         supd.WriteJob("aaload", $"task\napparmor load /etc/apparmor.d/foo\nexec touch {ran}\n");
         supd.WriteJob("cgrouped", $"task\ncgroup memory\nexec touch {ran}\n");
-        supd.WriteJob("hooked", $"task\napparmor switch foo\npre-start exec touch {ran}\nexec touch {ran}\n");
-        await supd.StartAsync();
+        supd.WriteJob("aa-hooked", $"task\napparmor switch foo\npre-start exec touch {ran}\nexec touch {ran}\n");
+        await supd.ReloadJobsAsync();
 
         await AssertFailsToStart(supd, "aaswitch", "main", "apparmor switch is not supported by supd");
         await AssertFailsToStart(supd, "aaload", "main", "apparmor load is not supported by supd");
         // Process-group mode (the harness's): a cgroup setting cannot be had (issue 19; ContainmentTests for cgroup mode).
         await AssertFailsToStart(supd, "cgrouped", "main",
             "cgroup memory needs a cgroup, and supd contains jobs by process groups (Containment is process-groups)");
-        await AssertFailsToStart(supd, "hooked", "pre-start", "apparmor switch is not supported by supd");
+        await AssertFailsToStart(supd, "aa-hooked", "pre-start", "apparmor switch is not supported by supd");
         Assert.That(File.Exists(ran), Is.False, "nothing may run less confined than asked");
     }
 
@@ -232,29 +233,29 @@ public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : Integ
     public async Task Setuid_and_setgid_switch_every_process_with_its_groups_and_a_login_environment()
     {
         RequireRoot("setuid");
-        await using var supd = new SupdHarness();
-        supd.WriteJob("user", Hooks("setuid nobody") + "\nenv FROM_JOB=1\n");
-        supd.WriteJob("both", "task\nsetuid nobody\nsetgid nogroup\nscript\n  echo \"id=$(id)\"\n  env\nend script\n");
-        supd.WriteJob("group", "task\nsetgid nogroup\nscript\n  echo \"id=$(id)\"\nend script\n");
-        supd.WriteJob("home", "task\nsetuid nobody\nenv HOME=/srv/mine\nexec env\n");
-        await supd.StartAsync();
+        var supd = _shared;
+        supd.WriteJob("setuid-user", Hooks("setuid nobody") + "\nenv FROM_JOB=1\n");
+        supd.WriteJob("setuid-both", "task\nsetuid nobody\nsetgid nogroup\nscript\n  echo \"id=$(id)\"\n  env\nend script\n");
+        supd.WriteJob("setgid-group", "task\nsetgid nogroup\nscript\n  echo \"id=$(id)\"\nend script\n");
+        supd.WriteJob("setuid-home", "task\nsetuid nobody\nenv HOME=/srv/mine\nexec env\n");
+        await supd.ReloadJobsAsync();
 
-        AssertStarted(await StartAsync(supd, "user"));
-        AssertStarted(await StartAsync(supd, "both"));
-        AssertStarted(await StartAsync(supd, "group"));
-        AssertStarted(await StartAsync(supd, "home"));
+        AssertStarted(await StartAsync(supd, "setuid-user"));
+        AssertStarted(await StartAsync(supd, "setuid-both"));
+        AssertStarted(await StartAsync(supd, "setgid-group"));
+        AssertStarted(await StartAsync(supd, "setuid-home"));
 
-        await supd.WaitForLogAsync("user", "post-stop id=");
+        await supd.WaitForLogAsync("setuid-user", "post-stop id=");
         foreach (var process in new[] { "pre-start", "main", "post-stop" })
-            Assert.That(supd.ReadLog("user"), Does.Contain($"{process} id=uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n"));
-        await supd.WaitForLogAsync("both", "USER=");
-        var both = supd.ReadLog("both");
+            Assert.That(supd.ReadLog("setuid-user"), Does.Contain($"{process} id=uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n"));
+        await supd.WaitForLogAsync("setuid-both", "USER=");
+        var both = supd.ReadLog("setuid-both");
         Assert.That(both, Does.Contain("id=uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n"));
         Assert.That(both, Does.Contain("\nHOME=/nonexistent\n").And.Contain("\nUSER=nobody\n").And.Contain("\nLOGNAME=nobody\n"));
-        await supd.WaitForLogAsync("group", "id=");
-        Assert.That(supd.ReadLog("group"), Does.Contain("id=uid=0(root) gid=65534(nogroup) groups=65534(nogroup)\n"));
-        await supd.WaitForLogAsync("home", "USER=nobody");
-        Assert.That(supd.ReadLog("home"), Does.Contain("HOME=/srv/mine\n"), "the job's own HOME wins over the passwd entry");
+        await supd.WaitForLogAsync("setgid-group", "id=");
+        Assert.That(supd.ReadLog("setgid-group"), Does.Contain("id=uid=0(root) gid=65534(nogroup) groups=65534(nogroup)\n"));
+        await supd.WaitForLogAsync("setuid-home", "USER=nobody");
+        Assert.That(supd.ReadLog("setuid-home"), Does.Contain("HOME=/srv/mine\n"), "the job's own HOME wins over the passwd entry");
     }
 
     [Test]
@@ -292,8 +293,8 @@ public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : Integ
     public async Task Chroot_runs_the_job_inside_a_minimal_root_with_users_from_the_roots_own_passwd()
     {
         RequireRoot("chroot");
-        await using var supd = new SupdHarness();
-        var root = BuildMinimalRoot(Path.Combine(supd.Root, "jail"));
+        var supd = _shared;
+        var root = BuildMinimalRoot(Path.Combine(supd.Root, "chroot-jail"));
         File.WriteAllText(Path.Combine(root, "etc", "passwd"), "root:x:0:0::/root:/bin/sh\ninmate:x:4242:4343::/home/inmate:/bin/sh\n");
         File.WriteAllText(Path.Combine(root, "etc", "group"), "root:x:0:\ninmates:x:4343:\nextra:x:4444:inmate\n");
         Directory.CreateDirectory(Path.Combine(root, "srv"));
@@ -301,18 +302,18 @@ public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : Integ
         var drop = Directory.CreateDirectory(Path.Combine(root, "drop")).FullName;
         File.SetUnixFileMode(drop, (UnixFileMode)0x1FF);
         supd.WriteJob("jailed", $"task\nchroot {root}\nchdir /srv\nscript\n  echo \"pwd=$(pwd) marker=$(cat marker)\"\nend script\n");
-        supd.WriteJob("inmate", $"task\nchroot {root}\nsetuid inmate\nscript\n  echo \"user=$USER home=$HOME\"\n  echo x > /drop/mine\nend script\n");
-        supd.WriteJob("outside", $"task\nchroot {root}\nsetuid nobody\nexec /bin/sh -c true\n");
-        await supd.StartAsync();
+        supd.WriteJob("chroot-inmate", $"task\nchroot {root}\nsetuid inmate\nscript\n  echo \"user=$USER home=$HOME\"\n  echo x > /drop/mine\nend script\n");
+        supd.WriteJob("chroot-outside", $"task\nchroot {root}\nsetuid nobody\nexec /bin/sh -c true\n");
+        await supd.ReloadJobsAsync();
 
         AssertStarted(await StartAsync(supd, "jailed"));
-        AssertStarted(await StartAsync(supd, "inmate"));
-        await AssertFailsToStart(supd, "outside", "main", "unable to find setuid user: nobody");
+        AssertStarted(await StartAsync(supd, "chroot-inmate"));
+        await AssertFailsToStart(supd, "chroot-outside", "main", "unable to find setuid user: nobody");
 
         await supd.WaitForLogAsync("jailed", "pwd=");
         Assert.That(supd.ReadLog("jailed"), Is.EqualTo("pwd=/srv marker=inside\n"));
-        await supd.WaitForLogAsync("inmate", "user=");
-        Assert.That(supd.ReadLog("inmate"), Is.EqualTo("user=inmate home=/home/inmate\n"));
+        await supd.WaitForLogAsync("chroot-inmate", "user=");
+        Assert.That(supd.ReadLog("chroot-inmate"), Is.EqualTo("user=inmate home=/home/inmate\n"));
         var owner = Stat(Path.Combine(drop, "mine"));
         Assert.That(owner, Is.EqualTo((4242u, 4343u)));
     }
@@ -320,8 +321,8 @@ public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : Integ
     [Test]
     public async Task Env_files_are_read_at_each_start_under_the_start_variables()
     {
-        await using var supd = new SupdHarness();
-        var vars = Path.Combine(supd.Root, "vars");
+        var supd = _shared;
+        var vars = Path.Combine(supd.Root, "envfile-vars");
         File.WriteAllText(vars, """
             # settings
             PLAIN=one
@@ -330,46 +331,46 @@ public sealed partial class ProcessEnvironmentTests(BinaryFlavor flavor) : Integ
             SHARED=from-file
 
             """);
-        supd.WriteJob("probe", $"task\nenv SHARED=from-stanza\nenv-file {vars}\nenv-file -{supd.Root}/optional-missing\nexec env\n");
-        supd.WriteJob("required", $"task\nenv-file {supd.Root}/missing\nexec env\n");
-        supd.WriteJob("broken", $"task\nenv-file {supd.Root}/broken\nexec env\n");
-        File.WriteAllText(Path.Combine(supd.Root, "broken"), "OK=1\nthis is not an assignment\n");
-        await supd.StartAsync();
+        supd.WriteJob("envfile-probe", $"task\nenv SHARED=from-stanza\nenv-file {vars}\nenv-file -{supd.Root}/envfile-optional-missing\nexec env\n");
+        supd.WriteJob("envfile-required", $"task\nenv-file {supd.Root}/envfile-missing\nexec env\n");
+        supd.WriteJob("envfile-broken", $"task\nenv-file {supd.Root}/envfile-broken\nexec env\n");
+        File.WriteAllText(Path.Combine(supd.Root, "envfile-broken"), "OK=1\nthis is not an assignment\n");
+        await supd.ReloadJobsAsync();
 
-        AssertStarted(await StartAsync(supd, "probe"));
-        await supd.WaitForLogAsync("probe", "UPSTART_JOB=probe");
-        var first = supd.ReadLog("probe");
+        AssertStarted(await StartAsync(supd, "envfile-probe"));
+        await supd.WaitForLogAsync("envfile-probe", "UPSTART_JOB=envfile-probe");
+        var first = supd.ReadLog("envfile-probe");
         Assert.That(first, Does.Contain("\nPLAIN=one\n").And.Contain("\nQUOTED=two words \"x\"\n").And.Contain("\nSINGLE=$NOT_EXPANDED\n"));
         Assert.That(first, Does.Contain("\nSHARED=from-file\n"), "an env-file comes after the env stanzas");
 
         File.WriteAllText(vars, "PLAIN=changed\nSHARED=from-file\n");
-        AssertStarted(await StartAsync(supd, "probe", "SHARED=from-start"));
-        await Eventually.TrueAsync(() => Regex.Matches(supd.ReadLog("probe"), "UPSTART_JOB=probe").Count == 2, "the second run's environment");
-        var second = supd.ReadLog("probe")[first.Length..];
+        AssertStarted(await StartAsync(supd, "envfile-probe", "SHARED=from-start"));
+        await Eventually.TrueAsync(() => Regex.Matches(supd.ReadLog("envfile-probe"), "UPSTART_JOB=envfile-probe").Count == 2, "the second run's environment");
+        var second = supd.ReadLog("envfile-probe")[first.Length..];
         Assert.That(second, Does.Contain("\nPLAIN=changed\n"), "re-read at the next start");
         Assert.That(second, Does.Contain("\nSHARED=from-start\n"), "start variables win over env-files");
 
-        await AssertFailsToStart(supd, "required", "main", $"unable to read env-file: {supd.Root}/missing: No such file or directory");
-        await AssertFailsToStart(supd, "broken", "main", $"{supd.Root}/broken:2: expected KEY=VALUE");
+        await AssertFailsToStart(supd, "envfile-required", "main", $"unable to read env-file: {supd.Root}/envfile-missing: No such file or directory");
+        await AssertFailsToStart(supd, "envfile-broken", "main", $"{supd.Root}/envfile-broken:2: expected KEY=VALUE");
     }
 
     [Test]
     public async Task Console_output_goes_to_supds_own_stdout_none_to_nothing_and_log_to_the_log()
     {
-        await using var supd = new SupdHarness();
-        supd.WriteJob("loud", "task\nconsole output\nexec echo to-supd-stdout-a1\n");
-        supd.WriteJob("owner", "task\nconsole owner\nexec echo to-supd-stdout-b2\n");
-        supd.WriteJob("quiet", "task\nconsole none\nexec echo nowhere-c3\n");
-        supd.WriteJob("logged", "task\nexec echo to-the-log-d4\n");
-        await supd.StartAsync();
+        var supd = _shared;
+        supd.WriteJob("console-loud", "task\nconsole output\nexec echo to-supd-stdout-a1\n");
+        supd.WriteJob("console-owner", "task\nconsole owner\nexec echo to-supd-stdout-b2\n");
+        supd.WriteJob("console-quiet", "task\nconsole none\nexec echo nowhere-c3\n");
+        supd.WriteJob("console-logged", "task\nexec echo to-the-log-d4\n");
+        await supd.ReloadJobsAsync();
 
-        foreach (var job in new[] { "loud", "owner", "quiet", "logged" }) AssertStarted(await StartAsync(supd, job));
+        foreach (var job in new[] { "console-loud", "console-owner", "console-quiet", "console-logged" }) AssertStarted(await StartAsync(supd, job));
 
         await Eventually.TrueAsync(() => supd.DaemonOutput.Contains("to-supd-stdout-a1", StringComparison.Ordinal), "console output on supd's stdout");
         await Eventually.TrueAsync(() => supd.DaemonOutput.Contains("to-supd-stdout-b2", StringComparison.Ordinal), "console owner on supd's stdout");
-        await supd.WaitForLogAsync("logged", "to-the-log-d4");
-        Assert.That(File.Exists(supd.LogPath("loud")), Is.False);
-        Assert.That(File.Exists(supd.LogPath("quiet")), Is.False);
+        await supd.WaitForLogAsync("console-logged", "to-the-log-d4");
+        Assert.That(File.Exists(supd.LogPath("console-loud")), Is.False);
+        Assert.That(File.Exists(supd.LogPath("console-quiet")), Is.False);
         Assert.That(supd.DaemonOutput, Does.Not.Contain("nowhere-c3"));
     }
 

@@ -149,7 +149,7 @@ public sealed class RestartCheckAndBackoffTests(BinaryFlavor flavor) : Integrati
         supd.StartSupdWith(
             ["--job-dir", supd.JobDir, "--socket", supd.Socket, "--log-dir", supd.LogDir, "--state-dir", supd.StateDir],
             new Dictionary<string, string> { ["SUPD_RESPAWNDELAY"] = "600" });
-        await Eventually.GetAsync(() => supd.CtlAsync("list"), r => r.ExitCode == 0, "supd to answer");
+        await supd.WaitForAnswerAsync();
         Assert.That((await supd.CtlAsync("start", "slowpoke")).ExitCode, Is.EqualTo(0));
 
         await supd.WaitForStatusAsync("slowpoke", @"^slowpoke start/respawning, next in \d+\.\ds\n$");

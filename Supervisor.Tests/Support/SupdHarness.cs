@@ -108,15 +108,25 @@ public sealed partial class SupdHarness : IAsyncDisposable
     public async Task StartAsync(params string[] extraArgs)
     {
         _supd = StartSupd(extraArgs);
+        await WaitForAnswerAsync();
+    }
+
+    /// <summary>
+    /// Waits until this harness's supd (the one <see cref="StartAsync"/> or <see cref="StartSupdWith"/> started) answers
+    /// on its socket, or fails naming its output if it exits first.
+    /// </summary>
+    public async Task WaitForAnswerAsync()
+    {
+        var supd = _supd ?? throw new InvalidOperationException("no supd started");
         try
         {
             // The socket file first (a cheap look): each supctl probe is a process start, and a JIT supd on a busy
             // machine takes seconds to bind, so probing before then only adds load.
-            await Eventually.TrueAsync(() => _supd.HasExited || File.Exists(Socket), "supd to bind its socket", TimeSpan.FromSeconds(60));
+            await Eventually.TrueAsync(() => supd.HasExited || File.Exists(Socket), "supd to bind its socket", TimeSpan.FromSeconds(60));
             // Generous: a JIT supd on a loaded 2-core CI machine (other builds, other daemons) can take seconds.
             // Asked in-process (Probe), not with supctl: this wait is the harness's, not a test's.
             await Eventually.GetAsync(
-                async () => _supd.HasExited || await AnswersAsync(),
+                async () => supd.HasExited || await AnswersAsync(),
                 ready => ready,
                 "supd to answer on its socket",
                 TimeSpan.FromSeconds(60));
@@ -125,7 +135,7 @@ public sealed partial class SupdHarness : IAsyncDisposable
         {
             throw new TimeoutException($"{e.Message}\nsupd's output so far:\n{DaemonOutput}", e);
         }
-        if (_supd.HasExited) throw new InvalidOperationException($"supd exited at start-up ({_supd.ExitCode}):\n{DaemonOutput}");
+        if (supd.HasExited) throw new InvalidOperationException($"supd exited at start-up ({supd.ExitCode}):\n{DaemonOutput}");
     }
 
     /// <summary>Starts another supd process with this harness's paths (and the given extra arguments), not waiting.</summary>
@@ -207,7 +217,25 @@ public sealed partial class SupdHarness : IAsyncDisposable
         return match.Success ? int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
     }
 
-    public async Task<int> MainPidAsync(string job) => PidOf((await CtlAsync("status", job)).Stdout);
+    /// <summary>
+    /// The pid <c>supctl status JOB</c> names first (the main process while the job runs), or 0 when none or supd does
+    /// not answer. Asked in-process (the Status call supctl makes, the pid its line shows): tests use it to find a
+    /// process or to wait for a respawn's new one, and a supctl per probe cost ~0.4 s of CPU in the JIT build.
+    /// </summary>
+    public async Task<int> MainPidAsync(string job)
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var status = (await Probe.Client.StatusAsync(new Supervisor.Protocol.StatusRequest { Job = job }, cancellationToken: cts.Token)).Status;
+            // supctl's line names the processes in kind order (main, pre-start, post-start, …), the first one's pid.
+            return status.Processes.OrderBy(p => (int)p.Kind).Select(p => p.Pid).FirstOrDefault();
+        }
+        catch (Grpc.Core.RpcException)
+        {
+            return 0;
+        }
+    }
 
     /// <summary>
     /// Waits until <c>supctl status JOB</c> prints a line matching <paramref name="pattern"/>. supctl judges every
@@ -316,6 +344,16 @@ public sealed partial class SupdHarness : IAsyncDisposable
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await Probe.Client.ReloadConfigurationAsync(new Supervisor.Protocol.ReloadConfigurationRequest(), cancellationToken: cts.Token);
+    }
+
+    /// <summary>
+    /// Starts JOB through an in-process Start call and returns once supd says it runs: set-up of a test on a shared supd
+    /// (where a job cannot <c>start on startup</c>), not what it checks, which goes through supctl.
+    /// </summary>
+    public async Task StartJobAsync(string job)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await Probe.Client.StartAsync(new Supervisor.Protocol.JobControlRequest { Job = job }, cancellationToken: cts.Token);
     }
 
     public Task WaitForLogAsync(string job, string text, TimeSpan? timeout = null) =>
