@@ -38,6 +38,7 @@ public sealed partial class ReexecCoordinator(
     public static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(10);
 
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(60);
+    private static readonly string TextFileBusy = new Supervisor.Core.Interop.Errno(26).Message; // ETXTBSY
     private static readonly TimeSpan CallsTimeout = TimeSpan.FromSeconds(5);
     private readonly SemaphoreSlim _one = new(1, 1);
 
@@ -209,8 +210,15 @@ public sealed partial class ReexecCoordinator(
     {
         var output = new CollectedOutput();
         var environment = SelfExec.Environment();
-        var spawned = processes.Spawn(new SpawnRequest($"the re-exec's check of {path}", path,
-            [.. launcher, HandoverFlags.Formats], environment, "/", output));
+        var request = new SpawnRequest($"the re-exec's check of {path}", path, [.. launcher, HandoverFlags.Formats], environment, "/", output);
+        var spawned = processes.Spawn(request);
+        // A binary just installed can still be open for writing for a moment (ETXTBSY: the installer, or a child
+        // forked meanwhile that has not exec'd yet): asked again a few times before the re-exec is refused.
+        for (var retry = 0; retry < 10 && !spawned.Succeeded && spawned.Error!.EndsWith(TextFileBusy, StringComparison.Ordinal); retry++)
+        {
+            await Task.Delay(100).ConfigureAwait(false);
+            spawned = processes.Spawn(request);
+        }
         if (!spawned.Succeeded) throw new SupervisorException(SupervisorError.NotRunning, $"cannot re-execute: {spawned.Error}");
         try
         {
