@@ -114,9 +114,6 @@ public static unsafe class HandoverFile
             var name = instance.Instance.Length == 0 ? instance.Job : $"{instance.Job} ({instance.Instance})";
             if (instance.State is not ("running" or "respawning" or "killed")) return $"{name}: handed over in state {instance.State}";
             if (instance.Goal is not ("start" or "stop")) return $"{name}: goal {instance.Goal}";
-            if (instance.StopVariables?.Any(v => v is null || v.Key is null || v.Value is null) == true
-                || instance.PendingStartVariables?.Any(v => v is null || v.Key is null || v.Value is null) == true)
-                return $"{name}: a variable without a name or value";
             if (instance.DefinitionSource is null) return $"{name}: no job definition";
             if (instance.DeadlineMs is < -1 or > MaxDeadlineMs) return $"{name}: a deadline {instance.DeadlineMs} ms away";
             if (!keys.Add((instance.Job, instance.Instance)) || (instance.Tag.Length > 0 && !tags.Add(instance.Tag)))
@@ -124,8 +121,8 @@ public static unsafe class HandoverFile
             if (instance.Cgroup is null || instance.Cgroup.Split('/').Any(part => part is ".." or "."))
                 return $"{name}: a cgroup path with . or ..";
             if (instance.MainPid is < 0 or 1 || instance.MainProcessGroup is < 0 or 1) return $"{name}: pid {instance.MainPid} cannot be a job's";
-            if (instance.StartVariables.Any(v => v is null || v.Key is null || v.Value is null)
-                || instance.EnvFileValues.Any(v => v is null || v.Key is null || v.Value is null))
+            if (Incomplete(instance.StartVariables) || Incomplete(instance.EnvFileValues) || Incomplete(instance.StopVariables)
+                || Incomplete(instance.PendingStartVariables))
                 return $"{name}: a variable without a name or value";
             if (instance.Pipes.Count > 2) return $"{name}: {instance.Pipes.Count} output pipes";
             foreach (var pipe in instance.Pipes)
@@ -139,6 +136,9 @@ public static unsafe class HandoverFile
         }
         return null;
     }
+
+    private static bool Incomplete(IReadOnlyList<HandedVariable>? variables) =>
+        variables?.Any(v => v is null || v.Key is null || v.Value is null) == true;
 
     /// <summary>"supd handover formats: 1" — what <c>supd --handover-formats</c> prints, and what a re-exec asks the new binary.</summary>
     public static string FormatsLine => "supd handover formats: " + string.Join(' ', HandoverState.ReadableVersions);

@@ -45,8 +45,25 @@ public static class JobDirectoryLoader
         string? overrideText = null;
         if (overridePath is not null && !TryRead(overridePath, out overrideText, out var overrideError))
             return new JobParseResult(null, overrideError! with { Message = JobParser.OverrideRejectedPrefix + overrideError.Message });
-        var result = JobParser.Parse(name, confPath, confText!, overrideText is null ? null : overridePath, overrideText);
-        return result.Job is null ? result : result with { Job = result.Job with { SourceText = string.Join('\0', confPath, confText!, overridePath ?? "", overrideText ?? "") } };
+        return Parse(name, confPath, confText!, overrideText is null ? null : overridePath, overrideText);
+    }
+
+    // A job parsed from its file (and override), remembering what it was read from (JobDefinition.SourceText).
+    private static JobParseResult Parse(string name, string confPath, string confText, string? overridePath, string? overrideText)
+    {
+        var result = JobParser.Parse(name, confPath, confText, overridePath, overrideText);
+        return result.Job is null ? result : result with { Job = result.Job with { SourceText = string.Join('\0', confPath, confText, overridePath ?? "", overrideText ?? "") } };
+    }
+
+    /// <summary>
+    /// A job parsed again from the <see cref="JobDefinition.SourceText"/> a load gave it, as that load parsed it (a
+    /// re-exec hands an instance's definition over this way); null when the text is not such a source or no longer parses.
+    /// </summary>
+    public static JobDefinition? Reparse(string name, string sourceText)
+    {
+        var parts = sourceText.Split('\0');
+        if (parts.Length != 4) return null;
+        return Parse(name, parts[0], parts[1], parts[2].Length == 0 ? null : parts[2], parts[2].Length == 0 ? null : parts[3]).Job;
     }
 
 

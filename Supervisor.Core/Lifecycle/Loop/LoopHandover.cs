@@ -93,15 +93,6 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
         return result;
     }
 
-    /// <summary>The definition the handed instance ran under, parsed again from its source; null if it does not parse.</summary>
-    private static Language.JobDefinition? Definition(HandedInstance handed)
-    {
-        var parts = handed.DefinitionSource.Split('\0');
-        if (parts.Length != 4) return null;
-        var parsed = Language.JobParser.Parse(handed.Job, parts[0], parts[1], parts[2].Length == 0 ? null : parts[2], parts[3].Length == 0 ? null : parts[3]);
-        return parsed.Job is { } job ? job with { SourceText = handed.DefinitionSource } : null;
-    }
-
     private static IReadOnlyList<HandedVariable> Variables(EnvironmentList list) =>
         [.. list.Entries.Select(e => new HandedVariable(e.Key, e.Value, list.IsUntrusted(e.Key)))];
 
@@ -116,11 +107,6 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
         return list;
     }
 
-    /// <summary>
-    /// In the new image, before goals are restored: each handed instance of a job still loaded is taken back as it was.
-    /// A main process that is gone (or is no longer the one recorded) is not adopted; the instance then finds it gone
-    /// through its exit, as the reaper reports it, or respawns. Returns one line per instance that could not be adopted.
-    /// </summary>
     /// <summary>
     /// Set before the loop starts in an image a re-exec started: a handed-over child's exit can be reaped before its
     /// instance is adopted (the reaper starts first); such exits wait here, and <see cref="Adopt"/> replays them.
@@ -152,7 +138,7 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
         foreach (var handed in state.Instances)
         {
             var name = handed.Instance.Length == 0 ? handed.Job : $"{handed.Job} ({handed.Instance})";
-            var ranUnder = Definition(handed);
+            var ranUnder = Language.JobDirectoryLoader.Reparse(handed.Job, handed.DefinitionSource);
             if (!loop.Registry.Jobs.TryGetValue(handed.Job, out var jobClass))
             {
                 if (ranUnder is null)

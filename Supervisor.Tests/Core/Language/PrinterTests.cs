@@ -31,6 +31,30 @@ public sealed class PrinterTests
     public void RoundTrips(string text) => AssertRoundTrip(text);
 
     [Test]
+    public void A_loaded_job_parses_again_from_its_source_text_override_included()
+    {
+        var dir = Directory.CreateTempSubdirectory("supd-reparse-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "web.conf"), "start on startup\nrespawn\nexec /bin/web\n");
+            File.WriteAllText(Path.Combine(dir, "web.override"), "manual\nkill timeout 9\n");
+            var loaded = JobDirectoryLoader.Load([dir]).Jobs.Single();
+
+            var again = JobDirectoryLoader.Reparse("web", loaded.SourceText);
+
+            Assert.That(again, Is.Not.Null);
+            Assert.That(again!.SourceText, Is.EqualTo(loaded.SourceText));
+            Assert.That(JobAssert.Differences(loaded, again), Is.Empty);
+            Assert.That(again.KillTimeout, Is.EqualTo(TimeSpan.FromSeconds(9)), "the override went over too");
+            Assert.That(JobDirectoryLoader.Reparse("web", "not a source"), Is.Null);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
     public void PrintsExpressionsFullyParenthesised()
     {
         var printed = JobPrinter.Print(JobAssert.Parses("start on a or b and c KEY=val\n"));
