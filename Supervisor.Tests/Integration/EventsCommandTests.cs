@@ -175,34 +175,5 @@ public sealed class EventsCommandTests(BinaryFlavor flavor) : IntegrationFixture
         return Process.Start(info)!;
     }
 
-    private static LineWatcher Watch(SupdHarness supd, params string[] args) => new(StartCtl(supd, args));
-
-    /// <summary>A supctl whose output lines are collected as they come; killed on dispose.</summary>
-    private sealed class LineWatcher : IDisposable
-    {
-        private readonly List<string> _lines = [];
-
-        public LineWatcher(Process process)
-        {
-            Process = process;
-            process.OutputDataReceived += (_, e) =>
-            {
-                if (e.Data is not null) lock (_lines) _lines.Add(e.Data);
-            };
-            process.BeginOutputReadLine();
-        }
-
-        public Process Process { get; }
-
-        public IReadOnlyList<string> Lines
-        {
-            get { lock (_lines) return _lines.ToArray(); }
-        }
-
-        public void Dispose()
-        {
-            if (!Process.HasExited) Process.Kill();
-            Process.Dispose();
-        }
-    }
+    private static CtlWatcher Watch(SupdHarness supd, params string[] args) => CtlWatcher.Start(supd, args);
 }

@@ -101,25 +101,19 @@ public sealed partial class LogCaptureTests(BinaryFlavor flavor) : IntegrationFi
         await supd.StartAsync();
         await supd.WaitForLogAsync("ticker", "tick ");
 
-        using var follower = StartFollower(supd, "log", "-f", "-n", "1", "ticker");
-        var output = new StringBuilder();
-        follower.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        follower.BeginOutputReadLine();
-        int[] Seen()
-        {
-            lock (output)
-                return TickNumber().Matches(output.ToString()).Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToArray();
-        }
+        using var follower = CtlWatcher.Start(supd, "log", "-f", "-n", "1", "ticker");
+        int[] Seen() =>
+            TickNumber().Matches(string.Join('\n', follower.Lines)).Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToArray();
 
         await Eventually.TrueAsync(() => Seen().Length >= 200, "200 lines through the follower");
         var seen = Seen();
         Assert.That(seen, Is.EqualTo(Enumerable.Range(seen[0], seen.Length)), "every line once, in order, across rotations");
         Assert.That(File.Exists(supd.LogPath("ticker") + ".3"), Is.True, "the log rotated meanwhile");
 
-        SupdHarness.Signal(follower.Id, 2); // Ctrl-C
+        SupdHarness.Signal(follower.Process.Id, 2); // Ctrl-C
         using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await follower.WaitForExitAsync(exited.Token);
-        Assert.That(follower.ExitCode, Is.EqualTo(130), "ended by SIGINT, as tail -f is");
+        await follower.Process.WaitForExitAsync(exited.Token);
+        Assert.That(follower.Process.ExitCode, Is.EqualTo(130), "ended by SIGINT, as tail -f is");
     }
 
     [Test]
@@ -137,18 +131,14 @@ public sealed partial class LogCaptureTests(BinaryFlavor flavor) : IntegrationFi
         await supd.StartAsync();
         await supd.WaitForLogAsync("quiet", "ready\n");
 
-        using var follower = StartFollower(supd, "log", "-f", "quiet");
-        var output = new StringBuilder();
-        follower.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        follower.BeginOutputReadLine();
-        string Output() { lock (output) return output.ToString(); }
+        using var follower = CtlWatcher.Start(supd, "log", "-f", "quiet");
+        string Output() => string.Concat(follower.Lines.Select(l => l + "\n"));
         await Eventually.TrueAsync(() => Output() == "ready\n", "the follower's first line");
 
         File.WriteAllText(trigger, "");
         await supd.WaitForLogAsync("quiet", "fresh line\n");
         // The follower polls every 200 ms; the bound is generous for a loaded machine.
         await Eventually.TrueAsync(() => Output() == "ready\nfresh line\n", "the new line through the follower", TimeSpan.FromSeconds(5));
-        follower.Kill();
     }
 
     [Test]
@@ -285,18 +275,6 @@ public sealed partial class LogCaptureTests(BinaryFlavor flavor) : IntegrationFi
 
     private static async Task<bool> Chattr(string flag, params string[] paths) =>
         (await SupdHarness.RunCtlAsync("/usr/bin/chattr", [flag, .. paths])).ExitCode == 0;
-
-    /// <summary>
-    /// supctl as a user's shell would start it, with SIGINT at its default. A test run started in the background by a
-    /// non-interactive shell (<c>.ci/run &amp;</c>) has SIGINT ignored, which every child would inherit and Ctrl-C
-    /// would never arrive; <c>env --default-signal</c> undoes that for the follower.
-    /// </summary>
-    private static Process StartFollower(SupdHarness supd, params string[] args)
-    {
-        var info = new ProcessStartInfo("/usr/bin/env") { RedirectStandardOutput = true, RedirectStandardInput = true };
-        foreach (var arg in new[] { "--default-signal=INT", Binaries.Supctl, "--socket", supd.Socket }.Concat(args)) info.ArgumentList.Add(arg);
-        return Process.Start(info)!;
-    }
 
     [GeneratedRegex(@"tick (\d+) ")]
     private static partial Regex TickNumber();

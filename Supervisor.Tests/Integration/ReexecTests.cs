@@ -99,9 +99,9 @@ public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor
         supd.WriteJob("counter", Counter);
         await supd.StartAsync();
         await supd.WaitForLogAsync("counter", "line 3\n");
-        using var log = Follower.Start(supd, "log", "-f", "-n", "1", "counter");
-        using var events = Follower.Start(supd, "events", "-f");
-        await Eventually.TrueAsync(() => log.Out.Contains("line "), "the log follower's first line");
+        using var log = CtlWatcher.Start(supd, "log", "-f", "-n", "1", "counter");
+        using var events = CtlWatcher.Start(supd, "events", "-f");
+        await Eventually.TrueAsync(() => log.Lines.Any(l => l.StartsWith("line ", StringComparison.Ordinal)), "the log follower's first line");
 
         var reexec = await supd.CtlAsync("daemon-reexec");
         Assert.That(reexec.ExitCode, Is.EqualTo(0), reexec.Stderr);
@@ -109,48 +109,14 @@ public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor
         Assert.That((await supd.CtlAsync("emit", "after-reexec")).ExitCode, Is.EqualTo(0));
 
         // Lines written while it reconnected are not shown (it says so): any line past the re-exec's will do.
-        await Eventually.TrueAsync(() => Numbers(string.Join('\n', log.Out.Split('\n').Where(l => l.StartsWith("line ", StringComparison.Ordinal))), "line ").Max() > after + 5,
-            $"the log follower going on after the re-exec (past line {after + 5}); its stderr: {log.Err}; the end of its output: {Tail(log.Out)}", TimeSpan.FromSeconds(60));
-        await Eventually.TrueAsync(() => events.Out.Contains("after-reexec"), $"the events follower going on after the re-exec; its stderr: {events.Err}", TimeSpan.FromSeconds(60));
-        Assert.That(log.Err, Does.Contain("supd was re-executed or restarted; following again"));
-        Assert.That(events.Err, Does.Contain("supd was re-executed or restarted; following again"));
-        Assert.That(log.Exited, Is.False);
-    }
-
-    private static string Tail(string text) => text.Length <= 300 ? text : text[^300..];
-
-    /// <summary>supctl following something, as a user's shell would start it (SIGINT at its default), its output kept.</summary>
-    private sealed class Follower : IDisposable
-    {
-        private readonly System.Diagnostics.Process _process;
-        private readonly System.Text.StringBuilder _out = new(), _err = new();
-
-        private Follower(System.Diagnostics.Process process)
-        {
-            _process = process;
-            process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_out) _out.Append(e.Data).Append('\n'); };
-            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_err) _err.Append(e.Data).Append('\n'); };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-        }
-
-        public string Out { get { lock (_out) return _out.ToString(); } }
-        public string Err { get { lock (_err) return _err.ToString(); } }
-        public bool Exited => _process.HasExited;
-
-        public static Follower Start(SupdHarness supd, params string[] args)
-        {
-            var info = new System.Diagnostics.ProcessStartInfo("/usr/bin/env") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-            foreach (var arg in new[] { "--default-signal=INT", Binaries.Supctl, "--socket", supd.Socket }.Concat(args)) info.ArgumentList.Add(arg);
-            return new Follower(System.Diagnostics.Process.Start(info)!);
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(30_000);
-            _process.Dispose();
-        }
+        await Eventually.TrueAsync(() => Numbers(string.Join('\n', log.Lines.Where(l => l.StartsWith("line ", StringComparison.Ordinal))), "line ").Max() > after + 5,
+            $"the log follower going on after the re-exec (past line {after + 5}); its stderr: {log.Errors}; its last lines: {string.Join(" | ", log.Lines.TakeLast(10))}",
+            TimeSpan.FromSeconds(60));
+        await Eventually.TrueAsync(() => events.Lines.Any(l => l.Contains("after-reexec", StringComparison.Ordinal)),
+            $"the events follower going on after the re-exec; its stderr: {events.Errors}", TimeSpan.FromSeconds(60));
+        Assert.That(log.Errors, Does.Contain("supd was re-executed or restarted; following again"));
+        Assert.That(events.Errors, Does.Contain("supd was re-executed or restarted; following again"));
+        Assert.That(log.Process.HasExited, Is.False);
     }
 
     [Test]

@@ -1,0 +1,50 @@
+using System.Diagnostics;
+
+namespace Supervisor.Tests.Support;
+
+/// <summary>
+/// A supctl that keeps running (<c>events -f</c>, <c>log -f</c>), started as a user's shell would start it (SIGINT at
+/// its default: <c>env --default-signal</c>), its stdout and stderr lines collected as they come; ended on dispose.
+/// </summary>
+public sealed class CtlWatcher : IDisposable
+{
+    private readonly List<string> _lines = [];
+    private readonly List<string> _errors = [];
+
+    private CtlWatcher(Process process)
+    {
+        Process = process;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_lines) _lines.Add(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_errors) _errors.Add(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public static CtlWatcher Start(SupdHarness supd, params string[] args)
+    {
+        var info = new ProcessStartInfo("/usr/bin/env") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var arg in new[] { "--default-signal=INT", Binaries.Supctl, "--socket", supd.Socket }.Concat(args)) info.ArgumentList.Add(arg);
+        return new CtlWatcher(Process.Start(info)!);
+    }
+
+    public Process Process { get; }
+
+    /// <summary>Its stdout, line by line.</summary>
+    public IReadOnlyList<string> Lines
+    {
+        get { lock (_lines) return _lines.ToArray(); }
+    }
+
+    /// <summary>Its stderr, each line ended by a newline.</summary>
+    public string Errors
+    {
+        get { lock (_errors) return string.Concat(_errors.Select(l => l + "\n")); }
+    }
+
+    public void Dispose()
+    {
+        if (!Process.HasExited) Process.Kill(entireProcessTree: true);
+        Process.WaitForExit(30_000);
+        Process.Dispose();
+    }
+}
