@@ -155,6 +155,22 @@ public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor
     }
 
     [Test]
+    public async Task An_instance_that_stays_between_states_holds_the_reexec_back_then_refuses_it_and_supd_serves_on()
+    {
+        await using var supd = new SupdHarness();
+        supd.WriteJob("slow", "start on startup\npre-start exec sleep 100000\nexec sleep 100000\n");
+        await supd.StartAsync();
+        await supd.WaitForStatusAsync("slow", "pre-start");
+
+        var reexec = await supd.CtlAsync("daemon-reexec");
+
+        Assert.That(reexec.ExitCode, Is.EqualTo(1));
+        Assert.That(reexec.Stderr, Is.EqualTo("supctl: cannot re-execute now: slow is pre-start (waited 10s); try again\n"));
+        Assert.That((await supd.CtlAsync("status", "slow")).Stdout, Does.StartWith("slow start/pre-start"));
+        Assert.That((await supd.CtlAsync("version")).Stdout, Does.Contain("supd (supd"));
+    }
+
+    [Test]
     public async Task A_line_cut_across_the_exec_keeps_one_timestamp()
     {
         await using var supd = new SupdHarness();

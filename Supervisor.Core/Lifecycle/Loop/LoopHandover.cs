@@ -22,7 +22,7 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
     /// <summary>Why the instances cannot be handed over now (one line), or null.</summary>
     public string? NotReady()
     {
-        if (events.InFlight > 0) return $"{events.InFlight} events are still being handled";
+        // The instances first: an event in flight is mostly one waiting for an instance, which is the better reason.
         foreach (var instance in loop.Registry.AllInstances())
         {
             switch (instance.State)
@@ -40,7 +40,7 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
                     return $"{instance.DisplayName} is {instance.State.Name()}";
             }
         }
-        return null;
+        return events.InFlight > 0 ? $"{events.InFlight} events are still being handled" : null;
     }
 
     /// <summary>

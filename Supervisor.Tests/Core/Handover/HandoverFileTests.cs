@@ -38,6 +38,26 @@ public sealed class HandoverFileTests
         Assert.That(instance.Pipes.Single(), Is.EqualTo(Instance().Pipes.Single()));
     }
 
+    [Test]
+    public void A_state_over_the_limit_is_refused_by_its_size_before_it_is_read()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            // Sparse: past Limits.MaxHandoverBytes without writing a byte of it.
+            using (var file = File.OpenWrite(path)) file.SetLength(Supervisor.Core.Limits.MaxHandoverBytes + 1);
+            var fd = Supervisor.Core.Interop.Libc.Open(path, Supervisor.Core.Interop.Libc.O_RDONLY | Supervisor.Core.Interop.Libc.O_CLOEXEC);
+            Assert.That(fd, Is.GreaterThanOrEqualTo(3));
+
+            Assert.That(HandoverFile.Read(fd, Boot, out var error), Is.Null);
+            Assert.That(error, Is.EqualTo($"the handover state is {Supervisor.Core.Limits.MaxHandoverBytes + 1} bytes, more than {Supervisor.Core.Limits.MaxHandoverBytes}"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [TestCase(2, "handover format 2 is not one this supd reads (1)")]
     public void Another_format_is_refused(int version, string why) =>
         Assert.That(HandoverFile.Check(new HandoverState { Version = version, BootId = Boot }, Boot), Is.EqualTo(why));
