@@ -94,7 +94,9 @@ public static unsafe class HandoverFile
     private const long MaxDeadlineMs = 24L * 3600 * 1000;
 
     /// <summary>Every part a new supd relies on, checked before any of it is used; null when all is well.</summary>
-    public static string? Check(HandoverState state, string bootId)
+    /// <param name="recorded">The survivors goals.json records for the next supd after a crash: pipes are named, not
+    /// open (fd -1), and no descriptor is inherited.</param>
+    public static string? Check(HandoverState state, string bootId, bool recorded = false)
     {
         if (!HandoverState.ReadableVersions.Contains(state.Version))
             return $"handover format {state.Version} is not one this supd reads ({string.Join(", ", HandoverState.ReadableVersions)})";
@@ -102,6 +104,7 @@ public static unsafe class HandoverFile
         if (state.Instances is null) return "the handover state lists no instances";
         if (state.Instances.Count > Limits.MaxGoalsEntries) return $"the handover state lists {state.Instances.Count} instances, more than {Limits.MaxGoalsEntries}";
         if (state.ListenFd is < 3 and not -1 || state.LockFd is < 3 and not -1) return "the handover state names a standard stream as a descriptor";
+        if (recorded && (state.ListenFd != -1 || state.LockFd != -1)) return "the recorded state names a descriptor";
         if (state.ListenFd >= 3 && state.ListenFd == state.LockFd) return "the handover state names one descriptor twice";
         var fds = new HashSet<int> { state.ListenFd, state.LockFd };
         var keys = new HashSet<(string, string)>();
@@ -127,7 +130,10 @@ public static unsafe class HandoverFile
             if (instance.Pipes.Count > 2) return $"{name}: {instance.Pipes.Count} output pipes";
             foreach (var pipe in instance.Pipes)
             {
-                if (pipe is null || pipe.Process is null || pipe.Pending is null || pipe.Fd < 3 || !fds.Add(pipe.Fd))
+                if (pipe is null || pipe.Process is null || pipe.Pending is null || pipe.Name is null)
+                    return $"{name}: an incomplete output pipe";
+                if (pipe.Name.Length > 0 && !Processes.KeptPipeName.IsValid(pipe.Name)) return $"{name}: an output pipe named {Describe(pipe.Name)}";
+                if (recorded ? pipe.Fd != -1 || pipe.Name.Length == 0 : pipe.Fd < 3 || !fds.Add(pipe.Fd))
                     return $"{name}: an output pipe without a descriptor of its own";
                 if (pipe.Pending.Length > (Logs.JobOutputWriter.MaxMirrorLine + 2) / 3 * 4
                     || !Convert.TryFromBase64String(pipe.Pending, new byte[Logs.JobOutputWriter.MaxMirrorLine + 3], out _))

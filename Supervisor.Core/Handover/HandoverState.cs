@@ -85,8 +85,10 @@ public sealed record HandedRespawns(int Count, long WindowStart, int WindowCount
 /// The read end of a process's output pipe, as the exec left it, with where its log line stood: a chunk read before the
 /// exec that ended mid-line goes on without a second timestamp; <see cref="Pending"/> is the line the mirror or
 /// journal still waits to finish (base64, at most <see cref="Logs.JobOutputWriter.MaxMirrorLine"/> bytes).
+/// <see cref="Name"/> is what the pipe keeper holds it as (<see cref="Processes.KeptPipeName"/>); in the records goals.json
+/// keeps for the next supd after a crash, <see cref="Fd"/> is -1 and the name is how the pipe is found again.
 /// </summary>
-public sealed record HandedPipe(string Process, bool ErrorStream, int Fd, bool AtLineStart, string Pending);
+public sealed record HandedPipe(string Process, bool ErrorStream, int Fd, bool AtLineStart, string Pending, string Name = "");
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(HandoverState))]

@@ -55,10 +55,14 @@ public sealed record JobStatusSnapshot
     /// <summary>Set for a live instance of a job with a <c>health</c> check: its verdict and its last run.</summary>
     public HealthSnapshot? Health { get; init; }
 
+    /// <summary>When supd adopted the main process after a restart of supd (not its child: its exit status is unknown).</summary>
+    public DateTimeOffset? AdoptedAt { get; init; }
+
     /// <summary>initctl's status line, as supctl prints it (<see cref="StatusLineFormat"/>).</summary>
     public string StatusLine() => StatusLineFormat.Format(
         Job, Instance, Goal.Name(), State.Name(), Failure, NextRespawn,
-        Processes.Select(p => (p.Kind.Name(), p.Pid)).ToArray(), ChangedOnDisk, Disabled is not null, Health?.UnhealthyReason);
+        Processes.Select(p => (p.Kind.Name(), p.Pid)).ToArray(), ChangedOnDisk, Disabled is not null, Health?.UnhealthyReason,
+        AdoptedAt is not null);
 }
 
 /// <summary>

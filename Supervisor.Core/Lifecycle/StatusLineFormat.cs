@@ -13,7 +13,8 @@ namespace Supervisor.Core.Lifecycle;
 /// After initctl's prefix (kept first, so scripts that parse it still work) supd adds <c> (failed: REASON)</c> to a
 /// job that stopped because it failed, <c>, next in 4.2s</c> while a respawn delay runs, and after the first line's
 /// process <c> (unhealthy: check failed 3 times)</c>, <c> (changed on disk, restart to apply)</c> and
-/// <c> (disabled)</c>. Further processes follow on tab-indented lines.
+/// <c> (disabled)</c>, and <c> (adopted after supd restart)</c> for a main process supd took back after it was
+/// restarted (its exit status cannot be known). Further processes follow on tab-indented lines.
 /// </summary>
 public static class StatusLineFormat
 {
@@ -25,13 +26,14 @@ public static class StatusLineFormat
     /// <param name="unhealthy">Why the health check found the instance unhealthy ("check failed 3 times"); null or empty otherwise.</param>
     public static string Format(
         string job, string instance, string goal, string state, string? failure, TimeSpan? nextRespawn,
-        IReadOnlyList<(string Kind, int Pid)> processes, bool changedOnDisk, bool disabled, string? unhealthy = null)
+        IReadOnlyList<(string Kind, int Pid)> processes, bool changedOnDisk, bool disabled, string? unhealthy = null, bool adopted = false)
     {
         var line = $"{DisplayName(job, instance)} {goal}/{state}";
         if (state == "waiting" && !string.IsNullOrEmpty(failure)) line += $" (failed: {failure})";
         if (nextRespawn is { } next) line += FormattableString.Invariant($", next in {next.TotalSeconds:0.0}s");
         var marks = (string.IsNullOrEmpty(unhealthy) ? "" : $" (unhealthy: {unhealthy})")
-            + (changedOnDisk ? " (changed on disk, restart to apply)" : "") + (disabled ? " (disabled)" : "");
+            + (changedOnDisk ? " (changed on disk, restart to apply)" : "") + (disabled ? " (disabled)" : "")
+            + (adopted ? " (adopted after supd restart)" : "");
         if (processes.Count == 0) return line + marks;
         var (firstKind, firstPid) = processes[0];
         // initctl names the process only when it is not the one the state implies.

@@ -85,6 +85,25 @@ public sealed partial class JobLogFile : IOutputSink, IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether the file ends inside a line (its last byte is not a newline): after a restart of supd, the output still
+    /// in a job's pipe goes on that line, without a second timestamp.
+    /// </summary>
+    public bool EndsMidLine()
+    {
+        try
+        {
+            using var stream = Processes.NoFollowFile.OpenRead(Path);
+            if (stream is null || stream.Length == 0) return false;
+            stream.Seek(-1, SeekOrigin.End);
+            return stream.ReadByte() != '\n';
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Closes the file so the next write opens it again (after an external rotation).</summary>
     public void Reopen()
     {

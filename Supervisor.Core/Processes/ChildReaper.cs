@@ -178,6 +178,24 @@ internal sealed partial class ChildReaper : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Follows a process that is not supd's child (a job adopted after a restart of supd: its parent is now init or
+    /// the service manager): its end is reported when its pidfd becomes readable, with <see cref="ExitStatus.Unknown"/>,
+    /// since only its parent can learn the status.
+    /// </summary>
+    public bool AdoptForeign(int pid)
+    {
+        lock (Gate)
+        {
+            if (!Adopt(pid)) return false;
+            _foreign.Add(pid);
+        }
+        return true;
+    }
+
+    // Followed, not ours: waitid answers ECHILD while they run, so their end is the pidfd's readiness.
+    private readonly HashSet<int> _foreign = [];
+
     public bool Owns(int pid)
     {
         lock (Gate) return _pidfds.ContainsKey(pid);
@@ -312,6 +330,13 @@ internal sealed partial class ChildReaper : IDisposable
         {
             var error = Errno.Last;
             if (error.Value == Errno.EINTR) return;
+            if (_foreign.Contains(pid))
+            {
+                if (pidfd >= 0 && !HasEnded(pidfd)) return;
+                Forget(pid, pidfd);
+                Report(new ChildExit(pid, ExitStatus.Unknown), exits);
+                return;
+            }
             // ECHILD: something else reaped our child (a runtime SIGCHLD handler). Its status is lost; say so.
             LogStatusLost(pid, error.Message);
             Forget(pid, pidfd);
@@ -352,9 +377,17 @@ internal sealed partial class ChildReaper : IDisposable
     }
 
     // Under Gate. Closing the pidfd (ours alone) also takes it out of the epoll set.
+    // A pidfd polls readable once its process has ended (for any process, child or not).
+    private static unsafe bool HasEnded(int pidfd)
+    {
+        var poll = new Libc.PollFd { Fd = pidfd, Events = Libc.POLLIN };
+        return Libc.Poll(&poll, 1, 0) > 0 && (poll.REvents & (Libc.POLLIN | Libc.POLLHUP | Libc.POLLERR)) != 0;
+    }
+
     private void Forget(int pid, int pidfd)
     {
         _pidfds.Remove(pid);
+        _foreign.Remove(pid);
         _unwatched.Remove(pid);
         if (pidfd >= 0) Libc.Close(pidfd);
     }

@@ -42,6 +42,12 @@ public interface IProcessControl : IDisposable
     /// <summary>Starts tracking an adopted child, so its exit is reported like a spawned one's; false when it is gone.</summary>
     bool Adopt(int pid);
 
+    /// <summary>
+    /// Starts following a process that is not supd's child (adopted after a restart of supd); its end is reported with
+    /// <see cref="ExitStatus.Unknown"/>. False when it is gone.
+    /// </summary>
+    bool AdoptForeign(int pid) => Adopt(pid);
+
     /// <summary>Sends a signal to every process of a job instance's start (<see cref="SpawnRequest.Unit"/>): its cgroup, or its tagged processes.</summary>
     void SignalUnit(string key, int signal) { }
 
@@ -69,8 +75,15 @@ public interface IProcessControl : IDisposable
     /// <summary>While parked: every output pipe being read, with the sink it feeds.</summary>
     IReadOnlyList<(int Fd, IOutputSink Sink)> OutputPipes() => [];
 
+    /// <summary>
+    /// Where a main process's output pipes are kept outside supd, so they outlive it (set once by the host before any
+    /// spawn; null: not kept): called with a pipe's <see cref="KeptPipeName"/> and read end as it is made, and with its
+    /// name once it is read to its end. Both must return at once (the loop spawns).
+    /// </summary>
+    (Action<string, int> Keep, Action<string> Forget)? PipeKeeper { get => null; set { } }
+
     /// <summary>Reads an output pipe the previous image handed over into <paramref name="sink"/>, as a spawn's; false when it cannot.</summary>
-    bool AttachOutput(int fd, IOutputSink sink, string description) => false;
+    bool AttachOutput(int fd, IOutputSink sink, string description, string? keptAs = null) => false;
 
     /// <summary>A process's start time (/proc/PID/stat's, clock ticks after boot), a zombie's too; null when there is no such pid.</summary>
     ulong? StartTimeOf(int pid) => State.ProcStat.Read(pid)?.StartTime;
@@ -105,7 +118,8 @@ public sealed record SpawnRequest(
     IOutputSink? Output,
     ProcessSettings? Settings = null,
     Containment.ContainmentUnit? Unit = null,
-    IOutputSink? ErrorOutput = null);
+    IOutputSink? ErrorOutput = null,
+    bool KeepOutput = false);
 
 /// <summary>
 /// A pid, or why the process could not be started ("cannot run /usr/bin/x: No such file or directory"). A started

@@ -31,6 +31,8 @@ public sealed partial class NativeProcessControl
     }
 
     public bool Adopt(int pid) => _reaper.Adopt(pid);
+
+    public bool AdoptForeign(int pid) => _reaper.AdoptForeign(pid);
 }
 
 /// <summary>The few /proc reads supd needs.</summary>

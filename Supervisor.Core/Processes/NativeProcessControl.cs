@@ -212,10 +212,22 @@ public sealed partial class NativeProcessControl : IProcessControl
                 ? $"unable to start the exec helper {file}: {new Errno(rc).Message}"
                 : $"cannot run {file}: {new Errno(rc).Message}", new Errno(rc).IsTransient);
         }
-        if (request.Output is not null) StartPump(pipe[0], request.Output, request.Description);
-        if (splitErrors) StartPump(errors[0], request.ErrorOutput!, request.Description + " (stderr)");
+        // A main process's pipes are kept outside supd too (the pipe keeper), so a crash of supd does not close them.
+        var keep = request.KeepOutput && request.Unit is { } kept ? kept.Key : null;
+        if (request.Output is not null) StartPump(pipe[0], request.Output, request.Description, Kept(pipe[0], false));
+        if (splitErrors) StartPump(errors[0], request.ErrorOutput!, request.Description + " (stderr)", Kept(errors[0], true));
         return helper ? SpawnResult.Reporting(pid) : SpawnResult.Started(pid);
+
+        string? Kept(int fd, bool errorStream)
+        {
+            if (keep is null || PipeKeeper is not { } keeper) return null;
+            var name = KeptPipeName.For(keep, pid, errorStream);
+            keeper.Keep(name, fd);
+            return name;
+        }
     }
+
+    public (Action<string, int> Keep, Action<string> Forget)? PipeKeeper { get; set; }
 
     /// <summary>HOME, USER and LOGNAME from the passwd entry of <c>setuid</c>, unless the job sets them itself.</summary>
     private static IReadOnlyList<string> WithLoginVariables(IReadOnlyList<string> environment, Credentials credentials)
@@ -278,19 +290,24 @@ public sealed partial class NativeProcessControl : IProcessControl
 
     public string? UnitGroup(string key) => Containment.Group(key);
 
-    public bool AttachOutput(int fd, IOutputSink sink, string description)
+    public bool AttachOutput(int fd, IOutputSink sink, string description, string? keptAs = null)
     {
         // Inherited without close-on-exec (it crossed one): set again, so no job inherits it.
         if (!Libc.SetCloseOnExec(fd, true)) return false;
-        StartPump(fd, sink, description);
+        StartPump(fd, sink, description, keptAs);
         return true;
     }
 
-    private void StartPump(int readFd, IOutputSink sink, string description)
+    private void StartPump(int readFd, IOutputSink sink, string description, string? keptAs = null)
     {
         var pump = _pump.Start(readFd, sink, description);
         _pumps[pump] = true;
-        pump.ContinueWith(t => _pumps.TryRemove(t, out _), TaskScheduler.Default);
+        pump.ContinueWith(t =>
+        {
+            _pumps.TryRemove(t, out _);
+            // Read to its end (every writer gone): the keeper's copy has nothing more to keep.
+            if (keptAs is not null && t.IsCompletedSuccessfully) PipeKeeper?.Forget(keptAs);
+        }, TaskScheduler.Default);
     }
 
     public void Dispose()

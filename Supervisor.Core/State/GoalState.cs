@@ -7,14 +7,14 @@ namespace Supervisor.Core.State;
 /// stay stopped; instances started by hand start again, with their variables) and the processes supd was running,
 /// so that a supd that was SIGKILLed can kill what it left behind before starting jobs again.
 /// Version 2 added <see cref="Disabled"/> and who stopped an instance (<see cref="InstanceGoal.By"/>, <see cref="InstanceGoal.At"/>);
-/// a version 1 file is read as having none of them.
+/// a version 1 file is read as having none of them. Version 3 added <see cref="Survivors"/>.
 /// </summary>
 public sealed record GoalState
 {
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
     /// <summary>The versions <see cref="GoalStore"/> reads.</summary>
-    public static bool IsKnownVersion(int version) => version is 1 or CurrentVersion;
+    public static bool IsKnownVersion(int version) => version is 1 or 2 or CurrentVersion;
 
     public int Version { get; init; } = CurrentVersion;
 
@@ -27,6 +27,14 @@ public sealed record GoalState
 
     /// <summary>Jobs disabled by <c>supctl disable</c>: no event starts them, only an explicit start.</summary>
     public IReadOnlyList<DisabledJob> Disabled { get; init; } = [];
+
+    /// <summary>
+    /// The instances that run on if supd dies without a handover (a crash, SIGKILL, an exit that leaves the jobs), as a
+    /// re-exec would hand them over but with their output pipes named for the pipe keeper instead of open: the next
+    /// supd adopts each whose process it can verify (Lifecycle's LoopHandover.Survivors). Null in older files.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Handover.HandoverState? Survivors { get; init; }
 
     public static readonly GoalState Empty = new();
 }

@@ -43,6 +43,9 @@ public static class GoalStateValidation
         {
             if (ProcessProblem(state.Processes[i]) is { } problem) return $"processes[{i}]: {problem}";
         }
+        // The survivors are checked as a handover state is (their boot is compared when they are adopted).
+        if (state.Survivors is { } survivors && Handover.HandoverFile.Check(survivors, survivors.BootId ?? "", recorded: true) is { } bad)
+            return $"survivors: {bad}";
         return null;
     }
 

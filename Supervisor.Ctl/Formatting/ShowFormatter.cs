@@ -36,6 +36,8 @@ internal static class ShowFormatter
             if (status.MainCommand.Length > 0) value += $" ({Shorten(status.MainCommand, 100)})";
             if (status.MainStartedUnixMs > 0) value += $", up {Duration(now - FromUnixMs(status.MainStartedUnixMs))}";
             rows.Add(("Main PID", value));
+            if (status.AdoptedUnixMs > 0)
+                rows.Add(("Adopted", $"after supd restart, {When(status.AdoptedUnixMs, now)}: not supd's child, so its exit status will be unknown"));
         }
         var others = status.Processes.Where(p => p.Kind != ProcessKind.Main).Select(p => $"{p.Kind.Name()} {p.Pid}").ToArray();
         if (others.Length > 0) rows.Add(("Processes", string.Join(", ", others)));

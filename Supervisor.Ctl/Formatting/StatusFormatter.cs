@@ -13,7 +13,7 @@ internal static class StatusFormatter
         TimeSpan? next = status.State == State.Respawning ? TimeSpan.FromMilliseconds(status.NextRespawnMs) : null;
         return StatusLineFormat.Format(
             status.Job, status.Instance, status.Goal.Name(), status.State.Name(), status.Failure, next, processes,
-            status.ChangedOnDisk, status.Disabled, status.UnhealthyReason);
+            status.ChangedOnDisk, status.Disabled, status.UnhealthyReason, status.AdoptedUnixMs > 0);
     }
 
     /// <summary><c>supctl status</c>: initctl's one line, then what did not go as the job file says, one indented line each.</summary>

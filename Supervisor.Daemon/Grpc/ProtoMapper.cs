@@ -30,6 +30,7 @@ internal static class ProtoMapper
             RespawnCount = snapshot.RespawnCount,
             Failure = snapshot.Failure ?? "",
             MainStartedUnixMs = snapshot.MainStarted?.ToUnixTimeMilliseconds() ?? 0,
+            AdoptedUnixMs = snapshot.AdoptedAt?.ToUnixTimeMilliseconds() ?? 0,
             LogPath = snapshot.LogPath,
             LogBytesDropped = snapshot.LogBytesDropped,
             Usage = snapshot.Usage ?? "",

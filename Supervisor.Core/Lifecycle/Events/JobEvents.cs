@@ -95,6 +95,12 @@ internal sealed class JobEvents(EventQueue queue)
     /// <summary>Upstart's <c>EXIT_STATUS=n</c> or <c>EXIT_SIGNAL=NAME</c> (without SIG).</summary>
     private static void SetExitVariables(EnvironmentList environment, ExitStatus status)
     {
+        // supd's own: a process adopted after a restart of supd ended, and its status went to its real parent.
+        if (status.IsUnknown)
+        {
+            environment.Set("EXIT_UNKNOWN", "yes");
+            return;
+        }
         if (status.IsSignal) environment.Set("EXIT_SIGNAL", Signals.Name(status.Signal));
         else environment.Set("EXIT_STATUS", status.Code.ToString(CultureInfo.InvariantCulture));
         // supd's own: the kernel's OOM killer ended it in its cgroup (its memory limit ran out).

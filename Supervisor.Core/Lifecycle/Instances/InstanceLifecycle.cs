@@ -462,7 +462,8 @@ internal sealed class InstanceLifecycle(
                 return false;
         }
         if (definition.Respawn && !definition.Task) return true;
-        return !status.IsSuccess;
+        // An adopted process's end whose status went elsewhere: not a failure supd can claim.
+        return !status.IsSuccess && !status.IsUnknown;
     }
 
     /// <summary>

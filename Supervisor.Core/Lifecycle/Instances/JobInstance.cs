@@ -96,6 +96,12 @@ internal sealed class JobInstance
     public bool MainAlive => MainPid != 0;
     public DateTimeOffset? MainStarted { get; set; }
 
+    /// <summary>
+    /// Set when supd adopted the main process after a restart of supd (it ran on while no supd did): it is not supd's
+    /// child, so its end comes with an unknown status. Cleared when the main process goes.
+    /// </summary>
+    public DateTimeOffset? AdoptedAt { get; set; }
+
     /// <summary>The main process ended while post-start or pre-stop ran; acted on when that script ends.</summary>
     public (int Pid, ExitStatus Status)? PendingMainExit { get; set; }
 

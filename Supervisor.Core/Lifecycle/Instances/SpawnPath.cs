@@ -60,7 +60,9 @@ internal sealed class SpawnPath(LoopContext loop, JobEnvironment environments)
             output,
             ProcessSettings.From(definition),
             new Processes.Containment.ContainmentUnit(instance.Tag, instance.DisplayName, Processes.Containment.CgroupSettings.From(definition)),
-            ErrorOutput: (output as OutputTail)?.Errors);
+            ErrorOutput: (output as OutputTail)?.Errors,
+            // The main process's pipes outlive supd (the pipe keeper), so the next supd can adopt it with its output.
+            KeepOutput: kind == ProcessKind.Main);
         if (kind == ProcessKind.Main) instance.MainSpawnedAfter = loop.Processes.ClockTicksSinceBoot();
         var result = loop.Processes.Spawn(request);
         if (!result.Succeeded)
@@ -79,6 +81,7 @@ internal sealed class SpawnPath(LoopContext loop, JobEnvironment environments)
             // Through the helper, the program starts when the report says so (and a failed one never started).
             if (!result.ReportPending) instance.MainStarted = loop.Time.GetUtcNow();
             instance.MainProcessGroup = result.Pid;
+            instance.AdoptedAt = null;
         }
         loop.Log.LogSpawned(instance.DisplayName, kind.Name(), result.Pid);
         return true;

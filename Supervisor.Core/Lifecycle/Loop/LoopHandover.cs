@@ -93,6 +93,60 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
         return result;
     }
 
+    /// <summary>
+    /// What the next supd adopts should this one end without a handover (SIGKILL, a crash, or an exit that leaves the
+    /// jobs running, as <c>systemctl restart</c> asks): the instances whose main process runs (running, or in
+    /// post-start: the hook is not carried), those killed and waiting out their kill timeout, and those waiting out a
+    /// respawn delay, each as a re-exec would hand it over, but with its pipes named (the pipe keeper holds them) rather
+    /// than open, and without its job file's text (the next supd runs it under the file as it then reads). Taken on the
+    /// loop after each burst of inputs (goals.json); <paramref name="startTime"/> reads a pid's start time (cached).
+    /// </summary>
+    public HandoverState Survivors(string bootId, Func<int, ulong?> startTime)
+    {
+        var now = loop.Time.GetUtcNow();
+        var result = new List<HandedInstance>();
+        foreach (var instance in loop.Registry.AllInstances())
+        {
+            var state = instance.State switch
+            {
+                JobState.Running or JobState.PostStart when instance.MainAlive && instance.Goal == JobGoal.Start && instance.ReportsPending.Count == 0 => "running",
+                JobState.Killed when instance.MainAlive => "killed",
+                JobState.Respawning => "respawning",
+                _ => null,
+            };
+            if (state is null) continue;
+            var main = instance.MainPid;
+            ulong started = 0;
+            if (main != 0)
+            {
+                if (startTime(main) is not { } known) continue; // gone this moment: its exit is on its way
+                started = known;
+            }
+            var pipes = new List<HandedPipe>();
+            if (main != 0 && instance.Outputs.TryGetValue(ProcessKind.Main, out var tail))
+            {
+                pipes.Add(new HandedPipe(ProcessKind.Main.Name(), false, -1, true, "", KeptPipeName.For(instance.Tag, main, errorStream: false)));
+                if (tail.Errors is not null)
+                    pipes.Add(new HandedPipe(ProcessKind.Main.Name(), true, -1, true, "", KeptPipeName.For(instance.Tag, main, errorStream: true)));
+            }
+            var left = instance.Deadline.At is { } at ? at > now ? (long)(at - now).TotalMilliseconds : 0 : -1;
+            if (state == "running") left = -1;
+            result.Add(new HandedInstance(
+                instance.Class.Name, instance.Name, state,
+                main, main == 0 ? 0 : instance.MainProcessGroup, started,
+                instance.MainStarted, instance.StateSince,
+                Variables(instance.StartVariables),
+                [.. instance.EnvFileValues.Select(v => new HandedVariable(v.Key, v.Value))],
+                instance.EnvFilesRead, instance.Tag,
+                new HandedRespawns(instance.Respawn.Count, instance.Respawn.WindowStart, instance.Respawn.WindowCount, instance.Respawn.BackoffAttempt),
+                left, instance.StartedByBoot, pipes, loop.Processes.UnitGroup(instance.Tag) ?? "",
+                instance.Goal == JobGoal.Start ? "start" : "stop", Variables(instance.StopEnvironment),
+                instance.PendingStartVariables is { } pending ? Variables(pending) : null,
+                DefinitionSource: ""));
+        }
+        return new HandoverState { BootId = bootId, Instances = result, TakenAt = System.Diagnostics.Stopwatch.GetTimestamp() };
+    }
+
     private static IReadOnlyList<HandedVariable> Variables(EnvironmentList list) =>
         [.. list.Entries.Select(e => new HandedVariable(e.Key, e.Value, list.IsUntrusted(e.Key)))];
 
@@ -132,15 +186,26 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
     /// after a reload; one whose file went or no longer parses runs on until a reload-configuration applies the
     /// files). Nothing is announced. Returns one line per thing that did not go over as it was.
     /// </summary>
-    public IReadOnlyList<string> Adopt(HandoverState state, Func<int, IOutputSink, string, bool> attach, Action<ChildExit> exited)
+    /// <param name="afterRestart">The survivors a previous supd recorded before it died (<see cref="Survivors"/>), checked
+    /// and given the pipes the keeper held: their main processes are not supd's children (followed, status unknown),
+    /// they run under the job files as read now, and each is marked adopted.</param>
+    public IReadOnlyList<string> Adopt(HandoverState state, Func<int, IOutputSink, string, string?, bool> attach, Action<ChildExit> exited, bool afterRestart = false)
     {
         var problems = new List<string>();
         foreach (var handed in state.Instances)
         {
             var name = handed.Instance.Length == 0 ? handed.Job : $"{handed.Job} ({handed.Instance})";
-            var ranUnder = Language.JobDirectoryLoader.Reparse(handed.Job, handed.DefinitionSource);
+            var ranUnder = afterRestart ? null : Language.JobDirectoryLoader.Reparse(handed.Job, handed.DefinitionSource);
             if (!loop.Registry.Jobs.TryGetValue(handed.Job, out var jobClass))
             {
+                if (afterRestart)
+                {
+                    // Its job file went (or no longer parses) while no supd ran: nothing to supervise it by.
+                    if (handed.MainProcessGroup > 1) loop.Processes.SignalGroup(handed.MainProcessGroup, Signals.SIGTERM);
+                    foreach (var pipe in handed.Pipes.Where(p => p.Fd >= 0)) Interop.Libc.Close(pipe.Fd);
+                    problems.Add($"{name}: its job file is gone or rejected; its process group {handed.MainProcessGroup} was sent SIGTERM");
+                    continue;
+                }
                 if (ranUnder is null)
                 {
                     // Never expected (the old image read the same file): nothing to supervise it by.
@@ -183,8 +248,16 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
             {
                 var sink = pipe.ErrorStream ? (IOutputSink?)tail?.Errors ?? tail : tail;
                 var writer = (sink as OutputTail)?.Inner as JobOutputWriter;
-                writer?.ResumeLine(pipe.AtLineStart, Convert.FromBase64String(pipe.Pending));
-                if (sink is null || !attach(pipe.Fd, sink, $"{instance.DisplayName} {pipe.Process} process"))
+                if (pipe.Fd < 0)
+                {
+                    problems.Add($"{name}: its output pipe was not kept while no supd ran; what it writes now is lost (it may end with SIGPIPE)");
+                    continue;
+                }
+                // After a crash the line state is the log's own: a file that ends mid-line goes on with the pipe's rest.
+                if (afterRestart) writer?.ResumeLine(!pipe.ErrorStream && writer.File.EndsMidLine() ? false : true, []);
+                else writer?.ResumeLine(pipe.AtLineStart, Convert.FromBase64String(pipe.Pending));
+                var keptAs = pipe.Name.Length > 0 ? pipe.Name : null;
+                if (sink is null || !attach(pipe.Fd, sink, $"{instance.DisplayName} {pipe.Process} process", keptAs))
                 {
                     Interop.Libc.Close(pipe.Fd);
                     problems.Add($"{name}: its output pipe (fd {pipe.Fd}) could not be read again");
@@ -192,7 +265,28 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
             }
             if (tail is not null) instance.Outputs[ProcessKind.Main] = tail;
 
-            if (handed.MainPid > 1)
+            if (handed.MainPid > 1 && afterRestart)
+            {
+                // Not supd's child: re-parented to init (or the service manager) when the old supd died, so its end is
+                // seen through its pidfd and its status goes to its parent. Checked again here: the pid must still be
+                // the recorded process (its start time), or it is some other process now.
+                if (loop.Processes.StartTimeOf(handed.MainPid) == handed.MainStartTime && loop.Processes.AdoptForeign(handed.MainPid))
+                {
+                    instance.Pids[ProcessKind.Main] = handed.MainPid;
+                    instance.MainProcessGroup = handed.MainProcessGroup;
+                    instance.AdoptedAt = loop.Time.GetUtcNow();
+                    loop.Registry.Processes[handed.MainPid] = (instance, ProcessKind.Main);
+                }
+                else
+                {
+                    problems.Add($"{name}: main process {handed.MainPid} ended before it could be adopted; its exit status is unknown");
+                    _earlyExits[handed.MainPid] = new ChildExit(handed.MainPid, ExitStatus.Unknown);
+                    instance.Pids[ProcessKind.Main] = handed.MainPid;
+                    instance.MainProcessGroup = handed.MainProcessGroup;
+                    loop.Registry.Processes[handed.MainPid] = (instance, ProcessKind.Main);
+                }
+            }
+            else if (handed.MainPid > 1)
             {
                 // Still supd's child (same pid), so it cannot have been reaped by anyone else and reused: one that
                 // ended during the exec was a zombie with the recorded start time, and its exit (status intact) is

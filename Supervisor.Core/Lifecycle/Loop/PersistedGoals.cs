@@ -128,8 +128,14 @@ internal sealed class PersistedGoals(LoopContext loop, JobEnvironment environmen
         _savedAt = loop.Time.GetTimestamp();
         var jobs = loop.Registry.Jobs;
         if (!loop.ShuttingDown) Goals.ForgetEndedStarts((job, name) => jobs.TryGetValue(job, out var c) && c.Instances.ContainsKey(name));
-        _store.Save(Goals.ToGoalState(_bootId, Processes()));
+        var processes = Processes();
+        var state = Goals.ToGoalState(_bootId, processes);
+        if (Survivors is { } survivors) state = state with { Survivors = survivors(_bootId, pid => _startTimes.TryGetValue(pid, out var t) ? t : null) };
+        _store.Save(state);
     }
+
+    /// <summary>What the next supd adopts should this one die (<see cref="LoopHandover.Survivors"/>), saved with the goals.</summary>
+    public Func<string, Func<int, ulong?>, Handover.HandoverState>? Survivors { get; set; }
 
     // Every live process with its start time (read once per pid), so the next supd can tell it from a recycled pid.
     private List<ProcessRecord> Processes()

@@ -78,4 +78,7 @@ internal sealed record KillEverythingInput(TaskCompletionSource Reply) : Supervi
 internal sealed record HandoverInput(Task Resume, TaskCompletionSource<IReadOnlyList<Handover.HandedInstance>> Reply) : SupervisorInput;
 
 /// <summary>In the new image, after the jobs are loaded: the handed instances taken back (problems, one line each).</summary>
-internal sealed record AdoptInput(Handover.HandoverState State, TaskCompletionSource<IReadOnlyList<string>> Reply) : SupervisorInput;
+internal sealed record AdoptInput(Handover.HandoverState State, TaskCompletionSource<IReadOnlyList<string>> Reply, bool AfterRestart = false) : SupervisorInput;
+
+/// <summary>supd exits leaving its jobs running (<c>systemctl restart</c>): the survivors saved, then the loop ends.</summary>
+internal sealed record LeaveInput(TaskCompletionSource Reply) : SupervisorInput;

@@ -75,6 +75,9 @@ internal static partial class SupervisorLog
     [LoggerMessage(EventId = 118, Level = LogLevel.Warning, Message = "{Job} {Problem}")]
     internal static partial void LogExpectProblem(this ILogger logger, string job, string problem);
 
+    [LoggerMessage(EventId = 445, Level = LogLevel.Information, Message = "Leaving {Count} job instances running for the next supd to adopt")]
+    internal static partial void LogLeavingJobs(this ILogger logger, int count);
+
     [LoggerMessage(EventId = 119, Level = LogLevel.Information, Message = "Shutting down: no job is up")]
     internal static partial void LogShutdownNothingLeft(this ILogger logger);
 

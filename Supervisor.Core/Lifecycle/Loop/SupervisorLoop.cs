@@ -63,6 +63,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         _goals = new PersistedGoals(_loop, environments, _lifecycle, () => _inputs.Reader.TryPeek(out _));
         _requests = requests = new ControlRequests(_loop, environments, _lifecycle, _checks, _goals, _events, replies);
         _handover = new LoopHandover(_loop, environments, spawner, _health, _events);
+        _goals.Survivors = _handover.Survivors;
     }
 
     /// <summary>
@@ -164,6 +165,11 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
                 }
                 Interlocked.Decrement(ref _queued);
                 var turn = Stopwatch.GetTimestamp();
+                if (input is LeaveInput leave)
+                {
+                    Leave(leave);
+                    return;
+                }
                 Take(input);
                 TurnTaken?.Invoke(Stopwatch.GetElapsedTime(turn));
             }
@@ -347,6 +353,14 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
     public Task<IReadOnlyList<string>> AdoptAsync(Handover.HandoverState state) =>
         Ask<IReadOnlyList<string>>(r => new AdoptInput(state, r));
 
+    /// <summary>
+    /// After a restart of supd (not a re-exec): the instances the previous supd recorded as running on (goals.json's
+    /// survivors), each checked by the caller and given the pipes the keeper held, taken back with their processes
+    /// followed (not supd's children) and marked adopted. Before the goals are restored and the boot events emitted.
+    /// </summary>
+    public Task<IReadOnlyList<string>> AdoptAfterRestartAsync(Handover.HandoverState state) =>
+        Ask<IReadOnlyList<string>>(r => new AdoptInput(state, r, AfterRestart: true));
+
     /// <summary>Stops every job; completes when no instance is left. Bound it with <see cref="KillEverythingAsync"/>.</summary>
     public Task ShutdownAsync() => Ask(r => new ShutdownInput(r));
 
@@ -380,7 +394,7 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             case ShutdownInput x: BeginShutdown(x.Reply); break;
             case KillEverythingInput x: Reply(x.Reply, KillEverything); break;
             case HandoverInput x: Freeze(x); break;
-            case AdoptInput x: Reply(x.Reply, () => _handover.Adopt(x.State, _loop.Processes.AttachOutput, _lifecycle.OnChildExited)); break;
+            case AdoptInput x: Reply(x.Reply, () => _handover.Adopt(x.State, _loop.Processes.AttachOutput, _lifecycle.OnChildExited, x.AfterRestart)); break;
             default: throw new InvalidOperationException($"Unknown input {input.GetType().Name}");
         }
     }
@@ -428,6 +442,24 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         }
         _log.LogJobsLoaded(jobs.Count);
     }
+
+    // supd exits and its jobs run on: what runs is saved for the next supd to adopt (goals.json's survivors), and the
+    // loop ends here, so nothing it would do next (a respawn, a kill) starts a process nobody records.
+    private void Leave(LeaveInput input)
+    {
+        AnswerQueries();
+        _loop.Goals.Dirty = true;
+        _goals.SaveIfDirty(now: true);
+        _log.LogLeavingJobs(_loop.Registry.LiveInstances);
+        input.Reply.TrySetResult();
+    }
+
+    /// <summary>
+    /// supd is about to exit leaving its jobs running, for the next supd to adopt (<c>systemctl restart</c>, SIGUSR2):
+    /// the instances that run on are saved with the goals, and the loop ends (after this, no input is handled). Park
+    /// the reaper and pumps first (<see cref="IProcessControl.Park"/>), so no output read is left unwritten.
+    /// </summary>
+    public Task LeaveJobsRunningAsync() => Ask(r => new LeaveInput(r));
 
     // The loop thread stands still here from the snapshot to the exec, so nothing it hands over can change; if the exec
     // fails, it goes on where it was.
