@@ -130,6 +130,16 @@ public static class Limits
 
     #endregion
 
+    #region Crash survival
+
+    /// <summary>Job output pipes kept outside supd at once (fd holder or systemd's store) and taken back at start; more are refused.</summary>
+    public const int MaxKeptPipes = 16384;
+
+    /// <summary>Bytes of one fd holder message (<c>KEEP name</c>, <c>FD name</c>, <c>ERR reason</c>…); a longer one is refused.</summary>
+    public const int MaxHolderMessageBytes = 512;
+
+    #endregion
+
     #region Connections
 
     /// <summary>Control connections open at once, all callers together (root and supd's own user may exceed it, up to the fd reserve).</summary>

@@ -1,7 +1,11 @@
 using System.CommandLine;
 using Supervisor.Core.Processes;
+using Supervisor.Core.Survival;
 using Supervisor.Daemon.Hosting;
 
+// The fd holder first of all (supd --fd-holder, when supd-exec is not installed beside supd): it holds job output
+// pipes across a crash of supd and must touch nothing else of supd (FdHolder.Run).
+if (args.Length > 0 && args[0] == FdHolder.Flag) return FdHolder.Run(args);
 // Helper mode first, before System.CommandLine or the host are touched: supd started by itself to apply a job's
 // limits, credentials and chroot and exec the job (ExecHelper). It must start fast and run nothing else.
 if (args.Length > 0 && args[0] == ExecHelper.Flag) return ExecHelper.Run(args);

@@ -1,4 +1,8 @@
 using Supervisor.Core.Processes;
+using Supervisor.Core.Survival;
+
+// supd-exec --fd-holder: the process that holds job output pipes across a crash of supd (FdHolder.Run).
+if (args.Length > 0 && args[0] == FdHolder.Flag) return FdHolder.Run(args);
 
 // supd-exec --exec-helper OPTIONS -- FILE ARGV…: apply what posix_spawn could not and exec the job (ExecHelper.Run).
 // Started only by supd; anything else is refused.
