@@ -47,7 +47,7 @@ public static class SupdHost
     /// <summary>
     /// Every concern of supd, in the order the host starts them (each phase in registration order, Kestrel's last;
     /// stopping in reverse): the log directory and supd.log, the state directory, the control socket's lock, the access
-    /// policy, then the supervision (jobs loaded, loop started) before Kestrel listens; once it listens: the socket's
+    /// policy, the pipe keeper and the survivors of a previous supd, then the supervision (jobs loaded, loop started) before Kestrel listens; once it listens: the socket's
     /// mode and group, the control signals, the boot events, READY=1. Each options class is validated on start.
     /// </summary>
     public static IServiceCollection AddSupd(this IServiceCollection services, IConfiguration configuration,
@@ -63,6 +63,7 @@ public static class SupdHost
             .AddSupdLogging(configuration)
             .AddPersistedGoals(configuration)
             .AddControlSocket(configuration)
+            .AddSurvival(configuration)
             .AddAccessPolicy(configuration)
             .AddContainment(configuration)
             .AddSupervisorCore(configuration, jobDirFlags, controlSignals)

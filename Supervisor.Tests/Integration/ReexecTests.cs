@@ -85,11 +85,11 @@ public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor
         Assert.That(SupdHarness.PidOf((await supd.CtlAsync("status", "flood")).Stdout), Is.EqualTo(floodPid));
         Assert.That(supd.DaemonOutput, Does.Not.Contain("cannot be used").And.Not.Contain("Re-exec: "), "every instance went over as it was");
         // Lines written after the last re-exec too: the pipes are read by the newest image.
-        var last = Numbers(supd.ReadLog("counter"), "line ").Last();
+        var last = NumberedLog.Numbers(supd.ReadLog("counter"), "line ").Last();
         await supd.WaitForLogAsync("counter", $"line {last + 3}\n");
         Assert.That(await supd.TerminateAsync(), Is.EqualTo(0));
-        AssertEachOnce(WholeLog(supd, "counter"), "line ");
-        AssertEachOnce(WholeLog(supd, "flood"), "flood ");
+        NumberedLog.AssertEachOnce(NumberedLog.Whole(supd, "counter"), "line ");
+        NumberedLog.AssertEachOnce(NumberedLog.Whole(supd, "flood"), "flood ");
     }
 
     [Test]
@@ -105,11 +105,11 @@ public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor
 
         var reexec = await supd.CtlAsync("daemon-reexec");
         Assert.That(reexec.ExitCode, Is.EqualTo(0), reexec.Stderr);
-        var after = Numbers(supd.ReadLog("counter"), "line ").Last();
+        var after = NumberedLog.Numbers(supd.ReadLog("counter"), "line ").Last();
         Assert.That((await supd.CtlAsync("emit", "after-reexec")).ExitCode, Is.EqualTo(0));
 
         // Lines written while it reconnected are not shown (it says so): any line past the re-exec's will do.
-        await Eventually.TrueAsync(() => Numbers(string.Join('\n', log.Lines.Where(l => l.StartsWith("line ", StringComparison.Ordinal))), "line ").Max() > after + 5,
+        await Eventually.TrueAsync(() => NumberedLog.Numbers(string.Join('\n', log.Lines.Where(l => l.StartsWith("line ", StringComparison.Ordinal))), "line ").Max() > after + 5,
             $"the log follower going on after the re-exec (past line {after + 5}); its stderr: {log.Errors}; its last lines: {string.Join(" | ", log.Lines.TakeLast(10))}",
             TimeSpan.FromSeconds(60));
         await Eventually.TrueAsync(() => events.Lines.Any(l => l.Contains("after-reexec", StringComparison.Ordinal)),
@@ -221,11 +221,11 @@ public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor
             Assert.That(supd.DaemonOutput, Does.Contain("The re-exec failed"));
             // The loop, the reaper and the pumps go on: the job is the same, its output still comes, a stop is reaped.
             Assert.That(SupdHarness.PidOf((await supd.CtlAsync("status", "counter")).Stdout), Is.EqualTo(pid));
-            var last = Numbers(supd.ReadLog("counter"), "line ").Last();
+            var last = NumberedLog.Numbers(supd.ReadLog("counter"), "line ").Last();
             await supd.WaitForLogAsync("counter", $"line {last + 3}\n");
             var stop = await supd.CtlAsync("stop", "counter");
             Assert.That(stop.Stdout, Does.StartWith("counter stop/waiting"));
-            AssertEachOnce(supd.ReadLog("counter"), "line ");
+            NumberedLog.AssertEachOnce(supd.ReadLog("counter"), "line ");
         }
         finally
         {
@@ -265,13 +265,6 @@ public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor
     }
 
     // The rotated files, oldest first, then the current one: the whole output (rotation keeps 5 of 10 MiB each).
-    private static string WholeLog(SupdHarness supd, string job)
-    {
-        var path = supd.LogPath(job);
-        var rotated = Enumerable.Range(1, 5).Select(n => $"{path}.{n}").Where(File.Exists).Reverse();
-        return string.Concat(rotated.Select(File.ReadAllText)) + supd.ReadLog(job);
-    }
-
     // A binary just copied can be busy for a moment (ETXTBSY): a child the test host forked meanwhile holds the copy's
     // write descriptor until it execs.
     private static async Task StartCopyAsync(SupdHarness supd)
@@ -313,18 +306,4 @@ public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor
     private static List<double> Runs(string log) =>
         [.. log.Split('\n').Where(l => l.StartsWith("ran at ", StringComparison.Ordinal))
             .Select(l => double.Parse(l["ran at ".Length..], CultureInfo.InvariantCulture))];
-
-    private static List<long> Numbers(string log, string prefix) =>
-        [.. log.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => long.Parse(l[prefix.Length..], CultureInfo.InvariantCulture))];
-
-    // Every number from 1 up to the last, in order, exactly once (a job's last line may be cut by its kill: not counted).
-    private static void AssertEachOnce(string log, string prefix)
-    {
-        var lines = log.Split('\n');
-        var whole = lines.Take(lines.Length - 1).Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).ToList();
-        var numbers = Numbers(string.Join('\n', whole), prefix);
-        Assert.That(numbers, Has.Count.GreaterThan(10));
-        var expected = Enumerable.Range(1, numbers.Count).Select(n => (long)n);
-        Assert.That(numbers, Is.EqualTo(expected), $"{prefix.Trim()} lines lost, doubled or out of order");
-    }
 }

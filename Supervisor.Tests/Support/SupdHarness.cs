@@ -1,3 +1,4 @@
+extern alias daemon;
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -397,6 +398,7 @@ public sealed partial class SupdHarness : IAsyncDisposable
         }
         foreach (var process in started) process.Dispose();
         foreach (var pid in doomed) Signal(pid, 9);
+        ReleaseFdHolder();
         // Anything else of ours (a job that escaped its group, a supd whose Process a test disposed): every process
         // carrying the marker, until none is left (one may fork while the last pass kills it).
         for (var pass = 0; pass < 50; pass++)
@@ -408,6 +410,29 @@ public sealed partial class SupdHarness : IAsyncDisposable
         }
         await RemoveCgroupTreeAsync();
         try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>
+    /// supd's fd holder outlives a SIGKILLed supd by design (it keeps the jobs' pipes for the next supd): told to let
+    /// go, as a clean stop of supd would, and waited for (its socket closes as it exits).
+    /// </summary>
+    private void ReleaseFdHolder()
+    {
+        var path = daemon::Supervisor.Daemon.Hosting.SurvivalLifecycle.HolderSocket(Socket);
+        if (!File.Exists(path)) return;
+        try
+        {
+            using var holder = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Seqpacket, System.Net.Sockets.ProtocolType.Unspecified);
+            holder.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+            holder.Send(System.Text.Encoding.ASCII.GetBytes(Supervisor.Core.Survival.FdHolderProtocol.Release));
+            holder.ReceiveTimeout = 10_000;
+            var buffer = new byte[512];
+            while (holder.Receive(buffer) > 0) { }
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            // Nobody listens (it exited already, or never started).
+        }
     }
 
     /// <summary>

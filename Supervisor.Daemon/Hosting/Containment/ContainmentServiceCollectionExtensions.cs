@@ -66,18 +66,23 @@ public static class ContainmentServiceCollectionExtensions
 /// Stop (after the supervision stopped every job): whatever is left in any job's cgroup or carries a job's tag is
 /// SIGKILLed and the cgroups removed, so no job process outlives supd.
 /// </summary>
-public sealed partial class ContainmentLifecycle(IJobContainment containment, HandoverStart handover, ILogger<ContainmentLifecycle> log) : HostLifecycleStep
+public sealed partial class ContainmentLifecycle(IJobContainment containment, HandoverStart handover, SurvivalLifecycle survival, SupdExit exit,
+    ILogger<ContainmentLifecycle> log) : HostLifecycleStep
 {
     public override Task StartingAsync(CancellationToken cancellationToken)
     {
-        // After a re-exec the groups of the instances handed over are theirs still: kept, not cleared as leftovers.
-        var handed = handover.State?.Instances.Where(i => i.Cgroup.Length > 0).ToDictionary(i => i.Tag, i => i.Cgroup, StringComparer.Ordinal);
+        // After a re-exec the groups of the instances handed over are theirs still, and after a restart those of the
+        // instances that ran on: kept, not cleared as leftovers.
+        var handed = (handover.State ?? survival.Recovered)?.Instances.Where(i => i.Cgroup.Length > 0)
+            .ToDictionary(i => i.Tag, i => i.Cgroup, StringComparer.Ordinal);
         if (containment is CgroupContainment cgroups && !cgroups.Open(out var error, handed)) LogFellBack(error);
         LogMode(containment.Mode.Describe());
         return Task.CompletedTask;
     }
 
-    public override Task StopAsync(CancellationToken cancellationToken) => containment.EndAllAsync(TimeSpan.FromSeconds(5));
+    // Leaving the jobs running (systemctl restart): their cgroups are theirs still.
+    public override Task StopAsync(CancellationToken cancellationToken) =>
+        exit.LeaveJobs ? Task.CompletedTask : containment.EndAllAsync(TimeSpan.FromSeconds(5));
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Information, Message = "Containment: {Mode}")]
     private partial void LogMode(string mode);

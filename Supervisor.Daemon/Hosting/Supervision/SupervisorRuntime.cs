@@ -30,6 +30,8 @@ public sealed partial class SupervisorRuntime(
     IHostApplicationLifetime lifetime,
     ILogger<SupervisorRuntime> log,
     HandoverStart handover,
+    SurvivalLifecycle survival,
+    SupdExit exit,
     SystemdNotifier? systemd = null) : HostLifecycleStep
 {
     /// <summary>supd's exit status when a <c>critical</c> job failed for good.</summary>
@@ -78,13 +80,18 @@ public sealed partial class SupervisorRuntime(
         foreach (var error in loaded.Errors) LogJobFileError(error.ToString());
         if (loaded.Jobs.Count > 0) _longestKillTimeout = loaded.Jobs.Max(j => j.KillTimeout);
 
-        // Persisted goals: what a previous supd left running dies first (its pipes died with it), then the loop
-        // learns what the operator did before any event can start a job.
+        // Persisted goals: what a previous supd left running is adopted where it can be (Survival), the rest of what it
+        // recorded (hooks, instances between states) dies first; then the loop learns what the operator did before
+        // any event can start a job.
         var store = goals.Store;
-        var saved = store.Load();
+        var saved = survival.Saved;
         var bootId = ProcStat.BootId();
+        var recovered = survival.Recovered;
+        var adoptedPids = recovered?.Instances.Where(i => i.MainPid > 1).Select(i => i.MainPid).ToHashSet() ?? [];
+        var adoptedGroups = recovered?.Instances.Where(i => i.MainProcessGroup > 1).Select(i => i.MainProcessGroup).ToHashSet() ?? [];
+        var leftovers = saved with { Processes = [.. saved.Processes.Where(p => !adoptedPids.Contains(p.Pid) && !adoptedGroups.Contains(p.ProcessGroup))] };
         // After a re-exec the processes goals.json lists are the ones handed over: adopted below, never killed.
-        var killed = handover.IsReexec ? 0 : await LeftoverProcesses.KillAsync(saved, bootId, log).ConfigureAwait(false);
+        var killed = handover.IsReexec ? 0 : await LeftoverProcesses.KillAsync(leftovers, bootId, log).ConfigureAwait(false);
         LogGoalsLoaded(store.FilePath, saved.StoppedByHand.Count, saved.StartedByHand.Count, killed);
 
         var running = loop.StartAsync(_stopping.Token, handover.State);
@@ -107,6 +114,11 @@ public sealed partial class SupervisorRuntime(
         {
             foreach (var problem in await loop.AdoptAsync(handed).ConfigureAwait(false)) LogAdoptionProblem(problem);
             LogReexecuted(handed.Generation, handed.Instances.Count);
+        }
+        else if (recovered is not null)
+        {
+            foreach (var problem in await loop.AdoptAfterRestartAsync(recovered).ConfigureAwait(false)) LogSurvivorProblem(problem);
+            LogAdopted(recovered.Instances.Count(i => i.MainPid > 1), recovered.Instances.Count(i => i.MainPid <= 1), survival.KeeperDescription);
         }
         await loop.RestoreGoalsAsync(saved, store, bootId).ConfigureAwait(false);
         LogStarted(loaded.Jobs.Count, loaded.Errors.Count, string.Join(", ", JobDirs));
@@ -171,6 +183,11 @@ public sealed partial class SupervisorRuntime(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         systemd?.Stopping();
+        if (exit.LeaveJobs && !loop.HasFailed)
+        {
+            await LeaveJobsRunningAsync().ConfigureAwait(false);
+            return;
+        }
         var grace = _longestKillTimeout + TimeSpan.FromSeconds(options.Value.ShutdownGraceSeconds);
         if (loop.HasFailed)
         {
@@ -182,6 +199,19 @@ public sealed partial class SupervisorRuntime(
             await StopJobsAsync(grace).ConfigureAwait(false);
         }
         await processes.DrainOutputAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await loop.DisposeAsync().ConfigureAwait(false);
+        LogStopped();
+    }
+
+    // systemctl restart (SIGUSR2): the jobs run on for the next supd. The pumps first write what they have read and
+    // stop (what jobs write from then on waits in their pipes, which the keeper holds); then the loop saves what runs
+    // and ends; goals.json is on disk before supd exits.
+    private async Task LeaveJobsRunningAsync()
+    {
+        if (!processes.Park(TimeSpan.FromSeconds(5))) LogLeaveParkTimeout();
+        await loop.LeaveJobsRunningAsync().ConfigureAwait(false);
+        if (!await goals.Store.FlushAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false)) LogLeaveSaveFailed(goals.Store.FilePath);
         await _stopping.CancelAsync().ConfigureAwait(false);
         await loop.DisposeAsync().ConfigureAwait(false);
         LogStopped();
@@ -251,6 +281,18 @@ public sealed partial class SupervisorRuntime(
 
     [LoggerMessage(EventId = 16, Level = LogLevel.Information, Message = "Re-executed (re-exec {Generation} since supd started): {Instances} instances taken over, none restarted")]
     private partial void LogReexecuted(int generation, int instances);
+
+    [LoggerMessage(EventId = 17, Level = LogLevel.Warning, Message = "After a restart: {Problem}")]
+    private partial void LogSurvivorProblem(string problem);
+
+    [LoggerMessage(EventId = 18, Level = LogLevel.Information, Message = "Adopted {Running} job instances left running by the previous supd ({Respawning} waiting to respawn); output pipes from {Keeper}")]
+    private partial void LogAdopted(int running, int respawning, string keeper);
+
+    [LoggerMessage(EventId = 19, Level = LogLevel.Warning, Message = "Leaving the jobs running: the output pumps did not stop within 5 s; some output read may not be in the logs")]
+    private partial void LogLeaveParkTimeout();
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Error, Message = "Leaving the jobs running: {Path} could not be written; the next supd cannot adopt them")]
+    private partial void LogLeaveSaveFailed(string path);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "supd stopped")]
     private partial void LogStopped();
