@@ -219,15 +219,20 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
         await BothSleepsAsync(supd);
 
         var left = JobProcesses(supd);
+        var main = await supd.MainPidAsync("stray");
         SupdHarness.Signal(supd.SupdPid, 9);
         await supd.SupdProcess!.WaitForExitAsync();
         Assert.That(left.All(ProcessTable.IsAlive), "SIGKILL leaves the jobs running (re-parented to init)");
+        // Its main process ends while no supd runs, its setsid'd stray does not: nothing to adopt, a cgroup to empty.
+        SupdHarness.Signal(main, 9);
+        await Eventually.TrueAsync(() => !ProcessTable.IsAlive(main), "stray's main process to end");
 
-        // The restarted supd starts the job again (it was started by hand): the old start's processes are what must go.
+        // The restarted supd starts the job again (it was started by hand): the old start's stray is what must go.
         await supd.StartAsync();
 
         await Eventually.TrueAsync(() => !left.Any(ProcessTable.IsAlive), "the leftover cgroup killed at start");
-        Assert.That(supd.DaemonOutput, Does.Contain("left by a previous supd with 2 processes; killed and removed"));
+        Assert.That(supd.DaemonOutput, Does.Contain("left by a previous supd with 1 processes; killed and removed"));
+        Assert.That(supd.DaemonOutput, Does.Contain($"stray main process {main} is gone; not adopted"));
     }
 
     [TestCase(false)]

@@ -9,7 +9,7 @@ namespace Supervisor.Tests.Integration;
 public sealed class PersistedGoalsTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     [Test]
-    public async Task After_a_SIGKILL_a_job_stopped_by_hand_stays_stopped_and_running_jobs_run_again_with_new_pids()
+    public async Task After_a_SIGKILL_a_job_stopped_by_hand_stays_stopped_and_running_jobs_are_adopted_with_their_pids()
     {
         await using var supd = new SupdHarness();
         supd.WriteJob("held", "start on startup\nexec sleep 300\n");
@@ -23,30 +23,30 @@ public sealed class PersistedGoalsTests(BinaryFlavor flavor) : IntegrationFixtur
         var oldRunner = await supd.MainPidAsync("runner");
         var oldInst = SupdHarness.PidOf((await supd.CtlAsync("status", "inst", "NAME=a")).Stdout);
         var stateFile = Path.Combine(supd.StateDir, "goals.json");
-        await Eventually.TrueAsync(() => File.Exists(stateFile) && File.ReadAllText(stateFile).Contains($"\"pid\": {oldInst}", StringComparison.Ordinal), "the state file to list inst's process");
+        await Eventually.TrueAsync(() => File.Exists(stateFile) && File.ReadAllText(stateFile).Contains($"\"mainPid\": {oldInst},", StringComparison.Ordinal), "the state file to record inst's process");
 
         SupdHarness.Signal(supd.SupdPid, 9);
         await supd.SupdProcess!.WaitForExitAsync();
-        Assert.That(Alive(oldRunner), Is.True, "a SIGKILLed supd leaves its jobs behind");
+        Assert.That(Alive(oldRunner), Is.True, "a SIGKILLed supd leaves its jobs running");
 
         await supd.StartAsync();
 
-        // startup came again: runner runs again (a new pid), held does not.
+        // startup came again: runner runs on (adopted, the same pid), held stays stopped.
         var runner = await supd.WaitForStatusAsync("runner", "start/running");
-        Assert.That(SupdHarness.PidOf(runner.Stdout), Is.Not.EqualTo(oldRunner));
+        Assert.That(runner.Stdout, Is.EqualTo($"runner start/running, process {oldRunner} (adopted after supd restart)\n"));
         Assert.That((await supd.CtlAsync("status", "held")).Stdout, Is.EqualTo("held stop/waiting\n"));
-        // Started by hand: started again, with its variables.
-        await Eventually.GetAsync(() => supd.CtlAsync("status", "inst", "NAME=a"), r => r.Stdout.StartsWith("inst (a) start/running", StringComparison.Ordinal), "inst (a) running again");
-        var instLog = supd.LogPath("inst", "a"); // inst@a.log
-        await Eventually.TrueAsync(() => File.Exists(instLog) && File.ReadAllText(instLog).Contains("color blue\ncolor blue\n", StringComparison.Ordinal),
-            "'color blue' twice in inst@a.log");
-        // What the old supd left behind was killed before the jobs started again.
-        await Eventually.TrueAsync(() => !Alive(oldRunner) && !Alive(oldInst), "the old processes to be gone");
-        Assert.That(supd.DaemonOutput, Does.Contain($"Left by the previous supd: runner main process {oldRunner} still runs"));
+        // Started by hand: adopted with its variables, not started a second time.
+        var inst = await supd.CtlAsync("status", "inst", "NAME=a");
+        Assert.That(inst.Stdout, Is.EqualTo($"inst (a) start/running, process {oldInst} (adopted after supd restart)\n"));
+        Assert.That(File.ReadAllText(supd.LogPath("inst", "a")), Is.EqualTo("color blue\n"), "inst ran once");
         Assert.That(supd.DaemonOutput, Does.Contain("held stays stopped (stopped by hand)"));
 
         // Until started by hand.
         Assert.That((await supd.CtlAsync("start", "held")).Stdout, Does.StartWith("held start/running"));
+        // And a restart by hand starts inst afresh, with the variables it was started with.
+        Assert.That((await supd.CtlAsync("restart", "inst", "NAME=a", "COLOR=blue")).ExitCode, Is.EqualTo(0));
+        await Eventually.TrueAsync(() => File.ReadAllText(supd.LogPath("inst", "a")) == "color blue\ncolor blue\n", "inst's second run");
+        await Eventually.TrueAsync(() => !Alive(oldInst), "the adopted process to end with the restart");
     }
 
     [Test]

@@ -98,14 +98,15 @@ public sealed class ReloadConfigurationTests(BinaryFlavor flavor) : IntegrationF
     [Test]
     public async Task SIGHUP_and_SIGUSR1_during_start_up_wait_for_supd_to_be_ready_instead_of_ending_it()
     {
-        // A job that outlives a SIGKILLed supd and shrugs off SIGTERM: the next supd's start-up TERMs it, then waits its
-        // kill timeout (60 s) before SIGKILL. That wait is a window, well inside start-up, that the test can see open.
+        // A pre-start that outlives a SIGKILLed supd and shrugs off SIGTERM: not an instance at rest, so the next supd
+        // does not adopt it; its start-up TERMs it, then waits the job's kill timeout (60 s) before SIGKILL. That wait
+        // is a window, well inside start-up, that the test can see open.
         await using var supd = new SupdHarness();
         var termed = Path.Combine(supd.Root, "termed");
-        // (Output to /dev/null: once supd is gone, its output pipe is too, and the shell's "Terminated" would SIGPIPE it.)
-        supd.WriteJob("stubborn", $"start on startup\nkill timeout 60\nscript\n  exec >/dev/null 2>&1\n  trap 'echo TERM >> {termed}' TERM\n  while true; do sleep 0.2 || true; done\nend script\n");
+        // (Output to /dev/null: the shell's "Terminated" must not depend on a pipe.)
+        supd.WriteJob("stubborn", $"start on startup\nkill timeout 60\npre-start script\n  exec >/dev/null 2>&1\n  trap 'echo TERM >> {termed}' TERM\n  while true; do sleep 0.2 || true; done\nend script\nexec sleep 300\n");
         await supd.StartAsync();
-        var stubborn = await Eventually.GetAsync(() => supd.MainPidAsync("stubborn"), pid => pid != 0, "stubborn running");
+        var stubborn = SupdHarness.PidOf((await supd.WaitForStatusAsync("stubborn", "start/pre-start")).Stdout);
         var stateFile = Path.Combine(supd.StateDir, "goals.json");
         await Eventually.TrueAsync(() => File.Exists(stateFile) && File.ReadAllText(stateFile).Contains($"\"pid\": {stubborn}", StringComparison.Ordinal), "the state file to list stubborn");
         SupdHarness.Signal(supd.SupdPid, 9);
