@@ -13,8 +13,10 @@
 # What it proves: Type=notify (the unit is active only once supd said READY=1), `systemctl reload` (SIGHUP, RELOADING=1
 # then READY=1), supctl answering inside, the containment supd chose under systemd (Delegate=yes: a cgroup per job
 # beside supd's own leaf) and its `supctl version` line, job lines in journald (`journalctl -t JOB`, with
-# LogToJournal), `supctl daemon-reexec` (same MainPID, no restart, jobs kept with their pids and cgroups), and that
-# no job process, not even a setsid'd one, outlives `systemctl stop supd`.
+# LogToJournal), `supctl daemon-reexec` (same MainPID, no restart, jobs kept with their pids and cgroups),
+# `systemctl restart supd` and a SIGKILL of supd (Restart=on-failure) keeping every job with its pid, adopted by the
+# new supd with its output pipe from systemd's fd store (every numbered line of a ticking job in its log once), and
+# that no job process, not even a setsid'd one, outlives `systemctl stop supd`.
 # What it does not prove: a host's systemd (the container's systemd runs under nspawn, with the cgroup hierarchy nspawn
 # gives it: SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1, pure v2 here), nor a package install (see ./build.sh --deb).
 set -euo pipefail
@@ -85,6 +87,14 @@ script
     echo "chatty says hello to the journal"
     echo "chatty complains on stderr" >&2
     exec sleep 9999
+end script
+EOF
+# A steady writer of numbered lines: across a restart or a crash of supd its log must hold every line, in order.
+cat >"$root/etc/supd/init/ticker.conf" <<'EOF'
+start on runlevel [2345]
+script
+    n=0
+    while true; do n=$((n + 1)); echo "tick $n"; sleep 0.05; done
 end script
 EOF
 printf 'supd-nspawn\n' >"$root/etc/hostname"
@@ -182,9 +192,53 @@ else
     fail "supctl daemon-reexec: $reexec"
 fi
 
+# The jobs' pids, one line: "escaper=PID chatty=PID ticker=PID".
+job_pids() { for job in escaper chatty ticker; do printf '%s=%s ' "$job" "$(inside supctl status "$job" | sed -n 's/.*process \([0-9]*\).*/\1/p')"; done; }
+# Every "tick N" line of ticker.log, N = 1, 2, 3... in order, once each: prints the count, or what went wrong.
+ticks_in_order() { inside awk '/^tick /{n++; if ($2 != n) {print "line " NR " is \"" $0 "\", expected tick " n; exit 1}} END {print n " ticks"}' /var/log/supd/ticker.log; }
+wait_for_new_supd() {
+    local old="$1" pid=""
+    for _ in $(seq 1 120); do
+        pid="$(inside systemctl show -p MainPID --value supd)"
+        [[ "$pid" != 0 && "$pid" != "$old" && "$(inside systemctl is-active supd)" == active ]] && inside supctl list >/dev/null 2>&1 && break
+        sleep 0.25
+    done
+    echo "$pid"
+}
+
+step "systemctl restart supd"
+# KillMode=process and RestartKillSignal=SIGUSR2: supd exits leaving its jobs, systemd keeps their pipes in its fd
+# store and hands them to the next supd (LISTEN_FDS), which adopts every job with its pid.
+pids_before="$(job_pids)"
+supd_pid="$(inside systemctl show -p MainPID --value supd)"
+inside systemctl restart supd
+new_pid="$(wait_for_new_supd "$supd_pid")"
+sleep 1
+pids_after="$(job_pids)"
+adopted="$(inside supctl status ticker)"
+if [[ "$new_pid" != "$supd_pid" && "$pids_after" == "$pids_before" && "$adopted" == *"(adopted after supd restart)"* ]] && ticks="$(ticks_in_order)"; then
+    pass "systemctl restart supd: new MainPID $new_pid, every job kept ($pids_after), adopted; ticker.log in order ($ticks)"
+else
+    fail "after systemctl restart supd: MainPID $new_pid (was $supd_pid), jobs $pids_after (were $pids_before), '$adopted', $(ticks_in_order || true)"
+fi
+kept="$(inside journalctl -q -u supd -o cat | grep -E "Job output pipes kept by|Adopted " | tail -2 | tr '\n' ' ')"
+if grep -q "systemd's file descriptor store" <<<"$kept" && ! grep -q " 0 recovered" <<<"$kept"; then pass "pipes through the fd store: $kept"; else fail "fd store: $kept"; fi
+
+step "kill -9 supd (a crash)"
+supd_pid="$new_pid"
+inside kill -KILL "$supd_pid"
+new_pid="$(wait_for_new_supd "$supd_pid")"
+sleep 1
+pids_after="$(job_pids)"
+if [[ "$new_pid" != "$supd_pid" && "$pids_after" == "$pids_before" ]] && ticks="$(ticks_in_order)"; then
+    pass "after a SIGKILL systemd restarted supd (MainPID $new_pid), every job kept ($pids_after); ticker.log in order ($ticks)"
+else
+    fail "after kill -9 supd: MainPID $new_pid (was $supd_pid), jobs $pids_after (were $pids_before), $(ticks_in_order || true)"
+fi
+
 step "systemctl stop supd"
 inside systemctl stop supd
-left="$(inside pgrep -a -f 'sleep (7777|8888|9999)' || true)"
+left="$(inside pgrep -a -f 'sleep (7777|8888|9999)|tick' || true)"
 if [[ -z "$left" ]]; then
     pass "no job process outlives systemctl stop supd (the setsid'd sleep 7777 included)"
 else
