@@ -183,10 +183,11 @@ if reexec="$(inside supctl daemon-reexec 2>&1)"; then
     after_cgroup="$(inside cat "/proc/$after_escaper/cgroup" 2>/dev/null | sed -n 's/^0:://p')"
     if [[ "$after_pid" == "$supd_pid" && "$(inside systemctl is-active supd)" == active
           && "$(inside systemctl show -p NRestarts --value supd)" == "$restarts_before"
-          && "$after_escaper" == "$escaper_pid" && "$after_cgroup" == "$escaper_cgroup" ]]; then
-        pass "supctl daemon-reexec: $reexec; MainPID $supd_pid kept, unit active, no restart, escaper $escaper_pid kept in $escaper_cgroup"
+          && "$after_escaper" == "$escaper_pid" && "$after_cgroup" == "$escaper_cgroup"
+          && "$(inside supctl version)" == *"(delegated $unit_cgroup)"* ]]; then
+        pass "supctl daemon-reexec: $reexec; MainPID $supd_pid kept, unit active, no restart, escaper $escaper_pid kept in $escaper_cgroup, containment still delegated"
     else
-        fail "after daemon-reexec: MainPID $after_pid (was $supd_pid), $(inside systemctl show -p ActiveState,NRestarts supd | tr '\n' ' '), escaper $after_escaper in $after_cgroup (was $escaper_pid in $escaper_cgroup)"
+        fail "after daemon-reexec: MainPID $after_pid (was $supd_pid), $(inside systemctl show -p ActiveState,NRestarts supd | tr '\n' ' '), escaper $after_escaper in $after_cgroup (was $escaper_pid in $escaper_cgroup), $(inside supctl version | grep containment)"
     fi
 else
     fail "supctl daemon-reexec: $reexec"
@@ -220,6 +221,7 @@ if [[ "$new_pid" != "$supd_pid" && "$pids_after" == "$pids_before" && "$adopted"
     pass "systemctl restart supd: new MainPID $new_pid, every job kept ($pids_after), adopted; ticker.log in order ($ticks)"
 else
     fail "after systemctl restart supd: MainPID $new_pid (was $supd_pid), jobs $pids_after (were $pids_before), '$adopted', $(ticks_in_order || true)"
+    inside journalctl -q -o short-monotonic | grep -v 'tick [0-9]' | tail -60
 fi
 kept="$(inside journalctl -q -u supd -o cat | grep -E "Job output pipes kept by|Adopted " | tail -2 | tr '\n' ' ')"
 if grep -q "systemd's file descriptor store" <<<"$kept" && ! grep -q " 0 recovered" <<<"$kept"; then pass "pipes through the fd store: $kept"; else fail "fd store: $kept"; fi

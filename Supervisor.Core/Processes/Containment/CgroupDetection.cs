@@ -19,6 +19,9 @@ namespace Supervisor.Core.Processes.Containment;
 /// </summary>
 public static class CgroupDetection
 {
+    /// <summary>The leaf of a delegated group supd moves itself into (the jobs go beside it, in <c>jobs</c>).</summary>
+    public const string LeafName = "supd";
+
     public static ContainmentMode Detect(CgroupProbe probe, string name)
     {
         var mount = FindCgroup2Mount(probe.MountInfo);
@@ -27,10 +30,15 @@ public static class CgroupDetection
         if (!Directory.Exists(hierarchy)) return ContainmentMode.ProcessGroups($"the cgroup v2 mount {mount} is not there");
 
         var own = OwnGroup(probe.SelfCgroup);
+        // Re-executed (or restarted in place) under systemd, supd is already in the leaf it moved itself into
+        // (OWN/supd), which carries no delegation mark: the delegated group is the leaf's parent.
+        if (own is not null && own != "/" && Path.GetFileName(own) == LeafName && Path.GetDirectoryName(own) is { Length: > 1 } parent
+            && probe.Under(Path.Join(mount, parent)) is var parentDir && Directory.Exists(parentDir) && probe.IsDelegated(parentDir))
+            own = parent;
         var ownDir = own is null or "/" ? null : probe.Under(Path.Join(mount, own));
         if (ownDir is not null && Directory.Exists(ownDir) && probe.IsDelegated(ownDir) && probe.IsWritable(ownDir)
             && probe.IsWritable(Path.Join(ownDir, "cgroup.procs")))
-            return new ContainmentMode(hierarchy, Path.Join(ownDir, "jobs"), Path.Join(ownDir, "supd"), $"delegated {own}");
+            return new ContainmentMode(hierarchy, Path.Join(ownDir, "jobs"), Path.Join(ownDir, LeafName), $"delegated {own}");
 
         if (probe.IsWritable(hierarchy) && probe.IsWritable(Path.Join(hierarchy, "cgroup.procs")))
             return new ContainmentMode(hierarchy, Path.Join(hierarchy, name), null, "root");

@@ -80,6 +80,20 @@ public sealed class CgroupDetectionTests
     }
 
     [Test]
+    public void After_a_reexec_supd_in_its_own_leaf_keeps_the_delegated_group_above_it()
+    {
+        Group("/sys/fs/cgroup");
+        var own = Group("/sys/fs/cgroup/system.slice/supd.service");
+        Group("/sys/fs/cgroup/system.slice/supd.service/supd");
+        // Root, so the hierarchy is writable too: the leaf (no delegation mark of its own) must not make supd take
+        // the root mode and put new jobs outside its unit.
+        var mode = CgroupDetection.Detect(Probe(PureV2, "0::/system.slice/supd.service/supd\n", 0, _ => true, path => path == own), "supd");
+
+        Assert.That(mode, Is.EqualTo(new ContainmentMode(Path.Join(_root, "/sys/fs/cgroup"), Path.Join(own, "jobs"), Path.Join(own, "supd"),
+            "delegated /system.slice/supd.service")));
+    }
+
+    [Test]
     public void A_delegated_group_wins_over_a_writable_root_as_systemd_runs_supd_as_root()
     {
         Group("/sys/fs/cgroup");
