@@ -163,7 +163,7 @@ public sealed class InputBoundsTests
     }
 
     [TestCase("{\"version\":1}", "has no bootId")]
-    [TestCase("{\"version\":3,\"bootId\":\"b\",\"stoppedByHand\":[],\"startedByHand\":[],\"processes\":[]}", "has an unknown version (3)")]
+    [TestCase("{\"version\":4,\"bootId\":\"b\",\"stoppedByHand\":[],\"startedByHand\":[],\"processes\":[]}", "has an unknown version (4)")]
     [TestCase("{\"version\":2,\"bootId\":\"b\",\"stoppedByHand\":[],\"startedByHand\":[],\"processes\":[]}", "lacks disabled")]
     [TestCase("{\"version\":2,\"bootId\":\"b\",\"stoppedByHand\":[],\"startedByHand\":[],\"processes\":[],\"disabled\":[{\"job\":\"\",\"by\":\"x\",\"since\":\"2026-01-01T00:00:00+00:00\"}]}", "disabled[0]: no valid job name or author")]
     [TestCase("{\"version\":2,\"bootId\":\"b\",\"stoppedByHand\":[],\"startedByHand\":[],\"processes\":[],\"disabled\":[]}", null)]
@@ -174,6 +174,25 @@ public sealed class InputBoundsTests
     [TestCase("{\"version\":1,\"bootId\":\"b\",\"stoppedByHand\":[],\"startedByHand\":[],\"processes\":[]}", null)]
     public void Goal_state_validation_finds_every_invalid_part(string json, string? problem)
     {
+        var state = System.Text.Json.JsonSerializer.Deserialize(json, GoalStateJson.Default.GoalState);
+        Assert.That(GoalStateValidation.Problem(state), Is.EqualTo(problem));
+    }
+
+    [TestCase(-1, "abc-10.out", -1, null)]
+    [TestCase(5, "abc-10.out", -1, "survivors: svc: an output pipe without a descriptor of its own")]
+    [TestCase(-1, "", -1, "survivors: svc: an output pipe without a descriptor of its own")]
+    [TestCase(-1, "../../etc/x", -1, "survivors: svc: an output pipe named ../../etc/x")]
+    [TestCase(-1, "abc-10.out", 3, "survivors: the recorded state names a descriptor")]
+    public void Recorded_survivors_are_checked_as_a_handover_is_with_pipes_named_and_never_open(int fd, string name, int listenFd, string? problem)
+    {
+        var survivors = $$"""
+            {"version":1,"bootId":"b","listenFd":{{listenFd}},"lockFd":-1,"instances":[{"job":"svc","instance":"","state":"running",
+             "mainPid":50,"mainProcessGroup":50,"mainStartTime":7,"stateSince":"2026-01-01T00:00:00+00:00","startVariables":[],
+             "envFileValues":[],"envFilesRead":false,"tag":"abc","respawns":{"count":0,"windowStart":0,"windowCount":0,"backoffAttempt":0},
+             "deadlineMs":-1,"startedByBoot":true,"pipes":[{"process":"main","errorStream":false,"fd":{{fd}},"atLineStart":true,"pending":"","name":"{{name}}"}],
+             "cgroup":"","goal":"start","definitionSource":""}]}
+            """;
+        var json = "{\"version\":3,\"bootId\":\"b\",\"stoppedByHand\":[],\"startedByHand\":[],\"processes\":[],\"disabled\":[],\"survivors\":" + survivors + "}";
         var state = System.Text.Json.JsonSerializer.Deserialize(json, GoalStateJson.Default.GoalState);
         Assert.That(GoalStateValidation.Problem(state), Is.EqualTo(problem));
     }

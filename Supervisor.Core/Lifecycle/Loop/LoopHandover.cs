@@ -203,7 +203,9 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
                     // Its job file went (or no longer parses) while no supd ran: nothing to supervise it by.
                     if (handed.MainProcessGroup > 1) loop.Processes.SignalGroup(handed.MainProcessGroup, Signals.SIGTERM);
                     foreach (var pipe in handed.Pipes.Where(p => p.Fd >= 0)) Interop.Libc.Close(pipe.Fd);
-                    problems.Add($"{name}: its job file is gone or rejected; its process group {handed.MainProcessGroup} was sent SIGTERM");
+                    problems.Add(handed.MainProcessGroup > 1
+                        ? $"{name}: its job file is gone or rejected; its process group {handed.MainProcessGroup} was sent SIGTERM"
+                        : $"{name}: its job file is gone or rejected; forgotten");
                     continue;
                 }
                 if (ranUnder is null)

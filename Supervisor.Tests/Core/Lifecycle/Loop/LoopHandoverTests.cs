@@ -3,6 +3,7 @@ using Supervisor.Core;
 using Supervisor.Core.Handover;
 using Supervisor.Core.Lifecycle;
 using Supervisor.Core.Processes;
+using Supervisor.Core.State;
 
 namespace Supervisor.Tests.Core.Lifecycle;
 
@@ -47,6 +48,58 @@ public sealed class LoopHandoverTests
         Assert.That(after.Processes.Spawns, Has.Count.EqualTo(1));
         Assert.That(await after.StatusAsync("svc"), Does.StartWith("svc start/running, process "));
         Assert.That((await after.Loop.StatusAsync("svc", [])).RespawnCount, Is.EqualTo(1), "the tally went over too (a fresh instance has 0)");
+    }
+
+    [Test]
+    public async Task A_respawn_delay_recorded_for_the_next_supd_is_taken_back_after_a_restart()
+    {
+        HandedInstance survivor;
+        TimeSpan due;
+        await using (var before = await LoopHarness.CreateAsync(("svc", Flaky)))
+        {
+            var store = new LastSaved();
+            await before.Loop.RestoreGoalsAsync(GoalState.Empty, store, "boot-1").Within();
+            await before.Loop.StartAsync("svc", []).Within();
+            await before.ExitAsync("svc", "main", ExitStatus.Exited(1));
+            due = (await before.Loop.StatusAsync("svc", [])).NextRespawn!.Value;
+            await before.SettleAsync();
+
+            // What goals.json would hold: the instance, its delay's rest, its tally, and no job text or open pipe.
+            var recorded = store.State!.Survivors!;
+            Assert.That(recorded.BootId, Is.EqualTo("boot-1"));
+            survivor = recorded.Instances.Single();
+            Assert.That(survivor.State, Is.EqualTo("respawning"));
+            Assert.That(survivor.DeadlineMs, Is.EqualTo((long)due.TotalMilliseconds).Within(1));
+            Assert.That(survivor.Respawns.Count, Is.EqualTo(1));
+            Assert.That(survivor.DefinitionSource, Is.Empty);
+            Assert.That(HandoverFile.Check(recorded, "boot-1", recorded: true), Is.Null);
+        }
+
+        await using var after = await LoopHarness.CreateAsync(("svc", Flaky));
+        var problems = await after.Loop.AdoptAfterRestartAsync(new HandoverState { Instances = [survivor] }).Within();
+        Assert.That(problems, Is.Empty);
+        Assert.That(await after.StatusAsync("svc"), Does.StartWith("svc start/respawning, next in "));
+        await after.AdvanceAsync(due + TimeSpan.FromMilliseconds(50));
+        Assert.That(after.Processes.Spawns, Has.Count.EqualTo(1));
+        Assert.That((await after.Loop.StatusAsync("svc", [])).RespawnCount, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_survivor_whose_job_file_is_gone_is_not_taken_back()
+    {
+        await using var after = await LoopHarness.CreateAsync(("other", Flaky));
+        var survivor = new HandedInstance("gone", "", "respawning", 0, 0, 0, null, DateTimeOffset.UnixEpoch, [], [], false, "tag",
+            new HandedRespawns(0, 0, 0, 0), 1000, true, []);
+        var problems = await after.Loop.AdoptAfterRestartAsync(new HandoverState { Instances = [survivor] }).Within();
+        Assert.That(problems, Is.EqualTo(new[] { "gone: its job file is gone or rejected; forgotten" }));
+        Assert.That((await after.Loop.ListAsync()).Select(j => j.Job), Does.Not.Contain("gone"));
+    }
+
+    private sealed class LastSaved : Supervisor.Core.State.IGoalStore
+    {
+        public GoalState? State { get; private set; }
+
+        public void Save(GoalState state) => State = state;
     }
 
     [Test]
