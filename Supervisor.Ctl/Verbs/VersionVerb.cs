@@ -5,7 +5,8 @@ using Supervisor.Protocol;
 
 namespace Supervisor.Ctl.Verbs;
 
-/// <summary><c>supctl version</c>: supd's version line (from supd), then supctl's, how supd contains jobs and which exec helper it starts.</summary>
+/// <summary><c>supctl version</c>: supd's version line (from supd), then supctl's, how supd contains jobs, who keeps their
+/// output pipes across a crash of supd, and which exec helper it starts.</summary>
 internal static class VersionVerb
 {
     public static Command Create()
@@ -16,10 +17,11 @@ internal static class VersionVerb
             var reply = await client.VersionAsync(new VersionRequest(), cancellationToken: ct).ResponseAsync.ConfigureAwait(false);
             var supctl = $"supctl (supd {typeof(VersionVerb).Assembly.GetName().Version?.ToString(3)})";
             var containment = $"containment: {reply.Containment}";
+            var keeper = $"pipe keeper: {reply.PipeKeeper}";
             var helper = $"exec helper: {reply.ExecHelper}";
             output.Reply(() => JsonOutput.Document(("supd", reply.Version), ("supctl", supctl), ("containment", reply.Containment),
-                    ("exec_helper", reply.ExecHelper)),
-                () => [reply.Version, supctl, containment, helper]);
+                    ("pipe_keeper", reply.PipeKeeper), ("exec_helper", reply.ExecHelper)),
+                () => [reply.Version, supctl, containment, keeper, helper]);
         }));
         return command;
     }

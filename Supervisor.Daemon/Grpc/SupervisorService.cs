@@ -19,7 +19,8 @@ namespace Supervisor.Daemon.Grpc;
 /// </summary>
 public sealed class SupervisorService(
     SupervisorLoop loop, SupervisorRuntime runtime, AccessPolicy policy, JobLogDirectory logs, EventMonitor monitor, TimeProvider time,
-    IJobContainment containment, IProcessControl processes, ReexecCoordinator reexec, ActiveControlCalls calls, ILogger<SupervisorService> log)
+    IJobContainment containment, IProcessControl processes, ReexecCoordinator reexec, ActiveControlCalls calls, SurvivalLifecycle survival,
+    ILogger<SupervisorService> log)
     : ProtoService.SupervisorBase
 {
     public static string VersionText => $"supd (supd {typeof(SupervisorService).Assembly.GetName().Version?.ToString(3)})";
@@ -196,6 +197,7 @@ public sealed class SupervisorService(
             LastReexecFailure = reexec.LastFailure ?? "",
             ReexecFailures = (uint)reexec.Failures,
             Pid = (uint)Environment.ProcessId,
+            PipeKeeper = survival.KeeperDescription,
         });
 
     /// <summary>Everything up to the exec, then the reply; the exec itself once this call has ended (ReexecCoordinator).</summary>

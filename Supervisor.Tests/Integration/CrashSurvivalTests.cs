@@ -64,6 +64,7 @@ public sealed class CrashSurvivalTests(BinaryFlavor flavor) : IntegrationFixture
         Assert.That(await supd.MainPidAsync("flood"), Is.EqualTo(flood));
         Assert.That((await supd.CtlAsync("show", "counter")).Stdout, Does.Contain("Adopted: after supd restart").And.Contain("exit status will be unknown"));
         Assert.That(supd.DaemonOutput, Does.Contain("Adopted 2 job instances left running by the previous supd"));
+        Assert.That((await supd.CtlAsync("version")).Stdout, Does.Match(@"\npipe keeper: fd holder \(pid \d+, " + System.Text.RegularExpressions.Regex.Escape(supd.Socket) + @"\.fdholder\)\n"));
         // Lines written while no supd ran (more than a second's worth) and after: every one once, in order.
         await supd.WaitForLogAsync("counter", $"line {before + 80}\n");
         NumberedLog.AssertEachOnce(NumberedLog.Whole(supd, "counter"), "line ");
