@@ -23,7 +23,7 @@ public static class ListenFds
     /// <paramref name="ownPid"/> (the variables were meant for another process, inherited through supd).
     /// </summary>
     internal static Dictionary<string, int> Parse(string? listenPid, string? listenFds, string? listenFdNames,
-        int ownPid, int startFd, ILogger log)
+        int ownPid, int startFd, ILogger log, int max = Limits.MaxKeptPipes)
     {
         var result = new Dictionary<string, int>(StringComparer.Ordinal);
         if (!int.TryParse(listenPid, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid != ownPid) return result;
@@ -37,7 +37,7 @@ public static class ListenFds
             var name = i < names.Length ? names[i] : "unknown";
             if (!Libc.SetCloseOnExec(fd, true)) continue; // not open
             string? refused = null;
-            if (result.Count >= Limits.MaxKeptPipes) refused = $"more than {Limits.MaxKeptPipes} pipes passed";
+            if (result.Count >= max) refused = $"more than {max} pipes passed";
             else if (!PipeKeeper.IsValidName(name)) refused = "not a pipe name supd gives";
             else if (Libc.FileType(fd) != Libc.S_IFIFO) refused = "not a pipe";
             if (refused is not null)
