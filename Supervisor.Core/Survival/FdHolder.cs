@@ -113,7 +113,12 @@ public static class FdHolder
         private unsafe int? Accept()
         {
             var fd = Libc.Accept4(ListenFd, null, null, Libc.SOCK_CLOEXEC);
-            if (fd < 0) return null;
+            if (fd < 0)
+            {
+                // Out of fds the connection stays pending and poll says so again at once: pause rather than spin.
+                if (Errno.Last.IsTransient) Thread.Sleep(100);
+                return null;
+            }
             if (Libc.PeerCredentials(fd) is not { } peer || (peer.Uid != _euid && peer.Uid != 0))
             {
                 Libc.Close(fd);

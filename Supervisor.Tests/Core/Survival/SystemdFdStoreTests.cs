@@ -200,6 +200,15 @@ public sealed class SystemdFdStoreTests
                 Assert.That((auto.IsActive, auto.Description), Is.EqualTo((true, "systemd's file descriptor store")));
             Assert.That(File.Exists(holderPath), Is.False, "no holder started under systemd");
 
+            if (Libc.GetEuid() == 0)
+            {
+                var foreign = Directory.CreateDirectory(Path.Combine(_dir.FullName, "foreign"));
+                File.SetUnixFileMode(foreign.FullName, (UnixFileMode)0x1FF);
+                Assert.That(Libc.Chown(foreign.FullName, 65534, 65534), Is.Zero);
+                using var notOurs = PipeKeeper.Open(PipeKeeperMode.Holder, Path.Combine(foreign.FullName, "fdholder.sock"), NullLogger.Instance);
+                Assert.That(notOurs.Description, Is.EqualTo($"none (fd holder unavailable: {foreign.FullName}: owned by uid 65534, not by supd's uid 0)"));
+            }
+
             File.CreateSymbolicLink(holderPath, "/tmp/elsewhere.sock");
             using var linked = PipeKeeper.Open(PipeKeeperMode.Holder, holderPath, NullLogger.Instance);
             Assert.That(linked.IsActive, Is.False);
