@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using NUnit.Framework;
+using Supervisor.Core;
 using Supervisor.Core.Interop;
 using Supervisor.Core.Survival;
 using Supervisor.Tests.Support;
@@ -69,6 +70,12 @@ public sealed class FdHolderTests(BinaryFlavor flavor) : IntegrationFixture(flav
         Libc.SigInfo info;
         Libc.WaitId(Libc.P_PID, pid, &info, Libc.WEXITED | Libc.WNOHANG);
         return true;
+    }
+
+    private static unsafe ulong HardFileLimit()
+    {
+        Libc.RLimit limit;
+        return Libc.GetRLimit(Libc.RLIMIT_NOFILE, &limit) == 0 ? limit.Maximum : 0;
     }
 
     private static string[] HeldPipes(int holder) =>
@@ -258,6 +265,37 @@ public sealed class FdHolderTests(BinaryFlavor flavor) : IntegrationFixture(flav
         string? end = null;
         await Eventually.TrueAsync(() => (end = _fds.Receive(socket)) is not null, "END after the FD");
         Assert.That(end, Is.EqualTo($"END {holder}"));
+        Assert.That(ProcessTable.IsAlive(holder), Is.True);
+    }
+
+    [Test]
+    public async Task The_holder_holds_at_most_max_kept_pipes_and_refuses_the_next_with_err()
+    {
+        var hard = HardFileLimit();
+        if (hard < (ulong)Limits.MaxKeptPipes + 256) Assert.Ignore($"the hard fd limit ({hard}) is below {Limits.MaxKeptPipes} + 256");
+        var client = Open();
+        var holder = client.HolderPid;
+        client.Dispose();
+        var (socket, error) = _fds.ConnectSeqpacket(_path);
+        Assert.That(error, Is.Zero);
+        // One pipe sent under many names: the holder gets an fd of its own each time, the test needs only one.
+        var (pipe, _) = _fds.Pipe();
+        for (var i = 0; i <= Limits.MaxKeptPipes; i++)
+        {
+            var sent = Libc.SendWithFd(socket, Encoding.ASCII.GetBytes($"KEEP p{i}"), pipe);
+            Assert.That(sent, Is.Zero, $"KEEP p{i}: {new Errno(sent)}");
+        }
+        string? answer = null;
+        await Eventually.TrueAsync(() => (answer = _fds.Receive(socket)) is not null, "the refusal of the pipe past the bound");
+        Assert.That(answer, Is.EqualTo($"ERR KEEP p{Limits.MaxKeptPipes}: {Limits.MaxKeptPipes} pipes held already"));
+        // A name held already is replaced, not refused, at the bound.
+        Assert.That(Libc.SendWithFd(socket, "KEEP p0"u8, pipe), Is.Zero);
+        Assert.That(Libc.SendWithFd(socket, "FORGET p1"u8, -1), Is.Zero);
+        Assert.That(Libc.SendWithFd(socket, "KEEP again"u8, pipe), Is.Zero);
+        Assert.That(Libc.SendWithFd(socket, "MARK"u8, -1), Is.Zero);
+        await Eventually.TrueAsync(() => (answer = _fds.Receive(socket)) is not null, "the answer to the marker");
+        Assert.That(answer, Is.EqualTo("ERR malformed message: \"MARK\""), "no refusal before it: one was forgotten");
+        Assert.That(Directory.GetFiles($"/proc/{holder}/fd"), Has.Length.GreaterThanOrEqualTo(Limits.MaxKeptPipes));
         Assert.That(ProcessTable.IsAlive(holder), Is.True);
     }
 
