@@ -56,7 +56,15 @@ public static class ListenFds
         return result;
     }
 
-    /// <summary>Reads and then unsets the three variables, so no job inherits them.</summary>
+    /// <summary>True for a <c>KEY=VALUE</c> entry of one of the three variables.</summary>
+    public static bool IsListenVariable(string entry) =>
+        entry.StartsWith(PidVariable + "=", StringComparison.Ordinal) || entry.StartsWith(CountVariable + "=", StringComparison.Ordinal) ||
+        entry.StartsWith(NamesVariable + "=", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Reads and then unsets the three variables, so no job inherits them. (Unset in .NET's copy: /proc/self/environ
+    /// keeps them, so <see cref="Handover.SelfExec.Environment"/> leaves them out of a re-exec's environment.)
+    /// </summary>
     internal static Dictionary<string, int> TakeFromEnvironment(ILogger log)
     {
         var result = Parse(Environment.GetEnvironmentVariable(PidVariable), Environment.GetEnvironmentVariable(CountVariable),

@@ -57,6 +57,8 @@ public sealed class SystemdFdStoreTests
         _fds.Close(read); // the caller may close its fd right after Keep
 
         var fds = new List<int>();
+        Assert.That(await NextDatagramAsync(notify, fds), Is.EqualTo("FDSTOREREMOVE=1\nFDNAME=web.1.out"), "any old one of the name first");
+        Assert.That(fds, Is.Empty);
         Assert.That(await NextDatagramAsync(notify, fds), Is.EqualTo("FDSTORE=1\nFDNAME=web.1.out\nFDPOLL=0"));
         Assert.That(fds, Has.Count.EqualTo(1), "the pipe in SCM_RIGHTS");
         RealFds.WriteAll(write, "hello from web\n"u8.ToArray());
@@ -69,7 +71,7 @@ public sealed class SystemdFdStoreTests
     }
 
     [Test]
-    public async Task A_name_kept_again_is_removed_first_and_release_removes_every_name_kept()
+    public async Task Every_keep_removes_its_name_first_and_release_removes_every_name_kept()
     {
         var (store, notify) = Store();
         using var _ = store;
@@ -80,19 +82,25 @@ public sealed class SystemdFdStoreTests
         store.Keep("a", b);
         store.Release();
         var messages = new List<string>();
-        for (var i = 0; i < 6; i++) messages.Add(await NextDatagramAsync(notify));
-        Assert.That(messages, Is.EqualTo(new[]
+        for (var i = 0; i < 8; i++) messages.Add(await NextDatagramAsync(notify));
+        Assert.That(messages.Take(6), Is.EqualTo(new[]
         {
-            "FDSTORE=1\nFDNAME=a\nFDPOLL=0", "FDSTORE=1\nFDNAME=b\nFDPOLL=0",
             "FDSTOREREMOVE=1\nFDNAME=a", "FDSTORE=1\nFDNAME=a\nFDPOLL=0",
-            "FDSTOREREMOVE=1\nFDNAME=a", "FDSTOREREMOVE=1\nFDNAME=b",
-        }).Or.EqualTo(new[]
-        {
-            "FDSTORE=1\nFDNAME=a\nFDPOLL=0", "FDSTORE=1\nFDNAME=b\nFDPOLL=0",
+            "FDSTOREREMOVE=1\nFDNAME=b", "FDSTORE=1\nFDNAME=b\nFDPOLL=0",
             "FDSTOREREMOVE=1\nFDNAME=a", "FDSTORE=1\nFDNAME=a\nFDPOLL=0",
-            "FDSTOREREMOVE=1\nFDNAME=b", "FDSTOREREMOVE=1\nFDNAME=a",
         }));
+        Assert.That(messages.Skip(6), Is.EquivalentTo(new[] { "FDSTOREREMOVE=1\nFDNAME=a", "FDSTOREREMOVE=1\nFDNAME=b" }), "release");
         Assert.That(_fds.Receive(notify), Is.Null, "nothing more");
+    }
+
+    [Test]
+    public void The_three_listen_variables_are_recognised_for_a_re_exec_to_leave_out()
+    {
+        Assert.That(ListenFds.IsListenVariable("LISTEN_PID=12"), Is.True);
+        Assert.That(ListenFds.IsListenVariable("LISTEN_FDS=2"), Is.True);
+        Assert.That(ListenFds.IsListenVariable("LISTEN_FDNAMES=a:b"), Is.True);
+        Assert.That(ListenFds.IsListenVariable("LISTEN_FDSX=1"), Is.False);
+        Assert.That(ListenFds.IsListenVariable("PATH=/bin"), Is.False);
     }
 
     [TestCase("")]
