@@ -61,7 +61,7 @@ public sealed class SystemdFdStore : QueuedPipeKeeper
     protected override void SendKeep(string name, int fd)
     {
         // Always: the name may be stored already without this image knowing it (kept before a re-exec).
-        Notify($"FDSTOREREMOVE=1\nFDNAME={name}", -1, $"replace {name}");
+        if (!Notify($"FDSTOREREMOVE=1\nFDNAME={name}", -1, $"keep {name}")) return; // counted once
         if (Notify($"FDSTORE=1\nFDNAME={name}\nFDPOLL=0", fd, $"keep {name}")) _kept.Add(name);
     }
 
