@@ -230,6 +230,42 @@ public sealed class FdHolderTests(BinaryFlavor flavor) : IntegrationFixture(flav
     }
 
     [Test]
+    public async Task Supd_refuses_a_socket_that_another_uid_listens_on_in_its_directory()
+    {
+        if (Libc.GetEuid() != 0) Assert.Ignore("needs root: to listen as another user (setpriv)");
+        if (!File.Exists("/usr/bin/setpriv") || !File.Exists("/usr/bin/python3")) Assert.Ignore("needs /usr/bin/setpriv and /usr/bin/python3");
+        File.SetUnixFileMode(_dir.FullName, (UnixFileMode)0x1FF); // 0777: still root's directory, but nobody may bind in it
+        const string script = """
+            import os, socket, sys, time
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            s.bind(sys.argv[1])
+            s.listen(4)
+            print("listening", flush=True)
+            time.sleep(60)
+            """;
+        var start = new ProcessStartInfo("/usr/bin/setpriv")
+        {
+            ArgumentList = { "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script, _path },
+            RedirectStandardOutput = true,
+        };
+        using var impostor = Process.Start(start)!;
+        try
+        {
+            var line = await impostor.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.That(line, Is.EqualTo("listening"));
+            using var keeper = PipeKeeper.Open(PipeKeeperMode.Holder, _path, NullLogger.Instance,
+                new FdHolderOptions { Command = HolderCommand });
+            Assert.That(keeper.IsActive, Is.False);
+            Assert.That(keeper.Description, Is.EqualTo($"none (fd holder unavailable: {_path}: the socket there belongs to uid 65534, not to supd's uid 0; refused)"));
+        }
+        finally
+        {
+            impostor.Kill();
+            await impostor.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    [Test]
     public async Task Oversized_and_malformed_messages_are_answered_err_and_change_nothing()
     {
         var client = Open();
