@@ -13,9 +13,14 @@ public static unsafe class SelfExec
     /// <summary>The flag that passes the handover memfd to the new image.</summary>
     public const string HandoverFlag = "--handover";
 
-    /// <summary>The environment supd was started with (/proc/self/environ): the new image's, and the probe's.</summary>
+    /// <summary>
+    /// The environment supd was started with (/proc/self/environ): the new image's, and the probe's. Without
+    /// LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES: the new image keeps the pid, so it would take the fds systemd passed
+    /// the first image (long since taken, <see cref="Survival.ListenFds"/>) for whatever now has those numbers.
+    /// </summary>
     public static string[] Environment() =>
-        Encoding.UTF8.GetString(File.ReadAllBytes("/proc/self/environ")).TrimEnd('\0').Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        Encoding.UTF8.GetString(File.ReadAllBytes("/proc/self/environ")).TrimEnd('\0').Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Where(entry => !Survival.ListenFds.IsListenVariable(entry)).ToArray();
 
     /// <summary>supd's own arguments, as Main got them (without the launcher: dotnet and the dll, or the binary) and without <c>--handover FD</c>.</summary>
     public static List<string> OwnArguments() => WithoutHandover(System.Environment.GetCommandLineArgs().Skip(1));

@@ -10,13 +10,13 @@ namespace Supervisor.Core.Interop;
 internal static unsafe partial class Libc
 {
     internal const int AF_UNIX = 1;
-    internal const int SOCK_DGRAM = 2, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 0x80000, SOCK_NONBLOCK = 0x800;
+    internal const int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 0x80000, SOCK_NONBLOCK = 0x800;
     internal const int SOL_SOCKET = 1, SCM_RIGHTS = 1, SO_PEERCRED = 17;
     // SO_RCVTIMEO/SO_SNDTIMEO (the old, struct timeval ones): the same numbers on x86_64 and arm64.
     internal const int SO_RCVTIMEO = 20, SO_SNDTIMEO = 21;
     internal const int MSG_DONTWAIT = 0x40, MSG_TRUNC = 0x20, MSG_CTRUNC = 0x8, MSG_NOSIGNAL = 0x4000,
         MSG_CMSG_CLOEXEC = 0x40000000;
-    internal const int F_DUPFD_CLOEXEC = 1030;
+    internal const int F_DUPFD = 0, F_DUPFD_CLOEXEC = 1030;
     internal const int ECONNREFUSED = 111, EPIPE = 32, ECONNRESET = 104, ENOTCONN = 107, ETIMEDOUT = 110;
 
     /// <summary>sun_path's size: a socket path takes at most 107 bytes and its NUL.</summary>

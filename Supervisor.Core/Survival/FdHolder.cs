@@ -18,7 +18,8 @@ namespace Supervisor.Core.Survival;
 /// <list type="bullet">
 /// <item><c>KEEP name</c> with one pipe fd in SCM_RIGHTS: hold it (a name held already is replaced);</item>
 /// <item><c>FORGET name</c>: close it;</item>
-/// <item><c>LIST</c>: one <c>FD name</c> with the fd per pipe held (still held), then <c>END</c>;</item>
+/// <item><c>LIST</c>: one <c>FD name</c> with the fd per pipe held (still held), then <c>END pid</c> (the holder's
+/// pid: SO_PEERCRED names the process that listened, the supd that started the holder);</item>
 /// <item><c>RELEASE</c>: close everything and exit 0.</item>
 /// </list>
 /// Anything else, a name that is not <c>[A-Za-z0-9._-]{1,64}</c>, a KEEP without exactly one pipe, or more than
@@ -96,8 +97,9 @@ public static class FdHolder
                 var ready = Libc.Poll(polls, _client >= 0 ? 2u : 1u, timeout);
                 if (ready < 0 && Errno.Last.Value != Errno.EINTR) return 1;
                 if (ready > 0 && (polls[0].REvents & (Libc.POLLERR | Libc.POLLNVAL)) != 0) return 1;
-                if (ready > 0 && (polls[0].REvents & Libc.POLLIN) != 0) Accept();
-                if (ready > 0 && _client >= 0 && polls[1].Fd == _client && polls[1].REvents != 0 && Receive() is { } exit) return exit;
+                // The client's messages first: a newer connection must not overtake what the older one sent.
+                if (ready > 0 && _client >= 0 && polls[1].REvents != 0 && Receive(out _) is { } exit) return exit;
+                if (ready > 0 && (polls[0].REvents & Libc.POLLIN) != 0 && Accept() is { } done) return done;
                 if (_client < 0 && Stopwatch.GetTimestamp() >= _nextSweep)
                 {
                     Sweep();
@@ -107,18 +109,36 @@ public static class FdHolder
             }
         }
 
-        private unsafe void Accept()
+        /// <summary>Takes a new client in place of the old one; an exit status if the old one's last words said RELEASE.</summary>
+        private unsafe int? Accept()
         {
             var fd = Libc.Accept4(ListenFd, null, null, Libc.SOCK_CLOEXEC);
-            if (fd < 0) return;
+            if (fd < 0)
+            {
+                // Out of fds the connection stays pending and poll says so again at once: pause rather than spin.
+                if (Errno.Last.IsTransient) Thread.Sleep(100);
+                return null;
+            }
             if (Libc.PeerCredentials(fd) is not { } peer || (peer.Uid != _euid && peer.Uid != 0))
             {
                 Libc.Close(fd);
-                return;
+                return null;
+            }
+            // What the old client sent is in its socket's queue (a killed supd's last KEEPs too): handle all of it
+            // before letting it go, so a restarted supd's LIST sees every pipe its predecessor sent.
+            while (_client >= 0)
+            {
+                if (Receive(out var more) is { } exit)
+                {
+                    Libc.Close(fd);
+                    return exit;
+                }
+                if (!more) break;
             }
             DropClient();
             _client = fd;
             Libc.SetSocketTimeouts(fd, ClientTimeout);
+            return null;
         }
 
         private void DropClient()
@@ -130,9 +150,13 @@ public static class FdHolder
             _nextSweep = Stopwatch.GetTimestamp() + (long)(sweepInterval.TotalSeconds * Stopwatch.Frequency);
         }
 
-        /// <summary>Handles one message; an exit status when the holder is done.</summary>
-        private int? Receive()
+        /// <summary>
+        /// Handles one message; an exit status when the holder is done. <paramref name="more"/>: a message was
+        /// handled and the client is still there (another may be waiting).
+        /// </summary>
+        private int? Receive(out bool more)
         {
+            more = false;
             _fds.Clear();
             var length = Libc.ReceiveWithFds(_client, _buffer, _fds, out var truncated, Libc.MSG_DONTWAIT);
             if (length == -Errno.EAGAIN || length == -Errno.EINTR) return null;
@@ -142,6 +166,7 @@ public static class FdHolder
                 DropClient();
                 return null;
             }
+            more = true;
             try
             {
                 if (truncated || length > Limits.MaxHolderMessageBytes)
@@ -160,7 +185,7 @@ public static class FdHolder
                     case FdHolderProtocol.List when name is null:
                         foreach (var (held, fd) in _held)
                             if (Send(Encoding.UTF8.GetBytes($"{FdHolderProtocol.Fd} {held}"), fd) != 0) return null;
-                        return Reply(FdHolderProtocol.End);
+                        return Reply($"{FdHolderProtocol.End} {Environment.ProcessId}");
                     case FdHolderProtocol.Release when name is null:
                         foreach (var fd in _held.Values) Libc.Close(fd);
                         _held.Clear();

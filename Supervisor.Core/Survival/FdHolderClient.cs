@@ -46,7 +46,7 @@ public sealed class FdHolderClient : QueuedPipeKeeper
 
     public override string Description => $"fd holder (pid {_holderPid}, {_path})";
 
-    /// <summary>The holder's pid (from SO_PEERCRED).</summary>
+    /// <summary>The holder's pid (its answer to LIST).</summary>
     internal int HolderPid => _holderPid;
 
     /// <summary>Connects to the holder at <paramref name="path"/> or starts one there; throws <see cref="PipeKeeperException"/>.</summary>
@@ -210,9 +210,8 @@ public sealed class FdHolderClient : QueuedPipeKeeper
             {
                 try
                 {
-                    var pid = CheckPeer(socket, path);
-                    List(socket, path, options.AnswerTimeout, recovered);
-                    return (socket, pid);
+                    CheckPeer(socket, path);
+                    return (socket, List(socket, path, options.AnswerTimeout, recovered));
                 }
                 catch
                 {
@@ -229,7 +228,11 @@ public sealed class FdHolderClient : QueuedPipeKeeper
         if (fresh < 0) throw new PipeKeeperException($"cannot connect to the fd holder just started at {path}: {new Errno(failure).Message}");
         try
         {
-            return (fresh, CheckPeer(fresh, path));
+            CheckPeer(fresh, path);
+            var nothing = new Dictionary<string, int>(StringComparer.Ordinal);
+            var pid = List(fresh, path, options.AnswerTimeout, nothing);
+            foreach (var fd in nothing.Values) Libc.Close(fd);
+            return (fresh, pid);
         }
         catch
         {
@@ -255,17 +258,19 @@ public sealed class FdHolderClient : QueuedPipeKeeper
         return (socket, 0);
     }
 
-    /// <summary>The holder must run as supd's own user: a socket another user put there is refused.</summary>
-    private static int CheckPeer(int socket, string path)
+    /// <summary>
+    /// The holder's socket must be supd's own user's: one another user put there is refused. (SO_PEERCRED of a
+    /// listening socket names who called listen(2): the supd that started the holder, of the same uid.)
+    /// </summary>
+    private static void CheckPeer(int socket, string path)
     {
         var euid = Libc.GetEuid();
         if (Libc.PeerCredentials(socket) is not { } peer) throw new PipeKeeperException($"{path}: cannot read the peer's credentials: {Errno.Last}");
-        if (peer.Uid != euid) throw new PipeKeeperException($"{path}: the process listening there runs as uid {peer.Uid}, not as supd's uid {euid}; refused");
-        return peer.Pid;
+        if (peer.Uid != euid) throw new PipeKeeperException($"{path}: the socket there belongs to uid {peer.Uid}, not to supd's uid {euid}; refused");
     }
 
-    /// <summary>LIST: every pipe the holder holds, as FD messages up to END.</summary>
-    private static unsafe void List(int socket, string path, TimeSpan timeout, Dictionary<string, int> recovered)
+    /// <summary>LIST: every pipe the holder holds, as FD messages up to <c>END pid</c>; returns the holder's pid.</summary>
+    private static unsafe int List(int socket, string path, TimeSpan timeout, Dictionary<string, int> recovered)
     {
         var error = Libc.SendWithFd(socket, Encoding.ASCII.GetBytes(FdHolderProtocol.List), -1);
         if (error != 0) throw new PipeKeeperException($"cannot ask the fd holder at {path} for its pipes: {new Errno(error).Message}");
@@ -286,7 +291,10 @@ public sealed class FdHolderClient : QueuedPipeKeeper
                 if (length == -Errno.EAGAIN || length == -Errno.EINTR) continue;
                 if (length <= 0) throw new PipeKeeperException($"the fd holder at {path} closed the connection during LIST");
                 var text = Encoding.UTF8.GetString(buffer, 0, Math.Min(length, Limits.MaxHolderMessageBytes));
-                if (text == FdHolderProtocol.End) return;
+                if (text.StartsWith(FdHolderProtocol.End + " ", StringComparison.Ordinal))
+                    return int.TryParse(text.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 1
+                        ? pid
+                        : throw new PipeKeeperException($"the fd holder at {path} answered LIST with {PipeKeeper.Quote(text)}");
                 var name = text.StartsWith(FdHolderProtocol.Fd + " ", StringComparison.Ordinal) ? text[3..] : null;
                 if (truncated || fds.Count != 1 || !PipeKeeper.IsValidName(name) || recovered.ContainsKey(name!))
                 {

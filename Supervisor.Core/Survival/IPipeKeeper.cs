@@ -10,6 +10,8 @@ namespace Supervisor.Core.Survival;
 /// <see cref="PipeKeeper.MaxPendingOperations"/>) and sent from a thread of the keeper's own; what cannot be queued
 /// or sent is counted in <see cref="Failures"/> and logged (the first, then every 100th). Names are the caller's,
 /// <c>[A-Za-z0-9._-]{1,64}</c> (<see cref="PipeKeeper.IsValidName"/>); any other is refused and counted.
+/// Dispose without Release is Detach: what was kept stays kept (a killed supd's keeps stay kept too: what was sent
+/// waits in the holder's socket or is in systemd's store already).
 /// </remarks>
 public interface IPipeKeeper : IDisposable
 {

@@ -23,7 +23,7 @@ public static class ListenFds
     /// <paramref name="ownPid"/> (the variables were meant for another process, inherited through supd).
     /// </summary>
     internal static Dictionary<string, int> Parse(string? listenPid, string? listenFds, string? listenFdNames,
-        int ownPid, int startFd, ILogger log)
+        int ownPid, int startFd, ILogger log, int max = Limits.MaxKeptPipes)
     {
         var result = new Dictionary<string, int>(StringComparer.Ordinal);
         if (!int.TryParse(listenPid, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid != ownPid) return result;
@@ -37,7 +37,7 @@ public static class ListenFds
             var name = i < names.Length ? names[i] : "unknown";
             if (!Libc.SetCloseOnExec(fd, true)) continue; // not open
             string? refused = null;
-            if (result.Count >= Limits.MaxKeptPipes) refused = $"more than {Limits.MaxKeptPipes} pipes passed";
+            if (result.Count >= max) refused = $"more than {max} pipes passed";
             else if (!PipeKeeper.IsValidName(name)) refused = "not a pipe name supd gives";
             else if (Libc.FileType(fd) != Libc.S_IFIFO) refused = "not a pipe";
             if (refused is not null)
@@ -56,7 +56,15 @@ public static class ListenFds
         return result;
     }
 
-    /// <summary>Reads and then unsets the three variables, so no job inherits them.</summary>
+    /// <summary>True for a <c>KEY=VALUE</c> entry of one of the three variables.</summary>
+    public static bool IsListenVariable(string entry) =>
+        entry.StartsWith(PidVariable + "=", StringComparison.Ordinal) || entry.StartsWith(CountVariable + "=", StringComparison.Ordinal) ||
+        entry.StartsWith(NamesVariable + "=", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Reads and then unsets the three variables, so no job inherits them. (Unset in .NET's copy: /proc/self/environ
+    /// keeps them, so <see cref="Handover.SelfExec.Environment"/> leaves them out of a re-exec's environment.)
+    /// </summary>
     internal static Dictionary<string, int> TakeFromEnvironment(ILogger log)
     {
         var result = Parse(Environment.GetEnvironmentVariable(PidVariable), Environment.GetEnvironmentVariable(CountVariable),

@@ -10,7 +10,8 @@ namespace Supervisor.Core.Survival;
 /// Forget sends <c>FDSTOREREMOVE=1</c> with the name. The next start of the unit gets the stored fds as
 /// <c>LISTEN_FDS</c> (<see cref="ListenFds"/>). FDPOLL=0 because systemd otherwise drops a stored fd at POLLHUP, and a
 /// pipe whose job has exited hangs up with its last output still unread. systemd keeps a second fd under a name it
-/// already holds, so a Keep of a name kept before removes the old one first (as systemd's own notify_push_fd does).
+/// already holds, so every Keep removes that name first (as systemd's own notify_push_fd does): an image after a
+/// re-exec does not know what the one before stored.
 /// systemd takes the messages only from the unit's main process (NotifyAccess=) and only while
 /// <c>FileDescriptorStoreMax=</c> has room; it says nothing back, so a refusal there is not seen here.
 /// </summary>
@@ -59,7 +60,8 @@ public sealed class SystemdFdStore : QueuedPipeKeeper
 
     protected override void SendKeep(string name, int fd)
     {
-        if (_kept.Contains(name)) Notify($"FDSTOREREMOVE=1\nFDNAME={name}", -1, $"replace {name}");
+        // Always: the name may be stored already without this image knowing it (kept before a re-exec).
+        if (!Notify($"FDSTOREREMOVE=1\nFDNAME={name}", -1, $"keep {name}")) return; // counted once
         if (Notify($"FDSTORE=1\nFDNAME={name}\nFDPOLL=0", fd, $"keep {name}")) _kept.Add(name);
     }
 

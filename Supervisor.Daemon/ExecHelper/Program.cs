@@ -8,7 +8,7 @@ if (args.Length > 0 && args[0] == FdHolder.Flag) return FdHolder.Run(args);
 // Started only by supd; anything else is refused.
 if (args.Length == 0 || args[0] != ExecHelper.Flag)
 {
-    Console.Error.WriteLine($"supd-exec: started by supd only ({ExecHelper.Flag} OPTIONS -- FILE ARGV...)");
+    Console.Error.WriteLine($"supd-exec: started by supd only ({ExecHelper.Flag} OPTIONS -- FILE ARGV..., or {FdHolder.Flag})");
     return 2;
 }
 return ExecHelper.Run(args);
