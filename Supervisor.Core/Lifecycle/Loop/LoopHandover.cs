@@ -67,7 +67,9 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
             {
                 if (!fds.TryGetValue(sink, out var fd)) return; // read to its end already
                 var (atLineStart, pending) = (sink.Inner as JobOutputWriter)?.LineState ?? (true, []);
-                handedPipes.Add(new HandedPipe(ProcessKind.Main.Name(), errorStream, fd, atLineStart, Convert.ToBase64String(pending)));
+                // Named as the keeper holds it, so the next image lets the keeper's copy go when the pipe ends.
+                handedPipes.Add(new HandedPipe(ProcessKind.Main.Name(), errorStream, fd, atLineStart, Convert.ToBase64String(pending),
+                    KeptPipeName.For(instance.Tag, instance.MainPid, errorStream)));
             }
             // A respawn delay or kill timeout whose end passed but is not handled yet ends at once in the new image.
             var left = instance.Deadline.At is { } at
