@@ -134,8 +134,12 @@ public abstract class QueuedPipeKeeper : IPipeKeeper
         var started = _sender.ThreadState != ThreadState.Unstarted;
         if (queued && started && !done.Wait(PipeKeeper.FlushTimeout)) PipeKeeperLog.FlushTimedOut(Log, Description, PipeKeeper.FlushTimeout.TotalSeconds);
         if (started) _sender.Join(PipeKeeper.FlushTimeout);
-        // What the sender did not take: its fds are ours to close.
-        while (_queue.TryTake(out var left)) if (left.Fd >= 0) Libc.Close(left.Fd);
+        // What the sender did not take (it was stuck past the timeout): never sent, so counted; its fds are ours to close.
+        while (_queue.TryTake(out var left))
+        {
+            if (left.Fd >= 0) Libc.Close(left.Fd);
+            if (left.Kind is Kind.Keep or Kind.Forget) Fail($"{left.Kind.ToString().ToLowerInvariant()} {left.Name}", "not sent before the keeper stopped");
+        }
         CloseResources();
         foreach (var fd in TakeRecovered().Values) Libc.Close(fd);
     }

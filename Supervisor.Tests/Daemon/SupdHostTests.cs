@@ -36,6 +36,8 @@ public class SupdHostTests
         {
             ["JobDirs:0"] = In("init"), ["Socket"] = In("run/supd.sock"), ["LogDir"] = In("log"), ["StateDir"] = In("state"),
             ["Supctl"] = In("no-supctl"),
+            // supd in the test host: no fd holder (its command would be the test host's), the keeper is FdHolderTests'.
+            ["PipeKeeper"] = "none",
         };
         foreach (var (key, value) in extra ?? []) settings[key] = value;
         // No supd.json of the user's is read (XDG_CONFIG_HOME is the temp dir), no systemd is notified.
@@ -53,7 +55,7 @@ public class SupdHostTests
         var order = app.Services.GetServices<IHostedService>().Select(s => s.GetType().Name).ToList();
         Assert.That(order, Is.EqualTo(new[]
         {
-            nameof(LogDirectoryCheck), nameof(SupdLogFileOpening), nameof(PersistedGoals), nameof(ControlSocketLifecycle),
+            nameof(LogDirectoryCheck), nameof(SupdLogFileOpening), nameof(PersistedGoals), nameof(ControlSocketLifecycle), nameof(SurvivalLifecycle),
             nameof(AccessPolicyAnnouncement), nameof(ContainmentLifecycle), nameof(ControlSignalHandlers), nameof(SupervisorRuntime),
             nameof(HttpListenerLifecycle), nameof(SystemdReadiness),
             "GenericWebHostService",

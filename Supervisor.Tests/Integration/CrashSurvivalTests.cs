@@ -33,9 +33,9 @@ public sealed class CrashSurvivalTests(BinaryFlavor flavor) : IntegrationFixture
         end script
         """;
 
-    // What a SIGKILL can cost a flooding job: the one chunk (64 KiB) supd had read and not yet written, in lines of
+    // What a SIGKILL can cost a flooding job: the one chunk (128 KiB, the pump's read) supd had read and not yet written, in lines of
     // at least "flood 1000\n".
-    private const int OneChunkOfFloodLines = 64 * 1024 / 11;
+    private const int OneChunkOfFloodLines = 128 * 1024 / 11;
 
     [Test]
     public async Task After_a_SIGKILL_the_jobs_run_on_and_the_next_supd_adopts_them_with_their_output()

@@ -29,7 +29,7 @@ public sealed class InstallScriptTests(BinaryFlavor flavor) : IntegrationFixture
                      "etc/systemd/system/supd.service", "opt/supd/share/doc/supd/README.md" })
             Assert.That(tree.Keys, Does.Contain(path));
         var unit = File.ReadAllText(Path.Combine(dest, "etc/systemd/system/supd.service"));
-        Assert.That(unit, Does.Contain("ExecStart=/opt/supd/bin/supd\n").And.Contain("Type=notify").And.Contain("KillMode=mixed"));
+        Assert.That(unit, Does.Contain("ExecStart=/opt/supd/bin/supd\n").And.Contain("Type=notify").And.Contain("KillMode=process").And.Contain("RestartKillSignal=SIGUSR2").And.Contain("FileDescriptorStoreMax="));
         Assert.That(File.GetUnixFileMode(Path.Combine(dest, "var/lib/supd")), Is.EqualTo((UnixFileMode)0b111_101_000));
 
         File.WriteAllText(Path.Combine(dest, "etc/supd/init/mine.conf"), "exec sleep 1\n");
