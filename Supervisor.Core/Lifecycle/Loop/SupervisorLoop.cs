@@ -190,7 +190,13 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
         // Queries (status, list…) change nothing, so they go before whatever was queued ahead of them: a
         // bring-up of 1000 jobs (a report and a cascade each) never holds up a `supctl status`.
         AnswerQueries();
-        if (input is QueryInput) return;
+        if (input is QueryInput)
+        {
+            // A query can be the last input of a burst whose saves were put off (inputs waiting): save now, or the
+            // goals and survivors of the burst's end would wait for the next change.
+            _goals.SaveIfDirty();
+            return;
+        }
         if (input is ContinueEventsInput) _continueQueued = false;
         else Dispatch(input);
         // After each message the event queue runs, as Upstart's event_poll does: to quiescence, or for one
