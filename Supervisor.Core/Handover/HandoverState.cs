@@ -53,6 +53,8 @@ public sealed record HandoverState
 /// <param name="MainStartTime">The main process's start time (/proc/PID/stat field 22), checked before it is adopted.</param>
 /// <param name="Cgroup">The cgroup of the instance's start (empty without one): kept by the new image, not cleared as a leftover.</param>
 /// <param name="DeadlineMs">What is left of the instance's deadline (a respawn delay, a start grace), or -1.</param>
+/// <param name="AdoptedAt">Set when the main process was adopted after a restart of supd: not supd's child, so the next
+/// image follows it as such (its end comes with an unknown status) and keeps the mark.</param>
 public sealed record HandedInstance(
     string Job,
     string Instance,
@@ -74,7 +76,8 @@ public sealed record HandedInstance(
     string Goal = "start",
     IReadOnlyList<HandedVariable>? StopVariables = null,
     IReadOnlyList<HandedVariable>? PendingStartVariables = null,
-    string DefinitionSource = "");
+    string DefinitionSource = "",
+    DateTimeOffset? AdoptedAt = null);
 
 public sealed record HandedVariable(string Key, string Value, bool Untrusted = false);
 

@@ -112,7 +112,7 @@ public sealed class CrashSurvivalTests(BinaryFlavor flavor) : IntegrationFixture
     }
 
     [Test]
-    public async Task An_adopted_process_that_ends_is_respawned_and_its_status_is_said_to_be_unknown()
+    public async Task An_adopted_process_that_ends_even_after_a_reexec_is_respawned_and_its_status_is_said_to_be_unknown()
     {
         await using var supd = new SupdHarness();
         var stay = Path.Combine(supd.Root, "stay");
@@ -129,6 +129,10 @@ public sealed class CrashSurvivalTests(BinaryFlavor flavor) : IntegrationFixture
 
         Assert.That(await supd.MainPidAsync("svc"), Is.EqualTo(svc));
         Assert.That((await supd.CtlAsync("show", "svc")).Stdout, Does.Contain("Respawns: 2"), "the respawn tally came back");
+        // A re-exec keeps it adopted: still not supd's child, still followed as such.
+        var reexec = await supd.CtlAsync("daemon-reexec");
+        Assert.That(reexec.ExitCode, Is.EqualTo(0), reexec.Stderr);
+        Assert.That((await supd.CtlAsync("status", "svc")).Stdout, Is.EqualTo($"svc start/running, process {svc} (adopted after supd restart)\n"));
         using var events = CtlWatcher.Start(supd, "events", "-f");
         // The follower is connected once it sees an event emitted after it started.
         await Eventually.GetAsync(async () =>

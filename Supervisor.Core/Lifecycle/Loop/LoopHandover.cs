@@ -90,7 +90,7 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
                 left, instance.StartedByBoot, handedPipes, loop.Processes.UnitGroup(instance.Tag) ?? "",
                 instance.Goal == JobGoal.Start ? "start" : "stop", Variables(instance.StopEnvironment),
                 instance.PendingStartVariables is { } pending ? Variables(pending) : null,
-                instance.Definition.SourceText));
+                instance.Definition.SourceText, instance.AdoptedAt));
         }
         return result;
     }
@@ -144,7 +144,7 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
                 left, instance.StartedByBoot, pipes, loop.Processes.UnitGroup(instance.Tag) ?? "",
                 instance.Goal == JobGoal.Start ? "start" : "stop", Variables(instance.StopEnvironment),
                 instance.PendingStartVariables is { } pending ? Variables(pending) : null,
-                DefinitionSource: ""));
+                DefinitionSource: "", AdoptedAt: instance.AdoptedAt));
         }
         return new HandoverState { BootId = bootId, Instances = result, TakenAt = System.Diagnostics.Stopwatch.GetTimestamp() };
     }
@@ -289,6 +289,19 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
                     instance.MainProcessGroup = handed.MainProcessGroup;
                     loop.Registry.Processes[handed.MainPid] = (instance, ProcessKind.Main);
                 }
+            }
+            else if (handed.MainPid > 1 && handed.AdoptedAt is { } adopted)
+            {
+                // Adopted after a restart before this re-exec: still not supd's child (same pid, same parent).
+                if (!(loop.Processes.StartTimeOf(handed.MainPid) == handed.MainStartTime && loop.Processes.AdoptForeign(handed.MainPid)))
+                {
+                    _earlyExits[handed.MainPid] = new ChildExit(handed.MainPid, ExitStatus.Unknown);
+                    problems.Add($"{name}: main process {handed.MainPid} ended during the exec; its exit status is unknown (it was adopted)");
+                }
+                instance.AdoptedAt = adopted;
+                instance.Pids[ProcessKind.Main] = handed.MainPid;
+                instance.MainProcessGroup = handed.MainProcessGroup;
+                loop.Registry.Processes[handed.MainPid] = (instance, ProcessKind.Main);
             }
             else if (handed.MainPid > 1)
             {

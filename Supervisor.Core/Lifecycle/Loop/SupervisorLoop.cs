@@ -122,7 +122,9 @@ public sealed partial class SupervisorLoop : IAsyncDisposable
             _handover.AwaitingAdoption = true;
             foreach (var instance in handover.Instances)
             {
-                if (instance.MainPid > 1 && _loop.Processes.StartTimeOf(instance.MainPid) == instance.MainStartTime && _loop.Processes.Adopt(instance.MainPid))
+                // Not an adopted one (not supd's child): Adopt follows it as foreign, when its instance is taken back.
+                if (instance.MainPid > 1 && instance.AdoptedAt is null && _loop.Processes.StartTimeOf(instance.MainPid) == instance.MainStartTime
+                    && _loop.Processes.Adopt(instance.MainPid))
                     _handover.Followed.Add(instance.MainPid);
             }
         }
