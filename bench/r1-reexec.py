@@ -4,30 +4,16 @@ sees it (asked until the new image answers) and as supd reports it, and that no 
 its log with numbered lines while supd re-executes REEXECS times (default 100): the lines lost or doubled over all of
 them (read back from the log, every number from the first to the last). Prints JSON lines. Not a test."""
 import argparse, json, os, re, shutil, statistics, subprocess, sys, tempfile, time
-
-def supd_dirs(root):
-    d = {k: os.path.join(root, k) for k in ("init", "log", "state")}
-    for p in d.values(): os.makedirs(p)
-    d["sock"] = os.path.join(root, "s.sock")
-    return d
-
-def start(a, d):
-    out = open(os.path.join(os.path.dirname(d["sock"]), "supd.out"), "w")
-    return subprocess.Popen([a.supd, "--job-dir", d["init"], "--socket", d["sock"], "--log-dir", d["log"], "--state-dir", d["state"]],
-                            stdout=out, stderr=subprocess.STDOUT)
-
-def ctl(a, d, *args):
-    return subprocess.run([a.supctl, "--socket", d["sock"], *args], capture_output=True, text=True)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import supd_bench
+from supd_bench import supd_dirs, start, ctl
 
 def pids(a, d):
     out = ctl(a, d, "list").stdout
     return dict(re.findall(r"^(\S+) start/running, process (\d+)", out, re.M))
 
 def wait_for(cond, what, limit=600):
-    t = time.time()
-    while not cond():
-        if time.time() - t > limit: sys.exit(f"r1: {what} did not happen")
-        time.sleep(0.2)
+    supd_bench.wait_for(cond, what, limit, step=0.2, name="r1")
 
 def reexec_time(a):
     root = tempfile.mkdtemp(prefix="supd-r1-"); d = supd_dirs(root)

@@ -6,30 +6,16 @@ job flooding its log with numbered lines while supd is SIGKILLed and started aga
 lines lost (a SIGKILL can cost the one chunk read and not yet written), doubled, or out of order. Uses the fd holder
 (no systemd here). Prints JSON lines. Not a test."""
 import argparse, json, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
-
-def supd_dirs(root):
-    d = {k: os.path.join(root, k) for k in ("init", "log", "state")}
-    for p in d.values(): os.makedirs(p)
-    d["sock"] = os.path.join(root, "s.sock")
-    return d
-
-def start(a, d):
-    out = open(os.path.join(os.path.dirname(d["sock"]), "supd.out"), "a")
-    return subprocess.Popen([a.supd, "--job-dir", d["init"], "--socket", d["sock"], "--log-dir", d["log"], "--state-dir", d["state"]],
-                            stdout=out, stderr=subprocess.STDOUT)
-
-def ctl(a, d, *args):
-    return subprocess.run([a.supctl, "--socket", d["sock"], *args], capture_output=True, text=True)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import supd_bench
+from supd_bench import supd_dirs, start, ctl
 
 def running(a, d):
     out = ctl(a, d, "list").stdout
     return {m[0]: (m[1], bool(m[2])) for m in re.findall(r"^(\S+) start/running, process (\d+)( \(adopted after supd restart\))?", out, re.M)}
 
 def wait_for(cond, what, limit=600):
-    t = time.time()
-    while not cond():
-        if time.time() - t > limit: sys.exit(f"r2: {what} did not happen")
-        time.sleep(0.05)
+    supd_bench.wait_for(cond, what, limit, step=0.05, name="r2")
 
 def goals_record(d, pids):
     try: text = open(os.path.join(d["state"], "goals.json")).read()

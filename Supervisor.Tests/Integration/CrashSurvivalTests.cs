@@ -14,24 +14,7 @@ namespace Supervisor.Tests.Integration;
 public sealed class CrashSurvivalTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     // A steady writer and a fast one (bursts of 500 lines): each line numbered, so a lost or doubled one shows.
-    private const string Counter = """
-        start on startup
-        script
-            n=0
-            while true; do n=$((n + 1)); echo "line $n"; sleep 0.02; done
-        end script
-        """;
-
-    private const string Flood = """
-        start on startup
-        script
-            n=0
-            while true; do
-                n=$((n + 1)); echo "flood $n"
-                [ $((n % 500)) -eq 0 ] && sleep 0.05
-            done
-        end script
-        """;
+    private const string Counter = NumberedLog.CounterJob, Flood = NumberedLog.FloodJob;
 
     // What a SIGKILL can cost a flooding job: the one chunk (128 KiB, the pump's read) supd had read and not yet written, in lines of
     // at least "flood 1000\n".
@@ -41,12 +24,7 @@ public sealed class CrashSurvivalTests(BinaryFlavor flavor) : IntegrationFixture
     public async Task After_a_SIGKILL_the_jobs_run_on_and_the_next_supd_adopts_them_with_their_output()
     {
         await using var supd = new SupdHarness();
-        supd.WriteJob("counter", Counter);
-        supd.WriteJob("flood", Flood);
-        await supd.StartAsync();
-        await supd.WaitForLogAsync("counter", "line 3\n");
-        var counter = await supd.MainPidAsync("counter");
-        var flood = await supd.MainPidAsync("flood");
+        var (counter, flood) = await StartCounterAndFloodAsync(supd);
         await SurvivorsRecordedAsync(supd, counter, flood);
 
         SupdHarness.Signal(supd.SupdPid, 9);
@@ -82,12 +60,7 @@ public sealed class CrashSurvivalTests(BinaryFlavor flavor) : IntegrationFixture
     public async Task SIGUSR2_leaves_every_job_running_for_the_next_supd_without_losing_a_line()
     {
         await using var supd = new SupdHarness();
-        supd.WriteJob("counter", Counter);
-        supd.WriteJob("flood", Flood);
-        await supd.StartAsync();
-        await supd.WaitForLogAsync("counter", "line 3\n");
-        var counter = await supd.MainPidAsync("counter");
-        var flood = await supd.MainPidAsync("flood");
+        var (counter, flood) = await StartCounterAndFloodAsync(supd);
 
         SupdHarness.Signal(supd.SupdPid, 12); // SIGUSR2: the unit's RestartKillSignal
         using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60))) await supd.SupdProcess!.WaitForExitAsync(cts.Token);
@@ -177,6 +150,16 @@ public sealed class CrashSurvivalTests(BinaryFlavor flavor) : IntegrationFixture
         Assert.That(supd.DaemonOutput, Does.Contain($"svc main process {svc} is gone; not adopted"));
         Assert.That(ProcessTable.IsAlive(svc), Is.True, "a process that is not the recorded one is never signalled");
         SupdHarness.Signal(svc, 9);
+    }
+
+    // The counter and the flood running and writing: their main pids.
+    private static async Task<(int Counter, int Flood)> StartCounterAndFloodAsync(SupdHarness supd)
+    {
+        supd.WriteJob("counter", Counter);
+        supd.WriteJob("flood", Flood);
+        await supd.StartAsync();
+        await supd.WaitForLogAsync("counter", "line 3\n");
+        return (await supd.MainPidAsync("counter"), await supd.MainPidAsync("flood"));
     }
 
     // goals.json records each instance that runs on, with its main pid, once the store has caught up.

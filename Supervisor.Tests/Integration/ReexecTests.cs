@@ -15,24 +15,7 @@ namespace Supervisor.Tests.Integration;
 public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
 {
     // A steady writer and a fast one (bursts of 500 lines): each line numbered, so a lost or doubled one shows.
-    private const string Counter = """
-        start on startup
-        script
-            n=0
-            while true; do n=$((n + 1)); echo "line $n"; sleep 0.01; done
-        end script
-        """;
-
-    private const string Flood = """
-        start on startup
-        script
-            n=0
-            while true; do
-                n=$((n + 1)); echo "flood $n"
-                [ $((n % 500)) -eq 0 ] && sleep 0.05
-            done
-        end script
-        """;
+    private const string Counter = NumberedLog.CounterJob, Flood = NumberedLog.FloodJob;
 
     [Test]
     public async Task Twenty_reexecs_keep_every_pid_and_every_line_once_and_status_answers_throughout()

@@ -9,6 +9,27 @@ namespace Supervisor.Tests.Support;
 /// </summary>
 public static class NumberedLog
 {
+    /// <summary>A steady writer of numbered lines (<c>line N</c>, 100 a second).</summary>
+    public const string CounterJob = """
+        start on startup
+        script
+            n=0
+            while true; do n=$((n + 1)); echo "line $n"; sleep 0.01; done
+        end script
+        """;
+
+    /// <summary>A fast writer of numbered lines (<c>flood N</c>, in bursts of 500).</summary>
+    public const string FloodJob = """
+        start on startup
+        script
+            n=0
+            while true; do
+                n=$((n + 1)); echo "flood $n"
+                [ $((n % 500)) -eq 0 ] && sleep 0.05
+            done
+        end script
+        """;
+
     /// <summary>The job's log with its rotated copies before it, oldest first.</summary>
     public static string Whole(SupdHarness supd, string job)
     {

@@ -78,19 +78,7 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
             var main = instance.MainPid;
             var startTime = main == 0 ? 0 : loop.Processes.StartTimeOf(main)
                 ?? throw new SupervisorException(SupervisorError.NotRunning, $"{instance.DisplayName}: the start time of its main process {main} cannot be read");
-            result.Add(new HandedInstance(
-                instance.Class.Name, instance.Name, instance.State.Name(),
-                main, main == 0 ? 0 : instance.MainProcessGroup,
-                startTime,
-                instance.MainStarted, instance.StateSince,
-                Variables(instance.StartVariables),
-                [.. instance.EnvFileValues.Select(v => new HandedVariable(v.Key, v.Value))],
-                instance.EnvFilesRead, instance.Tag,
-                new HandedRespawns(instance.Respawn.Count, instance.Respawn.WindowStart, instance.Respawn.WindowCount, instance.Respawn.BackoffAttempt),
-                left, instance.StartedByBoot, handedPipes, loop.Processes.UnitGroup(instance.Tag) ?? "",
-                instance.Goal == JobGoal.Start ? "start" : "stop", Variables(instance.StopEnvironment),
-                instance.PendingStartVariables is { } pending ? Variables(pending) : null,
-                instance.Definition.SourceText, instance.AdoptedAt));
+            result.Add(Hand(instance, instance.State.Name(), startTime, left, handedPipes, instance.Definition.SourceText));
         }
         return result;
     }
@@ -133,20 +121,29 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
             }
             var left = instance.Deadline.At is { } at ? at > now ? (long)(at - now).TotalMilliseconds : 0 : -1;
             if (state == "running") left = -1;
-            result.Add(new HandedInstance(
-                instance.Class.Name, instance.Name, state,
-                main, main == 0 ? 0 : instance.MainProcessGroup, started,
-                instance.MainStarted, instance.StateSince,
-                Variables(instance.StartVariables),
-                [.. instance.EnvFileValues.Select(v => new HandedVariable(v.Key, v.Value))],
-                instance.EnvFilesRead, instance.Tag,
-                new HandedRespawns(instance.Respawn.Count, instance.Respawn.WindowStart, instance.Respawn.WindowCount, instance.Respawn.BackoffAttempt),
-                left, instance.StartedByBoot, pipes, loop.Processes.UnitGroup(instance.Tag) ?? "",
-                instance.Goal == JobGoal.Start ? "start" : "stop", Variables(instance.StopEnvironment),
-                instance.PendingStartVariables is { } pending ? Variables(pending) : null,
-                DefinitionSource: "", AdoptedAt: instance.AdoptedAt));
+            result.Add(Hand(instance, state, started, left, pipes, definitionSource: ""));
         }
         return new HandoverState { BootId = bootId, Instances = result, TakenAt = System.Diagnostics.Stopwatch.GetTimestamp() };
+    }
+
+    // One instance as it goes over, in a re-exec's snapshot or in the survivors: what it runs with, its main process and
+    // where it stands.
+    private HandedInstance Hand(JobInstance instance, string state, ulong mainStartTime, long deadlineMs, IReadOnlyList<HandedPipe> pipes,
+        string definitionSource)
+    {
+        var main = instance.MainPid;
+        return new HandedInstance(
+            instance.Class.Name, instance.Name, state,
+            main, main == 0 ? 0 : instance.MainProcessGroup, mainStartTime,
+            instance.MainStarted, instance.StateSince,
+            Variables(instance.StartVariables),
+            [.. instance.EnvFileValues.Select(v => new HandedVariable(v.Key, v.Value))],
+            instance.EnvFilesRead, instance.Tag,
+            new HandedRespawns(instance.Respawn.Count, instance.Respawn.WindowStart, instance.Respawn.WindowCount, instance.Respawn.BackoffAttempt),
+            deadlineMs, instance.StartedByBoot, pipes, loop.Processes.UnitGroup(instance.Tag) ?? "",
+            instance.Goal == JobGoal.Start ? "start" : "stop", Variables(instance.StopEnvironment),
+            instance.PendingStartVariables is { } pending ? Variables(pending) : null,
+            definitionSource, instance.AdoptedAt);
     }
 
     private static IReadOnlyList<HandedVariable> Variables(EnvironmentList list) =>
