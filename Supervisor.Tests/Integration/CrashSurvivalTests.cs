@@ -31,9 +31,11 @@ public sealed class CrashSurvivalTests(BinaryFlavor flavor) : IntegrationFixture
         await supd.SupdProcess!.WaitForExitAsync();
         Assert.That(ProcessTable.IsAlive(counter) && ProcessTable.IsAlive(flood), Is.True, "the jobs outlive a SIGKILLed supd");
         var before = NumberedLog.Numbers(WholeLines(supd.ReadLog("counter")), "line ").Last();
-        // The counter goes on writing into its pipe while no supd runs (the holder keeps it open: no SIGPIPE).
-        await Task.Delay(TimeSpan.FromSeconds(1));
-        Assert.That(ProcessTable.IsAlive(counter), Is.True, "the counter writes on while no supd runs");
+        // The counter goes on writing into its pipe while no supd runs (the holder keeps it open: no SIGPIPE): some
+        // twenty lines' worth, counted by the kernel (/proc/PID/io), before the next supd starts.
+        var written = WrittenBytes(counter);
+        await Eventually.TrueAsync(() => WrittenBytes(counter) >= written + 200, "the counter to write on while no supd runs");
+        Assert.That(ProcessTable.IsAlive(counter), Is.True);
 
         await RestartAsync(supd);
 
@@ -175,6 +177,11 @@ public sealed class CrashSurvivalTests(BinaryFlavor flavor) : IntegrationFixture
         supd.StartSupdWith(["--job-dir", supd.JobDir, "--socket", supd.Socket, "--log-dir", supd.LogDir, "--state-dir", supd.StateDir], new Dictionary<string, string>());
         await supd.WaitForAnswerAsync();
     }
+
+    // Bytes the process has written so far (/proc/PID/io's wchar; root reads any process's).
+    private static long WrittenBytes(int pid) =>
+        long.Parse(File.ReadLines($"/proc/{pid}/io").First(l => l.StartsWith("wchar:", StringComparison.Ordinal))[6..].Trim(),
+            System.Globalization.CultureInfo.InvariantCulture);
 
     // The whole lines of a log (its last may still be cut while the job writes).
     private static string WholeLines(string log) => log[..(log.LastIndexOf('\n') + 1)];
