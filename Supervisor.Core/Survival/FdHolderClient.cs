@@ -14,8 +14,11 @@ internal sealed record FdHolderOptions
 
     public TimeSpan SweepInterval { get; init; } = FdHolder.DefaultSweepInterval;
 
-    /// <summary>How long the holder has to answer LIST at open.</summary>
-    public TimeSpan AnswerTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long the holder has to answer LIST at open: a native holder answers in milliseconds, supd itself in holder
+    /// mode (a JIT start) in 0.1-0.2 s, but either can take seconds on a machine whose cores are all busy.
+    /// </summary>
+    public TimeSpan AnswerTimeout { get; init; } = TimeSpan.FromSeconds(15);
 }
 
 /// <summary>

@@ -30,7 +30,7 @@ public static class PipeKeeper
     /// Opens the keeper for <paramref name="mode"/>. <paramref name="holderSocketPath"/> is where the fd holder listens
     /// (in a directory owned by supd's user). Never throws for what the system refuses: the answer is then a
     /// <see cref="NullPipeKeeper"/> whose description says why, and a warning is logged. Call it once at start-up,
-    /// never on the loop: it may start the holder and waits for its answer (at most 5 s).
+    /// never on the loop: it may start the holder and waits for its answer (at most 15 s).
     /// </summary>
     public static IPipeKeeper Open(PipeKeeperMode mode, string holderSocketPath, ILogger log) =>
         Open(mode, holderSocketPath, log, new FdHolderOptions());
