@@ -41,10 +41,7 @@ def reexec_time(a):
 
 def flood(a):
     root = tempfile.mkdtemp(prefix="supd-r1-"); d = supd_dirs(root)
-    # Numbered lines as fast as sh writes them, in bursts (about 4 MB/s here), so 100 re-execs fit in one log file.
-    open(os.path.join(d["init"], "flood.conf"), "w").write(
-        "start on startup\nlog rotate 1G 1\nscript\n  n=0\n  while true; do n=$((n + 1)); echo \"flood $n\";"
-        " [ $((n % 2000)) -eq 0 ] && sleep 0.02; done\nend script\n")
+    open(os.path.join(d["init"], "flood.conf"), "w").write(supd_bench.FLOOD_JOB)
     p = start(a, d)
     log = os.path.join(d["log"], "flood.log")
     try:
@@ -57,7 +54,7 @@ def flood(a):
         took = time.time() - t
         same = pids(a, d).get("flood") == pid
         ctl(a, d, "stop", "flood")
-        numbers = [int(l[6:]) for l in open(log, errors="replace").read().split("\n") if re.fullmatch(r"flood \d+", l)]
+        numbers = supd_bench.flood_numbers(log)
         first, last = numbers[0], numbers[-1]
         expected = last - first + 1
         print(json.dumps({"scenario": "R1b", "reexecs": a.reexecs, "seconds": round(took, 1), "lines": len(numbers),

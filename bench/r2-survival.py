@@ -52,9 +52,7 @@ def adoption(a, signum, scenario):
 
 def flood(a):
     root = tempfile.mkdtemp(prefix="supd-r2-"); d = supd_dirs(root)
-    open(os.path.join(d["init"], "flood.conf"), "w").write(
-        "start on startup\nlog rotate 1G 1\nscript\n  n=0\n  while true; do n=$((n + 1)); echo \"flood $n\";"
-        " [ $((n % 2000)) -eq 0 ] && sleep 0.02; done\nend script\n")
+    open(os.path.join(d["init"], "flood.conf"), "w").write(supd_bench.FLOOD_JOB)
     p = start(a, d)
     log = os.path.join(d["log"], "flood.log")
     try:
@@ -70,7 +68,7 @@ def flood(a):
         took = time.time() - t
         same = running(a, d)["flood"][0] == pid
         ctl(a, d, "stop", "flood")
-        numbers = [int(l[6:]) for l in open(log, errors="replace").read().split("\n") if re.fullmatch(r"flood \d+", l)]
+        numbers = supd_bench.flood_numbers(log)
         first, last = numbers[0], numbers[-1]
         gaps = [y - x - 1 for x, y in zip(numbers, numbers[1:]) if y > x + 1]
         print(json.dumps({"scenario": "R2c", "sigkills": a.kills, "seconds": round(took, 1), "lines": len(numbers),

@@ -55,4 +55,18 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Name, EntryPoint = "sigfillset")]
     internal static partial int SigFillSet(void* sigset);
+
+    /// <summary>
+    /// What every process supd starts gets: a session of its own (supd's process group and terminal signals never reach
+    /// it), no signal blocked and every signal at its default (supd's own mask and handlers are not its).
+    /// <paramref name="mask"/> and <paramref name="defaults"/> are the caller's <see cref="SigSetSize"/> buffers.
+    /// </summary>
+    internal static void SpawnAttrNewSessionCleanSignals(void* attr, void* mask, void* defaults)
+    {
+        SigEmptySet(mask);
+        SigFillSet(defaults);
+        SpawnAttrSetSigMask(attr, mask);
+        SpawnAttrSetSigDefault(attr, defaults);
+        SpawnAttrSetFlags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    }
 }

@@ -164,11 +164,7 @@ public sealed partial class NativeProcessControl : IProcessControl
         int rc, pid = 0;
         try
         {
-            Libc.SigEmptySet(mask);
-            Libc.SigFillSet(defaults);
-            Libc.SpawnAttrSetSigMask(attr, mask);
-            Libc.SpawnAttrSetSigDefault(attr, defaults);
-            Libc.SpawnAttrSetFlags(attr, Libc.POSIX_SPAWN_SETSID | Libc.POSIX_SPAWN_SETSIGMASK | Libc.POSIX_SPAWN_SETSIGDEF);
+            Libc.SpawnAttrNewSessionCleanSignals(attr, mask, defaults);
             Libc.FileActionsAddOpen(actions, 0, devNull.Pointer, Libc.O_RDONLY, 0);
             if (request.Output is not null)
             {

@@ -379,12 +379,8 @@ public sealed class FdHolderClient : QueuedPipeKeeper
         Libc.FileActionsInit(actions);
         try
         {
-            Libc.SigEmptySet(mask);
-            Libc.SigFillSet(defaults);
-            Libc.SpawnAttrSetSigMask(attr, mask);
-            Libc.SpawnAttrSetSigDefault(attr, defaults);
             // Its own session: supd's process group and terminal signals never reach it.
-            Libc.SpawnAttrSetFlags(attr, Libc.POSIX_SPAWN_SETSID | Libc.POSIX_SPAWN_SETSIGMASK | Libc.POSIX_SPAWN_SETSIGDEF);
+            Libc.SpawnAttrNewSessionCleanSignals(attr, mask, defaults);
             Libc.FileActionsAddOpen(actions, 0, devNull.Pointer, Libc.O_RDONLY, 0);
             Libc.FileActionsAddOpen(actions, 1, devNull.Pointer, Libc.O_WRONLY, 0);
             Libc.FileActionsAddOpen(actions, 2, devNull.Pointer, Libc.O_WRONLY, 0);

@@ -197,22 +197,16 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
             var ranUnder = afterRestart ? null : Language.JobDirectoryLoader.Reparse(handed.Job, handed.DefinitionSource);
             if (!loop.Registry.Jobs.TryGetValue(handed.Job, out var jobClass))
             {
-                if (afterRestart)
+                if (afterRestart || ranUnder is null)
                 {
-                    // Its job file went (or no longer parses) while no supd ran: nothing to supervise it by.
+                    // Nothing to supervise it by: after a restart, its job file went (or no longer parses) while no supd
+                    // ran; after a re-exec, the text it ran under does not parse again (never expected: the old image read it).
+                    var why = afterRestart ? "its job file is gone or rejected" : "its job definition could not be read again";
                     if (handed.MainProcessGroup > 1) loop.Processes.SignalGroup(handed.MainProcessGroup, Signals.SIGTERM);
                     foreach (var pipe in handed.Pipes.Where(p => p.Fd >= 0)) Interop.Libc.Close(pipe.Fd);
                     problems.Add(handed.MainProcessGroup > 1
-                        ? $"{name}: its job file is gone or rejected; its process group {handed.MainProcessGroup} was sent SIGTERM"
-                        : $"{name}: its job file is gone or rejected; forgotten");
-                    continue;
-                }
-                if (ranUnder is null)
-                {
-                    // Never expected (the old image read the same file): nothing to supervise it by.
-                    if (handed.MainProcessGroup > 1) loop.Processes.SignalGroup(handed.MainProcessGroup, Signals.SIGTERM);
-                    foreach (var pipe in handed.Pipes) Interop.Libc.Close(pipe.Fd);
-                    problems.Add($"{name}: its job definition could not be read again; its process group {handed.MainProcessGroup} was sent SIGTERM");
+                        ? $"{name}: {why}; its process group {handed.MainProcessGroup} was sent SIGTERM"
+                        : $"{name}: {why}; forgotten");
                     continue;
                 }
                 // Its file went, or no longer parses: as after a reload that rejected it, it keeps the definition it had.
@@ -255,7 +249,7 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
                     continue;
                 }
                 // After a crash the line state is the log's own: a file that ends mid-line goes on with the pipe's rest.
-                if (afterRestart) writer?.ResumeLine(!pipe.ErrorStream && writer.File.EndsMidLine() ? false : true, []);
+                if (afterRestart) writer?.ResumeLine(atLineStart: pipe.ErrorStream || !writer.File.EndsMidLine(), []);
                 else writer?.ResumeLine(pipe.AtLineStart, Convert.FromBase64String(pipe.Pending));
                 var keptAs = pipe.Name.Length > 0 ? pipe.Name : null;
                 if (sink is null || !attach(pipe.Fd, sink, $"{instance.DisplayName} {pipe.Process} process", keptAs))
@@ -266,56 +260,39 @@ internal sealed class LoopHandover(LoopContext loop, JobEnvironment environments
             }
             if (tail is not null) instance.Outputs[ProcessKind.Main] = tail;
 
-            if (handed.MainPid > 1 && afterRestart)
+            if (handed.MainPid > 1)
             {
-                // Not supd's child: re-parented to init (or the service manager) when the old supd died, so its end is
-                // seen through its pidfd and its status goes to its parent. Checked again here: the pid must still be
-                // the recorded process (its start time), or it is some other process now.
-                if (loop.Processes.StartTimeOf(handed.MainPid) == handed.MainStartTime && loop.Processes.AdoptForeign(handed.MainPid))
+                var pid = handed.MainPid;
+                if (afterRestart || handed.AdoptedAt is not null)
                 {
-                    instance.Pids[ProcessKind.Main] = handed.MainPid;
-                    instance.MainProcessGroup = handed.MainProcessGroup;
-                    instance.AdoptedAt = loop.Time.GetUtcNow();
-                    loop.Registry.Processes[handed.MainPid] = (instance, ProcessKind.Main);
+                    // Not supd's child: re-parented to init (or the service manager) when an earlier supd died, so its
+                    // end is seen through its pidfd and its status goes to its parent. Checked again here: the pid must
+                    // still be the recorded process (its start time), or it is some other process now.
+                    if (!(loop.Processes.StartTimeOf(pid) == handed.MainStartTime && loop.Processes.AdoptForeign(pid)))
+                    {
+                        _earlyExits[pid] = new ChildExit(pid, ExitStatus.Unknown);
+                        problems.Add($"{name}: main process {pid} ended before it could be adopted; its exit status is unknown");
+                    }
+                    // Marked when it was adopted; a re-exec keeps the mark.
+                    instance.AdoptedAt = afterRestart ? loop.Time.GetUtcNow() : handed.AdoptedAt;
                 }
                 else
                 {
-                    problems.Add($"{name}: main process {handed.MainPid} ended before it could be adopted; its exit status is unknown");
-                    _earlyExits[handed.MainPid] = new ChildExit(handed.MainPid, ExitStatus.Unknown);
-                    instance.Pids[ProcessKind.Main] = handed.MainPid;
-                    instance.MainProcessGroup = handed.MainProcessGroup;
-                    loop.Registry.Processes[handed.MainPid] = (instance, ProcessKind.Main);
+                    // Still supd's child (same pid), so it cannot have been reaped by anyone else and reused: one that
+                    // ended during the exec was a zombie with the recorded start time, and its exit (status intact) is
+                    // among the early exits, or comes from the reaper.
+                    // Followed before the reaper started: its exit comes (or came) through the reaper, status intact.
+                    var ended = _earlyExits.ContainsKey(pid) || Followed.Contains(pid);
+                    if (!ended && !(loop.Processes.StartTimeOf(pid) == handed.MainStartTime && loop.Processes.Adopt(pid)))
+                    {
+                        // Never expected (a child of ours cannot vanish unreaped): its end is recorded with its status lost.
+                        _earlyExits[pid] = new ChildExit(pid, ExitStatus.Exited(255));
+                        problems.Add($"{name}: main process {pid} is gone and its exit status with it");
+                    }
                 }
-            }
-            else if (handed.MainPid > 1 && handed.AdoptedAt is { } adopted)
-            {
-                // Adopted after a restart before this re-exec: still not supd's child (same pid, same parent).
-                if (!(loop.Processes.StartTimeOf(handed.MainPid) == handed.MainStartTime && loop.Processes.AdoptForeign(handed.MainPid)))
-                {
-                    _earlyExits[handed.MainPid] = new ChildExit(handed.MainPid, ExitStatus.Unknown);
-                    problems.Add($"{name}: main process {handed.MainPid} ended during the exec; its exit status is unknown (it was adopted)");
-                }
-                instance.AdoptedAt = adopted;
-                instance.Pids[ProcessKind.Main] = handed.MainPid;
+                instance.Pids[ProcessKind.Main] = pid;
                 instance.MainProcessGroup = handed.MainProcessGroup;
-                loop.Registry.Processes[handed.MainPid] = (instance, ProcessKind.Main);
-            }
-            else if (handed.MainPid > 1)
-            {
-                // Still supd's child (same pid), so it cannot have been reaped by anyone else and reused: one that
-                // ended during the exec was a zombie with the recorded start time, and its exit (status intact) is
-                // among the early exits, or comes from the reaper.
-                // Followed before the reaper started: its exit comes (or came) through the reaper, status intact.
-                var ended = _earlyExits.ContainsKey(handed.MainPid) || Followed.Contains(handed.MainPid);
-                if (!ended && !(loop.Processes.StartTimeOf(handed.MainPid) == handed.MainStartTime && loop.Processes.Adopt(handed.MainPid)))
-                {
-                    // Never expected (a child of ours cannot vanish unreaped): its end is recorded with its status lost.
-                    _earlyExits[handed.MainPid] = new ChildExit(handed.MainPid, ExitStatus.Exited(255));
-                    problems.Add($"{name}: main process {handed.MainPid} is gone and its exit status with it");
-                }
-                instance.Pids[ProcessKind.Main] = handed.MainPid;
-                instance.MainProcessGroup = handed.MainProcessGroup;
-                loop.Registry.Processes[handed.MainPid] = (instance, ProcessKind.Main);
+                loop.Registry.Processes[pid] = (instance, ProcessKind.Main);
             }
             if (instance.State == JobState.Running) health.Start(instance, newMainProcess: false);
             if (handed.DeadlineMs >= 0)

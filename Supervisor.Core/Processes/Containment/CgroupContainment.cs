@@ -140,18 +140,9 @@ public sealed partial class CgroupContainment : IJobContainment
 
     public string? GroupOf(int pid)
     {
-        if (_fallback is not null || Detected.Hierarchy is not { } hierarchy) return null;
-        try
-        {
-            var line = File.ReadLines($"/proc/{pid}/cgroup").FirstOrDefault(l => l.StartsWith("0::/", StringComparison.Ordinal));
-            if (line is null) return null;
-            var group = Path.Join(hierarchy, line[3..]);
-            return group.StartsWith(Root + "/", StringComparison.Ordinal) && Directory.Exists(group) ? group : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
+        if (_fallback is not null || Detected.Hierarchy is not { } hierarchy || CgroupFiles.UnifiedGroupOf(pid) is not { } relative) return null;
+        var group = Path.Join(hierarchy, relative);
+        return group.StartsWith(Root + "/", StringComparison.Ordinal) && Directory.Exists(group) ? group : null;
     }
 
     public string? Group(string key)

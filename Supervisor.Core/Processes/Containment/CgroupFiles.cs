@@ -6,6 +6,23 @@ namespace Supervisor.Core.Processes.Containment;
 /// <summary>The cgroup v2 core files supd uses: cgroup.procs, cgroup.events, cgroup.kill; a directory per group.</summary>
 internal static class CgroupFiles
 {
+    /// <summary>
+    /// The process's cgroup v2 group as /proc/PID/cgroup's unified line names it, relative to the hierarchy's root
+    /// (<c>/system.slice/supd.service/jobs/web.3</c>); null when it has none, or is gone.
+    /// </summary>
+    public static string? UnifiedGroupOf(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/cgroup").FirstOrDefault(l => l.StartsWith("0::/", StringComparison.Ordinal));
+            return line?[3..];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The pids in the group (cgroup.procs), at most <see cref="Limits.MaxPidsPerGroup"/>; empty when it is gone.</summary>
     public static List<int> Procs(string group)
     {

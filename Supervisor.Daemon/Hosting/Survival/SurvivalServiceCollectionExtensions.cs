@@ -185,18 +185,9 @@ public sealed partial class SurvivalLifecycle(
     }
 
     // /proc/PID/cgroup's unified line names the group relative to the hierarchy's root; the record has it absolute.
-    private static bool InCgroup(int pid, string cgroup)
-    {
-        try
-        {
-            var line = File.ReadLines($"/proc/{pid}/cgroup").FirstOrDefault(l => l.StartsWith("0::/", StringComparison.Ordinal));
-            return line is not null && line.Length > 4 && cgroup.EndsWith(line[3..], StringComparison.Ordinal);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
+    private static bool InCgroup(int pid, string cgroup) =>
+        Supervisor.Core.Processes.Containment.CgroupFiles.UnifiedGroupOf(pid) is { Length: > 1 } relative
+        && cgroup.EndsWith(relative, StringComparison.Ordinal);
 
     public override Task StopAsync(CancellationToken cancellationToken)
     {

@@ -78,6 +78,26 @@ public sealed class FdHolderTests(BinaryFlavor flavor) : IntegrationFixture(flav
         return Directory.Exists($"/proc/{pid}/task") && Directory.GetDirectories($"/proc/{pid}/task").Length <= 1;
     }
 
+    // A holder started by a keeper that then went away, and a raw connection to it (root may connect: the newest
+    // connection is the holder's client).
+    private (int Socket, int Holder) RawClientOfAHolder()
+    {
+        var client = Open();
+        var holder = client.HolderPid;
+        client.Dispose();
+        var (socket, error) = _fds.ConnectSeqpacket(_path);
+        Assert.That(error, Is.Zero);
+        return (socket, holder);
+    }
+
+    // The holder's next message on a raw connection.
+    private async Task<string> NextAnswerAsync(int socket, string what)
+    {
+        string? answer = null;
+        await Eventually.TrueAsync(() => (answer = _fds.Receive(socket)) is not null, what);
+        return answer!;
+    }
+
     private static unsafe ulong HardFileLimit()
     {
         Libc.RLimit limit;
@@ -274,21 +294,14 @@ public sealed class FdHolderTests(BinaryFlavor flavor) : IntegrationFixture(flav
     [Test]
     public async Task Oversized_and_malformed_messages_are_answered_err_and_change_nothing()
     {
-        var client = Open();
-        var holder = client.HolderPid;
-        client.Dispose();
-        // A raw client (root may connect): the newest connection is the holder's client.
-        var (socket, error) = _fds.ConnectSeqpacket(_path);
-        Assert.That(error, Is.Zero);
+        var (socket, holder) = RawClientOfAHolder();
         var (pipe, _) = _fds.Pipe();
         var (other, _) = _fds.SocketPair(Libc.SOCK_STREAM);
 
         async Task<string> Ask(string message, int fd = -1)
         {
             Assert.That(Libc.SendWithFd(socket, Encoding.ASCII.GetBytes(message), fd), Is.Zero);
-            string? answer = null;
-            await Eventually.TrueAsync(() => (answer = _fds.Receive(socket)) is not null, $"an answer to {message[..Math.Min(20, message.Length)]}");
-            return answer!;
+            return await NextAnswerAsync(socket, $"an answer to {message[..Math.Min(20, message.Length)]}");
         }
 
         Assert.That(await Ask("KEEP " + new string('a', 508), pipe), Is.EqualTo("ERR message longer than 512 bytes"));
@@ -304,9 +317,7 @@ public sealed class FdHolderTests(BinaryFlavor flavor) : IntegrationFixture(flav
         var name = new string('n', 64);
         Assert.That(Libc.SendWithFd(socket, Encoding.ASCII.GetBytes("KEEP " + name), pipe), Is.Zero);
         Assert.That(await Ask("LIST"), Is.EqualTo("FD " + name));
-        string? end = null;
-        await Eventually.TrueAsync(() => (end = _fds.Receive(socket)) is not null, "END after the FD");
-        Assert.That(end, Is.EqualTo($"END {holder}"));
+        Assert.That(await NextAnswerAsync(socket, "END after the FD"), Is.EqualTo($"END {holder}"));
         Assert.That(ProcessTable.IsAlive(holder), Is.True);
     }
 
@@ -315,11 +326,7 @@ public sealed class FdHolderTests(BinaryFlavor flavor) : IntegrationFixture(flav
     {
         var hard = HardFileLimit();
         if (hard < (ulong)Limits.MaxKeptPipes + 256) Assert.Ignore($"the hard fd limit ({hard}) is below {Limits.MaxKeptPipes} + 256");
-        var client = Open();
-        var holder = client.HolderPid;
-        client.Dispose();
-        var (socket, error) = _fds.ConnectSeqpacket(_path);
-        Assert.That(error, Is.Zero);
+        var (socket, holder) = RawClientOfAHolder();
         // One pipe sent under many names: the holder gets an fd of its own each time, the test needs only one.
         var (pipe, _) = _fds.Pipe();
         for (var i = 0; i <= Limits.MaxKeptPipes; i++)
@@ -327,16 +334,13 @@ public sealed class FdHolderTests(BinaryFlavor flavor) : IntegrationFixture(flav
             var sent = Libc.SendWithFd(socket, Encoding.ASCII.GetBytes($"KEEP p{i}"), pipe);
             Assert.That(sent, Is.Zero, $"KEEP p{i}: {new Errno(sent)}");
         }
-        string? answer = null;
-        await Eventually.TrueAsync(() => (answer = _fds.Receive(socket)) is not null, "the refusal of the pipe past the bound");
-        Assert.That(answer, Is.EqualTo($"ERR KEEP p{Limits.MaxKeptPipes}: {Limits.MaxKeptPipes} pipes held already"));
+        Assert.That(await NextAnswerAsync(socket, "the refusal of the pipe past the bound"), Is.EqualTo($"ERR KEEP p{Limits.MaxKeptPipes}: {Limits.MaxKeptPipes} pipes held already"));
         // A name held already is replaced, not refused, at the bound.
         Assert.That(Libc.SendWithFd(socket, "KEEP p0"u8, pipe), Is.Zero);
         Assert.That(Libc.SendWithFd(socket, "FORGET p1"u8, -1), Is.Zero);
         Assert.That(Libc.SendWithFd(socket, "KEEP again"u8, pipe), Is.Zero);
         Assert.That(Libc.SendWithFd(socket, "MARK"u8, -1), Is.Zero);
-        await Eventually.TrueAsync(() => (answer = _fds.Receive(socket)) is not null, "the answer to the marker");
-        Assert.That(answer, Is.EqualTo("ERR malformed message: \"MARK\""), "no refusal before it: one was forgotten");
+        Assert.That(await NextAnswerAsync(socket, "the answer to the marker"), Is.EqualTo("ERR malformed message: \"MARK\""), "no refusal before it: one was forgotten");
         Assert.That(Directory.GetFiles($"/proc/{holder}/fd"), Has.Length.GreaterThanOrEqualTo(Limits.MaxKeptPipes));
         Assert.That(ProcessTable.IsAlive(holder), Is.True);
     }
