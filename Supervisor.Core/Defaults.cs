@@ -66,6 +66,12 @@ public static class Defaults
         /// <summary>After an <c>expect fork|daemon</c> job's first process exits, how long its daemon may take to show up.</summary>
         public static readonly TimeSpan ExpectForkGrace = TimeSpan.FromSeconds(2);
 
+        /// <summary>
+        /// How long an <c>expect daemon</c> job's only candidate that leads its own session must stay the only one to be
+        /// taken for the daemon (it may be the middle of a double fork, slow to fork under load: 100 ms once was not enough).
+        /// </summary>
+        public static readonly TimeSpan ExpectDaemonSettle = TimeSpan.FromSeconds(1);
+
         /// <summary>How long a failure reply waits for the failed process's output to reach end of file.</summary>
         public static readonly TimeSpan FailureOutputGrace = TimeSpan.FromSeconds(1.5);
 

@@ -37,6 +37,9 @@ public sealed class SupervisorOptions
     /// <summary>After an <c>expect fork|daemon</c> job's first process exits, how long its daemon may take to show up.</summary>
     public TimeSpan ExpectForkGrace { get; set; } = Defaults.Supervision.ExpectForkGrace;
 
+    /// <summary>How long a session leader must stay an <c>expect daemon</c> job's only candidate to be taken for its daemon.</summary>
+    public TimeSpan ExpectDaemonSettle { get; set; } = Defaults.Supervision.ExpectDaemonSettle;
+
     /// <summary>How long a failure reply waits for the failed process's output to reach end of file (a child may hold it open).</summary>
     public TimeSpan FailureOutputGrace { get; set; } = Defaults.Supervision.FailureOutputGrace;
 

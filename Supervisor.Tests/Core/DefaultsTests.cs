@@ -57,6 +57,7 @@ public sealed class DefaultsTests
         Assert.That(options.ExpectTimeout, Is.EqualTo(Defaults.Supervision.ExpectTimeout));
         Assert.That(options.ExpectPollInterval, Is.EqualTo(Defaults.Supervision.ExpectPollInterval));
         Assert.That(options.ExpectForkGrace, Is.EqualTo(Defaults.Supervision.ExpectForkGrace));
+        Assert.That(options.ExpectDaemonSettle, Is.EqualTo(Defaults.Supervision.ExpectDaemonSettle));
         Assert.That(options.FailureOutputGrace, Is.EqualTo(Defaults.Supervision.FailureOutputGrace));
         Assert.That(options.CheckTimeout, Is.EqualTo(Defaults.Supervision.CheckTimeout));
 

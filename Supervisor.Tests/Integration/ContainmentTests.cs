@@ -152,8 +152,9 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
     {
         RequireCgroups();
         await using var supd = Harness(cgroups: true);
-        // `env -i`: the daemon carries no SUPD_TAG, so only its cgroup ties it to the job.
-        var daemon = supd.WriteScript("scrubbed", "setsid env -i /bin/sh -c 'sleep 100000 & exit 0' &\nexit 0\n");
+        // `env -i`: the daemon carries no SUPD_TAG, so only its cgroup ties it to the job. The middle process (a session
+        // leader) waits 0.3 s before it forks the daemon, as a loaded machine once made it: it is not taken for the daemon.
+        var daemon = supd.WriteScript("scrubbed", "setsid env -i /bin/sh -c 'sleep 0.3; sleep 100000 & exit 0' &\nexit 0\n");
         supd.WriteJob("scrubbed", $"expect daemon\nexec {daemon}\n");
         await supd.StartAsync();
 

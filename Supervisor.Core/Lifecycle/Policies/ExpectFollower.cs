@@ -18,9 +18,9 @@ internal sealed class ExpectWait
     /// <summary>When the first process exited 0 (fork/daemon); 0 until then.</summary>
     public long InitialExitAt { get; set; }
 
-    /// <summary>The single candidate seen last, and in how many polls in a row.</summary>
+    /// <summary>The single candidate seen last, and since when it has been the only one (timestamp).</summary>
     public int Candidate { get; set; }
-    public int CandidatePolls { get; set; }
+    public long CandidateSince { get; set; }
 }
 
 internal enum ExpectVerdict { Waiting, Satisfied, SuperviseAsIs, Failed }
@@ -37,8 +37,8 @@ internal readonly record struct ExpectResult(ExpectVerdict Verdict, int Pid = 0,
 /// - <c>expect fork</c> / <c>expect daemon</c>: once the first process has exited 0, its surviving descendant has been
 ///   re-parented to supd (a child subreaper). It is the live child of supd that carries the instance's SUPD_TAG (128
 ///   random bits per start), started no earlier than the main process, and that supd does not track yet; with exactly
-///   one such process (for daemon: one that is not a session leader, or the same one for several polls, since the
-///   intermediate child of a double fork is short-lived) supd adopts it through a pidfd, and it becomes the main process.
+///   one such process (for daemon: one that is not a session leader, or the same one for
+///   <see cref="SupervisorOptions.ExpectDaemonSettle"/>, since the intermediate child of a double fork is short-lived) supd adopts it through a pidfd, and it becomes the main process.
 /// A process that does not do what expect says never hangs the job (as it did in Upstart): after
 /// <see cref="SupervisorOptions.ExpectTimeout"/> it is supervised as it is and the mismatch is shown by status; a first
 /// process that exited without leaving a daemon fails the start. A stop request acts at once while in spawned.
@@ -46,9 +46,6 @@ internal readonly record struct ExpectResult(ExpectVerdict Verdict, int Pid = 0,
 /// </summary>
 internal sealed class ExpectFollower(IProcessControl processes, TimeProvider time, SupervisorOptions options)
 {
-    /// <summary>How many polls in a row a session leader must stay the only candidate to be taken for the daemon.</summary>
-    public const int StableDaemonPolls = 5;
-
     /// <param name="mainPid">The live main process (0 once the first process has exited).</param>
     /// <param name="tag">The start's SUPD_TAG; <paramref name="spawnedAfter"/>: boot-clock ticks before the main spawn.</param>
     public ExpectResult Poll(ExpectMode expect, ExpectWait wait, int mainPid, string tag, ulong spawnedAfter)
@@ -93,13 +90,13 @@ internal sealed class ExpectFollower(IProcessControl processes, TimeProvider tim
         }
 
         var candidate = candidates[0];
-        wait.CandidatePolls = candidate == wait.Candidate ? wait.CandidatePolls + 1 : 1;
+        if (candidate != wait.Candidate) wait.CandidateSince = time.GetTimestamp();
         wait.Candidate = candidate;
         if (processes.Inspect(candidate) is not { } info) return default;
         // A daemon lives in a session it does not lead (it forked after setsid); the middle child of a double fork
         // either leads its new session or, before setsid, is still in the first process's one.
         var settled = expect == ExpectMode.Fork || (info.Session != candidate && info.Session != wait.FirstSession)
-            || wait.CandidatePolls >= StableDaemonPolls;
+            || time.GetElapsedTime(wait.CandidateSince) >= options.ExpectDaemonSettle;
         if (!settled || !processes.Adopt(candidate)) return default;
         return new ExpectResult(ExpectVerdict.Satisfied, candidate, info.ProcessGroup);
     }
