@@ -41,12 +41,18 @@ public sealed class Event
     /// <summary>Callbacks run on the loop when the event finishes (emit waiters, the job blocked on starting/stopping).</summary>
     internal List<Action<Event>> OnFinished { get; } = [];
 
-    internal void Block() => _blockers++;
+    /// <summary>The queue that handles it, told when its blockers reach or leave 0 (set while it is Handling).</summary>
+    internal EventQueue? Queue { get; set; }
+
+    internal void Block()
+    {
+        if (_blockers++ == 0) Queue?.Blocked(this);
+    }
 
     internal void Unblock()
     {
         if (_blockers == 0) throw new InvalidOperationException($"Event {Name} unblocked more often than blocked");
-        _blockers--;
+        if (--_blockers == 0) Queue?.Unblocked(this);
     }
 
     /// <summary>"runlevel RUNLEVEL=2 PREVLEVEL=N".</summary>

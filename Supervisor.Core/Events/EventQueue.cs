@@ -13,12 +13,19 @@ namespace Supervisor.Core.Events;
 internal sealed class EventQueue(Action<Event> emitted)
 {
     private readonly Queue<Event> _pending = new();
-    private List<Event> _handling = [];
-    private List<Event> _stillBlocked = [];
+    // Handling events nothing blocks now, by id (emission order): a finishing pass takes them from here instead of
+    // walking every handling event, so ten thousand held events cost nothing per poll (they once made each poll walk
+    // all of them: quadratic on the loop). Events tell the queue when their blockers reach or leave 0 (Event.Queue).
+    private readonly SortedSet<Event> _ready = new(Comparer<Event>.Create(static (a, b) => a.Id.CompareTo(b.Id)));
+    private int _handling;
     private long _nextId;
 
+    // The finishing pass under way: the id it finished last (-1 when none is under way). Like event_poll's walk of
+    // one list, a pass goes forward: an event unblocked behind it waits for the next pass.
+    private long _passCursor = -1;
+
     /// <summary>Emitted and not finished (bounded by <see cref="Limits.MaxEventsInFlight"/> for emits from outside).</summary>
-    public int InFlight => _pending.Count + _handling.Count;
+    public int InFlight => _pending.Count + _handling;
 
     /// <summary>Queues an event; <paramref name="emitted"/> (the log line and the notification) hears of it at once.</summary>
     public Event Emit(string name, EnvironmentList environment, bool boot = false)
@@ -40,61 +47,71 @@ internal sealed class EventQueue(Action<Event> emitted)
         {
             progress = false;
             // A pass cut short goes on first: those events were emitted before anything pending now.
-            if (_resumeFinishing)
+            if (_passCursor >= 0)
             {
-                _resumeFinishing = false;
                 progress |= FinishUnblocked(yieldNow);
-                if (_resumeFinishing) return true;
+                if (_passCursor >= 0) return true;
             }
             while (_pending.TryDequeue(out var e))
             {
                 e.Progress = EventProgress.Handling;
                 handle(e);
-                _handling.Add(e);
+                _handling++;
+                e.Queue = this;
+                if (e.Blockers == 0) _ready.Add(e);
                 progress = true;
                 if (yieldNow?.Invoke() == true) return true;
             }
             progress |= FinishUnblocked(yieldNow);
-            if (_resumeFinishing) return true;
+            if (_passCursor >= 0) return true;
         }
         while (progress);
         return false;
     }
 
-    // A finishing pass that stopped early (yieldNow): the next poll finishes the rest before handling anything new.
-    private bool _resumeFinishing;
+    /// <summary>A handling event's last blocker let go (<see cref="Event.Unblock"/>).</summary>
+    internal void Unblocked(Event e) => _ready.Add(e);
 
-    // One pass that keeps the order of the events still blocked (no removal from the middle of a list per event).
+    /// <summary>A handling event that nothing blocked is blocked again (<see cref="Event.Block"/>).</summary>
+    internal void Blocked(Event e) => _ready.Remove(e);
+
+    // One forward pass over the unblocked events, in emission order; leaves _passCursor set when yieldNow cut it short.
     private bool FinishUnblocked(Func<bool>? yieldNow)
     {
         var finished = false;
-        var handling = _handling;
-        _handling = _stillBlocked;
-        for (var i = 0; i < handling.Count; i++)
+        var cursor = Math.Max(_passCursor, 0);
+        _passCursor = -1;
+        while (NextReady(cursor) is { } e)
         {
-            var e = handling[i];
-            if (e.Blockers > 0)
-            {
-                _handling.Add(e);
-                continue;
-            }
+            _ready.Remove(e);
+            cursor = e.Id;
             Finish(e);
             finished = true;
-            if (i + 1 < handling.Count && yieldNow?.Invoke() == true)
+            if (NextReady(cursor) is not null && yieldNow?.Invoke() == true)
             {
-                for (var rest = i + 1; rest < handling.Count; rest++) _handling.Add(handling[rest]);
-                _resumeFinishing = true;
+                _passCursor = cursor;
                 break;
             }
         }
-        handling.Clear();
-        _stillBlocked = handling;
         return finished;
     }
+
+    // The first unblocked event after the pass's cursor: O(log n) (the ready set is ordered by id).
+    private Event? NextReady(long after)
+    {
+        if (_ready.Count == 0 || _ready.Max!.Id <= after) return null;
+        if (_ready.Min!.Id > after) return _ready.Min;
+        return _ready.GetViewBetween(Probe(after + 1), Probe(long.MaxValue)).Min;
+    }
+
+    private static Event Probe(long id) => new(id, "", ProbeEnvironment);
+    private static readonly EnvironmentList ProbeEnvironment = new();
 
     private void Finish(Event e)
     {
         e.Progress = EventProgress.Finished;
+        e.Queue = null;
+        _handling--;
         foreach (var callback in e.OnFinished) callback(e);
         e.OnFinished.Clear();
         if (e.Failed && !e.Name.EndsWith("/failed", StringComparison.Ordinal))

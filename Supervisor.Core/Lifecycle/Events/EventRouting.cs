@@ -32,6 +32,7 @@ internal sealed class EventRouting(LoopContext loop, JobEnvironment environments
     // can remove an instance from its class); the few that are satisfied act after.
     private void OfferStop(JobClass jobClass, Event e)
     {
+        if (jobClass.InstancesWithStopOn == 0) return;
         List<JobInstance>? satisfied = null;
         foreach (var instance in jobClass.Instances.Values)
         {

@@ -312,6 +312,7 @@ internal sealed class InstanceLifecycle(
         ReleaseBlocking(instance);
         var jobClass = instance.Class;
         jobClass.Instances.Remove(instance.Name);
+        instance.LeaveClass();
         jobClass.LastExit = instance.LastExit;
         jobClass.LastFailure = instance.Failed ? instance.Failure?.Reason : null;
         jobClass.StoppedSince = instance.StateSince;

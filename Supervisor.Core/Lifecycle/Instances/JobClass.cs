@@ -31,6 +31,12 @@ internal sealed class JobClass
     }
     public Dictionary<string, JobInstance> Instances { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// How many instances have a <c>stop on</c> (kept by <see cref="JobInstance.StopOn"/>): every event is offered to
+    /// each one that has, and a job whose instances have none (10 000 of one job) is passed by without a walk.
+    /// </summary>
+    public int InstancesWithStopOn { get; set; }
+
     // What the last instance left behind, so status can tell "never started" from "failed a second ago".
     public ProcessExitRecord? LastExit { get; set; }
     public string? LastFailure { get; set; }

@@ -81,7 +81,25 @@ internal sealed class JobInstance
     /// <summary>Variables from <c>stop on</c> events or <c>stop JOB K=V</c>, for pre-stop and post-stop.</summary>
     public EnvironmentList StopEnvironment { get; set; } = new();
 
-    public EventMatcher? StopOn { get; private set; }
+    /// <summary>The instance's <c>stop on</c> matcher; its class counts the instances that have one (<see cref="JobClass.InstancesWithStopOn"/>).</summary>
+    public EventMatcher? StopOn
+    {
+        get => _stopOn;
+        private set
+        {
+            if (!_leftClass && (_stopOn is null) != (value is null)) Class.InstancesWithStopOn += value is null ? -1 : 1;
+            _stopOn = value;
+        }
+    }
+    private EventMatcher? _stopOn;
+    private bool _leftClass;
+
+    /// <summary>The instance is gone from its class's instances (it stopped): no longer counted there.</summary>
+    public void LeaveClass()
+    {
+        if (!_leftClass && _stopOn is not null) Class.InstancesWithStopOn--;
+        _leftClass = true;
+    }
 
     /// <summary>Live process ids by kind; absent when not running.</summary>
     public Dictionary<ProcessKind, int> Pids { get; } = [];

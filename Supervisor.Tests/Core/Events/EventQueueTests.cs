@@ -94,4 +94,68 @@ public sealed class EventQueueTests
         Assert.That(finished, Is.EqualTo(new[] { "e1", "e3" }), "in emission order, whatever the order of release");
         Assert.That(queue.InFlight, Is.EqualTo(3));
     }
+
+    [Test]
+    public void A_finishing_pass_goes_forward_an_event_released_behind_it_waits_for_the_next_after_new_events_are_handled()
+    {
+        // As event_poll walks its one list: e2's callback releases e0 (behind the pass) and e3 (ahead of it), and emits
+        // "new". e3 finishes in the same pass; "new" is handled before the next pass finishes e0.
+        var queue = Queue();
+        var events = Enumerable.Range(0, 4).Select(i => queue.Emit($"e{i}", new EnvironmentList())).ToList();
+        queue.Poll(e => e.Block());
+        var order = new List<string>();
+        foreach (var e in events) e.OnFinished.Add(x => order.Add("finished " + x.Name));
+        events[2].OnFinished.Add(_ =>
+        {
+            events[0].Unblock();
+            events[3].Unblock();
+            queue.Emit("new", new EnvironmentList()).Block();
+        });
+
+        events[2].Unblock();
+        queue.Poll(e => order.Add("handled " + e.Name));
+        Assert.That(order, Is.EqualTo(new[] { "finished e2", "finished e3", "handled new", "finished e0" }));
+        Assert.That(queue.InFlight, Is.EqualTo(2), "e1 and new, still held");
+    }
+
+    [Test]
+    public void An_event_released_during_a_pass_is_finished_in_order_and_one_blocked_again_is_not()
+    {
+        var queue = Queue();
+        var events = Enumerable.Range(0, 4).Select(i => queue.Emit($"e{i}", new EnvironmentList())).ToList();
+        queue.Poll(e => e.Block());
+        var finished = new List<string>();
+        foreach (var e in events) e.OnFinished.Add(x => finished.Add(x.Name));
+        events[1].OnFinished.Add(_ =>
+        {
+            events[0].Unblock(); // behind the pass: waits for the next one (in the same poll, nothing pending between)
+            events[3].Unblock(); // ahead of it: this pass
+        });
+
+        events[1].Unblock();
+        events[2].Unblock();
+        events[2].Block(); // released and taken again before the poll: not finished
+        queue.Poll(_ => { });
+        Assert.That(finished, Is.EqualTo(new[] { "e1", "e3", "e0" }));
+        Assert.That(events[2].Progress, Is.EqualTo(EventProgress.Handling));
+        Assert.That(queue.InFlight, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void A_pass_cut_short_by_its_slice_goes_on_where_it_stopped_before_pending_events()
+    {
+        var queue = Queue();
+        var events = Enumerable.Range(0, 3).Select(i => queue.Emit($"e{i}", new EnvironmentList())).ToList();
+        queue.Poll(e => e.Block());
+        var order = new List<string>();
+        foreach (var e in events) e.OnFinished.Add(x => order.Add("finished " + x.Name));
+        foreach (var e in events) e.Unblock();
+
+        Assert.That(queue.Poll(_ => { }, yieldNow: () => true), Is.True, "cut after the first event");
+        Assert.That(order, Is.EqualTo(new[] { "finished e0" }));
+        queue.Emit("later", new EnvironmentList());
+        while (queue.Poll(e => order.Add("handled " + e.Name), yieldNow: () => true)) { }
+        Assert.That(order, Is.EqualTo(new[] { "finished e0", "finished e1", "finished e2", "handled later" }));
+        Assert.That(queue.InFlight, Is.Zero);
+    }
 }
