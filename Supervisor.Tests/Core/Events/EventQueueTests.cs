@@ -17,6 +17,16 @@ public sealed class EventQueueTests
 
     private EventQueue Queue() => new(e => _emitted.Add(e.ToString()));
 
+    // Events e0…e(n-1) emitted, handled and each held by one blocker; each adds "finished eN" (or its name alone, with
+    // prefix "") to the list as it finishes.
+    private static List<Event> Held(EventQueue queue, int n, List<string> finished, string prefix = "finished ")
+    {
+        var events = Enumerable.Range(0, n).Select(i => queue.Emit($"e{i}", new EnvironmentList())).ToList();
+        queue.Poll(e => e.Block());
+        foreach (var e in events) e.OnFinished.Add(x => finished.Add(prefix + x.Name));
+        return events;
+    }
+
     [Test]
     public void Events_are_handled_in_the_order_emitted_and_finish_when_nothing_blocks_them()
     {
@@ -83,10 +93,8 @@ public sealed class EventQueueTests
     public void Many_held_events_keep_their_order_as_they_are_released_out_of_order()
     {
         var queue = Queue();
-        var events = Enumerable.Range(0, 5).Select(i => queue.Emit($"e{i}", new EnvironmentList())).ToList();
-        queue.Poll(e => e.Block());
         var finished = new List<string>();
-        foreach (var e in events) e.OnFinished.Add(x => finished.Add(x.Name));
+        var events = Held(queue, 5, finished, prefix: "");
 
         events[3].Unblock();
         events[1].Unblock();
@@ -101,10 +109,8 @@ public sealed class EventQueueTests
         // As event_poll walks its one list: e2's callback releases e0 (behind the pass) and e3 (ahead of it), and emits
         // "new". e3 finishes in the same pass; "new" is handled before the next pass finishes e0.
         var queue = Queue();
-        var events = Enumerable.Range(0, 4).Select(i => queue.Emit($"e{i}", new EnvironmentList())).ToList();
-        queue.Poll(e => e.Block());
         var order = new List<string>();
-        foreach (var e in events) e.OnFinished.Add(x => order.Add("finished " + x.Name));
+        var events = Held(queue, 4, order);
         events[2].OnFinished.Add(_ =>
         {
             events[0].Unblock();
@@ -122,10 +128,8 @@ public sealed class EventQueueTests
     public void An_event_released_during_a_pass_is_finished_in_order_and_one_blocked_again_is_not()
     {
         var queue = Queue();
-        var events = Enumerable.Range(0, 4).Select(i => queue.Emit($"e{i}", new EnvironmentList())).ToList();
-        queue.Poll(e => e.Block());
         var finished = new List<string>();
-        foreach (var e in events) e.OnFinished.Add(x => finished.Add(x.Name));
+        var events = Held(queue, 4, finished, prefix: "");
         events[1].OnFinished.Add(_ =>
         {
             events[0].Unblock(); // behind the pass: waits for the next one (in the same poll, nothing pending between)
@@ -145,10 +149,8 @@ public sealed class EventQueueTests
     public void A_pass_cut_short_by_its_slice_goes_on_where_it_stopped_before_pending_events()
     {
         var queue = Queue();
-        var events = Enumerable.Range(0, 3).Select(i => queue.Emit($"e{i}", new EnvironmentList())).ToList();
-        queue.Poll(e => e.Block());
         var order = new List<string>();
-        foreach (var e in events) e.OnFinished.Add(x => order.Add("finished " + x.Name));
+        var events = Held(queue, 3, order);
         foreach (var e in events) e.Unblock();
 
         Assert.That(queue.Poll(_ => { }, yieldNow: () => true), Is.True, "cut after the first event");
