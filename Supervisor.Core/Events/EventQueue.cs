@@ -101,11 +101,12 @@ internal sealed class EventQueue(Action<Event> emitted)
     {
         if (_ready.Count == 0 || _ready.Max!.Id <= after) return null;
         if (_ready.Min!.Id > after) return _ready.Min;
-        return _ready.GetViewBetween(Probe(after + 1), Probe(long.MaxValue)).Min;
+        return _ready.GetViewBetween(new Event(after + 1, "", ProbeEnvironment), LastProbe).Min;
     }
 
-    private static Event Probe(long id) => new(id, "", ProbeEnvironment);
+    // Bounds for a view of the ready set (compared by id only).
     private static readonly EnvironmentList ProbeEnvironment = new();
+    private static readonly Event LastProbe = new(long.MaxValue, "", ProbeEnvironment);
 
     private void Finish(Event e)
     {

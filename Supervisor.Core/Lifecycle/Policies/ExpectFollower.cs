@@ -38,7 +38,8 @@ internal readonly record struct ExpectResult(ExpectVerdict Verdict, int Pid = 0,
 ///   re-parented to supd (a child subreaper). It is the live child of supd that carries the instance's SUPD_TAG (128
 ///   random bits per start), started no earlier than the main process, and that supd does not track yet; with exactly
 ///   one such process (for daemon: one that is not a session leader, or the same one for
-///   <see cref="SupervisorOptions.ExpectDaemonSettle"/>, since the intermediate child of a double fork is short-lived) supd adopts it through a pidfd, and it becomes the main process.
+///   <see cref="SupervisorOptions.ExpectDaemonSettle"/>, since the intermediate child of a double fork is short-lived)
+///   supd adopts it through a pidfd, and it becomes the main process.
 /// A process that does not do what expect says never hangs the job (as it did in Upstart): after
 /// <see cref="SupervisorOptions.ExpectTimeout"/> it is supervised as it is and the mismatch is shown by status; a first
 /// process that exited without leaving a daemon fails the start. A stop request acts at once while in spawned.
