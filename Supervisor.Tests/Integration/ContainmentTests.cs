@@ -32,20 +32,9 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
     private static Task BothSleepsAsync(SupdHarness supd) => Eventually.TrueAsync(() =>
     {
         var pids = JobProcesses(supd);
-        return pids.Count == 2 && pids.All(pid => Comm(pid) == "sleep");
+        return pids.Count == 2 && pids.All(pid => ProcessTable.Comm(pid) == "sleep");
     }, "both sleeps to run");
 
-    private static string? Comm(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/comm").TrimEnd('\n');
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
 
     private static string? OwnCgroup(int pid)
     {
@@ -162,7 +151,7 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
 
         Assert.That(start.ExitCode, Is.EqualTo(0), start.ToString());
         var pid = SupdHarness.PidOf(start.Stdout);
-        Assert.That(File.ReadAllText($"/proc/{pid}/comm"), Is.EqualTo("sleep\n"), "the daemon, adopted as the main process");
+        await ProcessTable.WaitForProgramAsync(pid, "sleep", "the daemon, adopted as the main process");
         Assert.That(File.ReadAllText($"/proc/{pid}/environ"), Does.Not.Contain("SUPD_TAG"));
         Assert.That((await supd.CtlAsync("status", "scrubbed")).Stdout, Is.EqualTo($"scrubbed start/running, process {pid}\n"));
         Assert.That((await supd.CtlAsync("stop", "scrubbed")).Stdout, Is.EqualTo("scrubbed stop/waiting\n"));

@@ -30,7 +30,7 @@ public sealed class ExpectAndJobToolsTests(BinaryFlavor flavor) : IntegrationFix
         Assert.That(start.ExitCode, Is.EqualTo(0), start.ToString());
         var pid = SupdHarness.PidOf(start.Stdout);
         var stat = ProcessTable.Stat(pid)!.Value;
-        Assert.That(File.ReadAllText($"/proc/{pid}/comm"), Is.EqualTo("sleep\n"));
+        await ProcessTable.WaitForProgramAsync(pid, "sleep", "the followed daemon");
         Assert.That(stat.Session, Is.Not.EqualTo(pid), "the grandchild, not the session leader in the middle");
         Assert.That(stat.ParentPid, Is.EqualTo(supd.SupdPid));
 

@@ -52,7 +52,7 @@ public sealed class SeedExamplesTests(BinaryFlavor flavor) : IntegrationFixture(
 
         var status = await supd.WaitForStatusAsync("ssh", @"^ssh start/running, process \d+\n");
         var daemon = SupdHarness.PidOf(status.Stdout);
-        Assert.That(File.ReadAllText($"/proc/{daemon}/comm"), Is.EqualTo("sleep\n"), "the followed pid is the forked daemon, not the shell");
+        await ProcessTable.WaitForProgramAsync(daemon, "sleep", "the followed pid, the forked daemon (not the shell that forked it)");
         Assert.That(ProcessTable.Stat(daemon)!.Value.ParentPid, Is.EqualTo(supd.SupdPid), "adopted by supd, the subreaper");
 
         // Killed, it is respawned and followed again.
@@ -60,7 +60,7 @@ public sealed class SeedExamplesTests(BinaryFlavor flavor) : IntegrationFixture(
         // Running, not only a new pid: while it waits in spawned, the pid is the short-lived shell (gone at once when
         // the exec helper is native).
         var next = SupdHarness.PidOf((await supd.WaitForStatusAsync("ssh", $@"^ssh start/running, process (?!{daemon}\b)\d+\n")).Stdout);
-        Assert.That(File.ReadAllText($"/proc/{next}/comm"), Is.EqualTo("sleep\n"));
+        await ProcessTable.WaitForProgramAsync(next, "sleep", "the daemon followed after the respawn");
 
         var stop = await supd.CtlAsync("stop", "ssh");
         Assert.That(stop.Stdout, Is.EqualTo("ssh stop/waiting\n"));

@@ -15,6 +15,27 @@ public static class ProcessTable
     /// <summary>State, parent, group and session from /proc/PID/stat (supd's own reader); null when the process is gone.</summary>
     public static ProcessInfo? Stat(int pid) => ProcFs.Stat(pid);
 
+    /// <summary>The program the process runs (/proc/PID/comm, without its newline); null when it is gone.</summary>
+    public static string? Comm(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").TrimEnd('\n');
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Waits until the process runs <paramref name="program"/>. A daemon that an expect follows is adopted as soon as
+    /// its fork leaves it behind, and until its exec it is still the shell that forked it: on a busy machine the
+    /// status reply came first, and /proc said "sh" (a CI failure).
+    /// </summary>
+    public static Task WaitForProgramAsync(int pid, string program, string what) =>
+        Eventually.TrueAsync(() => Comm(pid) == program, $"{what} (pid {pid}) to run {program}");
+
     /// <summary>Every live process whose process group is <paramref name="pgid"/>.</summary>
     public static IReadOnlyList<int> InGroup(int pgid) =>
         AllPids().Where(pid => Stat(pid) is { } s && s.ProcessGroup == pgid && s.State != 'Z').ToList();
