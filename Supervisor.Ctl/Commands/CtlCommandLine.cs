@@ -37,7 +37,7 @@ internal sealed class CtlCommandLine
     public async Task<int> RunAsync(string[] args)
     {
         var parse = Root.Parse(args);
-        if (parse.Errors.Count == 0) return await parse.InvokeAsync().ConfigureAwait(false);
+        if (parse.Errors.Count == 0) return await parse.InvokeAsync(CtlStreams.Configuration()).ConfigureAwait(false);
         var output = Output.Console(json: false);
         if (VerbSuggestion.UnknownVerb(parse, Root) is { } unknownVerb) output.Error(unknownVerb);
         else

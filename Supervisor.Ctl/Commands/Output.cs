@@ -10,7 +10,7 @@ namespace Supervisor.Ctl.Commands;
 /// </summary>
 internal sealed class Output(TextWriter stdout, TextWriter stderr, bool json)
 {
-    public static Output Console(bool json) => new(System.Console.Out, System.Console.Error, json);
+    public static Output Console(bool json) => new(CtlStreams.Out, CtlStreams.Error, json);
 
     /// <summary>--json was given.</summary>
     public bool Json { get; } = json;
@@ -56,5 +56,5 @@ internal sealed class Output(TextWriter stdout, TextWriter stderr, bool json)
     public Task FlushAsync() => stdout.FlushAsync(CancellationToken.None);
 
     /// <summary>stdout as bytes, for a job's log as the job wrote it.</summary>
-    public static Stream RawStdout() => System.Console.OpenStandardOutput();
+    public static Stream RawStdout() => CtlStreams.OpenRawOut();
 }

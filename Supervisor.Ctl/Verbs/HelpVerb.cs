@@ -18,7 +18,7 @@ internal static class HelpVerb
                 CommandRunner.OutputFor(parse).Error(VerbSuggestion.Message(name, root.Subcommands.Where(c => !c.Hidden).Select(c => c.Name)));
                 return Task.FromResult(ExitCodes.For(Outcome.Usage));
             }
-            return root.Parse(name is null ? ["--help"] : [name, "--help"]).InvokeAsync(cancellationToken: ct);
+            return root.Parse(name is null ? ["--help"] : [name, "--help"]).InvokeAsync(CtlStreams.Configuration(), ct);
         });
         return command;
     }

@@ -1,3 +1,4 @@
+extern alias ctl;
 extern alias daemon;
 using System.Diagnostics;
 using System.Text;
@@ -183,7 +184,34 @@ public sealed partial class SupdHarness : IAsyncDisposable
         lock (_output) _output.AppendLine(line);
     }
 
-    public Task<CtlResult> CtlAsync(params string[] args) => RunCtlAsync(Binaries.Supctl, ["--socket", Socket, .. args]);
+    /// <summary>
+    /// <c>supctl --socket SOCKET ARGS</c>. In the native flavour, and with <c>SUPD_TEST_CTL=process</c>, the supctl
+    /// binary runs; in the JIT flavour supctl's own code runs in this process (its command line, its gRPC call over the
+    /// socket, its formatting), because a JIT supctl process costs ~0.3 s of CPU and the suite makes hundreds of
+    /// calls. What only a process shows (argv[0] links, its environment, signals, pipes) is tested through
+    /// <see cref="CtlProcessAsync"/>, and <c>.ci/run</c>'s native flavour runs every call as a process.
+    /// </summary>
+    public Task<CtlResult> CtlAsync(params string[] args) =>
+        Binaries.Current.IsNative || CtlAlwaysProcess ? CtlProcessAsync(args) : RunCtlInProcessAsync(["--socket", Socket, .. args]);
+
+    /// <summary><c>supctl --socket SOCKET ARGS</c> as a process of its own, in either flavour.</summary>
+    public Task<CtlResult> CtlProcessAsync(params string[] args) => RunCtlAsync(Binaries.Supctl, ["--socket", Socket, .. args]);
+
+    /// <summary><c>SUPD_TEST_CTL=process</c>: every supctl call of the JIT flavour is a process too.</summary>
+    public static bool CtlAlwaysProcess { get; } = Environment.GetEnvironmentVariable("SUPD_TEST_CTL") == "process";
+
+    private static async Task<CtlResult> RunCtlInProcessAsync(string[] args)
+    {
+        try
+        {
+            var (status, stdout, stderr) = await ctl::Supervisor.Ctl.Commands.CtlStreams.RunCapturedAsync(args).WaitAsync(TimeSpan.FromSeconds(60));
+            return new CtlResult(status, stdout, stderr);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"supctl {string.Join(' ', args)} (in-process) did not finish");
+        }
+    }
 
     public static async Task<CtlResult> RunCtlAsync(string program, IEnumerable<string> args, TimeSpan? timeout = null)
     {
