@@ -12,6 +12,7 @@ namespace Supervisor.Ctl.Commands;
 internal static class CtlStreams
 {
     private static readonly AsyncLocal<Captured?> Current = new();
+    private static readonly Lock Building = new();
 
     public static TextWriter Out => Current.Value?.Out ?? Console.Out;
 
@@ -36,7 +37,11 @@ internal static class CtlStreams
         Current.Value = captured;
         try
         {
-            var status = await new CtlCommandLine().RunAsync(args).ConfigureAwait(false);
+            CtlCommandLine line;
+            // The shared options (--socket, --json) are added to each new root; System.CommandLine's parent lists are
+            // not made for two trees being built at once.
+            lock (Building) line = new CtlCommandLine();
+            var status = await line.RunAsync(args).ConfigureAwait(false);
             return (status, Encoding.UTF8.GetString(captured.StdoutBytes.GetBuffer(), 0, (int)captured.StdoutBytes.Length), captured.Error.ToString());
         }
         finally

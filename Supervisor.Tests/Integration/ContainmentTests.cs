@@ -129,6 +129,8 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
 
         var main = SupdHarness.PidOf((await supd.CtlAsync("start", "placed")).Stdout);
         var group = OwnCgroup(main)!;
+        // start answers once main runs, not once its shell has written: a stop at once could kill it before.
+        await Eventually.TrueAsync(() => File.Exists(seen) && File.ReadAllLines(seen).Length == 2, "pre-start and main to report");
         await supd.CtlAsync("stop", "placed");
         await Eventually.TrueAsync(() => File.Exists(seen) && File.ReadAllLines(seen).Length == 3, "three processes to report");
 
@@ -172,7 +174,7 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
         await supd.CtlAsync("stop", "stubborn");
 
         await Eventually.TrueAsync(() => JobProcesses(supd).Count == 0, "the stray killed by cgroup.kill", TimeSpan.FromSeconds(30));
-        Assert.That(supd.DaemonOutput, Does.Contain("processes outlived the job; SIGTERM now, SIGKILL after 1s"));
+        await DaemonTrace.WaitForAsync(supd, "processes outlived the job; SIGTERM now, SIGKILL after 1s");
         await Eventually.TrueAsync(() => !Directory.EnumerateDirectories(supd.CgroupTree!).Any(), "the job's cgroup removed");
     }
 

@@ -55,7 +55,7 @@ public sealed class CrashSurvivalTests(BinaryFlavor flavor) : IntegrationFixture
         Assert.That((await supd.CtlAsync("stop", "counter")).Stdout, Is.EqualTo("counter stop/waiting\n"));
         Assert.That((await supd.CtlAsync("stop", "flood")).Stdout, Is.EqualTo("flood stop/waiting\n"));
         await Eventually.TrueAsync(() => !ProcessTable.IsAlive(counter) && !ProcessTable.IsAlive(flood), "the adopted jobs to end");
-        Assert.That(supd.DaemonOutput, Does.Contain($"counter main process ({counter}) ended (exit status unknown"));
+        await DaemonTrace.WaitForAsync(supd, $"counter main process ({counter}) ended (exit status unknown");
     }
 
     [Test]
@@ -121,7 +121,7 @@ public sealed class CrashSurvivalTests(BinaryFlavor flavor) : IntegrationFixture
 
         var respawned = await Eventually.GetAsync(() => supd.MainPidAsync("svc"), pid => pid != 0 && pid != svc, "svc respawned");
         Assert.That((await supd.CtlAsync("status", "svc")).Stdout, Is.EqualTo($"svc start/running, process {respawned}\n"), "a process supd started itself is not marked adopted");
-        Assert.That(supd.DaemonOutput, Does.Contain($"svc main process ({svc}) ended (exit status unknown: adopted after a restart of supd, not its child)"));
+        await DaemonTrace.WaitForAsync(supd, $"svc main process ({svc}) ended (exit status unknown: adopted after a restart of supd, not its child)");
         await Eventually.TrueAsync(() => events.Lines.Any(l => l.Contains("exited", StringComparison.Ordinal) && l.Contains("EXIT_UNKNOWN=yes", StringComparison.Ordinal)),
             $"the exited event to say the status is unknown; events: {string.Join(" | ", events.Lines)}");
         Assert.That((await supd.CtlAsync("show", "svc")).Stdout, Does.Contain("Respawns: 3"));

@@ -103,7 +103,7 @@ public sealed class FoundationTests(BinaryFlavor flavor) : IntegrationFixture(fl
         var next = await Eventually.GetAsync(() => supd.MainPidAsync("killed-ticker"), pid => pid != 0 && pid != first, "a new ticker pid");
         Assert.That(ProcessTable.IsAlive(next), Is.True);
         await supd.WaitForLogAsync("killed-ticker", $"tick {next}");
-        Assert.That(supd.DaemonOutput, Does.Contain("killed-ticker main process ended, respawning"));
+        await DaemonTrace.WaitForAsync(supd, "killed-ticker main process ended, respawning");
     }
 
     [Test]

@@ -201,7 +201,7 @@ public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor
             var reexec = await supd.CtlAsync("daemon-reexec");
             Assert.That(reexec.ExitCode, Is.EqualTo(1));
             Assert.That(reexec.Stderr, Does.Contain($"the re-exec failed: execve {program}: Permission denied; supd goes on as it was"));
-            Assert.That(supd.DaemonOutput, Does.Contain("The re-exec failed"));
+            await DaemonTrace.WaitForAsync(supd, "The re-exec failed");
             // The loop, the reaper and the pumps go on: the job is the same, its output still comes, a stop is reaped.
             Assert.That(SupdHarness.PidOf((await supd.CtlAsync("status", "counter")).Stdout), Is.EqualTo(pid));
             var last = NumberedLog.Numbers(supd.ReadLog("counter"), "line ").Last();

@@ -60,7 +60,7 @@ public sealed class ReloadConfigurationTests(BinaryFlavor flavor) : IntegrationF
         var again = await supd.CtlAsync("reload-configuration");
         Assert.That(again, Has.Property("ExitCode").EqualTo(0).And.Property("Stdout").EqualTo("changed: bad\n"));
         Assert.That((await supd.CtlAsync("reload-configuration")).Stdout, Is.EqualTo("no changes\n"));
-        Assert.That(supd.DaemonOutput, Does.Contain("Reloaded the job files (supctl reload-configuration): added fresh; changed edit; removed gone"));
+        await DaemonTrace.WaitForAsync(supd, "Reloaded the job files (supctl reload-configuration): added fresh; changed edit; removed gone");
     }
 
     [Test]
@@ -74,7 +74,7 @@ public sealed class ReloadConfigurationTests(BinaryFlavor flavor) : IntegrationF
         SupdHarness.Signal(supd.SupdPid, 1);
 
         await Eventually.GetAsync(() => supd.CtlAsync("status", "second"), r => r.ExitCode == 0, "the new job after SIGHUP");
-        Assert.That(supd.DaemonOutput, Does.Contain("Reloaded the job files (SIGHUP): added second; changed none; removed none"));
+        await DaemonTrace.WaitForAsync(supd, "Reloaded the job files (SIGHUP): added second; changed none; removed none");
         Assert.That((await supd.CtlAsync("start", "second")).Stdout, Does.StartWith("second start/running"));
         Assert.That(supd.SupdProcess!.HasExited, Is.False);
     }
@@ -120,7 +120,7 @@ public sealed class ReloadConfigurationTests(BinaryFlavor flavor) : IntegrationF
         SupdHarness.Signal(stubborn, 9);
 
         await Eventually.TrueAsync(() => supd.DaemonOutput.Contains("Reloaded the job files (SIGHUP)", StringComparison.Ordinal), "the reload asked for during start-up");
-        Assert.That(supd.DaemonOutput, Does.Contain("job log files (SIGUSR1)"));
+        await DaemonTrace.WaitForAsync(supd, "job log files (SIGUSR1)");
         Assert.That(second.HasExited, Is.False, supd.DaemonOutput);
         Assert.That((await supd.CtlAsync("list")).ExitCode, Is.EqualTo(0));
     }

@@ -23,7 +23,7 @@ public sealed class ReopenLogsTests(BinaryFlavor flavor) : IntegrationFixture(fl
 
         Assert.That(reopen, Has.Property("ExitCode").EqualTo(0).And.Property("Stdout").Empty);
         await Eventually.TrueAsync(() => File.Exists(supd.LogPath("counter")) && supd.ReadLog("counter").Contains('\n'), "a new counter.log");
-        Assert.That(supd.DaemonOutput, Does.Contain("Reopened 1 job log files (supctl reopen-logs)"));
+        await DaemonTrace.WaitForAsync(supd, "Reopened 1 job log files (supctl reopen-logs)");
         await AssertNoLineLostAcrossTheRotation(supd);
     }
 
@@ -39,7 +39,7 @@ public sealed class ReopenLogsTests(BinaryFlavor flavor) : IntegrationFixture(fl
         SupdHarness.Signal(supd.SupdPid, 10);
 
         await Eventually.TrueAsync(() => File.Exists(supd.LogPath("counter")) && supd.ReadLog("counter").Contains('\n'), "a new counter.log");
-        Assert.That(supd.DaemonOutput, Does.Contain("job log files (SIGUSR1)"));
+        await DaemonTrace.WaitForAsync(supd, "job log files (SIGUSR1)");
         Assert.That((await supd.CtlAsync("status", "counter")).Stdout, Does.StartWith("counter start/running"));
         await AssertNoLineLostAcrossTheRotation(supd);
     }
