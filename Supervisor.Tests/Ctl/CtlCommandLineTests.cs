@@ -100,4 +100,29 @@ public sealed class CtlCommandLineTests
     [TestCase(StatusCode.Unknown, "Refused")]
     public void Supds_status_codes_map_to_outcomes(StatusCode code, string outcome) =>
         Assert.That(ExitCodes.Of(code), Is.EqualTo(Enum.Parse<Outcome>(outcome)));
+
+    [Test]
+    public async Task Calls_made_in_process_at_once_each_get_their_own_output_and_status()
+    {
+        // The test suite's JIT flavour runs supctl this way, three fixtures at a time: no call may see another's lines.
+        var calls = Enumerable.Range(0, 40).Select(i => i % 2 == 0
+            ? CtlStreams.RunCapturedAsync(["help", "start"])
+            : CtlStreams.RunCapturedAsync(["strat", "web"])).ToArray();
+        var results = await Task.WhenAll(calls);
+
+        for (var i = 0; i < results.Length; i++)
+        {
+            var (status, stdout, stderr) = results[i];
+            if (i % 2 == 0)
+            {
+                Assert.That((status, stderr), Is.EqualTo((0, "")), $"call {i}");
+                Assert.That(stdout, Does.Contain("Start a job").And.Not.Contain("unknown verb"), $"call {i}");
+            }
+            else
+            {
+                Assert.That((status, stdout), Is.EqualTo((ExitCodes.For(Outcome.Usage), "")), $"call {i}");
+                Assert.That(stderr, Is.EqualTo("supctl: unknown verb 'strat' (did you mean 'start'?)\n"), $"call {i}");
+            }
+        }
+    }
 }
