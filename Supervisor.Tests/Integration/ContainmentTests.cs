@@ -223,8 +223,8 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
         await supd.StartAsync();
 
         await Eventually.TrueAsync(() => !left.Any(ProcessTable.IsAlive), "the leftover cgroup killed at start");
-        Assert.That(supd.DaemonOutput, Does.Contain("left by a previous supd with 1 processes; killed and removed"));
-        Assert.That(supd.DaemonOutput, Does.Contain($"stray main process {main} is gone; not adopted"));
+        await DaemonTrace.WaitForAsync(supd, "left by a previous supd with 1 processes; killed and removed");
+        await DaemonTrace.WaitForAsync(supd, $"stray main process {main} is gone; not adopted");
     }
 
     [TestCase(false)]
