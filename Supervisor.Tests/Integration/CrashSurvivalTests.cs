@@ -110,12 +110,7 @@ public sealed class CrashSurvivalTests(BinaryFlavor flavor) : IntegrationFixture
         Assert.That(reexec.ExitCode, Is.EqualTo(0), reexec.Stderr);
         Assert.That((await supd.CtlAsync("status", "svc")).Stdout, Is.EqualTo($"svc start/running, process {svc} (adopted after supd restart)\n"));
         using var events = CtlWatcher.Start(supd, "events", "-f");
-        // The follower is connected once it sees an event emitted after it started.
-        await Eventually.GetAsync(async () =>
-        {
-            await supd.CtlAsync("emit", "follower-ready");
-            return events.Lines.Any(l => l.Contains("follower-ready", StringComparison.Ordinal));
-        }, connected => connected, "the events follower to be connected");
+        await events.EmitUntilSeenAsync(supd, "follower-ready", "the events follower to be connected");
 
         SupdHarness.Signal(svc, 15);
 

@@ -85,12 +85,7 @@ public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor
         using var log = CtlWatcher.Start(supd, "log", "-f", "-n", "1", "counter");
         using var events = CtlWatcher.Start(supd, "events", "-f");
         await Eventually.TrueAsync(() => log.Lines.Any(l => l.StartsWith("line ", StringComparison.Ordinal)), "the log follower's first line");
-        // The events follower is connected once it sees an event emitted after it started.
-        await Eventually.GetAsync(async () =>
-        {
-            await supd.CtlAsync("emit", "follower-ready");
-            return events.Lines.Any(l => l.Contains("follower-ready", StringComparison.Ordinal));
-        }, connected => connected, "the events follower to be connected");
+        await events.EmitUntilSeenAsync(supd, "follower-ready", "the events follower to be connected");
 
         var reexec = await supd.CtlAsync("daemon-reexec");
         Assert.That(reexec.ExitCode, Is.EqualTo(0), reexec.Stderr);
@@ -101,11 +96,8 @@ public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor
             $"the log follower going on after the re-exec (past line {after + 5}); its stderr: {log.Errors}; its last lines: {string.Join(" | ", log.Lines.TakeLast(10))}",
             TimeSpan.FromSeconds(60));
         // An event emitted before the follower has reconnected is one of those not shown: emitted again until one is.
-        await Eventually.GetAsync(async () =>
-            {
-                Assert.That((await supd.CtlAsync("emit", "after-reexec")).ExitCode, Is.EqualTo(0));
-                return events.Lines.Any(l => l.Contains("after-reexec", StringComparison.Ordinal));
-            }, seen => seen, $"the events follower going on after the re-exec; its stderr: {events.Errors}", TimeSpan.FromSeconds(60));
+        await events.EmitUntilSeenAsync(supd, "after-reexec", $"the events follower going on after the re-exec; its stderr: {events.Errors}",
+            TimeSpan.FromSeconds(60));
         Assert.That(log.Errors, Does.Contain("supd was re-executed or restarted; following again"));
         Assert.That(events.Errors, Does.Contain("supd was re-executed or restarted; following again"));
         Assert.That(log.Process.HasExited, Is.False);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using NUnit.Framework;
 
 namespace Supervisor.Tests.Support;
 
@@ -40,6 +41,18 @@ public sealed class CtlWatcher : IDisposable
     {
         get { lock (_errors) return string.Concat(_errors.Select(l => l + "\n")); }
     }
+
+    /// <summary>
+    /// For an <c>events -f</c> follower: emits <paramref name="name"/> through supd until the follower prints it. A
+    /// follower shows only events emitted after it (re)connected, so one it prints proves it is subscribed.
+    /// </summary>
+    public Task EmitUntilSeenAsync(SupdHarness supd, string name, string what, TimeSpan? timeout = null) =>
+        Eventually.GetAsync(async () =>
+        {
+            var emit = await supd.CtlAsync("emit", name);
+            Assert.That(emit.ExitCode, Is.EqualTo(0), emit.ToString());
+            return Lines.Any(l => l.Contains(name, StringComparison.Ordinal));
+        }, seen => seen, what, timeout);
 
     public void Dispose()
     {

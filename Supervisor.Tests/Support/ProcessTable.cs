@@ -29,9 +29,9 @@ public static class ProcessTable
     }
 
     /// <summary>
-    /// Waits until the process runs <paramref name="program"/>. A daemon that an expect follows is adopted as soon as
-    /// its fork leaves it behind, and until its exec it is still the shell that forked it: on a busy machine the
-    /// status reply came first, and /proc said "sh" (a CI failure).
+    /// Waits until the process runs <paramref name="program"/>: a spawn returns before the exec, and a daemon that an
+    /// expect follows is adopted as soon as its fork leaves it behind, while it is still the shell that forked it (on
+    /// a busy machine the status reply came first, and /proc said "sh": a CI failure).
     /// </summary>
     public static Task WaitForProgramAsync(int pid, string program, string what) =>
         Eventually.TrueAsync(() => Comm(pid) == program, $"{what} (pid {pid}) to run {program}");

@@ -80,7 +80,7 @@ public sealed class ExecHelperTests(BinaryFlavor flavor) : IntegrationFixture(fl
         var pid = result.Pid;
         try
         {
-            await Eventually.TrueAsync(() => File.ReadAllText($"/proc/{pid}/comm") == "sleep\n", "the exec of sleep");
+            await ProcessTable.WaitForProgramAsync(pid, "sleep", "the exec of sleep");
             // execve sets the new name a moment before it closes close-on-exec fds (the helper's status pipe, fd 3):
             // wait for the set itself. A real leak never gets there and fails at the bound.
             await Eventually.TrueAsync(
@@ -176,7 +176,7 @@ public sealed class ExecHelperTests(BinaryFlavor flavor) : IntegrationFixture(fl
         Assert.That(result.Succeeded, Is.True, result.Error);
         try
         {
-            await Eventually.TrueAsync(() => File.ReadAllText($"/proc/{result.Pid}/comm") == "sleep\n", "the exec of sleep");
+            await ProcessTable.WaitForProgramAsync(result.Pid, "sleep", "the exec of sleep");
             var score = File.ReadAllText($"/proc/{result.Pid}/oom_score_adj").Trim();
             if (score == "-1000")
                 Assert.That(result.NotApplied, Is.Empty);

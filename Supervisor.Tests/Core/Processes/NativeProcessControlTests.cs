@@ -49,7 +49,7 @@ public sealed class NativeProcessControlTests
         try
         {
             // Exec'd and asleep: sleep's own start-up (the locale archive) may hold an fd for a moment after the exec.
-            await Eventually.TrueAsync(() => File.ReadAllText($"/proc/{pid}/comm") == "sleep\n" && ProcessTable.Stat(pid)?.State == 'S',
+            await Eventually.TrueAsync(() => ProcessTable.Comm(pid) == "sleep" && ProcessTable.Stat(pid)?.State == 'S',
                 "the exec of sleep, asleep");
             var fds = Directory.GetFiles($"/proc/{pid}/fd").Select(Path.GetFileName).Order().ToArray();
             Assert.That(fds, Is.EqualTo(new[] { "0", "1", "2" }));
