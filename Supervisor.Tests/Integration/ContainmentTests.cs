@@ -35,7 +35,6 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
         return pids.Count == 2 && pids.All(pid => ProcessTable.Comm(pid) == "sleep");
     }, "both sleeps to run");
 
-
     private static string? OwnCgroup(int pid)
     {
         try

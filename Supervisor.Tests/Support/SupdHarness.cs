@@ -8,8 +8,9 @@ namespace Supervisor.Tests.Support;
 
 /// <summary>
 /// A real supd on its own socket, job dir, log dir and state dir under a fresh temp directory, driven through the
-/// real supctl (its binary in the native flavour, its code in-process in the JIT one: <see cref="CtlAsync"/>). Every process it starts is owned and killed on disposal: every supd it started (not only the current
-/// one), and every job process (found by a unique marker in the job environment, so even escaped children go).
+/// real supctl (its binary in the native flavour, its code in-process in the JIT one: <see cref="CtlAsync"/>). Every
+/// process it starts is owned and killed on disposal: every supd it started (not only the current one), and every job
+/// process (found by a unique marker in the job environment, so even escaped children go).
 /// </summary>
 public sealed partial class SupdHarness : IAsyncDisposable
 {
