@@ -32,22 +32,15 @@ internal static class CtlStreams
     /// <summary>Runs supctl with <paramref name="args"/> in this process; its exit status, stdout and stderr (UTF-8).</summary>
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunCapturedAsync(string[] args)
     {
+        // Set inside this async method, the value is this call's alone: its caller's context comes back when it returns.
         var captured = new Captured();
-        var outer = Current.Value;
         Current.Value = captured;
-        try
-        {
-            CtlCommandLine line;
-            // The shared options (--socket, --json) are added to each new root; System.CommandLine's parent lists are
-            // not made for two trees being built at once.
-            lock (Building) line = new CtlCommandLine();
-            var status = await line.RunAsync(args).ConfigureAwait(false);
-            return (status, Encoding.UTF8.GetString(captured.StdoutBytes.GetBuffer(), 0, (int)captured.StdoutBytes.Length), captured.Error.ToString());
-        }
-        finally
-        {
-            Current.Value = outer;
-        }
+        CtlCommandLine line;
+        // The shared options (--socket, --json) are added to each new root; System.CommandLine's parent lists are not
+        // made for two trees being built at once.
+        lock (Building) line = new CtlCommandLine();
+        var status = await line.RunAsync(args).ConfigureAwait(false);
+        return (status, Encoding.UTF8.GetString(captured.StdoutBytes.GetBuffer(), 0, (int)captured.StdoutBytes.Length), captured.Error.ToString());
     }
 
     // stdout is bytes, as a pipe would be: text and raw writes keep their order.

@@ -109,6 +109,7 @@ public sealed class CtlCommandLineTests
             ? CtlStreams.RunCapturedAsync(["help", "start"])
             : CtlStreams.RunCapturedAsync(["strat", "web"])).ToArray();
         var results = await Task.WhenAll(calls);
+        Assert.That(CtlStreams.Out, Is.SameAs(Console.Out), "the caller writes to its own stdout again");
 
         for (var i = 0; i < results.Length; i++)
         {
