@@ -128,6 +128,19 @@ public static class Limits
     /// <summary>How long an exec helper has to report before it is killed and its spawn fails (<c>NativeProcessControl.ExecHelperTimeout</c>).</summary>
     public static readonly TimeSpan HelperReportTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Bytes of one fork-server request (the helper's words and the job's environment). A spawn that needs more goes
+    /// through an exec helper of its own, whose argv and environment only ARG_MAX bounds; this fits the default
+    /// socket buffer (wmem_default, 208 KiB), so a send never blocks.
+    /// </summary>
+    public const int MaxForkRequestBytes = 128 * 1024;
+
+    /// <summary>How long supd waits for the fork server to name a spawn's pid (it takes well under a millisecond) before it gives up on that server.</summary>
+    public static readonly TimeSpan ForkServerReplyTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>After a fork server failed, how long spawns go through exec helpers of their own before another server is started.</summary>
+    public static readonly TimeSpan ForkServerRetryDelay = TimeSpan.FromSeconds(10);
+
     #endregion
 
     #region Crash survival

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Supervisor.Core.Processes;
+using Supervisor.Core.Processes.Forking;
 using Supervisor.Core.Survival;
 using Supervisor.Daemon.Hosting;
 
@@ -9,6 +10,9 @@ if (args.Length > 0 && args[0] == FdHolder.Flag) return FdHolder.Run(args);
 // Helper mode first, before System.CommandLine or the host are touched: supd started by itself to apply a job's
 // limits, credentials and chroot and exec the job (ExecHelper). It must start fast and run nothing else.
 if (args.Length > 0 && args[0] == ExecHelper.Flag) return ExecHelper.Run(args);
+// The fork server (supd --fork-server, when supd-exec is not installed beside supd): the exec helper kept running,
+// cloning the jobs that need it (ForkServer). Like the helper, it touches nothing else of supd.
+if (args.Length > 0 && args[0] == ForkServer.Flag) return ForkServer.Run(args);
 // Asked by a supd about to re-execute into this binary: which handover formats it reads.
 if (args is [HandoverFlags.Formats])
 {

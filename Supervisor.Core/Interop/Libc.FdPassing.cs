@@ -137,24 +137,33 @@ internal static unsafe partial class Libc
 
     /// <inheritdoc cref="SendWithFd"/>
     internal static int SendWithFdTo(int socket, ReadOnlySpan<byte> payload, int fd, SockAddrUn* address, uint addressLength,
-        int flags = 0)
+        int flags = 0) =>
+        SendWithFds(socket, payload, fd >= 0 ? [fd] : [], address, addressLength, flags);
+
+    /// <summary>
+    /// Sends one message with <paramref name="fds"/> (at most <see cref="MaxFdsPerMessage"/>) in SCM_RIGHTS, to the
+    /// connected peer or to <paramref name="address"/>. Never raises SIGPIPE. Returns 0, or the errno.
+    /// </summary>
+    internal static int SendWithFds(int socket, ReadOnlySpan<byte> payload, ReadOnlySpan<int> fds, SockAddrUn* address = null,
+        uint addressLength = 0, int flags = 0)
     {
-        var space = CmsgSpace(sizeof(int));
+        if (fds.Length > MaxFdsPerMessage) return Errno.EINVAL;
+        var space = CmsgSpace(MaxFdsPerMessage * sizeof(int));
         byte* control = stackalloc byte[space];
         new Span<byte>(control, space).Clear();
         fixed (byte* data = payload)
         {
             var iov = new IoVec { Base = data, Length = (nuint)payload.Length };
             var message = new MsgHdr { Name = address, NameLength = addressLength, Iov = &iov, IovLength = 1 };
-            if (fd >= 0)
+            if (fds.Length > 0)
             {
                 var header = (CmsgHdr*)control;
-                header->Length = (nuint)CmsgLength(sizeof(int));
+                header->Length = (nuint)CmsgLength(fds.Length * sizeof(int));
                 header->Level = SOL_SOCKET;
                 header->Type = SCM_RIGHTS;
-                *(int*)(control + CmsgAlign(sizeof(CmsgHdr))) = fd;
+                fds.CopyTo(new Span<int>(control + CmsgAlign(sizeof(CmsgHdr)), fds.Length));
                 message.Control = control;
-                message.ControlLength = (nuint)space;
+                message.ControlLength = (nuint)CmsgSpace(fds.Length * sizeof(int));
             }
             while (true)
             {

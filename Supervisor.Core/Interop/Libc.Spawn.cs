@@ -56,6 +56,13 @@ internal static unsafe partial class Libc
     [LibraryImport(Name, EntryPoint = "sigfillset")]
     internal static partial int SigFillSet(void* sigset);
 
+    /// <summary>syscall(2) with up to four arguments (the exec helper's rt_sigaction: glibc's own refuses its signals 32 and 33).</summary>
+    [LibraryImport(Name, EntryPoint = "syscall", SetLastError = true)]
+    internal static partial long Syscall(long number, long a, long b, long c, long d);
+
+    [LibraryImport(Name, EntryPoint = "pthread_sigmask")]
+    internal static partial int PthreadSigMask(int how, void* set, void* old);
+
     /// <summary>
     /// What every process supd starts gets: a session of its own (supd's process group and terminal signals never reach
     /// it), no signal blocked and every signal at its default (supd's own mask and handlers are not its).

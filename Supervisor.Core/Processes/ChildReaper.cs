@@ -116,6 +116,40 @@ internal sealed partial class ChildReaper : IDisposable
         if (reportFd >= 0 && _reports.Timeout.TotalMilliseconds < IdleTickMs) Wake();
     }
 
+    /// <summary>
+    /// Under <see cref="Gate"/>, right after spawning one of supd's own helpers (the fork server): it is reaped as
+    /// ours, never taken for an orphan, and its exit is not reported (it is no job's).
+    /// </summary>
+    public void TrackInternalLocked(int pid)
+    {
+        TrackLocked(pid);
+        _discard.Add(pid);
+    }
+
+    /// <summary>
+    /// Ends one of supd's own helpers (<see cref="TrackInternalLocked"/>) and reaps it before returning: it is given
+    /// <paramref name="grace"/> to exit by itself (its socket was closed), then killed.
+    /// </summary>
+    public unsafe void EndInternal(int pid, TimeSpan grace)
+    {
+        lock (Gate)
+        {
+            if (!_pidfds.TryGetValue(pid, out var pidfd) || pidfd < 0) return;
+            var poll = new Libc.PollFd { Fd = pidfd, Events = Libc.POLLIN };
+            if (Libc.Poll(&poll, 1, (int)grace.TotalMilliseconds) <= 0)
+            {
+                SendViaPidfd(pidfd, Signals.SIGKILL);
+                Libc.Poll(&poll, 1, 1000);
+            }
+            Libc.SigInfo info = default;
+            if (Libc.WaitId(Libc.P_PIDFD, pidfd, &info, Libc.WEXITED | Libc.WNOHANG) == 0 && info.Pid != 0)
+            {
+                Forget(pid, pidfd);
+                _discard.Remove(pid);
+            }
+        }
+    }
+
     /// <summary>How long an exec helper has to report before it is killed and its spawn failed.</summary>
     public TimeSpan ReportTimeout
     {
@@ -207,7 +241,7 @@ internal sealed partial class ChildReaper : IDisposable
         lock (Gate) return SignalLocked(pid, signal);
     }
 
-    private bool SignalLocked(int pid, int signal)
+    internal bool SignalLocked(int pid, int signal)
     {
         if (!_pidfds.TryGetValue(pid, out var pidfd)) return false;
         return pidfd >= 0 ? SendViaPidfd(pidfd, signal) : Libc.Kill(pid, signal) == 0;

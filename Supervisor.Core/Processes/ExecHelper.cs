@@ -38,7 +38,7 @@ public static class ExecHelper
     /// Environment variables supd adds for the helper's runtime (the helper removes them before exec): where the
     /// runtime is, if supd was told, and no tiered PGO, which only slows a process that lives 40 ms.
     /// </summary>
-    private static IEnumerable<(string Name, string? Value)> RuntimeVariables()
+    internal static IEnumerable<(string Name, string? Value)> RuntimeVariables()
     {
         yield return ("DOTNET_ROOT", Environment.GetEnvironmentVariable("DOTNET_ROOT"));
         yield return ("DOTNET_TieredPGO", "0");
@@ -78,10 +78,14 @@ public static class ExecHelper
         settings.Umask != umask || settings.Nice is not null || settings.OomScore is not null ||
         settings.Limits.Count > 0 || settings.Chroot is not null || credentials.ChangesIds;
 
-    /// <summary>The helper's argv (after <paramref name="command"/>) and the variables to add to its environment.</summary>
+    /// <summary>
+    /// The helper's argv (after <paramref name="command"/>) and the variables to add to its environment. For the fork
+    /// server (<paramref name="forRuntime"/> false) no command and no runtime variables: it has its runtime already.
+    /// </summary>
     internal static (List<string> Argv, List<string> ExtraEnvironment) BuildCommand(
         IReadOnlyList<string> command, ProcessSettings settings, Credentials credentials, string workingDirectory,
-        string file, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, string? cgroup = null)
+        string file, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, string? cgroup = null,
+        bool forRuntime = true)
     {
         var argv = new List<string>(command) { Flag };
         if (cgroup is not null) argv.AddRange(["--cgroup", cgroup]);
@@ -97,7 +101,7 @@ public static class ExecHelper
         if (credentials.Uid is { } uid) argv.AddRange(["--uid", uid.ToString(CultureInfo.InvariantCulture)]);
 
         var extra = new List<string>();
-        foreach (var (name, value) in RuntimeVariables())
+        foreach (var (name, value) in forRuntime ? RuntimeVariables() : [])
         {
             if (value is null) continue;
             if (environment.Any(e => e.StartsWith(name + "=", StringComparison.Ordinal))) continue;
@@ -126,76 +130,62 @@ public static class ExecHelper
     public static unsafe int Run(string[] args)
     {
         Libc.Fcntl(StatusFd, Libc.F_SETFD, Libc.FD_CLOEXEC);
-        var strip = new List<string>();
-        var limits = new List<(string Name, int Resource, Libc.RLimit Limit)>();
-        string? umask = null, nice = null, oom = null, chroot = null, chdir = null, cgroup = null;
-        uint[]? groups = null;
-        uint? gid = null, uid = null;
-        var i = 1; // args[0] is the flag
-        for (; i < args.Length && args[i] != "--"; i++)
-        {
-            var option = args[i];
-            var value = i + 1 < args.Length ? args[++i] : "";
-            switch (option)
-            {
-                case "--limit":
-                    var parts = value.Split(':');
-                    if (parts.Length != 3 || !ResourceLimits.TryGetNumber(parts[0], out var resource))
-                        return Fail("limit", $"unknown resource limit: {value}");
-                    limits.Add((parts[0], resource, new Libc.RLimit { Current = ParseLimit(parts[1]), Maximum = ParseLimit(parts[2]) }));
-                    break;
-                case "--cgroup": cgroup = value; break;
-                case "--umask": umask = value; break;
-                case "--nice": nice = value; break;
-                case "--oom": oom = value; break;
-                case "--chroot": chroot = value; break;
-                case "--chdir": chdir = value; break;
-                case "--groups": groups = value.Split(',').Select(g => uint.Parse(g, CultureInfo.InvariantCulture)).ToArray(); break;
-                case "--gid": gid = uint.Parse(value, CultureInfo.InvariantCulture); break;
-                case "--uid": uid = uint.Parse(value, CultureInfo.InvariantCulture); break;
-                case "--strip-env": strip.Add(value + "="); break;
-                default: return Fail("", $"exec helper: unknown option {option}");
-            }
-        }
-        if (i + 2 > args.Length) return Fail("", "exec helper: no program given");
+        if (ExecHelperOptions.Parse(args, out var parseError) is not { } options)
+            return Fail(parseError.StartsWith("unknown resource", StringComparison.Ordinal) ? "limit" : "", parseError);
 
         // First of all, before the job's program exists: whatever it forks starts inside the instance's cgroup.
-        if (cgroup is not null && !Containment.CgroupFiles.Join(cgroup, 0, out var joinError))
+        if (options.Cgroup is { } cgroup && !Containment.CgroupFiles.Join(cgroup, 0, out var joinError))
             return Fail("cgroup", $"unable to join the job's cgroup {cgroup}: {joinError}");
 
         // Everything execve needs, prepared while the process can still allocate freely.
-        using var file = new NativeString(args[i + 1]);
-        using var argv = new NativeStringArray(args[(i + 2)..]);
-        var envp = Environ(strip);
+        using var file = new NativeString(options.File);
+        using var argv = new NativeStringArray(options.Arguments);
+        var envp = Environ(options.StripEnvironment);
         var execLine = Encoding.UTF8.GetBytes("exec\t\t\n");
-        var cannotRun = $"cannot run {args[i + 1]}: ";
+        var cannotRun = $"cannot run {options.File}: ";
 
-        if (umask is not null) Libc.Umask(Convert.ToUInt32(umask, 8));
-        if (nice is not null && Libc.SetPriority(Libc.PRIO_PROCESS, 0, int.Parse(nice, CultureInfo.InvariantCulture)) != 0)
+        if (options.Umask is { } umask) Libc.Umask(umask);
+        if (options.Nice is { } nice && Libc.SetPriority(Libc.PRIO_PROCESS, 0, nice) != 0)
             Warn($"nice {nice}", Errno.Last.Message);
-        if (oom is not null && !WriteOomScore(oom, out var oomError))
+        if (options.OomScore is { } oom && !WriteOomScore(oom, out var oomError))
             Warn($"oom score {oom}", oomError);
-        if (chroot is not null)
+        if (options.Chroot is { } chroot)
         {
             using var root = new NativeString(chroot);
             if (Libc.Chroot(root.Pointer) != 0)
                 return Fail("chroot", $"unable to change root directory: {chroot}: {Errno.Last.Message}");
-            chdir ??= "/";
         }
-        if (chdir is not null)
+        if (options.Chdir is { } chdir)
         {
             using var dir = new NativeString(chdir);
             if (Libc.Chdir(dir.Pointer) != 0)
                 return Fail("chdir", $"unable to change working directory: {chdir}: {Errno.Last.Message}");
         }
-        if (groups is not null)
+        if (options.Groups is { } groups)
         {
             fixed (uint* g = groups)
                 if (Libc.SetGroups((nuint)groups.Length, g) != 0)
                     return Fail("setuid", $"unable to initgroups: {Errno.Last.Message}");
         }
-        if (gid is { } newGid && Libc.SetGid(newGid) != 0)
+        if (options.Gid is { } newGid && Libc.SetGid(newGid) != 0)
             return Fail("setgid", $"unable to setgid: {Errno.Last.Message}");
+
+        // The job gets every signal at its default and none blocked, as from posix_spawn. A handled signal goes back
+        // to its default at execve by itself, an ignored one stays ignored: this runtime ignores SIGPIPE (and glibc's
+        // signal 32), so those are put back. Only those: the runtime's own handlers (its GC suspends threads with a
+        // signal) must stay while it runs. The raw rt_sigaction, since glibc's refuses the signals it keeps for itself.
+        var actions = stackalloc long[8]; // two kernel struct sigactions (handler, flags, restorer, mask): SIG_DFL, and the current one
+        new Span<long>(actions, 8).Clear();
+        if (Syscalls.ForThisMachine(out var numbers))
+        {
+            for (var signal = 1; signal <= 64; signal++)
+                if (Libc.Syscall(numbers.RtSigaction, signal, 0, (long)(actions + 4), 8) == 0 && actions[4] == 1 /* SIG_IGN */)
+                    Libc.Syscall(numbers.RtSigaction, signal, (long)actions, 0, 8);
+        }
+        else Libc.Signal(13 /* SIGPIPE */, Libc.SIG_DFL);
+        var noSignals = stackalloc byte[Libc.SigSetSize];
+        Libc.SigEmptySet(noSignals);
+        Libc.PthreadSigMask(Libc.SIG_SETMASK, noSignals, null);
 
         // Compile the stubs of the last calls now: harmless calls that fail without effect.
         Libc.Write(StatusFd, null, 0);
@@ -203,22 +193,19 @@ public static class ExecHelper
         Libc.Execve(null, null, null);
         Libc.RLimit probe;
         Libc.GetRLimit(Libc.RLIMIT_NOFILE, &probe);
-        foreach (var (name, number, limit) in limits)
+        foreach (var limit in options.Limits)
         {
-            var l = limit;
-            if (Libc.SetRLimit(number, &l) != 0)
-                return Fail("limit", $"unable to set \"{name}\" resource limit: {Errno.Last.Message}");
+            var l = new Libc.RLimit { Current = limit.Soft, Maximum = limit.Hard };
+            if (Libc.SetRLimit(limit.Resource, &l) != 0)
+                return Fail("limit", $"unable to set \"{limit.Name}\" resource limit: {Errno.Last.Message}");
         }
-        if (uid is { } newUid && Libc.SetUid(newUid) != 0)
+        if (options.Uid is { } newUid && Libc.SetUid(newUid) != 0)
             return Fail("setuid", $"unable to setuid: {Errno.Last.Message}");
 
         fixed (byte* line = execLine) Libc.Write(StatusFd, line, (nuint)execLine.Length);
         Libc.Execve(file.Pointer, argv.Pointer, envp);
         return Fail("exec", cannotRun + Errno.Last.Message);
     }
-
-    private static ulong ParseLimit(string text) =>
-        text == "unlimited" ? Libc.RLIM_INFINITY : ulong.Parse(text, CultureInfo.InvariantCulture);
 
     private static bool WriteOomScore(string value, out string error)
     {

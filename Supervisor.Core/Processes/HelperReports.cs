@@ -104,7 +104,9 @@ internal sealed class HelperReports
 
     /// <summary>
     /// The report's whole lines (<c>KIND\tSTANZA\tMESSAGE</c>, each ending in a newline): the last <c>exec</c> means the job runs, <c>fail</c> that the
-    /// spawn failed with its message, and no such line at all that the helper died before it could say.
+    /// spawn failed with its message, and no such line at all that the helper died before it could say. A fork
+    /// server's child cannot call strerror: it ends its message with a tab and the errno (<c>MESSAGE\tERRNO</c>),
+    /// written here as the helper would (<c>MESSAGE: TEXT</c>, or the text alone after an empty message).
     /// </summary>
     internal static (string? Error, IReadOnlyList<string> NotApplied) Parse(byte[] bytes)
     {
@@ -116,7 +118,7 @@ internal sealed class HelperReports
         {
             var parts = line.Split('\t', 3);
             var stanza = parts.Length > 1 ? parts[1] : "";
-            var message = parts.Length > 2 ? parts[2] : "";
+            var message = parts.Length > 2 ? WithErrno(parts[2]) : "";
             switch (parts[0])
             {
                 case "warn": notApplied.Add($"{stanza}: {message}"); break;
@@ -125,5 +127,15 @@ internal sealed class HelperReports
             }
         }
         return (error, notApplied);
+    }
+
+    private static string WithErrno(string message)
+    {
+        var tab = message.LastIndexOf('\t');
+        if (tab < 0 || !int.TryParse(message.AsSpan(tab + 1), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var errno))
+            return message;
+        var text = new Errno(errno).Message;
+        return tab == 0 ? text : $"{message[..tab]}: {text}";
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Supervisor.Core.Interop;
 using Supervisor.Core.Language;
 using Supervisor.Core.Processes.Containment;
+using Supervisor.Core.Processes.Forking;
 
 namespace Supervisor.Core.Processes;
 
@@ -149,6 +150,36 @@ public sealed partial class NativeProcessControl : IProcessControl
         // The reaper reads the report as it comes, never blocking on it (the helper's end stays blocking).
         if (helper) Libc.Fcntl(status[0], Libc.F_SETFL, Libc.O_NONBLOCK);
 
+        // Through the fork server when it can take it: no runtime to start for this spawn.
+        if (helper && ForkServerRequest(settings, credentials, request, environment, cgroup, inheritConsole, splitErrors) is { } forkRequest)
+        {
+            var sent = inheritConsole ? [status[1], 1, 2]
+                : request.Output is null ? [status[1]]
+                : splitErrors ? [status[1], pipe[1], errors[1]] : new[] { status[1], pipe[1] };
+            ForkOutcome outcome;
+            int forked;
+            string forkError;
+            bool transient;
+            lock (_reaper.Gate)
+            {
+                if (_isInit) _reaper.GuardChildSignal();
+                _forkServer ??= new ForkServerClient(ExecHelperCommand, _reaper, _log, ForkServerRetryDelay);
+                outcome = _forkServer.TrySpawnLocked(forkRequest, sent, out forked, out forkError, out transient);
+                if (outcome == ForkOutcome.Spawned) _reaper.TrackLocked(forked, status[0]);
+            }
+            if (outcome != ForkOutcome.NotTaken)
+            {
+                if (pipe[1] >= 0) Libc.Close(pipe[1]);
+                if (errors[1] >= 0) Libc.Close(errors[1]);
+                Libc.Close(status[1]);
+                if (outcome == ForkOutcome.Spawned) return Started(forked, reporting: true);
+                if (pipe[0] >= 0) Libc.Close(pipe[0]);
+                if (errors[0] >= 0) Libc.Close(errors[0]);
+                Libc.Close(status[0]);
+                return SpawnResult.Failed(forkError, transient);
+            }
+        }
+
         using var path = new NativeString(file);
         using var cwd = new NativeString(helper ? "/" : request.WorkingDirectory);
         using var devNull = new NativeString("/dev/null");
@@ -208,18 +239,69 @@ public sealed partial class NativeProcessControl : IProcessControl
                 ? $"unable to start the exec helper {file}: {new Errno(rc).Message}"
                 : $"cannot run {file}: {new Errno(rc).Message}", new Errno(rc).IsTransient);
         }
-        // A main process's pipes are kept outside supd too (the pipe keeper), so a crash of supd does not close them.
-        var keep = request.KeepOutput && request.Unit is { } kept ? kept.Key : null;
-        if (request.Output is not null) StartPump(pipe[0], request.Output, request.Description, Kept(pipe[0], false));
-        if (splitErrors) StartPump(errors[0], request.ErrorOutput!, request.Description + " (stderr)", Kept(errors[0], true));
-        return helper ? SpawnResult.Reporting(pid) : SpawnResult.Started(pid);
+        return Started(pid, helper);
 
-        string? Kept(int fd, bool errorStream)
+        // A main process's pipes are kept outside supd too (the pipe keeper), so a crash of supd does not close them.
+        SpawnResult Started(int started, bool reporting)
         {
-            if (keep is null || PipeKeeper is not { } keeper) return null;
-            var name = KeptPipeName.For(keep, pid, errorStream);
-            keeper.Keep(name, fd);
-            return name;
+            var keep = request.KeepOutput && request.Unit is { } kept ? kept.Key : null;
+            if (request.Output is not null) StartPump(pipe[0], request.Output, request.Description, Kept(keep, started, pipe[0], false));
+            if (splitErrors) StartPump(errors[0], request.ErrorOutput!, request.Description + " (stderr)", Kept(keep, started, errors[0], true));
+            return reporting ? SpawnResult.Reporting(started) : SpawnResult.Started(started);
+        }
+    }
+
+    private string? Kept(string? keep, int pid, int fd, bool errorStream)
+    {
+        if (keep is null || PipeKeeper is not { } keeper) return null;
+        var name = KeptPipeName.For(keep, pid, errorStream);
+        keeper.Keep(name, fd);
+        return name;
+    }
+
+    /// <summary>
+    /// The fork server's request for this spawn (the helper's words without a runtime's variables, and the job's
+    /// environment); null when there is to be no fork server or the request does not fit one message.
+    /// </summary>
+    private byte[]? ForkServerRequest(ProcessSettings settings, Credentials credentials, SpawnRequest request,
+        IReadOnlyList<string> environment, string? cgroup, bool inheritConsole, bool splitErrors)
+    {
+        if (!UseForkServer) return null;
+        var (words, _) = ExecHelper.BuildCommand([], settings, credentials, request.WorkingDirectory, request.File,
+            request.Arguments, environment, cgroup, forRuntime: false);
+        var output = inheritConsole || request.Output is not null ? ForkOutput.Fd : ForkOutput.Null;
+        var errors = inheritConsole || splitErrors ? ForkOutput.Fd : request.Output is not null ? ForkOutput.SameAsOut : ForkOutput.Null;
+        return new ForkRequest(words, environment, output, errors).Encode();
+    }
+
+    private ForkServerClient? _forkServer;
+
+    /// <summary>
+    /// Spawns that need the exec helper go through one long-lived helper, the fork server, once it runs (see
+    /// <see cref="ForkServer"/>). On unless <c>SUPD_FORK_SERVER=off</c> is in supd's environment: then each such
+    /// spawn starts an exec helper of its own.
+    /// </summary>
+    public bool UseForkServer { get; init; } = Environment.GetEnvironmentVariable("SUPD_FORK_SERVER") != "off";
+
+    /// <summary>After a fork server failed, how long until another is started (<see cref="Limits.ForkServerRetryDelay"/>).</summary>
+    public TimeSpan ForkServerRetryDelay { get; init; } = Limits.ForkServerRetryDelay;
+
+    /// <summary>The fork server's pid and what it did so far (0, 0, 0 before it was first needed).</summary>
+    public (int Pid, long Spawns, long Failures) ForkServerState
+    {
+        get
+        {
+            lock (_reaper.Gate) return _forkServer is { } server ? (server.Pid, server.Spawns, server.Failures) : (0, 0, 0);
+        }
+    }
+
+    /// <summary>True once the fork server runs and said it is ready (starting it if it was not yet asked for).</summary>
+    public bool ForkServerReady()
+    {
+        lock (_reaper.Gate)
+        {
+            _forkServer ??= new ForkServerClient(ExecHelperCommand, _reaper, _log, ForkServerRetryDelay);
+            return _forkServer.EnsureReadyLocked();
         }
     }
 
@@ -310,6 +392,7 @@ public sealed partial class NativeProcessControl : IProcessControl
     {
         if (_disposed) return;
         _disposed = true;
+        _forkServer?.Dispose();
         _reaper.Dispose();
         _pump.Dispose();
     }

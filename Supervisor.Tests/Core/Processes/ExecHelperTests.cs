@@ -3,38 +3,59 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using NUnit.Framework;
 using Supervisor.Core;
+using Supervisor.Core.Interop;
 using Supervisor.Core.Language;
 using Supervisor.Core.Processes;
 using Supervisor.Tests.Support;
 
 namespace Supervisor.Tests.Core.Processes;
 
-/// <summary>Job processes that need more than posix_spawn: the exec helper (supd --exec-helper) and its report.</summary>
-[TestFixtureSource(typeof(BinaryFlavor), nameof(BinaryFlavor.Selected))]
+/// <summary>
+/// Job processes that need more than posix_spawn, both ways: an exec helper of their own (supd --exec-helper) and the
+/// fork server (supd --fork-server, waited for until ready), each with the same report.
+/// </summary>
+[TestFixtureSource(nameof(Ways))]
 [NonParallelizable]
-public sealed class ExecHelperTests(BinaryFlavor flavor) : IntegrationFixture(flavor)
+public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer) : IntegrationFixture(flavor)
 {
+    /// <summary>Every flavor (<see cref="BinaryFlavor.Selected"/>), once per way.</summary>
+    public static IEnumerable<TestFixtureData> Ways()
+    {
+        foreach (var flavorData in BinaryFlavor.Selected())
+            foreach (var way in new[] { false, true })
+            {
+                var data = new TestFixtureData(flavorData.Arguments[0], way)
+                    .SetArgDisplayNames(flavorData.Arguments[0]!.ToString()!, way ? "fork server" : "helper per spawn");
+                foreach (var category in flavorData.Properties["Category"]) data.Properties.Add("Category", category!);
+                yield return data;
+            }
+    }
+
     private NativeProcessControl _processes = null!;
     private readonly ConcurrentDictionary<int, TaskCompletionSource<ExitStatus>> _exits = new();
     private readonly ConcurrentDictionary<int, TaskCompletionSource<SpawnReport>> _reports = new();
     private readonly ConcurrentQueue<string> _notices = new();
 
     [SetUp]
-    public void SetUp()
+    public async Task SetUp()
     {
         _exits.Clear();
         _reports.Clear();
         _notices.Clear();
         // The test host is not supd: the helper is the built supd binary.
-        _processes = Control([Binaries.Supd]);
+        _processes = Control([Binaries.Supd], forkServer: forkServer);
+        if (forkServer) await Eventually.TrueAsync(_processes.ForkServerReady, "the fork server ready");
     }
 
-    private NativeProcessControl Control(IReadOnlyList<string> helper, TimeSpan? timeout = null)
+    private NativeProcessControl Control(IReadOnlyList<string> helper, TimeSpan? timeout = null, bool forkServer = false,
+        TimeSpan? retryDelay = null)
     {
         var control = new NativeProcessControl(NullLogger<NativeProcessControl>.Instance, childSubreaper: false)
         {
             ExecHelperCommand = helper,
             ExecHelperTimeout = timeout ?? TimeSpan.FromSeconds(10),
+            UseForkServer = forkServer,
+            ForkServerRetryDelay = retryDelay ?? Limits.ForkServerRetryDelay,
         };
         control.Start(
             exit =>
@@ -66,7 +87,10 @@ public sealed class ExecHelperTests(BinaryFlavor flavor) : IntegrationFixture(fl
 
     private async Task<SpawnResult> Spawn(NativeProcessControl control, ProcessSettings settings, params string[] argv)
     {
+        var before = control.ForkServerState.Spawns;
         var result = control.Spawn(new SpawnRequest("test process", argv[0], argv, ["PATH=/usr/bin:/bin"], "/", null, settings));
+        if (result.ReportPending && control == _processes)
+            Assert.That(control.ForkServerState.Spawns - before, Is.EqualTo(forkServer ? 1 : 0), "the way this fixture tests");
         if (!result.ReportPending) return result;
         var report = await ReportOf(result.Pid).Task.WaitAsync(TimeSpan.FromSeconds(30));
         return report.Succeeded ? SpawnResult.Started(result.Pid, report.NotApplied) : SpawnResult.Failed(report.Error!);
@@ -90,6 +114,10 @@ public sealed class ExecHelperTests(BinaryFlavor flavor) : IntegrationFixture(fl
             Assert.That(File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].Split(' ')[16], Is.EqualTo("3"), "nice");
             var stat = ProcessTable.Stat(pid);
             Assert.That((stat?.ProcessGroup, stat?.Session), Is.EqualTo(((int?)pid, (int?)pid)));
+            // The fork server clones with CLONE_PARENT: either way the job is the spawner's own child.
+            Assert.That(stat?.ParentPid, Is.EqualTo(Environment.ProcessId), "the job's parent");
+            Assert.That(File.ReadAllText($"/proc/{pid}/status"), Does.Match(@"SigBlk:\s*0+\n").And.Match(@"SigIgn:\s*0+\n"),
+                "no signal blocked or ignored");
         }
         finally
         {
@@ -156,6 +184,86 @@ public sealed class ExecHelperTests(BinaryFlavor flavor) : IntegrationFixture(fl
     }
 
     [Test]
+    public async Task Output_and_errors_reach_their_pipes_and_a_console_job_writes_where_its_spawner_does()
+    {
+        var both = new Capture();
+        var split = (Out: new Capture(), Err: new Capture());
+        var settings = new ProcessSettings { Umask = 0x3F };
+        var script = new[] { "/bin/sh", "-c", "echo to-out; echo to-err >&2" };
+        var shared = await Settled(_processes.Spawn(new SpawnRequest("shared", script[0], script, [], "/", both, settings)));
+        var apart = await Settled(_processes.Spawn(new SpawnRequest("apart", script[0], script, [], "/", split.Out, settings, ErrorOutput: split.Err)));
+        Assert.That(await ExitAsync(shared.Pid), Is.EqualTo(ExitStatus.Exited(0)));
+        Assert.That(await ExitAsync(apart.Pid), Is.EqualTo(ExitStatus.Exited(0)));
+        await _processes.DrainOutputAsync(TimeSpan.FromSeconds(30));
+        Assert.That(both.Text, Is.EqualTo("to-out\nto-err\n"));
+        Assert.That((split.Out.Text, split.Err.Text), Is.EqualTo(("to-out\n", "to-err\n")));
+
+        // console output: no pipe, the spawner's own stdout and stderr.
+        var console = await Settled(_processes.Spawn(new SpawnRequest("console", "/bin/sleep", ["/bin/sleep", "30"], [], "/", null,
+            new ProcessSettings { Umask = 0x3F, Console = ConsoleMode.Output })));
+        try
+        {
+            await ProcessTable.WaitForProgramAsync(console.Pid, "sleep", "the exec of sleep");
+            foreach (var fd in new[] { 1, 2 })
+                Assert.That(Link($"/proc/{console.Pid}/fd/{fd}"), Is.EqualTo(Link($"/proc/self/fd/{fd}")), $"fd {fd}");
+            Assert.That(Link($"/proc/{console.Pid}/fd/0"), Is.EqualTo("/dev/null"));
+        }
+        finally
+        {
+            _processes.Signal(console.Pid, 9);
+            await ExitAsync(console.Pid);
+        }
+
+        static string? Link(string path) => new FileInfo(path).LinkTarget;
+    }
+
+    private async Task<SpawnResult> Settled(SpawnResult result)
+    {
+        Assert.That(result.Succeeded, Is.True, result.Error);
+        if (!result.ReportPending) return result;
+        var report = await ReportOf(result.Pid).Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.That(report.Succeeded, Is.True, report.Error);
+        return result;
+    }
+
+    [Test]
+    public async Task A_fork_server_that_dies_is_replaced_and_spawns_meanwhile_go_through_helpers_of_their_own()
+    {
+        if (!forkServer) Assert.Ignore("the fork server's own test");
+        using var control = Control([Binaries.Supd], forkServer: true, retryDelay: TimeSpan.FromMilliseconds(200));
+        await Eventually.TrueAsync(control.ForkServerReady, "the fork server ready");
+        var first = control.ForkServerState.Pid;
+        Assert.That(Libc.Kill(first, 9), Is.Zero);
+        // Reaped, so every thread of it is gone (a leader shows Z while its other threads, and its fds, still go).
+        await Eventually.TrueAsync(() => ProcessTable.Stat(first) is null, "the server dead and reaped");
+
+        var during = await Spawn(control, new ProcessSettings { Umask = 0x3F }, "/bin/sh", "-c", "exit 4");
+        Assert.That(during.Succeeded, Is.True, during.Error);
+        Assert.That(await ExitAsync(during.Pid), Is.EqualTo(ExitStatus.Exited(4)));
+        Assert.That(control.ForkServerState.Failures, Is.EqualTo(1), "the dead server noticed");
+
+        await Eventually.TrueAsync(control.ForkServerReady, "another fork server ready");
+        var state = control.ForkServerState;
+        Assert.That(state.Pid, Is.Not.EqualTo(first).And.Positive);
+        var after = await Spawn(control, new ProcessSettings { Umask = 0x3F }, "/bin/sh", "-c", "exit 5");
+        Assert.That(await ExitAsync(after.Pid), Is.EqualTo(ExitStatus.Exited(5)));
+        Assert.That(control.ForkServerState.Spawns, Is.EqualTo(state.Spawns + 1), "the new server took it");
+    }
+
+    [Test]
+    public async Task A_spawn_too_big_for_the_fork_server_goes_through_a_helper_of_its_own()
+    {
+        // Two variables: one string may not pass 128 KiB (MAX_ARG_STRLEN), so the helper could not take one so big.
+        var half = Limits.MaxForkRequestBytes / 2 + 1;
+        string[] environment = ["ONE=" + new string('x', half), "TWO=" + new string('y', half)];
+        var before = _processes.ForkServerState.Spawns;
+        var result = await Settled(_processes.Spawn(new SpawnRequest("big", "/bin/sh",
+            ["/bin/sh", "-c", $"test $(( ${{#ONE}} + ${{#TWO}} )) -eq {2 * half}"], environment, "/", null, new ProcessSettings { Umask = 0x3F })));
+        Assert.That(await ExitAsync(result.Pid), Is.EqualTo(ExitStatus.Exited(0)), "the whole variable");
+        Assert.That(_processes.ForkServerState.Spawns, Is.EqualTo(before));
+    }
+
+    [Test]
     public async Task A_helper_that_never_reports_is_killed_and_its_spawn_fails_after_the_timeout()
     {
         // A "helper" that keeps the status pipe open and says nothing.
@@ -218,6 +326,21 @@ public sealed class ExecHelperTests(BinaryFlavor flavor) : IntegrationFixture(fl
             samples.Sort();
             await TestContext.Out.WriteLineAsync(
                 $"{name}: median {samples[samples.Count / 2]:0.000} ms, p10 {samples[samples.Count / 10]:0.000} ms, p90 {samples[samples.Count * 9 / 10]:0.000} ms (n={samples.Count})");
+        }
+    }
+
+    private sealed class Capture : IOutputSink
+    {
+        private readonly System.Text.StringBuilder _text = new();
+
+        public string Text
+        {
+            get { lock (_text) return _text.ToString(); }
+        }
+
+        public void Write(ReadOnlySpan<byte> data)
+        {
+            lock (_text) _text.Append(System.Text.Encoding.UTF8.GetString(data));
         }
     }
 }

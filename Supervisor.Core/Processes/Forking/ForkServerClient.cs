@@ -1,0 +1,234 @@
+using System.Buffers.Binary;
+using System.Collections;
+using Microsoft.Extensions.Logging;
+using Supervisor.Core.Interop;
+
+namespace Supervisor.Core.Processes.Forking;
+
+/// <summary>How a spawn offered to the fork server went.</summary>
+internal enum ForkOutcome
+{
+    /// <summary>The server could not take it (not started, not ready yet, failing, or the request too big): use an exec helper of its own.</summary>
+    NotTaken,
+    /// <summary>The job's process runs (its report is to come on its status pipe).</summary>
+    Spawned,
+    /// <summary>The spawn failed; it may have cloned a process that was never named, which the instance's containment ends.</summary>
+    Failed,
+}
+
+/// <summary>
+/// supd's side of the <see cref="ForkServer"/>: started on the first spawn that needs it (that spawn and any until the
+/// server says it is ready go through exec helpers of their own, so no spawn waits for a runtime to start), asked
+/// under the reaper's <see cref="ChildReaper.Gate"/> so the sweep never sees the job before it is tracked, and
+/// replaced after a failure, once the retry delay (<see cref="Limits.ForkServerRetryDelay"/>) has passed. The server's own exit is
+/// reaped and never reported.
+/// </summary>
+internal sealed partial class ForkServerClient(IReadOnlyList<string> helperCommand, ChildReaper reaper, ILogger log, TimeSpan retryDelay)
+    : IDisposable
+{
+    private readonly ILogger _log = log;
+    private readonly bool _supported = Syscalls.ForThisMachine(out _);
+    private int _socket = -1;
+    private int _pid;
+    private bool _ready;
+    private long _retryAt;
+
+    /// <summary>Spawns the server made, and times it failed (each time it was replaced).</summary>
+    public long Spawns { get; private set; }
+    public long Failures { get; private set; }
+
+    /// <summary>The server's pid while one runs (0 otherwise).</summary>
+    public int Pid => _socket >= 0 ? _pid : 0;
+
+    /// <summary>True once the running server said it is ready (under the gate).</summary>
+    public bool IsReadyLocked()
+    {
+        if (_ready || _socket < 0) return _ready;
+        Span<byte> answer = stackalloc byte[4];
+        var fds = new List<int>();
+        var received = Libc.ReceiveWithFds(_socket, answer, fds, out _, Libc.MSG_DONTWAIT);
+        foreach (var fd in fds) Libc.Close(fd);
+        if (received == -Errno.EAGAIN) return false;
+        if (received == 4 && BinaryPrimitives.ReadInt32LittleEndian(answer) == ForkServer.Ready) return _ready = true;
+        BrokenLocked(received == 0 ? "it ended before it was ready" : $"its first answer was not ready ({received})");
+        return false;
+    }
+
+    /// <summary>Under the gate: starts the server if none runs (and none failed within the retry delay); true once it is ready.</summary>
+    public bool EnsureReadyLocked()
+    {
+        if (!_supported) return false;
+        if (_socket < 0 && Environment.TickCount64 >= _retryAt) StartLocked();
+        return IsReadyLocked();
+    }
+
+    /// <summary>
+    /// Under the reaper's gate: asks the server to spawn <paramref name="message"/> with <paramref name="fds"/>. The pid
+    /// comes back in <paramref name="pid"/> (the caller tracks it before it lets the gate go), or the failure in
+    /// <paramref name="error"/>.
+    /// </summary>
+    public unsafe ForkOutcome TrySpawnLocked(byte[] message, ReadOnlySpan<int> fds, out int pid, out string error, out bool transient)
+    {
+        pid = 0;
+        error = "";
+        transient = false;
+        if (!EnsureReadyLocked()) return ForkOutcome.NotTaken;
+        // Between two requests the server says nothing: anything to read now (end of file, a reset) means it is gone,
+        // and this request, not sent yet, can go through a helper of its own.
+        var idle = new Libc.PollFd { Fd = _socket, Events = Libc.POLLIN };
+        if (Libc.Poll(&idle, 1, 0) != 0)
+        {
+            BrokenLocked("it ended");
+            return ForkOutcome.NotTaken;
+        }
+
+        var sent = Libc.SendWithFds(_socket, message, fds);
+        if (sent == 90 /* EMSGSIZE */) return ForkOutcome.NotTaken;
+        if (sent != 0)
+        {
+            // Not sent: nothing was cloned, an exec helper of its own does it.
+            BrokenLocked($"the request could not be sent: {new Errno(sent).Message}");
+            return ForkOutcome.NotTaken;
+        }
+        var poll = new Libc.PollFd { Fd = _socket, Events = Libc.POLLIN };
+        var timeout = (int)Limits.ForkServerReplyTimeout.TotalMilliseconds;
+        var deadline = Environment.TickCount64 + timeout;
+        int ready;
+        while ((ready = Libc.Poll(&poll, 1, (int)Math.Max(0, deadline - Environment.TickCount64))) < 0 && Errno.Last.Value == Errno.EINTR) { }
+        Span<byte> answer = stackalloc byte[4];
+        var received = -Libc.ETIMEDOUT;
+        if (ready > 0)
+        {
+            var passed = new List<int>();
+            received = Libc.ReceiveWithFds(_socket, answer, passed, out _, Libc.MSG_DONTWAIT);
+            foreach (var fd in passed) Libc.Close(fd);
+        }
+        if (received != 4)
+        {
+            // Sent but not answered: it may have cloned the job's process. The spawn fails (a respawning job tries
+            // again), and ending the instance's start ends what may have been cloned.
+            var why = received switch
+            {
+                0 => "it ended",
+                -Libc.ETIMEDOUT => $"it did not answer within {Limits.ForkServerReplyTimeout.TotalSeconds:0.#}s",
+                < 0 => $"its answer could not be read: {new Errno(-received).Message}",
+                _ => $"its answer was {received} bytes",
+            };
+            BrokenLocked(why);
+            error = $"the fork server failed: {why}";
+            transient = true;
+            return ForkOutcome.Failed;
+        }
+        var value = BinaryPrimitives.ReadInt32LittleEndian(answer);
+        if (value <= 0)
+        {
+            var errno = new Errno(-value);
+            error = $"unable to start the process: {errno.Message}";
+            transient = errno.IsTransient;
+            return ForkOutcome.Failed;
+        }
+        Spawns++;
+        pid = value;
+        return ForkOutcome.Spawned;
+    }
+
+    // Under the gate: a socket pair, and the server on its end as fd 3, in a session of its own (a terminal's ^C is not
+    // for it), with supd's environment and the runtime's settings for a helper.
+    private unsafe void StartLocked()
+    {
+        var pair = stackalloc int[2];
+        if (Libc.SocketPair(Libc.AF_UNIX, Libc.SOCK_SEQPACKET | Libc.SOCK_CLOEXEC, 0, pair) != 0)
+        {
+            FailedToStart($"socketpair: {Errno.Last.Message}");
+            return;
+        }
+        var argv = helperCommand.Append(ForkServer.Flag).ToList();
+        var environment = new List<string>();
+        foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
+            if (entry.Key is string name && !ExecHelper.RuntimeVariables().Any(v => v.Name == name))
+                environment.Add($"{name}={entry.Value}");
+        foreach (var (name, value) in ExecHelper.RuntimeVariables())
+            if (value is not null) environment.Add($"{name}={value}");
+
+        using var path = new NativeString(argv[0]);
+        using var root = new NativeString("/");
+        using var devNull = new NativeString("/dev/null");
+        using var argvNative = new NativeStringArray(argv);
+        using var envp = new NativeStringArray(environment);
+        byte* attr = stackalloc byte[Libc.SpawnAttrSize];
+        byte* actions = stackalloc byte[Libc.FileActionsSize];
+        byte* mask = stackalloc byte[Libc.SigSetSize];
+        byte* defaults = stackalloc byte[Libc.SigSetSize];
+        Libc.SpawnAttrInit(attr);
+        Libc.FileActionsInit(actions);
+        int rc, pid;
+        try
+        {
+            Libc.SpawnAttrNewSessionCleanSignals(attr, mask, defaults);
+            Libc.FileActionsAddOpen(actions, 0, devNull.Pointer, Libc.O_RDONLY, 0);
+            Libc.FileActionsAddDup2(actions, pair[1], ForkServer.SocketFd);
+            Libc.FileActionsAddChdir(actions, root.Pointer);
+            Libc.FileActionsAddCloseFrom(actions, ForkServer.SocketFd + 1);
+            rc = Libc.PosixSpawn(out pid, path.Pointer, actions, attr, argvNative.Pointer, envp.Pointer);
+            if (rc == 0) reaper.TrackInternalLocked(pid);
+        }
+        finally
+        {
+            Libc.FileActionsDestroy(actions);
+            Libc.SpawnAttrDestroy(attr);
+            Libc.Close(pair[1]);
+        }
+        if (rc != 0)
+        {
+            Libc.Close(pair[0]);
+            FailedToStart($"{argv[0]}: {new Errno(rc).Message}");
+            return;
+        }
+        _socket = pair[0];
+        _pid = pid;
+        _ready = false;
+        LogStarted(pid, string.Join(' ', argv));
+    }
+
+    private void FailedToStart(string why)
+    {
+        Failures++;
+        _retryAt = Environment.TickCount64 + (long)retryDelay.TotalMilliseconds;
+        LogStartFailed(why, retryDelay.TotalSeconds);
+    }
+
+    // Under the gate: this server is done (killed, should it still run); the next one after the retry delay.
+    private void BrokenLocked(string why)
+    {
+        Failures++;
+        LogBroken(_pid, why, retryDelay.TotalSeconds);
+        reaper.SignalLocked(_pid, Signals.SIGKILL);
+        Libc.Close(_socket);
+        _socket = -1;
+        _ready = false;
+        _retryAt = Environment.TickCount64 + (long)retryDelay.TotalMilliseconds;
+    }
+
+    /// <summary>Closes supd's end, so the server reads end of file and exits, and reaps it.</summary>
+    public void Dispose()
+    {
+        int pid;
+        lock (reaper.Gate)
+        {
+            if (_socket < 0) return;
+            Libc.Close(_socket);
+            _socket = -1;
+            pid = _pid;
+        }
+        reaper.EndInternal(pid, TimeSpan.FromSeconds(1));
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Fork server started (pid {Pid}: {Command})")]
+    private partial void LogStarted(int pid, string command);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The fork server could not start ({Reason}); spawns go through an exec helper each for {Seconds} s")]
+    private partial void LogStartFailed(string reason, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The fork server (pid {Pid}) failed: {Reason}; it is killed, and spawns go through an exec helper each for {Seconds} s")]
+    private partial void LogBroken(int pid, string reason, double seconds);
+}
