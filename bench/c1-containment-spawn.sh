@@ -6,7 +6,9 @@
 # the slowest `supctl status` answered during the bring-up: as a user sees it (supctl's own start included, which on
 # a 2-core machine busy with the bring-up is most of it) and as the request itself (the same Status call through
 # curl's HTTP/2 over the socket, timed by curl from connect to reply: supd's part), and the loop's own account from
-# /metrics (supd_loop_turn_duration_seconds): its turns over 50 ms and the bucket of its longest.
+# /metrics (supd_loop_turn_duration_seconds): its turns over 50 ms and the bucket of its longest. Also the median and
+# 90th percentile of every supctl status and of every Status request of a bring-up (the worst run's). The setuid way runs twice: through the fork
+# server (supd's default) and with SUPD_FORK_SERVER=off, an exec helper started per spawn as before it.
 # As root (setuid, cgroups). RUNS=R repetitions (default 3). Uses the native binaries (bench/binaries.sh).
 set -euo pipefail
 source "$(dirname "$0")/binaries.sh"
@@ -14,7 +16,7 @@ n="${N:-200}"
 runs="${RUNS:-3}"
 [[ $(id -u) -eq 0 ]] || { echo "c1: needs root (setuid jobs, cgroups)" >&2; exit 2; }
 
-one_run() { # MODE SETUID → "MS SLOWEST_STATUS_MS SLOWEST_REQUEST_MS LOOP_TURNS_OVER_50MS LONGEST_LOOP_TURN_BUCKET"
+one_run() { # MODE SETUID → "MS SLOWEST_STATUS_MS SLOWEST_REQUEST_MS LOOP_TURNS_OVER_50MS LONGEST_LOOP_TURN_BUCKET STATUS_MEDIAN_MS STATUS_P90_MS REQUEST_MEDIAN_MS REQUEST_P90_MS"
     local mode=$1 setuid=$2 dir pid start now ms slowest=0 request=0 running k=0 port=$((20000 + RANDOM % 20000)) turns
     dir="$(mktemp -d)"
     mkdir -p "$dir/init" "$dir/log" "$dir/state"
@@ -32,10 +34,12 @@ one_run() { # MODE SETUID → "MS SLOWEST_STATUS_MS SLOWEST_REQUEST_MS LOOP_TURN
         if "$SUPCTL" --socket "$dir/s.sock" status j1 >/dev/null 2>&1; then
             ms=$(( ($(date +%s%N) - asked) / 1000000 ))
             (( ms > slowest )) && slowest=$ms
+            echo "$ms" >>"$dir/status.ms"
             ms=$(curl -s --http2-prior-knowledge --unix-socket "$dir/s.sock" -H "content-type: application/grpc" \
                 -H "te: trailers" --data-binary @"$dir/status.req" -o /dev/null -w '%{time_total}' \
                 http://localhost/supd.v1.Supervisor/Status | awk '{printf "%d", $1 * 1000}')
             (( ms > request )) && request=$ms
+            echo "$ms" >>"$dir/request.ms"
         fi
         # `list` of every job is itself a large query: every fifth round.
         (( k++ % 5 == 0 )) || continue
@@ -53,29 +57,39 @@ buckets = [(float(l.split("le=\"")[1].split("\"")[0]), float(l.split()[-1])) for
 total = max(c for _, c in buckets)
 print(int(total - dict(buckets)[0.05]), next(int(le * 1000) if le != float("inf") else -1 for le, c in buckets if c == total))')
     kill -TERM "$pid"; wait "$pid" || true
+    # Every supctl status of the bring-up: its median and 90th percentile.
+    local spread
+    spread=$(for f in status request; do sort -n "$dir/$f.ms" | awk '{v[NR]=$1} END {printf "%d %d ", v[int((NR+1)/2)], v[int(NR*0.9+0.5)]}'; done)
     rm -rf "$dir"
-    echo "$(( (now - start) / 1000000 )) $slowest $request $turns"
+    echo "$(( (now - start) / 1000000 )) $slowest $request $turns $spread"
 }
 
 report() { # LABEL MODE SETUID
-    local label=$1 times=() slow=0 slowreq=0 over=0 longest=0 t s r o l
+    local label=$1 times=() slow=0 slowreq=0 over=0 longest=0 median=0 p90=0 rmedian=0 rp90=0 t s r o l m p rm rp
     for _ in $(seq 1 "$runs"); do
-        read -r t s r o l < <(one_run "$2" "$3")
+        read -r t s r o l m p rm rp < <(one_run "$2" "$3")
         times+=("$t"); (( s > slow )) && slow=$s; (( r > slowreq )) && slowreq=$r
         (( o > over )) && over=$o; (( l > longest )) && longest=$l
+        (( m > median )) && median=$m; (( p > p90 )) && p90=$p
+        (( rm > rmedian )) && rmedian=$rm; (( rp > rp90 )) && rp90=$rp
     done
-    python3 - "$label" "$n" "$slow" "$slowreq" "$over" "$longest" "${times[@]}" <<'EOF'
+    python3 - "$label" "$n" "$slow" "$slowreq" "$over" "$longest" "$median" "$p90" "$rmedian" "$rp90" "${times[@]}" <<'EOF'
 import json, statistics, sys
 label, n, slow, slowreq, over, longest = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-times = [int(t) for t in sys.argv[7:]]
+median, p90, rmedian, rp90 = int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10])
+times = [int(t) for t in sys.argv[11:]]
 print(json.dumps({"scenario": "C1", "way": label, "jobs": n, "up_ms_median": statistics.median(times),
                   "up_ms_max": max(times), "per_spawn_ms": round(statistics.median(times) / n, 2),
-                  "slowest_status_ms": slow, "slowest_status_request_ms": slowreq,
+                  "slowest_status_ms": slow, "status_ms_median_worst_run": median, "status_ms_p90_worst_run": p90,
+                  "slowest_status_request_ms": slowreq, "request_ms_median_worst_run": rmedian,
+                  "request_ms_p90_worst_run": rp90,
                   "loop_turns_over_50ms": over, "longest_loop_turn_ms_at_most": longest, "runs": len(times),
                   "load_before": open("/proc/loadavg").read().split()[0]}))
 EOF
 }
 
 report "plain, process groups" process-groups no
-report "setuid nobody, process groups" process-groups yes
-report "plain, cgroup per instance" auto no
+report "setuid nobody, process groups (fork server)" process-groups yes
+report "plain, cgroup per instance (fork server)" auto no
+# The way before the fork server, for comparison: an exec helper started per spawn.
+SUPD_FORK_SERVER=off report "setuid nobody, process groups (a helper per spawn)" process-groups yes

@@ -28,6 +28,16 @@ public sealed class HelperReportsTests
             Is.EqualTo("cannot run /srv/app: No such file or directory"));
     }
 
+    [Test]
+    public void A_fork_server_childs_errno_is_written_as_the_helper_writes_it()
+    {
+        var (error, notApplied) = Parse("warn\tnice -5\t\t13\nwarn\toom score -1000\t\t1\nfail\tchroot\tunable to change root directory: /srv/root\t2\n");
+        Assert.That(error, Is.EqualTo("unable to change root directory: /srv/root: No such file or directory"));
+        Assert.That(notApplied, Is.EqualTo(new[] { "nice -5: Permission denied", "oom score -1000: Operation not permitted" }));
+        // A tab inside a helper's message is not an errno unless a number follows the last one.
+        Assert.That(Parse("fail\texec\tcannot run /a\tb: No such file or directory\n").Error, Is.EqualTo("cannot run /a\tb: No such file or directory"));
+    }
+
     [TestCase("")]
     [TestCase("warn\tnice 5\tPermission denied\n")]
     [TestCase("garbage without tabs\n")]
