@@ -54,6 +54,9 @@ public interface IProcessControl : IDisposable
     /// <summary>How the exec helper is started (argv before its options); empty where there is none.</summary>
     IReadOnlyList<string> ExecHelperCommand => [];
 
+    /// <summary>The fork server, for <c>supctl version</c>: its pid and what it did, or why there is none.</summary>
+    string ForkServerDescription => "none";
+
     /// <summary>Processes of the start the OOM killer ended so far (<see cref="Containment.IJobContainment.OomKills"/>).</summary>
     long OomKills(string key) => 0;
 

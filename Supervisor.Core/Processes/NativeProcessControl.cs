@@ -295,6 +295,20 @@ public sealed partial class NativeProcessControl : IProcessControl
         }
     }
 
+    public string ForkServerDescription
+    {
+        get
+        {
+            if (!UseForkServer) return "off (SUPD_FORK_SERVER=off)";
+            if (!Syscalls.ForThisMachine(out _)) return $"none (no system call table for {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture})";
+            var (pid, spawns, failures) = ForkServerState;
+            var counts = $"{spawns} spawns, {failures} failures";
+            return pid > 0 ? $"pid {pid}, {counts}"
+                : _forkServer is null ? "not started yet (no spawn has needed it)"
+                : $"not running, {counts}";
+        }
+    }
+
     /// <summary>True once the fork server runs and said it is ready (starting it if it was not yet asked for).</summary>
     public bool ForkServerReady()
     {

@@ -6,7 +6,7 @@ using Supervisor.Protocol;
 namespace Supervisor.Ctl.Verbs;
 
 /// <summary><c>supctl version</c>: supd's version line (from supd), then supctl's, how supd contains jobs, who keeps their
-/// output pipes across a crash of supd, and which exec helper it starts.</summary>
+/// output pipes across a crash of supd, its fork server, and which exec helper it starts.</summary>
 internal static class VersionVerb
 {
     public static Command Create()
@@ -18,10 +18,11 @@ internal static class VersionVerb
             var supctl = $"supctl (supd {typeof(VersionVerb).Assembly.GetName().Version?.ToString(3)})";
             var containment = $"containment: {reply.Containment}";
             var keeper = $"pipe keeper: {reply.PipeKeeper}";
+            var forkServer = $"fork server: {reply.ForkServer}";
             var helper = $"exec helper: {reply.ExecHelper}";
             output.Reply(() => JsonOutput.Document(("supd", reply.Version), ("supctl", supctl), ("containment", reply.Containment),
-                    ("pipe_keeper", reply.PipeKeeper), ("exec_helper", reply.ExecHelper)),
-                () => [reply.Version, supctl, containment, keeper, helper]);
+                    ("pipe_keeper", reply.PipeKeeper), ("fork_server", reply.ForkServer), ("exec_helper", reply.ExecHelper)),
+                () => [reply.Version, supctl, containment, keeper, forkServer, helper]);
         }));
         return command;
     }

@@ -193,6 +193,7 @@ public sealed class SupervisorService(
             Version = VersionText,
             Containment = containment.Mode.Describe(),
             ExecHelper = string.Join(' ', processes.ExecHelperCommand),
+            ForkServer = processes.ForkServerDescription,
             Reexecs = (uint)reexec.Generation,
             LastReexecFailure = reexec.LastFailure ?? "",
             ReexecFailures = (uint)reexec.Failures,

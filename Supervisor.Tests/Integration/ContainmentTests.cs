@@ -64,10 +64,37 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
             ? $"containment: cgroup v2 at {supd.CgroupTree} (root)\n"
             : "containment: process groups (Containment is process-groups)\n"));
         // The native build's own supd-exec beside supd; the JIT build has none beside it, so supd itself in helper mode.
+        Assert.That(version.Stdout, Does.Contain("fork server: not started yet (no spawn has needed it)\n"));
         var helperLine = version.Stdout.Split('\n')[^2];
         if (Flavor.IsNative) Assert.That(helperLine, Is.EqualTo("exec helper: " + Path.Combine(Path.GetDirectoryName(Binaries.Supd)!, "supd-exec")));
         else Assert.That(helperLine, Does.StartWith("exec helper: ").And.Contain(Path.GetDirectoryName(Binaries.Supd)!).And.Not.Contain("supd-exec"));
         Assert.That(supd.DaemonOutput, Does.Contain("Containment: " + (cgroups ? "cgroup v2 at " : "process groups")));
+    }
+
+    [Test]
+    public async Task A_contained_job_is_cloned_by_the_fork_server_once_it_is_ready_and_version_says_so()
+    {
+        RequireCgroups();
+        await using var supd = Harness(cgroups: true);
+        supd.WriteJob("quick", "exec true\n");
+        await supd.StartAsync();
+        Assert.That((await supd.CtlAsync("version")).Stdout, Does.Contain("fork server: not started yet (no spawn has needed it)\n"));
+
+        // The first contained spawn starts the server and goes through a helper of its own; once the server is ready,
+        // the next ones go through it.
+        var version = await Eventually.GetAsync(async () =>
+        {
+            await supd.CtlAsync("start", "quick");
+            return (await supd.CtlAsync("version")).Stdout;
+        }, text => System.Text.RegularExpressions.Regex.IsMatch(text, @"fork server: pid \d+, [1-9]\d* spawns, 0 failures\n"),
+            "a spawn through the fork server");
+        var server = int.Parse(System.Text.RegularExpressions.Regex.Match(version, @"fork server: pid (\d+)").Groups[1].Value);
+        Assert.That(ProcessTable.Stat(server)?.ParentPid, Is.EqualTo(supd.SupdPid), "the server is supd's child");
+        Assert.That(supd.DaemonOutput, Does.Not.Contain("The fork server").And.Not.Contain("Failed to spawn"), "no failure");
+
+        // It goes with supd.
+        Assert.That(await supd.TerminateAsync(), Is.Zero);
+        await Eventually.TrueAsync(() => ProcessTable.Stat(server) is null or { State: 'Z' }, "the fork server gone with supd");
     }
 
     [TestCase(false)]
