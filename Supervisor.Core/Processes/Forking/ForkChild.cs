@@ -84,7 +84,11 @@ internal unsafe struct ChildPlan
 /// compiled before the first clone (<see cref="Prepare"/>) and kept out of tiering, so none is compiled in a child.
 /// The clone is the raw syscall, with CLONE_PARENT: the job is the server's sibling, supd's child, reaped by supd's
 /// reaper. Signals stay blocked from before the clone until the child has put every handler back to default, so no
-/// handler of the server's runtime ever runs in it.
+/// handler of the server's runtime ever runs in it. A suspension of every thread (a garbage collection, or a JIT
+/// runtime installing tiered code) begun by another thread at the moment of the clone would leave the child waiting
+/// for it at its first GC poll, forever. So the server's one allocating thread is the one that clones (no finalizers,
+/// no concurrent GC) and a JIT server runs without tiering (ForkServerClient); should a child hang all the same, it
+/// is killed at the report timeout like a silent helper, its spawn failed.
 /// </remarks>
 internal static unsafe class ForkChild
 {

@@ -149,6 +149,12 @@ internal sealed partial class ForkServerClient(IReadOnlyList<string> helperComma
                 environment.Add($"{name}={entry.Value}");
         foreach (var (name, value) in ExecHelper.RuntimeVariables())
             if (value is not null) environment.Add($"{name}={value}");
+        // A JIT runtime (supd under dotnet, or a test host's build) would otherwise tier methods up on a thread of its
+        // own, and installing them suspends every thread as a GC does: a clone at that moment leaves a child that
+        // waits forever for a suspension no thread of it will end (ForkChild). Without tiering, the server's one
+        // allocating thread, the one that clones, is the only one that ever stops the others. NativeAOT ignores it.
+        environment.RemoveAll(entry => entry.StartsWith("DOTNET_TieredCompilation=", StringComparison.Ordinal));
+        environment.Add("DOTNET_TieredCompilation=0");
 
         using var path = new NativeString(argv[0]);
         using var root = new NativeString("/");

@@ -307,12 +307,15 @@ public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer) : Inte
         Assert.That(ExecHelper.IsNeeded(new ProcessSettings { Nice = 1 }, Credentials.Unchanged, Defaults.Job.Umask), Is.True);
     }
 
-    /// <summary>Cost per spawn, spawn → exec of /bin/true → reaped, with and without the helper (JIT build). Prints medians.</summary>
+    /// <summary>
+    /// Cost per spawn, spawn → exec of /bin/true → reaped, without the helper and through it, this fixture's way (the
+    /// fork server or a helper per spawn; JIT build, the native one with SUPD_TEST_BIN_DIR). Prints medians.
+    /// </summary>
     [Test]
     [Explicit("benchmark: run by hand")]
     public async Task Benchmark_spawn_with_and_without_the_helper()
     {
-        foreach (var (name, settings) in new[] { ("posix_spawn only", ProcessSettings.Default), ("exec helper", new ProcessSettings { Nice = 1 }) })
+        foreach (var (name, settings) in new[] { ("posix_spawn only", ProcessSettings.Default), (forkServer ? "fork server" : "exec helper per spawn", new ProcessSettings { Nice = 1 }) })
         {
             var samples = new List<double>();
             for (var i = 0; i < 110; i++)
