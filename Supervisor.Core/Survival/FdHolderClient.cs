@@ -366,35 +366,9 @@ public sealed class FdHolderClient : QueuedPipeKeeper
         var argv = new List<string>(command) { FdHolder.Flag };
         if (options.SweepInterval != FdHolder.DefaultSweepInterval)
             argv.AddRange([FdHolder.SweepOption, ((long)options.SweepInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)]);
-        using var file = new NativeString(command[0]);
-        using var root = new NativeString("/");
-        using var devNull = new NativeString("/dev/null");
-        using var argvNative = new NativeStringArray(argv);
-        using var envp = new NativeStringArray(HolderEnvironment());
-        byte* attr = stackalloc byte[Libc.SpawnAttrSize];
-        byte* actions = stackalloc byte[Libc.FileActionsSize];
-        byte* mask = stackalloc byte[Libc.SigSetSize];
-        byte* defaults = stackalloc byte[Libc.SigSetSize];
-        Libc.SpawnAttrInit(attr);
-        Libc.FileActionsInit(actions);
-        try
-        {
-            // Its own session: supd's process group and terminal signals never reach it.
-            Libc.SpawnAttrNewSessionCleanSignals(attr, mask, defaults);
-            Libc.FileActionsAddOpen(actions, 0, devNull.Pointer, Libc.O_RDONLY, 0);
-            Libc.FileActionsAddOpen(actions, 1, devNull.Pointer, Libc.O_WRONLY, 0);
-            Libc.FileActionsAddOpen(actions, 2, devNull.Pointer, Libc.O_WRONLY, 0);
-            Libc.FileActionsAddDup2(actions, listen, FdHolder.ListenFd);
-            Libc.FileActionsAddChdir(actions, root.Pointer);
-            Libc.FileActionsAddCloseFrom(actions, FdHolder.ListenFd + 1);
-            var rc = Libc.PosixSpawn(out _, file.Pointer, actions, attr, argvNative.Pointer, envp.Pointer);
-            if (rc != 0) throw new PipeKeeperException($"cannot start the fd holder {command[0]}: {new Errno(rc).Message}");
-        }
-        finally
-        {
-            Libc.FileActionsDestroy(actions);
-            Libc.SpawnAttrDestroy(attr);
-        }
+        // Its own session (supd's process group and terminal signals never reach it), quiet, the socket as its fd 3.
+        var rc = HelperProcess.Spawn(argv, HolderEnvironment(), listen, FdHolder.ListenFd, quiet: true, out _);
+        if (rc != 0) throw new PipeKeeperException($"cannot start the fd holder {command[0]}: {new Errno(rc).Message}");
     }
 
     /// <summary>A small environment: PATH and what the .NET host needs to find its runtime; nothing of supd's systemd.</summary>

@@ -156,34 +156,10 @@ internal sealed partial class ForkServerClient(IReadOnlyList<string> helperComma
         environment.RemoveAll(entry => entry.StartsWith("DOTNET_TieredCompilation=", StringComparison.Ordinal));
         environment.Add("DOTNET_TieredCompilation=0");
 
-        using var path = new NativeString(argv[0]);
-        using var root = new NativeString("/");
-        using var devNull = new NativeString("/dev/null");
-        using var argvNative = new NativeStringArray(argv);
-        using var envp = new NativeStringArray(environment);
-        byte* attr = stackalloc byte[Libc.SpawnAttrSize];
-        byte* actions = stackalloc byte[Libc.FileActionsSize];
-        byte* mask = stackalloc byte[Libc.SigSetSize];
-        byte* defaults = stackalloc byte[Libc.SigSetSize];
-        Libc.SpawnAttrInit(attr);
-        Libc.FileActionsInit(actions);
-        int rc, pid;
-        try
-        {
-            Libc.SpawnAttrNewSessionCleanSignals(attr, mask, defaults);
-            Libc.FileActionsAddOpen(actions, 0, devNull.Pointer, Libc.O_RDONLY, 0);
-            Libc.FileActionsAddDup2(actions, pair[1], ForkServer.SocketFd);
-            Libc.FileActionsAddChdir(actions, root.Pointer);
-            Libc.FileActionsAddCloseFrom(actions, ForkServer.SocketFd + 1);
-            rc = Libc.PosixSpawn(out pid, path.Pointer, actions, attr, argvNative.Pointer, envp.Pointer);
-            if (rc == 0) reaper.TrackInternalLocked(pid);
-        }
-        finally
-        {
-            Libc.FileActionsDestroy(actions);
-            Libc.SpawnAttrDestroy(attr);
-            Libc.Close(pair[1]);
-        }
+        // Its own session, stdout and stderr supd's (where a runtime's fatal error would go), the socket as fd 3.
+        var rc = HelperProcess.Spawn(argv, environment, pair[1], ForkServer.SocketFd, quiet: false, out var pid);
+        if (rc == 0) reaper.TrackInternalLocked(pid);
+        Libc.Close(pair[1]);
         if (rc != 0)
         {
             Libc.Close(pair[0]);
