@@ -54,6 +54,8 @@ public sealed class LimitsTableTests
         ["a job instance's name in its cgroup's name"] = N(Limits.MaxCgroupNameChars) + " (characters",
         ["generations below supd searched for tagged processes (process-group mode)"] = N(Limits.MaxTagScanDepth),
         ["an exec helper's report (status pipe)"] = $"{Limits.Bytes(Limits.MaxHelperReportBytes)}, {Limits.HelperReportTimeout.TotalSeconds:0} s",
+        ["one fork-server request (the helper's words and the job's environment)"] =
+            $"{Limits.Bytes(Limits.MaxForkRequestBytes)}, {Limits.ForkServerReplyTimeout.TotalSeconds:0} s for its answer",
         ["job output pipes kept across a crash of supd (fd holder, systemd's fd store)"] = N(Limits.MaxKeptPipes),
         ["one fd holder message (`KEEP name`, `FORGET name`, `LIST`, `RELEASE`)"] = Limits.Bytes(Limits.MaxHolderMessageBytes),
     };
