@@ -295,6 +295,15 @@ public sealed partial class NativeProcessControl : IProcessControl
         }
     }
 
+    public (long Spawns, long Failures) ForkServerCounts
+    {
+        get
+        {
+            var (_, spawns, failures) = ForkServerState;
+            return (spawns, failures);
+        }
+    }
+
     public string ForkServerDescription
     {
         get

@@ -80,6 +80,9 @@ public sealed class MetricsTests(BinaryFlavor flavor) : IntegrationFixture(flavo
             Assert.That(Sample(metrics, """supd_loop_turn_duration_seconds_bucket{le="+Inf"}"""),
                 Is.EqualTo(Sample(metrics, "supd_loop_turn_duration_seconds_count")), metrics);
             Assert.That(Sample(metrics, "supd_uptime_seconds"), Is.GreaterThan(0), metrics);
+            // No job here needs the exec helper: no fork server yet, nothing failed.
+            Assert.That(Sample(metrics, "supd_fork_server_spawns_total"), Is.EqualTo(0), metrics);
+            Assert.That(Sample(metrics, "supd_fork_server_failures_total"), Is.EqualTo(0), metrics);
             Assert.That(Sample(metrics, "supd_observed_instances_omitted"), Is.EqualTo(0), metrics);
             // The harness's own status requests are served (verb "status"/"list") and counted.
             Assert.That(Regex.IsMatch(metrics, @"^supd_requests_total\{verb=""[a-z-]+""\} [1-9]", RegexOptions.Multiline), metrics);

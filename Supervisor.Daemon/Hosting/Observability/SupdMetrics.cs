@@ -1,6 +1,7 @@
 using Prometheus;
 using Supervisor.Core;
 using Supervisor.Core.Lifecycle;
+using Supervisor.Core.Processes;
 using Supervisor.Core.Processes.Containment;
 using Supervisor.Daemon.Access;
 
@@ -35,6 +36,8 @@ public sealed class SupdMetrics
     // supd's own.
     private readonly Gauge _jobs, _instances, _omitted, _queue, _uptime, _startedAt;
     private readonly Counter _events, _served, _denied, _journalSent, _journalDropped, _controlRefused, _httpRefused;
+    private readonly Counter _forkSpawns, _forkFailures;
+    private readonly IProcessControl _processes;
     private readonly Histogram _turns;
     private readonly ConnectionGuard _control;
     private readonly HttpConnectionGate _http;
@@ -44,8 +47,9 @@ public sealed class SupdMetrics
     private Dictionary<(string Job, string Instance), (string State, string Goal)> _described = [];
 
     public SupdMetrics(SupervisorLoop loop, RequestCounters requests, IJobContainment containment, JournalTarget journal,
-        ConnectionGuard control, HttpConnectionGate http, TimeProvider time, HandoverStart? handover = null)
+        ConnectionGuard control, HttpConnectionGate http, TimeProvider time, IProcessControl processes, HandoverStart? handover = null)
     {
+        _processes = processes;
         _loop = loop;
         _requests = requests;
         _containment = containment;
@@ -83,6 +87,8 @@ public sealed class SupdMetrics
         _journalSent = f.CreateCounter("supd_journal_entries_total", "Log lines sent to journald (--log-to-journal) since supd started.");
         _journalDropped = f.CreateCounter("supd_journal_dropped_total", "Log lines journald could not take at once (dropped, never waited for) since supd started.");
         _controlRefused = f.CreateCounter("supd_control_connections_refused_total", "Connections to the control socket refused (connection limits, the fd reserve) since supd started.");
+        _forkSpawns = f.CreateCounter("supd_fork_server_spawns_total", "Job processes the fork server cloned since this image of supd started (the rest of those needing the exec helper started one of their own).");
+        _forkFailures = f.CreateCounter("supd_fork_server_failures_total", "Times the fork server failed (did not start, ended, stopped answering) and was replaced, since this image of supd started.");
         _httpRefused = f.CreateCounter("supd_http_connections_refused_total", "Connections to the HTTP listener refused (over its connection limit) since supd started.");
         _uptime = f.CreateGauge("supd_uptime_seconds", "Seconds since supd started.");
         _startedAt = f.CreateGauge("supd_start_time_seconds", "When supd started, Unix time.");
@@ -137,6 +143,9 @@ public sealed class SupdMetrics
         CounterTo(_events, Interlocked.Read(ref _eventsEmitted));
         CounterTo(_controlRefused, _control.Refused);
         CounterTo(_httpRefused, _http.Refused);
+        var (forkSpawns, forkFailures) = _processes.ForkServerCounts;
+        CounterTo(_forkSpawns, forkSpawns);
+        CounterTo(_forkFailures, forkFailures);
         if (_journal.Sink is { } sink)
         {
             CounterTo(_journalSent, sink.Sent);

@@ -251,6 +251,25 @@ public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer) : Inte
     }
 
     [Test]
+    public async Task A_fork_server_that_stops_answering_fails_that_spawn_as_transient_and_is_replaced()
+    {
+        if (!forkServer) Assert.Ignore("the fork server's own test");
+        using var control = Control([Binaries.Supd], forkServer: true, retryDelay: TimeSpan.FromMilliseconds(200));
+        await Eventually.TrueAsync(control.ForkServerReady, "the fork server ready");
+        var first = control.ForkServerState.Pid;
+        Assert.That(Libc.Kill(first, Signals.SIGSTOP), Is.Zero);
+
+        // Sent, never answered: it may have cloned, so the spawn fails (as transient: a respawning job tries again).
+        var result = control.Spawn(new SpawnRequest("stopped", "/bin/true", ["/bin/true"], [], "/", null, new ProcessSettings { Umask = 0x3F }));
+        Assert.That((result.Error, result.Transient), Is.EqualTo(((string?)"the fork server failed: it did not answer within 2s", true)));
+        Assert.That(control.ForkServerState.Failures, Is.EqualTo(1));
+        await Eventually.TrueAsync(() => ProcessTable.Stat(first) is null, "the stopped server killed and reaped");
+
+        var after = await Spawn(control, new ProcessSettings { Umask = 0x3F }, "/bin/sh", "-c", "exit 6");
+        Assert.That(await ExitAsync(after.Pid), Is.EqualTo(ExitStatus.Exited(6)));
+    }
+
+    [Test]
     public async Task A_spawn_too_big_for_the_fork_server_goes_through_a_helper_of_its_own()
     {
         // Two variables: one string may not pass 128 KiB (MAX_ARG_STRLEN), so the helper could not take one so big.
