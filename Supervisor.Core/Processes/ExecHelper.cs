@@ -78,14 +78,10 @@ public static class ExecHelper
         settings.Umask != umask || settings.Nice is not null || settings.OomScore is not null ||
         settings.Limits.Count > 0 || settings.Chroot is not null || credentials.ChangesIds;
 
-    /// <summary>
-    /// The helper's argv (after <paramref name="command"/>) and the variables to add to its environment. For the fork
-    /// server (<paramref name="forRuntime"/> false) no command and no runtime variables: it has its runtime already.
-    /// </summary>
+    /// <summary>The helper's argv (after <paramref name="command"/>) and the variables to add to its environment.</summary>
     internal static (List<string> Argv, List<string> ExtraEnvironment) BuildCommand(
         IReadOnlyList<string> command, ProcessSettings settings, Credentials credentials, string workingDirectory,
-        string file, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, string? cgroup = null,
-        bool forRuntime = true)
+        string file, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, string? cgroup = null)
     {
         var argv = new List<string>(command) { Flag };
         if (cgroup is not null) argv.AddRange(["--cgroup", cgroup]);
@@ -101,7 +97,7 @@ public static class ExecHelper
         if (credentials.Uid is { } uid) argv.AddRange(["--uid", uid.ToString(CultureInfo.InvariantCulture)]);
 
         var extra = new List<string>();
-        foreach (var (name, value) in forRuntime ? RuntimeVariables() : [])
+        foreach (var (name, value) in RuntimeVariables())
         {
             if (value is null) continue;
             if (environment.Any(e => e.StartsWith(name + "=", StringComparison.Ordinal))) continue;
@@ -130,8 +126,8 @@ public static class ExecHelper
     public static unsafe int Run(string[] args)
     {
         Libc.Fcntl(StatusFd, Libc.F_SETFD, Libc.FD_CLOEXEC);
-        if (ExecHelperOptions.Parse(args, out var parseError) is not { } options)
-            return Fail(parseError.StartsWith("unknown resource", StringComparison.Ordinal) ? "limit" : "", parseError);
+        if (ExecHelperOptions.Parse(args, out var parseError, out var parseStanza) is not { } options)
+            return Fail(parseStanza, parseError);
 
         // First of all, before the job's program exists: whatever it forks starts inside the instance's cgroup.
         if (options.Cgroup is { } cgroup && !Containment.CgroupFiles.Join(cgroup, 0, out var joinError))

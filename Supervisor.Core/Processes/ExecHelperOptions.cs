@@ -28,10 +28,17 @@ internal sealed class ExecHelperOptions
     /// <summary>The job's argv, argv[0] included.</summary>
     public string[] Arguments { get; private set; } = [];
 
-    /// <summary>Parses <paramref name="args"/> (args[0] is <see cref="ExecHelper.Flag"/>); null with the reason when they are not the helper's.</summary>
-    public static ExecHelperOptions? Parse(IReadOnlyList<string> args, out string error)
+    /// <summary>
+    /// Parses <paramref name="args"/> (args[0] is <see cref="ExecHelper.Flag"/>); null with the reason when they are not
+    /// the helper's, and the stanza it concerns (<c>limit</c>, or empty) for the helper's report.
+    /// </summary>
+    public static ExecHelperOptions? Parse(IReadOnlyList<string> args, out string error) => Parse(args, out error, out _);
+
+    /// <inheritdoc cref="Parse(IReadOnlyList{string}, out string)"/>
+    public static ExecHelperOptions? Parse(IReadOnlyList<string> args, out string error, out string stanza)
     {
         error = "";
+        stanza = "";
         var options = new ExecHelperOptions();
         var i = 1;
         for (; i < args.Count && args[i] != "--"; i++)
@@ -46,6 +53,7 @@ internal sealed class ExecHelperOptions
                         || !TryParseLimit(parts[1], out var soft) || !TryParseLimit(parts[2], out var hard))
                     {
                         error = $"unknown resource limit: {value}";
+                        stanza = "limit";
                         return null;
                     }
                     options.Limits.Add(new HelperLimit(parts[0], resource, soft, hard));

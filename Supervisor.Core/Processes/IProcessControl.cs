@@ -57,8 +57,11 @@ public interface IProcessControl : IDisposable
     /// <summary>The fork server, for <c>supctl version</c>: its pid and what it did, or why there is none.</summary>
     string ForkServerDescription => "none";
 
-    /// <summary>Spawns the fork servers made and the times one failed (and was replaced), since supd started this image.</summary>
-    (long Spawns, long Failures) ForkServerCounts => (0, 0);
+    /// <summary>
+    /// The fork server's pid (0 while none runs), the spawns the fork servers made and the times one failed (and was
+    /// replaced), since this image of supd started.
+    /// </summary>
+    (int Pid, long Spawns, long Failures) ForkServerState => (0, 0, 0);
 
     /// <summary>Processes of the start the OOM killer ended so far (<see cref="Containment.IJobContainment.OomKills"/>).</summary>
     long OomKills(string key) => 0;

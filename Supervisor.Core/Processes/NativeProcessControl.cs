@@ -151,7 +151,7 @@ public sealed partial class NativeProcessControl : IProcessControl
         if (helper) Libc.Fcntl(status[0], Libc.F_SETFL, Libc.O_NONBLOCK);
 
         // Through the fork server when it can take it: no runtime to start for this spawn.
-        if (helper && ForkServerRequest(settings, credentials, request, environment, cgroup, inheritConsole, splitErrors) is { } forkRequest)
+        if (helper && ForkServerRequest(arguments, environment, request.Output is not null, inheritConsole, splitErrors) is { } forkRequest)
         {
             var sent = inheritConsole ? [status[1], 1, 2]
                 : request.Output is null ? [status[1]]
@@ -163,8 +163,7 @@ public sealed partial class NativeProcessControl : IProcessControl
             lock (_reaper.Gate)
             {
                 if (_isInit) _reaper.GuardChildSignal();
-                _forkServer ??= new ForkServerClient(ExecHelperCommand, _reaper, _log, ForkServerRetryDelay);
-                outcome = _forkServer.TrySpawnLocked(forkRequest, sent, out forked, out forkError, out transient);
+                outcome = ForkServerLocked().TrySpawnLocked(forkRequest, sent, out forked, out forkError, out transient);
                 if (outcome == ForkOutcome.Spawned) _reaper.TrackLocked(forked, status[0]);
             }
             if (outcome != ForkOutcome.NotTaken)
@@ -260,21 +259,25 @@ public sealed partial class NativeProcessControl : IProcessControl
     }
 
     /// <summary>
-    /// The fork server's request for this spawn (the helper's words without a runtime's variables, and the job's
-    /// environment); null when there is to be no fork server or the request does not fit one message.
+    /// The fork server's request for this spawn: the very words and environment an exec helper of its own would get
+    /// (<paramref name="helperArgv"/> less the command that starts the helper), so the server applies the same
+    /// settings and strips the same runtime variables. Null when there is to be no fork server or the request does not
+    /// fit one message.
     /// </summary>
-    private byte[]? ForkServerRequest(ProcessSettings settings, Credentials credentials, SpawnRequest request,
-        IReadOnlyList<string> environment, string? cgroup, bool inheritConsole, bool splitErrors)
+    private byte[]? ForkServerRequest(IReadOnlyList<string> helperArgv, IReadOnlyList<string> helperEnvironment, bool piped,
+        bool inheritConsole, bool splitErrors)
     {
         if (!UseForkServer) return null;
-        var (words, _) = ExecHelper.BuildCommand([], settings, credentials, request.WorkingDirectory, request.File,
-            request.Arguments, environment, cgroup, forRuntime: false);
-        var output = inheritConsole || request.Output is not null ? ForkOutput.Fd : ForkOutput.Null;
-        var errors = inheritConsole || splitErrors ? ForkOutput.Fd : request.Output is not null ? ForkOutput.SameAsOut : ForkOutput.Null;
-        return new ForkRequest(words, environment, output, errors).Encode();
+        var output = inheritConsole || piped ? ForkOutput.Fd : ForkOutput.Null;
+        var errors = inheritConsole || splitErrors ? ForkOutput.Fd : piped ? ForkOutput.SameAsOut : ForkOutput.Null;
+        return new ForkRequest([.. helperArgv.Skip(ExecHelperCommand.Count)], helperEnvironment, output, errors).Encode();
     }
 
     private ForkServerClient? _forkServer;
+
+    // Under the reaper's gate: the client, made on first need (it starts no server until asked to).
+    private ForkServerClient ForkServerLocked() =>
+        _forkServer ??= new ForkServerClient(ExecHelperCommand, _reaper, _log, ForkServerRetryDelay);
 
     /// <summary>
     /// Spawns that need the exec helper go through one long-lived helper, the fork server, once it runs (see
@@ -286,21 +289,11 @@ public sealed partial class NativeProcessControl : IProcessControl
     /// <summary>After a fork server failed, how long until another is started (<see cref="Limits.ForkServerRetryDelay"/>).</summary>
     public TimeSpan ForkServerRetryDelay { get; init; } = Limits.ForkServerRetryDelay;
 
-    /// <summary>The fork server's pid and what it did so far (0, 0, 0 before it was first needed).</summary>
     public (int Pid, long Spawns, long Failures) ForkServerState
     {
         get
         {
             lock (_reaper.Gate) return _forkServer is { } server ? (server.Pid, server.Spawns, server.Failures) : (0, 0, 0);
-        }
-    }
-
-    public (long Spawns, long Failures) ForkServerCounts
-    {
-        get
-        {
-            var (_, spawns, failures) = ForkServerState;
-            return (spawns, failures);
         }
     }
 
@@ -323,8 +316,7 @@ public sealed partial class NativeProcessControl : IProcessControl
     {
         lock (_reaper.Gate)
         {
-            _forkServer ??= new ForkServerClient(ExecHelperCommand, _reaper, _log, ForkServerRetryDelay);
-            return _forkServer.EnsureReadyLocked();
+            return ForkServerLocked().EnsureReadyLocked();
         }
     }
 

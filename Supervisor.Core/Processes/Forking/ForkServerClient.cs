@@ -40,18 +40,26 @@ internal sealed partial class ForkServerClient(IReadOnlyList<string> helperComma
     /// <summary>The server's pid while one runs (0 otherwise).</summary>
     public int Pid => _socket >= 0 ? _pid : 0;
 
-    /// <summary>True once the running server said it is ready (under the gate).</summary>
-    public bool IsReadyLocked()
+    // Under the gate: true once the running server said it is ready.
+    private bool IsReadyLocked()
     {
         if (_ready || _socket < 0) return _ready;
-        Span<byte> answer = stackalloc byte[4];
-        var fds = new List<int>();
-        var received = Libc.ReceiveWithFds(_socket, answer, fds, out _, Libc.MSG_DONTWAIT);
-        foreach (var fd in fds) Libc.Close(fd);
+        var received = ReadAnswer(out var answer);
         if (received == -Errno.EAGAIN) return false;
-        if (received == 4 && BinaryPrimitives.ReadInt32LittleEndian(answer) == ForkServer.Ready) return _ready = true;
+        if (received == 4 && answer == ForkServer.Ready) return _ready = true;
         BrokenLocked(received == 0 ? "it ended before it was ready" : $"its first answer was not ready ({received})");
         return false;
+    }
+
+    // One answer from the server, without waiting: the bytes received (4 for an answer, 0 at end of file) or -errno.
+    private int ReadAnswer(out int answer)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        var fds = new List<int>();
+        var received = Libc.ReceiveWithFds(_socket, bytes, fds, out _, Libc.MSG_DONTWAIT);
+        foreach (var fd in fds) Libc.Close(fd); // the server sends none; never keep what it should not have sent
+        answer = received == 4 ? BinaryPrimitives.ReadInt32LittleEndian(bytes) : 0;
+        return received;
     }
 
     /// <summary>Under the gate: starts the server if none runs (and none failed within the retry delay); true once it is ready.</summary>
@@ -95,14 +103,8 @@ internal sealed partial class ForkServerClient(IReadOnlyList<string> helperComma
         var deadline = Environment.TickCount64 + timeout;
         int ready;
         while ((ready = Libc.Poll(&poll, 1, (int)Math.Max(0, deadline - Environment.TickCount64))) < 0 && Errno.Last.Value == Errno.EINTR) { }
-        Span<byte> answer = stackalloc byte[4];
-        var received = -Libc.ETIMEDOUT;
-        if (ready > 0)
-        {
-            var passed = new List<int>();
-            received = Libc.ReceiveWithFds(_socket, answer, passed, out _, Libc.MSG_DONTWAIT);
-            foreach (var fd in passed) Libc.Close(fd);
-        }
+        var value = 0;
+        var received = ready > 0 ? ReadAnswer(out value) : -Libc.ETIMEDOUT;
         if (received != 4)
         {
             // Sent but not answered: it may have cloned the job's process. The spawn fails (a respawning job tries
@@ -119,7 +121,6 @@ internal sealed partial class ForkServerClient(IReadOnlyList<string> helperComma
             transient = true;
             return ForkOutcome.Failed;
         }
-        var value = BinaryPrimitives.ReadInt32LittleEndian(answer);
         if (value <= 0)
         {
             var errno = new Errno(-value);

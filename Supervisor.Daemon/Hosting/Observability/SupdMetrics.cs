@@ -143,7 +143,7 @@ public sealed class SupdMetrics
         CounterTo(_events, Interlocked.Read(ref _eventsEmitted));
         CounterTo(_controlRefused, _control.Refused);
         CounterTo(_httpRefused, _http.Refused);
-        var (forkSpawns, forkFailures) = _processes.ForkServerCounts;
+        var (_, forkSpawns, forkFailures) = _processes.ForkServerState;
         CounterTo(_forkSpawns, forkSpawns);
         CounterTo(_forkFailures, forkFailures);
         if (_journal.Sink is { } sink)

@@ -135,6 +135,16 @@ public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer) : Inte
     }
 
     [Test]
+    public async Task The_jobs_environment_is_its_own_without_the_variables_added_for_the_helpers_runtime()
+    {
+        // supd adds DOTNET_TieredPGO=0 (and DOTNET_ROOT when it has one) for a helper's runtime: never the job's.
+        var result = await Spawn(new ProcessSettings { Umask = 0x3F }, "/bin/sh", "-c",
+            """test "$(env | grep -c '^DOTNET_')" = 0 && test "$PATH" = /usr/bin:/bin""");
+        Assert.That(result.Succeeded, Is.True, result.Error);
+        Assert.That(await ExitAsync(result.Pid), Is.EqualTo(ExitStatus.Exited(0)));
+    }
+
+    [Test]
     public async Task A_failure_in_the_helper_is_a_spawn_failure_and_its_exit_is_never_reported()
     {
         var failed = await Spawn(new ProcessSettings { Limits = new Dictionary<string, ResourceLimit> { ["nofile"] = new(2_000_000_000, 2_000_000_000) } }, "/bin/true");
