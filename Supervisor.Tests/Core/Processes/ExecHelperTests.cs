@@ -236,12 +236,30 @@ public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer) : Inte
         return result;
     }
 
+    /// <summary>
+    /// For the fork server's own tests (in its fixture only): a control of their own, its server ready and, once it
+    /// fails, replaced after 200 ms.
+    /// </summary>
+    private async Task<NativeProcessControl> ReadyForkServerOfItsOwnAsync()
+    {
+        if (!forkServer) Assert.Ignore("the fork server's own test");
+        var control = Control([Binaries.Supd], forkServer: true, retryDelay: TimeSpan.FromMilliseconds(200));
+        try
+        {
+            await Eventually.TrueAsync(control.ForkServerReady, "the fork server ready");
+            return control;
+        }
+        catch
+        {
+            control.Dispose();
+            throw;
+        }
+    }
+
     [Test]
     public async Task A_fork_server_that_dies_is_replaced_and_spawns_meanwhile_go_through_helpers_of_their_own()
     {
-        if (!forkServer) Assert.Ignore("the fork server's own test");
-        using var control = Control([Binaries.Supd], forkServer: true, retryDelay: TimeSpan.FromMilliseconds(200));
-        await Eventually.TrueAsync(control.ForkServerReady, "the fork server ready");
+        using var control = await ReadyForkServerOfItsOwnAsync();
         var first = control.ForkServerState.Pid;
         Assert.That(Libc.Kill(first, 9), Is.Zero);
         // Reaped, so every thread of it is gone (a leader shows Z while its other threads, and its fds, still go).
@@ -263,9 +281,7 @@ public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer) : Inte
     [Test]
     public async Task A_fork_server_that_stops_answering_fails_that_spawn_as_transient_and_is_replaced()
     {
-        if (!forkServer) Assert.Ignore("the fork server's own test");
-        using var control = Control([Binaries.Supd], forkServer: true, retryDelay: TimeSpan.FromMilliseconds(200));
-        await Eventually.TrueAsync(control.ForkServerReady, "the fork server ready");
+        using var control = await ReadyForkServerOfItsOwnAsync();
         var first = control.ForkServerState.Pid;
         Assert.That(Libc.Kill(first, Signals.SIGSTOP), Is.Zero);
 
