@@ -188,6 +188,8 @@ public sealed partial class LogCaptureTests(BinaryFlavor flavor) : IntegrationFi
         SupdHarness.Signal(first, 11);
         var second = SupdHarness.PidOf((await supd.WaitForStatusAsync("crashy", $"start/running, process (?!{first}\\b)")).Stdout);
         await supd.WaitForLogAsync("crashy", "started\nstarted\n");
+        // The shell writes "started" before it execs sleep: show names what runs, so wait for the exec itself.
+        await ProcessTable.WaitForProgramAsync(second, "sleep", "the respawned main process");
 
         var show = await supd.CtlAsync("show", "crashy");
         Assert.That(show.ExitCode, Is.EqualTo(0), show.ToString());
