@@ -122,6 +122,15 @@ public static class Limits
     /// <summary>Generations below supd searched for processes carrying a job's tag, in process-group mode.</summary>
     public const int MaxTagScanDepth = 64;
 
+    /// <summary>Bytes read of one /proc or cgroup file for a job's figures (<c>status</c>, <c>show</c>, <c>top</c>); the kernel's are a few hundred.</summary>
+    public const int MaxProcFileBytes = 64 * 1024;
+
+    /// <summary>Bytes of one thread's list of children read (/proc/PID/task/TID/children); a longer list means a scan of /proc instead.</summary>
+    public const int MaxChildrenListBytes = 1024 * 1024;
+
+    /// <summary>Processes summed into one job's figures without a cgroup (its main, its process group, their descendants).</summary>
+    public const int MaxFigureProcesses = 65536;
+
     /// <summary>Bytes of an exec helper's report kept (a few short lines; the rest is read to end of file and dropped).</summary>
     public const int MaxHelperReportBytes = 16 * 1024;
 

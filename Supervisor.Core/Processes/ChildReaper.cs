@@ -235,6 +235,11 @@ internal sealed partial class ChildReaper : IDisposable
         lock (Gate) return _pidfds.ContainsKey(pid);
     }
 
+    public HashSet<int> TrackedPids()
+    {
+        lock (Gate) return [.. _pidfds.Keys];
+    }
+
     /// <summary>Signals one of ours through its pidfd (never a recycled pid); false when it is not ours.</summary>
     public bool Signal(int pid, int signal)
     {

@@ -97,6 +97,12 @@ public interface IProcessControl : IDisposable
     /// <summary>A process's start time (/proc/PID/stat's, clock ticks after boot), a zombie's too; null when there is no such pid.</summary>
     ulong? StartTimeOf(int pid) => State.ProcStat.Read(pid)?.StartTime;
 
+    /// <summary>True when every orphan of a job comes to supd (a child subreaper, or PID 1): then a job's processes can be found from its main down.</summary>
+    bool IsSubreaper => false;
+
+    /// <summary>The pids supd tracks now (job processes, spawned or adopted, and its helpers): a copy.</summary>
+    IReadOnlySet<int> TrackedPids() => new HashSet<int>();
+
     /// <summary>The cgroup of a job instance's start (<see cref="SpawnRequest.Unit"/>), or null without one.</summary>
     string? UnitGroup(string key) => null;
 }

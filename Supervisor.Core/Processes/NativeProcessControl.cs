@@ -45,6 +45,7 @@ public sealed partial class NativeProcessControl : IProcessControl
         _reaper = new ChildReaper(log, reapOrphans: childSubreaper, _isInit);
         if (childSubreaper && Libc.Prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
             LogSubreaperFailed(Errno.Last.Message);
+        else IsSubreaper = childSubreaper || _isInit;
         _reaper.GuardChildSignal();
     }
 
@@ -53,6 +54,10 @@ public sealed partial class NativeProcessControl : IProcessControl
     /// runtime SIGCHLD handler would reap our children before we could (<see cref="ChildSignalGuard"/>).
     /// </summary>
     public bool IsInit => _isInit;
+
+    public bool IsSubreaper { get; }
+
+    public IReadOnlySet<int> TrackedPids() => _reaper.TrackedPids();
 
     /// <summary>How job instances are contained: a cgroup each, or process groups and their tag.</summary>
     public IJobContainment Containment { get; }

@@ -1,25 +1,10 @@
-using System.Globalization;
-
 namespace Supervisor.Core.State;
 
 /// <summary>The few /proc facts persisted goals need: a process's start time and state, and the boot id.</summary>
 public static class ProcStat
 {
     /// <summary>Start time (ticks after boot) and state letter of a process, or null when it does not exist.</summary>
-    public static (ulong StartTime, char State)? Read(int pid)
-    {
-        try
-        {
-            var text = File.ReadAllText($"/proc/{pid}/stat");
-            // After "pid (comm) ": state is field 3, starttime field 22.
-            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-            return (ulong.Parse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture), fields[0][0]);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException or FormatException or ArgumentOutOfRangeException)
-        {
-            return null;
-        }
-    }
+    public static (ulong StartTime, char State)? Read(int pid) => Processes.ProcFs.Stat(pid) is { } info ? (info.StartTime, info.State) : null;
 
     /// <summary>True while the process with this pid is the one started at <paramref name="startTime"/> and is not a zombie.</summary>
     public static bool IsAlive(int pid, ulong startTime) => Read(pid) is { } stat && stat.StartTime == startTime && stat.State != 'Z';

@@ -44,7 +44,7 @@ public sealed class SupervisorService(
         var status = ProtoMapper.ToProto(await loop.StatusAsync(RequireJob(request.Job), request.Env, Instance(request.HasInstance, request.Instance)).ConfigureAwait(false));
         var main = status.Processes.FirstOrDefault(p => p.Kind == Supervisor.Protocol.ProcessKind.Main);
         if (main is not null) status.MainCommand = ProcFs.CommandLine(main.Pid) ?? "";
-        AddResources(status, new JobResources(containment));
+        AddResources(status, JobResources.ForOneJob(containment, processes));
         return new StatusReply { Status = status };
     });
 

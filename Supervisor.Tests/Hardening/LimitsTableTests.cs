@@ -53,6 +53,9 @@ public sealed class LimitsTableTests
         ["pids read from one job cgroup to signal them"] = N(Limits.MaxPidsPerGroup),
         ["a job instance's name in its cgroup's name"] = N(Limits.MaxCgroupNameChars) + " (characters",
         ["generations below supd searched for tagged processes (process-group mode)"] = N(Limits.MaxTagScanDepth),
+        ["a /proc or cgroup file read for a job's figures (`status`, `show`, `top`, /metrics)"] = Limits.Bytes(Limits.MaxProcFileBytes),
+        ["one thread's list of children read (/proc/PID/task/TID/children)"] = Limits.Bytes(Limits.MaxChildrenListBytes),
+        ["processes summed into one job's figures (process-group mode)"] = N(Limits.MaxFigureProcesses),
         ["an exec helper's report (status pipe)"] = $"{Limits.Bytes(Limits.MaxHelperReportBytes)}, {Limits.HelperReportTimeout.TotalSeconds:0} s",
         ["one fork-server request (the helper's words and the job's environment)"] =
             $"{Limits.Bytes(Limits.MaxForkRequestBytes)}, {Limits.ForkServerReplyTimeout.TotalSeconds:0} s for its answer",

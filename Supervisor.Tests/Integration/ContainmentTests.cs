@@ -290,6 +290,27 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
     }
 
     [Test]
+    public async Task Show_finds_a_jobs_orphan_in_its_process_group_as_top_does()
+    {
+        // Process-group mode: show walks from the main process down the kernel's children lists, top scans /proc. An
+        // orphan (its parent, a subshell, gone) is re-parented to supd, no descendant of main: both must count it.
+        await using var supd = Harness(cgroups: false);
+        supd.WriteJob("orphaning", "exec sh -c '(sleep 100001 &); exec sleep 100000'\n");
+        await supd.StartAsync();
+        await supd.CtlAsync("start", "orphaning");
+        await Eventually.TrueAsync(() => JobProcesses(supd).Count == 2 && JobProcesses(supd).All(pid => ProcessTable.Stat(pid)?.ParentPid == supd.SupdPid),
+            "main and the orphan, both supd's children");
+
+        var show = await supd.CtlAsync("show", "orphaning");
+        var top = await supd.CtlAsync("--json", "top", "--once", "--interval", "1");
+
+        Assert.That(show.Stdout, Does.Contain("   Tasks: 2\n"), show.ToString());
+        using var json = System.Text.Json.JsonDocument.Parse(top.Stdout);
+        var job = json.RootElement.GetProperty("jobs").EnumerateArray().Single(j => j.GetProperty("job").GetString() == "orphaning");
+        Assert.That(job.GetProperty("tasks").GetInt32(), Is.EqualTo(2), top.Stdout);
+    }
+
+    [Test]
     public async Task Memory_max_is_applied_where_the_controller_is_and_refused_naming_it_where_not()
     {
         RequireCgroups();

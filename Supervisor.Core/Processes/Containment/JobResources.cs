@@ -2,19 +2,29 @@ namespace Supervisor.Core.Processes.Containment;
 
 /// <summary>
 /// The figures of a running job for <c>show</c> and <c>top</c>: from the cgroup of its main process when it has one
-/// of supd's, else summed over its processes (the main's process group and the main's descendants), found in one
-/// scan of /proc shared by every job of a request. Runs in the request's handler, never on the loop.
+/// of supd's, else summed over its processes (the main's process group and the main's descendants). For many jobs
+/// (<c>list</c>, <c>top</c>, /metrics) they are found in one scan of /proc shared by every job of the request; for one
+/// (<see cref="ForOneJob"/>: <c>status</c>, <c>show</c>) from the job's main down through the kernel's lists of
+/// children, which reads a few files however many processes the machine runs. Runs in the request's handler, never on
+/// the loop.
 /// </summary>
 public sealed class JobResources(IJobContainment containment)
 {
     private ProcessTree? _tree;
+    private IProcessControl? _processes;
+
+    /// <summary>For the figures of one job: its processes are walked to, not scanned for (when supd is a subreaper).</summary>
+    public static JobResources ForOneJob(IJobContainment containment, IProcessControl processes) =>
+        new(containment) { _processes = processes.IsSubreaper ? processes : null };
 
     public ResourceUsage? Of(int mainPid)
     {
         if (mainPid <= 1) return null;
         if (containment.GroupOf(mainPid) is { } group) return ResourceReader.FromCgroup(group);
-        _tree ??= ProcessTree.Scan();
-        return _tree.JobProcesses(mainPid) is { Count: > 0 } pids ? ResourceReader.FromProcesses(pids) : null;
+        var pids = _processes is not null && ProcessTree.Walk(mainPid, _processes.TrackedPids()) is { } walked
+            ? walked
+            : (_tree ??= ProcessTree.Scan()).JobProcesses(mainPid);
+        return pids is { Count: > 0 } ? ResourceReader.FromProcesses(pids) : null;
     }
 }
 
@@ -51,6 +61,37 @@ internal sealed class ProcessTree
             foreach (var child in _children.GetValueOrDefault(parent) ?? [])
                 if (seen.Add(child)) next.Enqueue(child);
         return [.. seen];
+    }
+
+    /// <summary>
+    /// The main process, the members of its process group that were re-parented to supd (a subreaper: where every
+    /// orphan of a job goes) and every descendant of either, from /proc/PID/task/TID/children; what a scan finds,
+    /// without reading every process on the machine. Null where the kernel keeps no such lists or one is longer than
+    /// <see cref="Limits.MaxChildrenListBytes"/>: then scan. At most <see cref="Limits.MaxFigureProcesses"/> processes.
+    /// </summary>
+    /// <param name="tracked">supd's own job processes (every job's main, its scripts): children of supd never of this job's group but its main.</param>
+    public static List<int>? Walk(int mainPid, IReadOnlySet<int> tracked)
+    {
+        if (!ProcFs.HasChildrenLists) return null;
+        if (ProcFs.Stat(mainPid) is not { State: not 'Z' } main) return [];
+        var found = new List<int> { mainPid };
+        var seen = new HashSet<int> { mainPid };
+        var children = new List<int>();
+        if (main.ProcessGroup > 1)
+        {
+            if (!ProcFs.Children(Environment.ProcessId, children)) return null;
+            foreach (var child in children)
+                if (!tracked.Contains(child) && ProcFs.Stat(child) is { State: not 'Z' } info && info.ProcessGroup == main.ProcessGroup && seen.Add(child))
+                    found.Add(child);
+        }
+        for (var i = 0; i < found.Count && found.Count < Limits.MaxFigureProcesses; i++)
+        {
+            children.Clear();
+            if (!ProcFs.Children(found[i], children)) return null;
+            foreach (var child in children)
+                if (found.Count < Limits.MaxFigureProcesses && seen.Add(child)) found.Add(child);
+        }
+        return found;
     }
 
     private static void Add(Dictionary<int, List<int>> map, int key, int pid) =>

@@ -45,7 +45,8 @@ public static class ResourceReader
             cpu += ticks * 1_000_000 / TicksPerSecond;
             memory += ResidentPages(dir) * PageSize;
             peak += ReadKey(Path.Join(dir, "status"), "VmHWM:") is { } kib ? kib * 1024 : 0;
-            if (ReadKey(Path.Join(dir, "io"), "read_bytes:") is { } r && ReadKey(Path.Join(dir, "io"), "write_bytes:") is { } w)
+            var ioText = ReadText(Path.Join(dir, "io"));
+            if (Key(ioText, "read_bytes:") is { } r && Key(ioText, "write_bytes:") is { } w)
             {
                 io = true;
                 read += r;
@@ -58,14 +59,9 @@ public static class ResourceReader
     // utime + stime (stat fields 14 and 15) in clock ticks; null when the process is gone or a zombie.
     private static long? CpuTicks(string dir)
     {
-        if (ReadText(Path.Join(dir, "stat")) is not { } text) return null;
-        var close = text.LastIndexOf(')');
-        if (close < 0 || close + 2 >= text.Length) return null;
-        var fields = text[(close + 2)..].Split(' ');
-        if (fields.Length < 13 || fields[0] == "Z") return null;
-        return long.TryParse(fields[11], NumberStyles.None, CultureInfo.InvariantCulture, out var user)
-            && long.TryParse(fields[12], NumberStyles.None, CultureInfo.InvariantCulture, out var system)
-            ? user + system : null;
+        Span<byte> line = stackalloc byte[1024];
+        var length = ProcFs.Read(Path.Join(dir, "stat"), line);
+        return length >= 0 && StatLine.Parse(line[..length]) is { } stat && stat.Info.State != 'Z' ? stat.UserTicks + stat.SystemTicks : null;
     }
 
     // statm's second field: resident pages.
@@ -92,9 +88,11 @@ public static class ResourceReader
         ReadText(path)?.Trim() is { } text && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
 
     // "KEY VALUE" or "Key:   VALUE kB" lines: the first number after the key.
-    private static long? ReadKey(string path, string key)
+    private static long? ReadKey(string path, string key) => Key(ReadText(path), key);
+
+    private static long? Key(string? text, string key)
     {
-        if (ReadText(path) is not { } text) return null;
+        if (text is null) return null;
         foreach (var line in text.Split('\n'))
         {
             if (!line.StartsWith(key, StringComparison.Ordinal)) continue;
@@ -106,16 +104,6 @@ public static class ResourceReader
 
     private static long Parse(string text) => long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : 0;
 
-    // The small /proc and cgroup files are read whole (each a few hundred bytes; the kernel bounds them).
-    private static string? ReadText(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    // The small /proc and cgroup files are read whole (each a few hundred bytes; the kernel bounds them, and so does ProcFs).
+    private static string? ReadText(string path) => ProcFs.ReadText(path);
 }

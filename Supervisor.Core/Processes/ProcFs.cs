@@ -1,0 +1,251 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Enumeration;
+using System.Text;
+using System.Text.Unicode;
+using Supervisor.Core.Interop;
+
+namespace Supervisor.Core.Processes;
+
+/// <summary>
+/// The few /proc reads supd needs. Small files are read with open, read and close into a buffer of ours: File's
+/// readers add an fstat and an flock to each file, and a <c>status</c> or <c>top</c> while a thousand jobs run reads
+/// thousands of them (a scan of /proc took ~25 ms of supd's CPU that way with 1 000 jobs; docs/BENCHMARKS.md).
+/// </summary>
+internal static class ProcFs
+{
+    // One /proc/PID/stat line: "pid (comm) " and 50 numbers; comm is at most 16 bytes.
+    private const int StatLineBytes = 1024;
+
+    /// <summary>True where the kernel lists a thread's children (/proc/PID/task/TID/children, CONFIG_PROC_CHILDREN).</summary>
+    public static readonly bool HasChildrenLists = File.Exists($"/proc/{Environment.ProcessId}/task/{Environment.ProcessId}/children");
+
+    public static List<int> Pids() => Numbered("/proc");
+
+    /// <summary>The numbered entries of a directory: /proc's pids, /proc/PID/task's thread ids. None when it is gone.</summary>
+    public static List<int> Numbered(string directory)
+    {
+        var numbers = new List<int>();
+        try
+        {
+            var entries = new FileSystemEnumerable<int>(directory, static (ref FileSystemEntry entry) =>
+                int.TryParse(entry.FileName, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0,
+                new EnumerationOptions { IgnoreInaccessible = true, AttributesToSkip = 0 })
+            {
+                ShouldIncludePredicate = static (ref FileSystemEntry entry) => entry.IsDirectory && entry.FileName.Length > 0 && char.IsAsciiDigit(entry.FileName[0]),
+            };
+            foreach (var n in entries)
+                if (n > 0) numbers.Add(n);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return numbers;
+    }
+
+    /// <summary>/proc/PID/stat's state, parent, process group, session and start time; null when the process is gone.</summary>
+    public static ProcessInfo? Stat(int pid) => StatFields(pid) is { } s ? s.Info : null;
+
+    /// <summary>Every field of /proc/PID/stat supd reads; null when the process is gone.</summary>
+    public static StatLine? StatFields(int pid)
+    {
+        Span<byte> buffer = stackalloc byte[StatLineBytes];
+        var length = Read(pid, "stat", buffer);
+        return length < 0 ? null : StatLine.Parse(buffer[..length]);
+    }
+
+    /// <summary>/proc/PID/cmdline as one line (arguments joined by spaces), or null when the process is gone.</summary>
+    public static string? CommandLine(int pid)
+    {
+        var text = ReadText($"/proc/{pid}/cmdline");
+        if (text is null) return null;
+        // One line: arguments joined by spaces, a script's newlines and tabs shown as spaces.
+        text = string.Create(text.TrimEnd('\0').Length, text, static (span, source) =>
+        {
+            for (var i = 0; i < span.Length; i++) span[i] = char.IsControl(source[i]) ? ' ' : source[i];
+        });
+        return text.Length == 0 ? null : text;
+    }
+
+    /// <summary>
+    /// Adds the children of every thread of <paramref name="pid"/> to <paramref name="children"/>: true when they
+    /// were read (none when the process is gone), false when one thread's list is longer than
+    /// <see cref="Limits.MaxChildrenListBytes"/>.
+    /// </summary>
+    public static bool Children(int pid, List<int> children)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Limits.MaxChildrenListBytes);
+        try
+        {
+            foreach (var thread in Numbered($"/proc/{pid}/task"))
+            {
+                var length = Read($"/proc/{pid}/task/{thread}/children", buffer.AsSpan(0, Limits.MaxChildrenListBytes));
+                if (length == Limits.MaxChildrenListBytes) return false;
+                if (length <= 0) continue;
+                foreach (var range in buffer.AsSpan(0, length).Split((byte)' '))
+                    if (System.Buffers.Text.Utf8Parser.TryParse(buffer.AsSpan(0, length)[range], out int child, out _) && child > 0) children.Add(child);
+            }
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The value of the first environment entry starting with <paramref name="prefix"/> (<c>KEY=</c>), or null.</summary>
+    public static string? EnvironmentValue(int pid, byte[] prefix)
+    {
+        try
+        {
+            var environ = File.ReadAllBytes($"/proc/{pid}/environ").AsSpan();
+            while (environ.Length > 0)
+            {
+                var end = environ.IndexOf((byte)0);
+                var entry = end < 0 ? environ : environ[..end];
+                if (entry.StartsWith(prefix)) return Encoding.UTF8.GetString(entry[prefix.Length..]);
+                if (end < 0) break;
+                environ = environ[(end + 1)..];
+            }
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    public static bool EnvironmentContains(int pid, byte[] entry)
+    {
+        try
+        {
+            var environ = File.ReadAllBytes($"/proc/{pid}/environ");
+            // Entries are NUL-terminated; match at the start of the block or after a NUL.
+            var span = environ.AsSpan();
+            var index = span.IndexOf(entry);
+            while (index >= 0)
+            {
+                if (index == 0 || span[index - 1] == 0) return true;
+                var next = span[(index + 1)..].IndexOf(entry);
+                index = next < 0 ? -1 : index + 1 + next;
+            }
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A small /proc or cgroup file as text, at most <see cref="Limits.MaxProcFileBytes"/> of it (the kernel's files
+    /// read here are a few hundred bytes); null when it cannot be opened or read.
+    /// </summary>
+    public static string? ReadText(string path)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Limits.MaxProcFileBytes);
+        try
+        {
+            var length = Read(path, buffer.AsSpan(0, Limits.MaxProcFileBytes));
+            return length < 0 ? null : Encoding.UTF8.GetString(buffer, 0, length);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>/proc/PID/FILE into <paramref name="buffer"/> (no path string is made).</summary>
+    public static int Read(int pid, string file, Span<byte> buffer)
+    {
+        Span<byte> path = stackalloc byte[64 + file.Length * 3];
+        return Utf8.TryWrite(path, CultureInfo.InvariantCulture, $"/proc/{pid}/{file}\0", out _) ? Read(path, buffer) : -1;
+    }
+
+    /// <summary>Reads a file into <paramref name="buffer"/> until its end or the buffer's: the bytes read, or -1 when it cannot be opened or read.</summary>
+    public static int Read(string path, Span<byte> buffer)
+    {
+        if (path.Length > 4095) return -1; // PATH_MAX
+        Span<byte> native = stackalloc byte[Encoding.UTF8.GetMaxByteCount(path.Length) + 1];
+        var n = Encoding.UTF8.GetBytes(path, native);
+        native[n] = 0;
+        return Read(native[..(n + 1)], buffer);
+    }
+
+    // path: NUL-terminated.
+    private static unsafe int Read(ReadOnlySpan<byte> path, Span<byte> buffer)
+    {
+        int fd;
+        fixed (byte* p = path) fd = Libc.Open(p, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        if (fd < 0) return -1;
+        try
+        {
+            var total = 0;
+            fixed (byte* b = buffer)
+                while (total < buffer.Length)
+                {
+                    var got = Libc.Read(fd, b + total, (nuint)(buffer.Length - total));
+                    if (got == 0) break;
+                    if (got > 0) total += (int)got;
+                    else if (Errno.Last.Value != Errno.EINTR) return -1;
+                }
+            return total;
+        }
+        finally
+        {
+            Libc.Close(fd);
+        }
+    }
+
+    /// <summary>
+    /// CLOCK_BOOTTIME in USER_HZ ticks, rounded down: the kernel derives a process's starttime from the same clock
+    /// (its boot time at fork), so a process forked after this call never shows a smaller starttime.
+    /// </summary>
+    public static unsafe ulong ClockTicksSinceBoot()
+    {
+        Libc.TimeSpec now;
+        if (Libc.ClockGetTime(Libc.CLOCK_BOOTTIME, &now) != 0) return 0;
+        var hz = (ulong)Math.Max(1, Libc.SysConf(Libc._SC_CLK_TCK));
+        return (ulong)now.Seconds * hz + (ulong)now.Nanoseconds * hz / 1_000_000_000UL;
+    }
+}
+
+/// <summary>The fields of one /proc/PID/stat line supd reads (proc(5) numbers them from 1: state is 3, starttime 22).</summary>
+internal readonly record struct StatLine(ProcessInfo Info, long UserTicks, long SystemTicks)
+{
+    /// <summary>Null when the line is not a stat line (cut short, or not numbers where numbers belong).</summary>
+    public static StatLine? Parse(ReadOnlySpan<byte> line)
+    {
+        // The command name may hold spaces and parentheses: the fields start after the last ')'.
+        var close = line.LastIndexOf((byte)')');
+        if (close < 0 || close + 2 >= line.Length) return null;
+        var rest = line[(close + 2)..];
+        char state = default;
+        int parent = 0, group = 0, session = 0;
+        long user = 0, system = 0;
+        var index = 0;
+        foreach (var range in rest.Split((byte)' '))
+        {
+            var field = rest[range];
+            switch (index++)
+            {
+                case 0 when field.Length > 0: state = (char)field[0]; break;
+                case 1 when !Number(field, out parent): return null;
+                case 2 when !Number(field, out group): return null;
+                case 3 when !Number(field, out session): return null;
+                case 11 when !Number(field, out user): return null;
+                case 12 when !Number(field, out system): return null;
+                case 19:
+                    return System.Buffers.Text.Utf8Parser.TryParse(field, out ulong start, out var used) && used == field.Length
+                        ? new StatLine(new ProcessInfo(state, parent, group, session, start), user, system) : null;
+            }
+        }
+        return null;
+    }
+
+    private static bool Number(ReadOnlySpan<byte> field, out int value) =>
+        System.Buffers.Text.Utf8Parser.TryParse(field, out value, out var used) && used == field.Length;
+
+    private static bool Number(ReadOnlySpan<byte> field, out long value) =>
+        System.Buffers.Text.Utf8Parser.TryParse(field, out value, out var used) && used == field.Length;
+}
