@@ -7,16 +7,23 @@
 # a 2-core machine busy with the bring-up is most of it) and as the request itself (the same Status call through
 # curl's HTTP/2 over the socket, timed by curl from connect to reply: supd's part), and the loop's own account from
 # /metrics (supd_loop_turn_duration_seconds): its turns over 50 ms and the bucket of its longest. Also the median and
-# 90th percentile of every supctl status and of every Status request of a bring-up (the worst run's). The setuid way runs twice: through the fork
-# server (supd's default) and with SUPD_FORK_SERVER=off, an exec helper started per spawn as before it.
+# 90th percentile of every supctl status and of every Status request of a bring-up (the worst run's), and of the
+# whole curl call as a process: what a client written in C, with no runtime to start, takes on the same machine at
+# the same time (the floor for any `supctl status`). The setuid way runs twice: through the fork server (supd's
+# default) and with SUPD_FORK_SERVER=off, an exec helper started per spawn as before it.
 # As root (setuid, cgroups). RUNS=R repetitions (default 3). Uses the native binaries (bench/binaries.sh).
 set -euo pipefail
 source "$(dirname "$0")/binaries.sh"
 n="${N:-200}"
 runs="${RUNS:-3}"
 [[ $(id -u) -eq 0 ]] || { echo "c1: needs root (setuid jobs, cgroups)" >&2; exit 2; }
+# PIN=yes: supd (and so its jobs) on CPU 0, this script and every client it starts on CPU 1. The bring-up then
+# saturates one core, and a client's own start is not slowed by it: what is left is supd's answer.
+if [[ ${PIN:-} == yes && -z ${C1_PINNED:-} ]]; then C1_PINNED=1 exec taskset -c 1 "$0" "$@"; fi
+pin=()
+[[ ${PIN:-} == yes ]] && pin=(taskset -c 0)
 
-one_run() { # MODE SETUID → "MS SLOWEST_STATUS_MS SLOWEST_REQUEST_MS LOOP_TURNS_OVER_50MS LONGEST_LOOP_TURN_BUCKET STATUS_MEDIAN_MS STATUS_P90_MS REQUEST_MEDIAN_MS REQUEST_P90_MS"
+one_run() { # MODE SETUID → "MS SLOWEST_STATUS_MS SLOWEST_REQUEST_MS LOOP_TURNS_OVER_50MS LONGEST_LOOP_TURN_BUCKET STATUS_MEDIAN_MS STATUS_P90_MS REQUEST_MEDIAN_MS REQUEST_P90_MS CURL_MEDIAN_MS CURL_P90_MS"
     local mode=$1 setuid=$2 dir pid start now ms slowest=0 request=0 running k=0 port=$((20000 + RANDOM % 20000)) turns
     dir="$(mktemp -d)"
     mkdir -p "$dir/init" "$dir/log" "$dir/state"
@@ -24,7 +31,7 @@ one_run() { # MODE SETUID → "MS SLOWEST_STATUS_MS SLOWEST_REQUEST_MS LOOP_TURN
         { echo "start on startup"; [[ $setuid == yes ]] && echo "setuid nobody"; echo "exec sleep 1000"; } >"$dir/init/j$i.conf"
     done
     start=$(date +%s%N)
-    SUPD_CONTAINMENT=$mode "$SUPD" --job-dir "$dir/init" --socket "$dir/s.sock" --log-dir "$dir/log" --state-dir "$dir/state" \
+    SUPD_CONTAINMENT=$mode "${pin[@]}" "$SUPD" --job-dir "$dir/init" --socket "$dir/s.sock" --log-dir "$dir/log" --state-dir "$dir/state" \
         --http "127.0.0.1:$port" >"$dir/out" 2>&1 &
     pid=$!
     # The Status request for j1 as gRPC frames it (5-byte prefix, then the protobuf: field 1 "j1").
@@ -35,9 +42,11 @@ one_run() { # MODE SETUID → "MS SLOWEST_STATUS_MS SLOWEST_REQUEST_MS LOOP_TURN
             ms=$(( ($(date +%s%N) - asked) / 1000000 ))
             (( ms > slowest )) && slowest=$ms
             echo "$ms" >>"$dir/status.ms"
+            asked=$(date +%s%N)
             ms=$(curl -s --http2-prior-knowledge --unix-socket "$dir/s.sock" -H "content-type: application/grpc" \
                 -H "te: trailers" --data-binary @"$dir/status.req" -o /dev/null -w '%{time_total}' \
                 http://localhost/supd.v1.Supervisor/Status | awk '{printf "%d", $1 * 1000}')
+            echo $(( ($(date +%s%N) - asked) / 1000000 )) >>"$dir/curl.ms"
             (( ms > request )) && request=$ms
             echo "$ms" >>"$dir/request.ms"
         fi
@@ -59,32 +68,33 @@ print(int(total - dict(buckets)[0.05]), next(int(le * 1000) if le != float("inf"
     kill -TERM "$pid"; wait "$pid" || true
     # Every supctl status of the bring-up: its median and 90th percentile.
     local spread
-    spread=$(for f in status request; do sort -n "$dir/$f.ms" | awk '{v[NR]=$1} END {printf "%d %d ", v[int((NR+1)/2)], v[int(NR*0.9+0.5)]}'; done)
+    spread=$(for f in status request curl; do sort -n "$dir/$f.ms" | awk '{v[NR]=$1} END {printf "%d %d ", v[int((NR+1)/2)], v[int(NR*0.9+0.5)]}'; done)
     rm -rf "$dir"
     echo "$(( (now - start) / 1000000 )) $slowest $request $turns $spread"
 }
 
 report() { # LABEL MODE SETUID
-    local label=$1 times=() slow=0 slowreq=0 over=0 longest=0 median=0 p90=0 rmedian=0 rp90=0 t s r o l m p rm rp
+    local label=$1 times=() slow=0 slowreq=0 over=0 longest=0 median=0 p90=0 rmedian=0 rp90=0 cmedian=0 cp90=0 t s r o l m p rm rp cm cp
     for _ in $(seq 1 "$runs"); do
-        read -r t s r o l m p rm rp < <(one_run "$2" "$3")
+        read -r t s r o l m p rm rp cm cp < <(one_run "$2" "$3")
         times+=("$t"); (( s > slow )) && slow=$s; (( r > slowreq )) && slowreq=$r
         (( o > over )) && over=$o; (( l > longest )) && longest=$l
         (( m > median )) && median=$m; (( p > p90 )) && p90=$p
         (( rm > rmedian )) && rmedian=$rm; (( rp > rp90 )) && rp90=$rp
+        (( cm > cmedian )) && cmedian=$cm; (( cp > cp90 )) && cp90=$cp
     done
-    python3 - "$label" "$n" "$slow" "$slowreq" "$over" "$longest" "$median" "$p90" "$rmedian" "$rp90" "${times[@]}" <<'EOF'
-import json, statistics, sys
+    python3 - "$label" "$n" "$slow" "$slowreq" "$over" "$longest" "$median" "$p90" "$rmedian" "$rp90" "$cmedian" "$cp90" "${times[@]}" <<'EOF'
+import json, os, statistics, sys
 label, n, slow, slowreq, over, longest = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-median, p90, rmedian, rp90 = int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10])
-times = [int(t) for t in sys.argv[11:]]
+median, p90, rmedian, rp90, cmedian, cp90 = (int(a) for a in sys.argv[7:13])
+times = [int(t) for t in sys.argv[13:]]
 print(json.dumps({"scenario": "C1", "way": label, "jobs": n, "up_ms_median": statistics.median(times),
                   "up_ms_max": max(times), "per_spawn_ms": round(statistics.median(times) / n, 2),
                   "slowest_status_ms": slow, "status_ms_median_worst_run": median, "status_ms_p90_worst_run": p90,
                   "slowest_status_request_ms": slowreq, "request_ms_median_worst_run": rmedian,
-                  "request_ms_p90_worst_run": rp90,
+                  "request_ms_p90_worst_run": rp90, "curl_process_ms_median_worst_run": cmedian, "curl_process_ms_p90_worst_run": cp90,
                   "loop_turns_over_50ms": over, "longest_loop_turn_ms_at_most": longest, "runs": len(times),
-                  "load_before": open("/proc/loadavg").read().split()[0]}))
+                  "pinned": os.environ.get("PIN") == "yes", "load_before": open("/proc/loadavg").read().split()[0]}))
 EOF
 }
 

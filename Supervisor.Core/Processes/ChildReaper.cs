@@ -22,7 +22,9 @@ namespace Supervisor.Core.Processes;
 /// </summary>
 internal sealed partial class ChildReaper : IDisposable
 {
-    private readonly Dictionary<int, int> _pidfds = new();
+    // Changed under Gate only; a ConcurrentDictionary so that IsTracked reads it without the Gate (a request's
+    // status must not wait behind a bring-up's spawns, which hold the Gate one after another).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, int> _pidfds = new();
     private readonly ILogger _log;
     private readonly int _wakeFd;
     private readonly int _epollFd;
@@ -235,10 +237,8 @@ internal sealed partial class ChildReaper : IDisposable
         lock (Gate) return _pidfds.ContainsKey(pid);
     }
 
-    public HashSet<int> TrackedPids()
-    {
-        lock (Gate) return [.. _pidfds.Keys];
-    }
+    /// <summary>Whether the pid is one of ours now, read without the Gate.</summary>
+    public bool IsTracked(int pid) => _pidfds.ContainsKey(pid);
 
     /// <summary>Signals one of ours through its pidfd (never a recycled pid); false when it is not ours.</summary>
     public bool Signal(int pid, int signal)
@@ -425,7 +425,7 @@ internal sealed partial class ChildReaper : IDisposable
 
     private void Forget(int pid, int pidfd)
     {
-        _pidfds.Remove(pid);
+        _pidfds.TryRemove(pid, out _);
         _foreign.Remove(pid);
         _unwatched.Remove(pid);
         if (pidfd >= 0) Libc.Close(pidfd);

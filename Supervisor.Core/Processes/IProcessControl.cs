@@ -100,8 +100,8 @@ public interface IProcessControl : IDisposable
     /// <summary>True when every orphan of a job comes to supd (a child subreaper, or PID 1): then a job's processes can be found from its main down.</summary>
     bool IsSubreaper => false;
 
-    /// <summary>The pids supd tracks now (job processes, spawned or adopted, and its helpers): a copy.</summary>
-    IReadOnlySet<int> TrackedPids() => new HashSet<int>();
+    /// <summary>Whether supd tracks this pid now (a job process, spawned or adopted, or a helper); any thread, never waits.</summary>
+    bool IsTracked(int pid) => false;
 
     /// <summary>The cgroup of a job instance's start (<see cref="SpawnRequest.Unit"/>), or null without one.</summary>
     string? UnitGroup(string key) => null;

@@ -57,7 +57,7 @@ public sealed partial class NativeProcessControl : IProcessControl
 
     public bool IsSubreaper { get; }
 
-    public IReadOnlySet<int> TrackedPids() => _reaper.TrackedPids();
+    public bool IsTracked(int pid) => _reaper.IsTracked(pid);
 
     /// <summary>How job instances are contained: a cgroup each, or process groups and their tag.</summary>
     public IJobContainment Containment { get; }

@@ -21,7 +21,7 @@ public sealed class JobResources(IJobContainment containment)
     {
         if (mainPid <= 1) return null;
         if (containment.GroupOf(mainPid) is { } group) return ResourceReader.FromCgroup(group);
-        var pids = _processes is not null && ProcessTree.Walk(mainPid, _processes.TrackedPids()) is { } walked
+        var pids = _processes is not null && ProcessTree.Walk(mainPid, _processes.IsTracked) is { } walked
             ? walked
             : (_tree ??= ProcessTree.Scan()).JobProcesses(mainPid);
         return pids is { Count: > 0 } ? ResourceReader.FromProcesses(pids) : null;
@@ -70,7 +70,7 @@ internal sealed class ProcessTree
     /// <see cref="Limits.MaxChildrenListBytes"/>: then scan. At most <see cref="Limits.MaxFigureProcesses"/> processes.
     /// </summary>
     /// <param name="tracked">supd's own job processes (every job's main, its scripts): children of supd never of this job's group but its main.</param>
-    public static List<int>? Walk(int mainPid, IReadOnlySet<int> tracked)
+    public static List<int>? Walk(int mainPid, Func<int, bool> tracked)
     {
         if (!ProcFs.HasChildrenLists) return null;
         if (ProcFs.Stat(mainPid) is not { State: not 'Z' } main) return [];
@@ -81,7 +81,7 @@ internal sealed class ProcessTree
         {
             if (!ProcFs.Children(Environment.ProcessId, children)) return null;
             foreach (var child in children)
-                if (!tracked.Contains(child) && ProcFs.Stat(child) is { State: not 'Z' } info && info.ProcessGroup == main.ProcessGroup && seen.Add(child))
+                if (!tracked(child) && ProcFs.Stat(child) is { State: not 'Z' } info && info.ProcessGroup == main.ProcessGroup && seen.Add(child))
                     found.Add(child);
         }
         for (var i = 0; i < found.Count && found.Count < Limits.MaxFigureProcesses; i++)
