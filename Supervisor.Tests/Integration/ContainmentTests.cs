@@ -97,6 +97,30 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
         await Eventually.TrueAsync(() => ProcessTable.Stat(server) is null or { State: 'Z' }, "the fork server gone with supd");
     }
 
+    [Test]
+    public async Task A_job_of_scripts_and_hooks_like_the_samples_worker_runs_through_the_fork_server()
+    {
+        // The README's quick start as root: the samples' worker (pre-start, a script, post-stop) in cgroup mode. Its
+        // first clone by a JIT fork server crashed the child and the server (W^X's shared code mapping).
+        RequireCgroups();
+        await using var supd = Harness(cgroups: true);
+        supd.WriteJob("worker", "pre-start script\n    mkdir -p \"$WORK\"\nend script\nenv WORK=/tmp\n"
+            + "script\n    while true; do date > /dev/null; sleep 5; done\nend script\npost-stop script\n    echo \"post-stop: done\"\nend script\n");
+        await supd.StartAsync();
+
+        // Until main and post-stop both went through the server (its first requests, whenever it became ready).
+        await Eventually.GetAsync(async () =>
+        {
+            var start = await supd.CtlAsync("start", "worker");
+            Assert.That(start.Stdout, Does.Contain("worker start/running"), start.ToString());
+            await supd.CtlAsync("stop", "worker");
+            return (await supd.CtlAsync("version")).Stdout;
+        }, version => System.Text.RegularExpressions.Regex.IsMatch(version, @"fork server: pid \d+, ([3-9]|\d\d+) spawns, 0 failures\n"),
+            "main and post-stop cloned by the fork server");
+
+        Assert.That(supd.DaemonOutput, Does.Not.Contain("The fork server").And.Not.Contain("Failed to spawn"), "no failure");
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public async Task The_setsid_reproduction_leaves_nothing_after_stop(bool cgroups)

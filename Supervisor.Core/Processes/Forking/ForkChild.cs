@@ -81,7 +81,8 @@ internal unsafe struct ChildPlan
 /// The child is a copy of one thread of a running .NET process. It must not allocate, throw, take a lock, touch a
 /// static field or call into the runtime or libc beyond syscall(2), which it reaches through a function pointer
 /// resolved before the clone: the other threads, and whatever they held, did not come along. Every method here is
-/// compiled before the first clone (<see cref="Prepare"/>) and kept out of tiering, so none is compiled in a child.
+/// compiled before the first clone (<see cref="Prepare"/>) and kept out of tiering, so none is compiled in a child;
+/// a JIT server also runs without W^X, so a stub a child patches on its first call is the child's own memory.
 /// The clone is the raw syscall, with CLONE_PARENT: the job is the server's sibling, supd's child, reaped by supd's
 /// reaper. Signals stay blocked from before the clone until the child has put every handler back to default, so no
 /// handler of the server's runtime ever runs in it. A suspension of every thread (a garbage collection, or a JIT

@@ -154,8 +154,15 @@ internal sealed partial class ForkServerClient(IReadOnlyList<string> helperComma
         // own, and installing them suspends every thread as a GC does: a clone at that moment leaves a child that
         // waits forever for a suspension no thread of it will end (ForkChild). Without tiering, the server's one
         // allocating thread, the one that clones, is the only one that ever stops the others. NativeAOT ignores it.
-        environment.RemoveAll(entry => entry.StartsWith("DOTNET_TieredCompilation=", StringComparison.Ordinal));
+        // And without W^X: with it, a JIT runtime keeps its code in a memfd mapped twice (RX to run, RW to patch), and a
+        // memfd mapping stays shared across a clone. A child's first call through a stub not yet patched patches it
+        // through that shared memory (mapping, writing and unmapping a view), under the server's feet: the child
+        // crashed, and the server with it (the samples' worker job, a script, in cgroup mode). Without W^X the code
+        // is private memory, copied on write like the rest of the child.
+        environment.RemoveAll(entry => entry.StartsWith("DOTNET_TieredCompilation=", StringComparison.Ordinal)
+            || entry.StartsWith("DOTNET_EnableWriteXorExecute=", StringComparison.Ordinal));
         environment.Add("DOTNET_TieredCompilation=0");
+        environment.Add("DOTNET_EnableWriteXorExecute=0");
 
         // Its own session, stdout and stderr supd's (where a runtime's fatal error would go), the socket as fd 3.
         var rc = HelperProcess.Spawn(argv, environment, pair[1], ForkServer.SocketFd, quiet: false, out var pid);
