@@ -232,13 +232,8 @@ internal sealed partial class ChildReaper : IDisposable
     // Followed, not ours: waitid answers ECHILD while they run, so their end is the pidfd's readiness.
     private readonly HashSet<int> _foreign = [];
 
-    public bool Owns(int pid)
-    {
-        lock (Gate) return _pidfds.ContainsKey(pid);
-    }
-
-    /// <summary>Whether the pid is one of ours now, read without the Gate.</summary>
-    public bool IsTracked(int pid) => _pidfds.ContainsKey(pid);
+    /// <summary>Whether the pid is one of ours now, read without the Gate (a tracking in progress under it shows when it is done).</summary>
+    public bool Owns(int pid) => _pidfds.ContainsKey(pid);
 
     /// <summary>Signals one of ours through its pidfd (never a recycled pid); false when it is not ours.</summary>
     public bool Signal(int pid, int signal)

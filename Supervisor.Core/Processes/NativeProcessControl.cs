@@ -57,7 +57,7 @@ public sealed partial class NativeProcessControl : IProcessControl
 
     public bool IsSubreaper { get; }
 
-    public bool IsTracked(int pid) => _reaper.IsTracked(pid);
+    public bool IsTracked(int pid) => _reaper.Owns(pid);
 
     /// <summary>How job instances are contained: a cgroup each, or process groups and their tag.</summary>
     public IJobContainment Containment { get; }

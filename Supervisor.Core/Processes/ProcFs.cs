@@ -54,6 +54,14 @@ internal static class ProcFs
         return length < 0 ? null : StatLine.Parse(buffer[..length]);
     }
 
+    /// <summary>The same from a stat file's path (a fake /proc in tests); null when it cannot be read or parsed.</summary>
+    public static StatLine? StatFields(string statPath)
+    {
+        Span<byte> buffer = stackalloc byte[StatLineBytes];
+        var length = Read(statPath, buffer);
+        return length < 0 ? null : StatLine.Parse(buffer[..length]);
+    }
+
     /// <summary>/proc/PID/cmdline as one line (arguments joined by spaces), or null when the process is gone.</summary>
     public static string? CommandLine(int pid)
     {

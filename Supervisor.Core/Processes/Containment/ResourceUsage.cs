@@ -57,12 +57,8 @@ public static class ResourceReader
     }
 
     // utime + stime (stat fields 14 and 15) in clock ticks; null when the process is gone or a zombie.
-    private static long? CpuTicks(string dir)
-    {
-        Span<byte> line = stackalloc byte[1024];
-        var length = ProcFs.Read(Path.Join(dir, "stat"), line);
-        return length >= 0 && StatLine.Parse(line[..length]) is { } stat && stat.Info.State != 'Z' ? stat.UserTicks + stat.SystemTicks : null;
-    }
+    private static long? CpuTicks(string dir) =>
+        ProcFs.StatFields(Path.Join(dir, "stat")) is { Info.State: not 'Z' } stat ? stat.UserTicks + stat.SystemTicks : null;
 
     // statm's second field: resident pages.
     private static long ResidentPages(string dir)
