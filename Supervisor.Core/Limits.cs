@@ -122,6 +122,12 @@ public static class Limits
     /// <summary>Generations below supd searched for processes carrying a job's tag, in process-group mode.</summary>
     public const int MaxTagScanDepth = 64;
 
+    /// <summary>Bytes of one process's environment (/proc/PID/environ) searched for a job's tag; a tag beyond them is not seen.</summary>
+    public const int MaxEnvironScanBytes = 1024 * 1024;
+
+    /// <summary>Bytes of one environment value compared with a job's tag (128 bits in hex); a longer value is not held.</summary>
+    public const int MaxEnvironValueBytes = 256;
+
     /// <summary>Bytes read of one /proc or cgroup file for a job's figures (<c>status</c>, <c>show</c>, <c>top</c>); the kernel's are a few hundred.</summary>
     public const int MaxProcFileBytes = 64 * 1024;
 

@@ -18,14 +18,14 @@ public sealed partial class NativeProcessControl
         // The start's cgroup, when it has one (the unit's key is its tag): its few pids rather than every process on
         // the machine, and a daemon that cleared its environment is found all the same.
         var group = key == Events.EventIds.ProcessVariables.SupdTag ? Containment.Group(value) : null;
-        var needle = Encoding.UTF8.GetBytes($"{key}={value}\0");
+        var (keyBytes, valueBytes) = (Encoding.UTF8.GetBytes(key + "="), Encoding.UTF8.GetBytes(value));
         var found = new List<int>();
         foreach (var pid in group is not null ? Processes.Containment.CgroupFiles.Procs(group) : ProcFs.Pids())
         {
             if (ProcFs.Stat(pid) is not { } info || info.ParentPid != self || info.State == 'Z') continue;
             if (info.StartTime < startedNotBefore) continue; // older than the job's first process: planted, not its daemon
             if (_reaper.Owns(pid)) continue;
-            if (group is not null || ProcFs.EnvironmentContains(pid, needle)) found.Add(pid);
+            if (group is not null || ProcFs.EnvironmentContains(pid, keyBytes, valueBytes)) found.Add(pid);
         }
         return found;
     }

@@ -101,49 +101,96 @@ internal static class ProcFs
         }
     }
 
-    /// <summary>The value of the first environment entry starting with <paramref name="prefix"/> (<c>KEY=</c>), or null.</summary>
+    /// <summary>
+    /// The value of the first entry of /proc/PID/environ starting with <paramref name="prefix"/> (<c>KEY=</c>) whose
+    /// value is at most <see cref="Limits.MaxEnvironValueBytes"/>, or null (<see cref="ScanEnvironment"/>).
+    /// </summary>
     public static string? EnvironmentValue(int pid, byte[] prefix)
     {
+        string? found = null;
+        ScanEnvironment(pid, prefix, value =>
+        {
+            found = Encoding.UTF8.GetString(value);
+            return true;
+        });
+        return found;
+    }
+
+    /// <summary>True when /proc/PID/environ has the entry <paramref name="key"/> (<c>KEY=</c>) followed by <paramref name="value"/>.</summary>
+    public static bool EnvironmentContains(int pid, byte[] key, byte[] value) =>
+        value.Length <= Limits.MaxEnvironValueBytes && ScanEnvironment(pid, key, candidate => candidate.SequenceEqual(value));
+
+    /// <summary>
+    /// Reads /proc/PID/environ an entry at a time through a pooled buffer and calls <paramref name="match"/> with the
+    /// value of each NUL-terminated entry that starts with <paramref name="prefix"/>, until it returns true (then
+    /// true). The process's environment is its own to fill (a job's descendants write it): at most
+    /// <see cref="Limits.MaxEnvironScanBytes"/> of it is read, and a value over
+    /// <see cref="Limits.MaxEnvironValueBytes"/> is skipped, never held. False when the process is gone or unreadable.
+    /// </summary>
+    private static bool ScanEnvironment(int pid, ReadOnlySpan<byte> prefix, Func<ReadOnlySpan<byte>, bool> match)
+    {
+        Span<byte> path = stackalloc byte[48];
+        if (!Utf8.TryWrite(path, CultureInfo.InvariantCulture, $"/proc/{pid}/environ\0", out var pathLength)) return false;
+        var fd = Open(path[..pathLength]);
+        if (fd < 0) return false;
+        var chunk = ArrayPool<byte>.Shared.Rent(EnvironChunkBytes);
+        var value = ArrayPool<byte>.Shared.Rent(Limits.MaxEnvironValueBytes);
         try
         {
-            var environ = File.ReadAllBytes($"/proc/{pid}/environ").AsSpan();
-            while (environ.Length > 0)
+            // Where the entry being read stands: matched bytes of the prefix, then (once it is all matched) the value's
+            // length so far; an entry that is not the prefix's, or whose value is too long, is skipped to its NUL.
+            int matched = 0, valueLength = -1;
+            var skipping = false;
+            for (long total = 0; total < Limits.MaxEnvironScanBytes;)
             {
-                var end = environ.IndexOf((byte)0);
-                var entry = end < 0 ? environ : environ[..end];
-                if (entry.StartsWith(prefix)) return Encoding.UTF8.GetString(entry[prefix.Length..]);
-                if (end < 0) break;
-                environ = environ[(end + 1)..];
+                var got = ReadSome(fd, chunk.AsSpan(0, (int)Math.Min(EnvironChunkBytes, Limits.MaxEnvironScanBytes - total)));
+                if (got <= 0) break;
+                total += got;
+                var rest = chunk.AsSpan(0, got);
+                while (rest.Length > 0)
+                {
+                    if (skipping || valueLength >= 0)
+                    {
+                        var nul = rest.IndexOf((byte)0);
+                        var part = nul < 0 ? rest : rest[..nul];
+                        if (!skipping)
+                        {
+                            if (valueLength + part.Length > Limits.MaxEnvironValueBytes) skipping = true;
+                            else
+                            {
+                                part.CopyTo(value.AsSpan(valueLength));
+                                valueLength += part.Length;
+                            }
+                        }
+                        if (nul < 0) break;
+                        if (!skipping && match(value.AsSpan(0, valueLength))) return true;
+                        rest = rest[(nul + 1)..];
+                        (matched, valueLength, skipping) = (0, -1, false);
+                        continue;
+                    }
+                    // The prefix holds no NUL, so an entry that ends before it is matched does not match.
+                    var take = Math.Min(prefix.Length - matched, rest.Length);
+                    if (!rest[..take].SequenceEqual(prefix.Slice(matched, take)))
+                    {
+                        skipping = true;
+                        continue;
+                    }
+                    matched += take;
+                    rest = rest[take..];
+                    if (matched == prefix.Length) valueLength = 0;
+                }
             }
-            return null;
+            return false;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        finally
         {
-            return null;
+            ArrayPool<byte>.Shared.Return(value);
+            ArrayPool<byte>.Shared.Return(chunk);
+            Libc.Close(fd);
         }
     }
 
-    public static bool EnvironmentContains(int pid, byte[] entry)
-    {
-        try
-        {
-            var environ = File.ReadAllBytes($"/proc/{pid}/environ");
-            // Entries are NUL-terminated; match at the start of the block or after a NUL.
-            var span = environ.AsSpan();
-            var index = span.IndexOf(entry);
-            while (index >= 0)
-            {
-                if (index == 0 || span[index - 1] == 0) return true;
-                var next = span[(index + 1)..].IndexOf(entry);
-                index = next < 0 ? -1 : index + 1 + next;
-            }
-            return false;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
+    private const int EnvironChunkBytes = 16 * 1024;
 
     /// <summary>
     /// A small /proc or cgroup file as text, at most <see cref="Limits.MaxProcFileBytes"/> of it (the kernel's files
@@ -181,28 +228,44 @@ internal static class ProcFs
     }
 
     // path: NUL-terminated.
-    private static unsafe int Read(ReadOnlySpan<byte> path, Span<byte> buffer)
+    private static int Read(ReadOnlySpan<byte> path, Span<byte> buffer)
     {
-        int fd;
-        fixed (byte* p = path) fd = Libc.Open(p, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        var fd = Open(path);
         if (fd < 0) return -1;
         try
         {
             var total = 0;
-            fixed (byte* b = buffer)
-                while (total < buffer.Length)
-                {
-                    var got = Libc.Read(fd, b + total, (nuint)(buffer.Length - total));
-                    if (got == 0) break;
-                    if (got > 0) total += (int)got;
-                    else if (Errno.Last.Value != Errno.EINTR) return -1;
-                }
+            while (total < buffer.Length)
+            {
+                var got = ReadSome(fd, buffer[total..]);
+                if (got == 0) break;
+                if (got < 0) return -1;
+                total += got;
+            }
             return total;
         }
         finally
         {
             Libc.Close(fd);
         }
+    }
+
+    // path: NUL-terminated. The fd, or -1.
+    private static unsafe int Open(ReadOnlySpan<byte> path)
+    {
+        fixed (byte* p = path) return Libc.Open(p, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+    }
+
+    // One read(2), again after EINTR: the bytes read, 0 at the end, -1 on an error.
+    private static unsafe int ReadSome(int fd, Span<byte> buffer)
+    {
+        fixed (byte* b = buffer)
+            while (true)
+            {
+                var got = Libc.Read(fd, b, (nuint)buffer.Length);
+                if (got >= 0) return (int)got;
+                if (Errno.Last.Value != Errno.EINTR) return -1;
+            }
     }
 
     /// <summary>

@@ -53,6 +53,8 @@ public sealed class LimitsTableTests
         ["pids read from one job cgroup to signal them"] = N(Limits.MaxPidsPerGroup),
         ["a job instance's name in its cgroup's name"] = N(Limits.MaxCgroupNameChars) + " (characters",
         ["generations below supd searched for tagged processes (process-group mode)"] = N(Limits.MaxTagScanDepth),
+        ["a process's environment searched for a job's tag (/proc/PID/environ)"] =
+            $"{Limits.Bytes(Limits.MaxEnvironScanBytes)}, values of {Limits.Bytes(Limits.MaxEnvironValueBytes)}",
         ["a /proc or cgroup file read for a job's figures (`status`, `show`, `top`, /metrics)"] = Limits.Bytes(Limits.MaxProcFileBytes),
         ["one thread's list of children read (/proc/PID/task/TID/children)"] = Limits.Bytes(Limits.MaxChildrenListBytes),
         ["processes summed into one job's figures (process-group mode)"] = N(Limits.MaxFigureProcesses),

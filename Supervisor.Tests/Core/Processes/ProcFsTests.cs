@@ -81,6 +81,105 @@ public sealed class ProcFsTests
         }
     }
 
+    [Test]
+    public void A_tag_is_found_in_an_environment_wherever_its_entry_falls_and_only_as_a_whole_value()
+    {
+        // The tag's entry straddles the reader's 16 KiB chunks (it starts 5 bytes before the first's end); an entry
+        // that merely contains the key and a value too long to hold come first. (env keeps one entry per key.)
+        var filler = new string('f', 16 * 1024 - 292);
+        using var child = EnvSleep($"FILLER={filler}", "XSUPD_TAG=wrong", $"LONG={new string('t', Limits.MaxEnvironValueBytes + 1)}",
+            "SUPD_TAG=abc123", "LAST=1");
+        var key = "SUPD_TAG="u8.ToArray();
+
+        Assert.That(ProcFs.EnvironmentValue(child.Id, key), Is.EqualTo("abc123"));
+        Assert.That(ProcFs.EnvironmentContains(child.Id, key, "abc123"u8.ToArray()), Is.True);
+        Assert.That(ProcFs.EnvironmentContains(child.Id, key, "abc12"u8.ToArray()), Is.False, "a prefix of the value is not the value");
+        Assert.That(ProcFs.EnvironmentContains(child.Id, key, "abc1234"u8.ToArray()), Is.False);
+        Assert.That(ProcFs.EnvironmentContains(child.Id, key, "wrong"u8.ToArray()), Is.False, "XSUPD_TAG is another key");
+        Assert.That(ProcFs.EnvironmentValue(child.Id, "LONG="u8.ToArray()), Is.Null, "a value over the limit is skipped, never held");
+        Assert.That(ProcFs.EnvironmentValue(child.Id, "LAST="u8.ToArray()), Is.EqualTo("1"));
+        Assert.That(ProcFs.EnvironmentValue(child.Id, "MISSING="u8.ToArray()), Is.Null);
+        Assert.That(ProcFs.EnvironmentValue(int.MaxValue, key), Is.Null, "no such process");
+    }
+
+    [Test]
+    public void A_tag_beyond_the_environment_bytes_read_is_not_seen()
+    {
+        // Nine 120 KB values before the tag (one string may have 128 KiB; the whole environment up to a quarter of the
+        // stack limit, 2 MiB with the usual 8 MiB).
+        var fillers = Enumerable.Range(0, 9).Select(i => $"F{i}={new string('f', 120 * 1000)}").ToArray();
+        Sleeper child;
+        try
+        {
+            child = EnvSleep([.. fillers, "SUPD_TAG=late"]);
+        }
+        catch (InvalidOperationException e)
+        {
+            Assert.Ignore($"an environment of 1.1 MB cannot be passed here ({e.Message}): the stack limit is too small");
+            return;
+        }
+        using (child)
+        {
+            Assert.That(ProcFs.EnvironmentValue(child.Id, "F8="u8.ToArray()), Is.Null, "a value over the limit is not held");
+            Assert.That(ProcFs.EnvironmentValue(child.Id, "SUPD_TAG="u8.ToArray()), Is.Null, "past the bytes read");
+            Assert.That(ProcFs.EnvironmentContains(child.Id, "SUPD_TAG="u8.ToArray(), "late"u8.ToArray()), Is.False);
+        }
+    }
+
+    // `sleep 100` with exactly this environment, in this order (env -i execs it).
+    private static Sleeper EnvSleep(params string[] environment)
+    {
+        var start = new ProcessStartInfo("env") { UseShellExecute = false, RedirectStandardError = true };
+        start.ArgumentList.Add("-i");
+        foreach (var entry in environment) start.ArgumentList.Add(entry);
+        start.ArgumentList.Add("sleep");
+        start.ArgumentList.Add("100");
+        var sleeper = new Sleeper(Process.Start(start)!);
+        try
+        {
+            // Until env has exec'd sleep (the same pid, another program); env's own error when it could not.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (!sleeper.Process.HasExited && ReadComm(sleeper.Id) != "sleep")
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException("env did not exec sleep");
+                Thread.Sleep(10);
+            }
+            if (sleeper.Process.HasExited) throw new InvalidOperationException(sleeper.Process.StandardError.ReadToEnd().Trim());
+            return sleeper;
+        }
+        catch
+        {
+            sleeper.Dispose();
+            throw;
+        }
+    }
+
+    private static string? ReadComm(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").Trim();
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A child this test owns: killed and reaped when disposed.</summary>
+    private sealed class Sleeper(Process process) : IDisposable
+    {
+        public Process Process { get; } = process;
+        public int Id => Process.Id;
+
+        public void Dispose()
+        {
+            if (!Process.HasExited) Process.Kill();
+            Process.WaitForExit();
+            Process.Dispose();
+        }
+    }
+
     private static int ParentOfSelf()
     {
         var status = File.ReadAllLines("/proc/self/status").Single(l => l.StartsWith("PPid:", StringComparison.Ordinal));
