@@ -308,9 +308,12 @@ public sealed partial class NativeProcessControl : IProcessControl
         {
             if (!UseForkServer) return "off (SUPD_FORK_SERVER=off)";
             if (!Syscalls.ForThisMachine(out _)) return $"none (no system call table for {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture})";
-            var (pid, spawns, failures) = ForkServerState;
+            int pid;
+            long spawns, failures;
+            bool vfork;
+            lock (_reaper.Gate) (pid, spawns, failures, vfork) = _forkServer is { } server ? (server.Pid, server.Spawns, server.Failures, server.Vfork) : (0, 0, 0, false);
             var counts = $"{spawns} spawns, {failures} failures";
-            return pid > 0 ? $"pid {pid}, {counts}"
+            return pid > 0 ? $"pid {pid} ({(vfork ? "vfork" : "fork")} clone), {counts}"
                 : _forkServer is null ? "not started yet (no spawn has needed it)"
                 : $"not running, {counts}";
         }

@@ -86,10 +86,12 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
         {
             await supd.CtlAsync("start", "quick");
             return (await supd.CtlAsync("version")).Stdout;
-        }, text => System.Text.RegularExpressions.Regex.IsMatch(text, @"fork server: pid \d+, [1-9]\d* spawns, 0 failures\n"),
+        }, text => System.Text.RegularExpressions.Regex.IsMatch(text, @"fork server: pid \d+ \(v?fork clone\), [1-9]\d* spawns, 0 failures\n"),
             "a spawn through the fork server");
         var server = int.Parse(System.Text.RegularExpressions.Regex.Match(version, @"fork server: pid (\d+)").Groups[1].Value);
         Assert.That(ProcessTable.Stat(server)?.ParentPid, Is.EqualTo(supd.SupdPid), "the server is supd's child");
+        Assert.That(version, Does.Contain(Flavor.IsNative && System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64
+            ? "(vfork clone)" : "(fork clone)"), "a NativeAOT server on x86-64 clones as vfork does, any other forks");
         Assert.That(supd.DaemonOutput, Does.Not.Contain("The fork server").And.Not.Contain("Failed to spawn"), "no failure");
 
         // It goes with supd.
@@ -115,7 +117,7 @@ public sealed class ContainmentTests(BinaryFlavor flavor) : IntegrationFixture(f
             Assert.That(start.Stdout, Does.Contain("worker start/running"), start.ToString());
             await supd.CtlAsync("stop", "worker");
             return (await supd.CtlAsync("version")).Stdout;
-        }, version => System.Text.RegularExpressions.Regex.IsMatch(version, @"fork server: pid \d+, ([3-9]|\d\d+) spawns, 0 failures\n"),
+        }, version => System.Text.RegularExpressions.Regex.IsMatch(version, @"fork server: pid \d+ \(v?fork clone\), ([3-9]|\d\d+) spawns, 0 failures\n"),
             "main and post-stop cloned by the fork server");
 
         Assert.That(supd.DaemonOutput, Does.Not.Contain("The fork server").And.Not.Contain("Failed to spawn"), "no failure");

@@ -28,6 +28,8 @@ internal struct ChildLimit
 internal unsafe struct ChildPlan
 {
     public delegate* unmanaged[Cdecl, SuppressGCTransition]<long, long, long, long, long, long, long, long, long> Syscall;
+    /// <summary>The vfork-style clone (<see cref="VforkTrampoline"/>), or null: the server forks.</summary>
+    public delegate* unmanaged[Cdecl, SuppressGCTransition]<long, ChildPlan*, nint, long> Vfork;
     /// <summary>The server thread's errno (the child is a copy of that thread, so it is the child's too).</summary>
     public int* Errno;
     public Syscalls Numbers;
@@ -78,30 +80,42 @@ internal unsafe struct ChildPlan
 /// failure or refused hint written to the status pipe exactly as the helper writes it.
 /// </summary>
 /// <remarks>
-/// The child is a copy of one thread of a running .NET process. It must not allocate, throw, take a lock, touch a
-/// static field or call into the runtime or libc beyond syscall(2), which it reaches through a function pointer
-/// resolved before the clone: the other threads, and whatever they held, did not come along. Every method here is
-/// compiled before the first clone (<see cref="Prepare"/>) and kept out of tiering, so none is compiled in a child;
-/// a JIT server also runs without W^X, so a stub a child patches on its first call is the child's own memory.
-/// The clone is the raw syscall, with CLONE_PARENT: the job is the server's sibling, supd's child, reaped by supd's
-/// reaper. Signals stay blocked from before the clone until the child has put every handler back to default, so no
-/// handler of the server's runtime ever runs in it. A suspension of every thread (a garbage collection, or a JIT
+/// The child runs as one thread of a running .NET process: on its memory and stack (the vfork clone of
+/// <see cref="VforkTrampoline"/>, while the server thread waits for the child's exec), or on a copy of them (the fork,
+/// where there is no trampoline). It must not allocate, throw, take a lock, touch a static field or call into the
+/// runtime or libc beyond syscall(2), which it reaches through a function pointer resolved before the clone: the
+/// other threads, and whatever they held, did not come along, and with shared memory whatever it wrote would be the
+/// server's. It writes only below the server thread's stack pointer, its errno and the plan's line buffers. Every
+/// method here is compiled before the first clone (<see cref="Prepare"/>) and kept out of tiering, so none is compiled
+/// in a child; a JIT server also runs without W^X, whose code memory is a memfd mapped twice (a forked child patching a
+/// call stub on its first call wrote into the server's code). The clone has CLONE_PARENT: the job is the server's
+/// sibling, supd's child, reaped by supd's reaper. Signals stay blocked from before the clone until the child has put
+/// every handler back to default (its handler table is its own: no CLONE_SIGHAND), so no handler of the server's
+/// runtime ever runs in it. A suspension of every thread (a garbage collection, or a JIT
 /// runtime installing tiered code) begun by another thread at the moment of the clone would leave the child waiting
 /// for it at its first GC poll, forever. So the server's one allocating thread is the one that clones (no finalizers,
-/// no concurrent GC) and a JIT server runs without tiering (ForkServerClient); should a child hang all the same, it
-/// is killed at the report timeout like a silent helper, its spawn failed.
+/// no concurrent GC) and a JIT server runs without tiering (ForkServerClient). With the vfork clone a collection could
+/// not even start meanwhile, the one thread that allocates being the one waiting. A child that hangs before its exec
+/// (a chdir on a dead NFS mount) holds a vfork server with it: supd's 2 s wait for the answer fails that spawn and
+/// replaces the server; a forked child would be killed at the report timeout like a silent helper.
 /// </remarks>
 internal static unsafe class ForkChild
 {
-    private const long CLONE_PARENT = 0x00008000, SIGCHLD = 17;
+    private const long CLONE_VM = 0x00000100, CLONE_VFORK = 0x00004000, CLONE_PARENT = 0x00008000, SIGCHLD = 17;
     private const long SIG_SETMASK = 2, SigSetBytes = 8;
     private const long AT_FDCWD = -100;
     private const long PRIO_PROCESS = 0;
 
+    /// <summary>
+    /// True where a JIT compiles this process's code (NativeAOT compiles none at run time). Not
+    /// RuntimeFeature.IsDynamicCodeSupported: a project that publishes NativeAOT has it false in its JIT builds too.
+    /// </summary>
+    public static bool UnderJit { get; } = System.Runtime.JitInfo.GetCompiledMethodCount() > 0;
+
     /// <summary>Compiles every method of the child before the first clone (a JIT runtime; NativeAOT has them already).</summary>
     public static void Prepare()
     {
-        if (!RuntimeFeature.IsDynamicCodeSupported) return;
+        if (!UnderJit) return;
         foreach (var method in typeof(ForkChild).GetMethods(System.Reflection.BindingFlags.Static |
                      System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic |
                      System.Reflection.BindingFlags.DeclaredOnly))
@@ -115,9 +129,20 @@ internal static unsafe class ForkChild
         var call = plan->Syscall;
         ref var n = ref plan->Numbers;
         call(n.RtSigprocmask, SIG_SETMASK, (long)&plan->AllSignals, (long)&plan->SavedSignals, SigSetBytes, 0, 0, 0);
-        var pid = call(n.Clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0, 0, 0);
-        if (pid == 0) Run(plan);
-        var error = pid < 0 ? *plan->Errno : 0;
+        long pid, error;
+        if (plan->Vfork != null)
+        {
+            // The child runs Run from inside the trampoline; this thread waits there until the child has exec'd (or
+            // exited), then has the raw system call's result: a pid, or -errno.
+            pid = plan->Vfork(CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, plan, (nint)(delegate*<ChildPlan*, void>)&Run);
+            error = pid < 0 ? -pid : 0;
+        }
+        else
+        {
+            pid = call(n.Clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0, 0, 0);
+            if (pid == 0) Run(plan);
+            error = pid < 0 ? *plan->Errno : 0;
+        }
         call(n.RtSigprocmask, SIG_SETMASK, (long)&plan->SavedSignals, 0, SigSetBytes, 0, 0, 0);
         return pid < 0 ? -error : pid;
     }

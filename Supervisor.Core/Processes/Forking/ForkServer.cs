@@ -8,10 +8,11 @@ namespace Supervisor.Core.Processes.Forking;
 /// <summary>
 /// Overview: the fork server is the exec helper kept running (<c>supd-exec --fork-server</c>, or supd itself in that
 /// mode), so a job that needs more than posix_spawn can set no longer pays a runtime's start per spawn (~7 ms of CPU
-/// for supd-exec; the clone of this small process and the job's exec cost ~1.7 ms more than a posix_spawn:
-/// docs/BENCHMARKS.md, issue 19).
+/// for supd-exec). On x86-64 it clones each child as vfork does, sharing its memory until the exec, where a fork of
+/// it cost ~2.8 ms more CPU per spawn (docs/BENCHMARKS.md, issue 19).
 ///
-/// Protocol: fd 3 is a SOCK_SEQPACKET socket to supd. The server says it is ready with one answer of 0, then takes
+/// Protocol: fd 3 is a SOCK_SEQPACKET socket to supd. The server says it is ready with one answer (0: it forks each
+/// child; 1: it clones each as vfork does, see <see cref="VforkTrampoline"/>), then takes
 /// one <see cref="ForkRequest"/> at a time and answers each with the pid of the job's process or minus an errno. The
 /// job is cloned with CLONE_PARENT, so it is supd's child: supd's reaper follows it as any spawn, and the server
 /// has no children to reap. The job's process reports on its status pipe as the helper does (<see cref="HelperReports"/>).
@@ -24,8 +25,11 @@ public static class ForkServer
     /// <summary>The fd the socket to supd arrives on.</summary>
     internal const int SocketFd = 3;
 
-    /// <summary>The server's answer that it is ready (never a pid).</summary>
+    /// <summary>The server's answer that it is ready and forks each child (never a pid).</summary>
     internal const int Ready = 0;
+
+    /// <summary>The server's answer that it is ready and clones each child as vfork does (<see cref="VforkTrampoline"/>; never a job's pid: init's).</summary>
+    internal const int ReadyVfork = 1;
 
     public static unsafe int Run(string[] args)
     {
@@ -36,8 +40,9 @@ public static class ForkServer
         var syscall = NativeLibrary.GetExport(libc, "syscall");
         // errno of this thread, the one that clones: the child, a copy of it, finds its own errno at the same address.
         var errno = ((delegate* unmanaged<int*>)NativeLibrary.GetExport(libc, "__errno_location"))();
+        var vfork = VforkTrampoline.Create();
         ForkChild.Prepare();
-        if (!Answer(Ready)) return 1;
+        if (!Answer(vfork != null ? ReadyVfork : Ready)) return 1;
 
         var buffer = new byte[Limits.MaxForkRequestBytes + 1];
         var fds = new List<int>();
@@ -53,7 +58,7 @@ public static class ForkServer
             int answer;
             try
             {
-                answer = truncated ? -7 /* E2BIG */ : Serve(buffer.AsSpan(0, received), fds, numbers, syscall, errno);
+                answer = truncated ? -7 /* E2BIG */ : Serve(buffer.AsSpan(0, received), fds, numbers, syscall, errno, vfork);
             }
             finally
             {
@@ -70,7 +75,8 @@ public static class ForkServer
         return Libc.SendWithFds(SocketFd, bytes, []) == 0;
     }
 
-    private static unsafe int Serve(ReadOnlySpan<byte> message, List<int> fds, Syscalls numbers, nint syscall, int* errno)
+    private static unsafe int Serve(ReadOnlySpan<byte> message, List<int> fds, Syscalls numbers, nint syscall, int* errno,
+        delegate* unmanaged[Cdecl, SuppressGCTransition]<long, ChildPlan*, nint, long> vfork)
     {
         if (ForkRequest.Decode(message) is not { } request || fds.Count != 1 + request.OutputFds) return -Errno.EINVAL;
         if (ExecHelperOptions.Parse(request.HelperArguments, out _) is not { } options) return -Errno.EINVAL;
@@ -85,6 +91,7 @@ public static class ForkServer
         }
         using var arena = new NativeArena();
         var plan = Plan(arena, options, request, numbers, syscall, errno);
+        plan->Vfork = vfork;
         plan->StatusFd = fds[0];
         plan->OutFd = request.Out == ForkOutput.Fd ? fds[1] : -1;
         plan->ErrFd = request.Err switch

@@ -37,6 +37,9 @@ internal sealed partial class ForkServerClient(IReadOnlyList<string> helperComma
     public long Spawns { get; private set; }
     public long Failures { get; private set; }
 
+    /// <summary>True when the running server said it clones each child as vfork does (else it forks them).</summary>
+    public bool Vfork { get; private set; }
+
     /// <summary>The server's pid while one runs (0 otherwise).</summary>
     public int Pid => _socket >= 0 ? _pid : 0;
 
@@ -46,7 +49,11 @@ internal sealed partial class ForkServerClient(IReadOnlyList<string> helperComma
         if (_ready || _socket < 0) return _ready;
         var received = ReadAnswer(out var answer);
         if (received == -Errno.EAGAIN) return false;
-        if (received == 4 && answer == ForkServer.Ready) return _ready = true;
+        if (received == 4 && answer is ForkServer.Ready or ForkServer.ReadyVfork)
+        {
+            Vfork = answer == ForkServer.ReadyVfork;
+            return _ready = true;
+        }
         BrokenLocked(received == 0 ? "it ended before it was ready" : $"its first answer was not ready ({received})");
         return false;
     }

@@ -1,31 +1,34 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging.Abstractions;
 using NUnit.Framework;
 using Supervisor.Core;
 using Supervisor.Core.Interop;
 using Supervisor.Core.Language;
 using Supervisor.Core.Processes;
+using Supervisor.Core.Processes.Forking;
 using Supervisor.Tests.Support;
 
 namespace Supervisor.Tests.Core.Processes;
 
 /// <summary>
-/// Job processes that need more than posix_spawn, both ways: an exec helper of their own (supd --exec-helper) and the
-/// fork server (supd --fork-server, waited for until ready), each with the same report.
+/// Job processes that need more than posix_spawn, every way: an exec helper of their own (supd --exec-helper) and the
+/// fork server (supd --fork-server, waited for until ready), which clones as vfork does where it can and forks
+/// otherwise (forced here with SUPD_FORK_SERVER_CLONE=fork in its environment), each with the same report.
 /// </summary>
 [TestFixtureSource(nameof(Ways))]
 [NonParallelizable]
-public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer) : IntegrationFixture(flavor)
+public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer, bool forkClone) : IntegrationFixture(flavor)
 {
     /// <summary>Every flavor (<see cref="BinaryFlavor.Selected"/>), once per way.</summary>
     public static IEnumerable<TestFixtureData> Ways()
     {
         foreach (var flavorData in BinaryFlavor.Selected())
-            foreach (var way in new[] { false, true })
+            foreach (var (way, forkClone, name) in new[] { (false, false, "helper per spawn"), (true, false, "fork server"), (true, true, "fork server, fork clone") })
             {
-                var data = new TestFixtureData(flavorData.Arguments[0], way)
-                    .SetArgDisplayNames(flavorData.Arguments[0]!.ToString()!, way ? "fork server" : "helper per spawn");
+                var data = new TestFixtureData(flavorData.Arguments[0], way, forkClone)
+                    .SetArgDisplayNames(flavorData.Arguments[0]!.ToString()!, name);
                 foreach (var category in flavorData.Properties["Category"]) data.Properties.Add("Category", category!);
                 yield return data;
             }
@@ -42,6 +45,8 @@ public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer) : Inte
         _exits.Clear();
         _reports.Clear();
         _notices.Clear();
+        // The server takes the test host's environment (as supd's): whether it may clone as vfork.
+        Environment.SetEnvironmentVariable(VforkTrampoline.DisableVariable, forkClone ? "fork" : null);
         // The test host is not supd: the helper is the built supd binary.
         _processes = Control([Binaries.Supd], forkServer: forkServer);
         if (forkServer) await Eventually.TrueAsync(_processes.ForkServerReady, "the fork server ready");
@@ -72,7 +77,11 @@ public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer) : Inte
     }
 
     [TearDown]
-    public void TearDown() => _processes.Dispose();
+    public void TearDown()
+    {
+        _processes.Dispose();
+        Environment.SetEnvironmentVariable(VforkTrampoline.DisableVariable, null);
+    }
 
     private TaskCompletionSource<ExitStatus> ExitOf(int pid) =>
         _exits.GetOrAdd(pid, _ => new TaskCompletionSource<ExitStatus>(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -90,7 +99,12 @@ public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer) : Inte
         var before = control.ForkServerState.Spawns;
         var result = control.Spawn(new SpawnRequest("test process", argv[0], argv, ["PATH=/usr/bin:/bin"], "/", null, settings));
         if (result.ReportPending && control == _processes)
+        {
             Assert.That(control.ForkServerState.Spawns - before, Is.EqualTo(forkServer ? 1 : 0), "the way this fixture tests");
+            if (forkServer)
+                Assert.That(control.ForkServerDescription, Does.Contain(!forkClone && Flavor.IsNative && RuntimeInformation.ProcessArchitecture == Architecture.X64
+                    ? "(vfork clone)" : "(fork clone)"), "the clone this fixture tests (vfork: NativeAOT on x86-64)");
+        }
         if (!result.ReportPending) return result;
         var report = await ReportOf(result.Pid).Task.WaitAsync(TimeSpan.FromSeconds(30));
         return report.Succeeded ? SpawnResult.Started(result.Pid, report.NotApplied) : SpawnResult.Failed(report.Error!);
