@@ -30,6 +30,11 @@ internal unsafe struct ChildPlan
     public delegate* unmanaged[Cdecl, SuppressGCTransition]<long, long, long, long, long, long, long, long, long> Syscall;
     /// <summary>The vfork-style clone (<see cref="VforkTrampoline"/>), or null: the server forks.</summary>
     public delegate* unmanaged[Cdecl, SuppressGCTransition]<long, ChildPlan*, nint, long> Vfork;
+    /// <summary>
+    /// With the vfork clone, the server's socket to supd (else -1): the child sends supd the answer, its pid, before
+    /// anything else, since the server can only answer once the child has exec'd; <see cref="Answer"/> is its buffer.
+    /// </summary>
+    public int AnswerFd, Answer;
     /// <summary>The server thread's errno (the child is a copy of that thread, so it is the child's too).</summary>
     public int* Errno;
     public Syscalls Numbers;
@@ -91,13 +96,16 @@ internal unsafe struct ChildPlan
 /// call stub on its first call wrote into the server's code). The clone has CLONE_PARENT: the job is the server's
 /// sibling, supd's child, reaped by supd's reaper. Signals stay blocked from before the clone until the child has put
 /// every handler back to default (its handler table is its own: no CLONE_SIGHAND), so no handler of the server's
-/// runtime ever runs in it. A suspension of every thread (a garbage collection, or a JIT
-/// runtime installing tiered code) begun by another thread at the moment of the clone would leave the child waiting
-/// for it at its first GC poll, forever. So the server's one allocating thread is the one that clones (no finalizers,
-/// no concurrent GC) and a JIT server runs without tiering (ForkServerClient). With the vfork clone a collection could
-/// not even start meanwhile, the one thread that allocates being the one waiting. A child that hangs before its exec
-/// (a chdir on a dead NFS mount) holds a vfork server with it: supd's 2 s wait for the answer fails that spawn and
-/// replaces the server; a forked child would be killed at the report timeout like a silent helper.
+/// runtime ever runs in it. A suspension of every thread (a garbage collection, or a JIT runtime installing tiered
+/// code) begun by another thread during the clone would meet the child at its first GC poll (the compiler puts one
+/// after each call through the syscall pointer): a forked child would wait there forever; a vfork child would take
+/// part as the server's own thread, whose stack through the trampoline the collector cannot walk. So the thread that
+/// clones is the server's only allocating one (no concurrent GC, a JIT server without tiering: ForkServerClient), and
+/// before a vfork clone the server lets its finalizer thread, the only other, finish whatever a past collection gave
+/// it (<c>GC.WaitForPendingFinalizers</c>): then nothing can allocate until the child has exec'd. A vfork child sends
+/// supd its pid before anything else: a step that hangs before the exec (a chdir into a dead NFS mount) then holds the
+/// server, not supd, and the report timeout ends the child as a silent helper's; a request sent to the server
+/// meanwhile is not answered in time, which fails that spawn and replaces the server.
 /// </remarks>
 internal static unsafe class ForkChild
 {
@@ -105,6 +113,7 @@ internal static unsafe class ForkChild
     private const long SIG_SETMASK = 2, SigSetBytes = 8;
     private const long AT_FDCWD = -100;
     private const long PRIO_PROCESS = 0;
+    private const long PR_SET_DUMPABLE = 4;
 
     /// <summary>
     /// True where a JIT compiles this process's code (NativeAOT compiles none at run time). Not
@@ -136,6 +145,9 @@ internal static unsafe class ForkChild
             // exited), then has the raw system call's result: a pid, or -errno.
             pid = plan->Vfork(CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, plan, (nint)(delegate*<ChildPlan*, void>)&Run);
             error = pid < 0 ? -pid : 0;
+            // The child's setuid or setgid marked the memory it shares with the server as not dumpable (the kernel
+            // does that on a change of credentials): that was the child's protection until its exec, not the server's.
+            if (pid > 0) call(n.Prctl, PR_SET_DUMPABLE, 1, 0, 0, 0, 0, 0);
         }
         else
         {
@@ -152,6 +164,13 @@ internal static unsafe class ForkChild
     {
         var call = p->Syscall;
         ref var n = ref p->Numbers;
+        // First, so that nothing slow below (a chdir into an automounted home, a binary on a slow mount) holds supd,
+        // which waits for the answer under its reaper's lock: from here on the report timeout covers this child.
+        if (p->AnswerFd >= 0)
+        {
+            p->Answer = (int)call(n.GetPid, 0, 0, 0, 0, 0, 0, 0);
+            call(n.Write, p->AnswerFd, (long)&p->Answer, sizeof(int), 0, 0, 0, 0);
+        }
         for (long signal = 1; signal <= 64; signal++)
             call(n.RtSigaction, signal, (long)p->DefaultAction, 0, SigSetBytes, 0, 0, 0); // SIGKILL, SIGSTOP: refused, harmless
         call(n.SetSid, 0, 0, 0, 0, 0, 0, 0);

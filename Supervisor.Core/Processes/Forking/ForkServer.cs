@@ -13,7 +13,8 @@ namespace Supervisor.Core.Processes.Forking;
 ///
 /// Protocol: fd 3 is a SOCK_SEQPACKET socket to supd. The server says it is ready with one answer (0: it forks each
 /// child; 1: it clones each as vfork does, see <see cref="VforkTrampoline"/>), then takes
-/// one <see cref="ForkRequest"/> at a time and answers each with the pid of the job's process or minus an errno. The
+/// one <see cref="ForkRequest"/> at a time and answers each with the pid of the job's process or minus an errno (a
+/// vfork clone's child sends its own pid first thing, as the server waits until it has exec'd). The
 /// job is cloned with CLONE_PARENT, so it is supd's child: supd's reaper follows it as any spawn, and the server
 /// has no children to reap. The job's process reports on its status pipe as the helper does (<see cref="HelperReports"/>).
 /// The server ends when supd's end of the socket closes (supd exited, crashed or re-executed).
@@ -28,12 +29,17 @@ public static class ForkServer
     /// <summary>The server's answer that it is ready and forks each child (never a pid).</summary>
     internal const int Ready = 0;
 
-    /// <summary>The server's answer that it is ready and clones each child as vfork does (<see cref="VforkTrampoline"/>; never a job's pid: init's).</summary>
+    /// <summary>
+    /// The server's answer that it is ready and clones each child as vfork does (<see cref="VforkTrampoline"/>; never a
+    /// job's pid: init's), given only when supd passed <see cref="SayCloneFlag"/>: a supd from before it takes only 0.
+    /// </summary>
     internal const int ReadyVfork = 1;
+
+    /// <summary>After <see cref="Flag"/>: supd takes <see cref="ReadyVfork"/> as a ready answer.</summary>
+    public const string SayCloneFlag = "--say-clone";
 
     public static unsafe int Run(string[] args)
     {
-        _ = args;
         Libc.Fcntl(SocketFd, Libc.F_SETFD, Libc.FD_CLOEXEC);
         if (!Syscalls.ForThisMachine(out var numbers)) return 2;
         var libc = NativeLibrary.Load("libc.so.6");
@@ -42,7 +48,7 @@ public static class ForkServer
         var errno = ((delegate* unmanaged<int*>)NativeLibrary.GetExport(libc, "__errno_location"))();
         var vfork = VforkTrampoline.Create();
         ForkChild.Prepare();
-        if (!Answer(vfork != null ? ReadyVfork : Ready)) return 1;
+        if (!Answer(vfork != null && args.Contains(SayCloneFlag) ? ReadyVfork : Ready)) return 1;
 
         var buffer = new byte[Limits.MaxForkRequestBytes + 1];
         var fds = new List<int>();
@@ -56,15 +62,16 @@ public static class ForkServer
                 return received == 0 ? 0 : 1;
             }
             int answer;
+            var answered = false;
             try
             {
-                answer = truncated ? -7 /* E2BIG */ : Serve(buffer.AsSpan(0, received), fds, numbers, syscall, errno, vfork);
+                answer = truncated ? -7 /* E2BIG */ : Serve(buffer.AsSpan(0, received), fds, numbers, syscall, errno, vfork, out answered);
             }
             finally
             {
                 foreach (var fd in fds) Libc.Close(fd);
             }
-            if (!Answer(answer)) return 1;
+            if (!answered && !Answer(answer)) return 1;
         }
     }
 
@@ -75,9 +82,11 @@ public static class ForkServer
         return Libc.SendWithFds(SocketFd, bytes, []) == 0;
     }
 
+    // The answer for supd; answered: the child sent it itself (a vfork clone's child, its pid).
     private static unsafe int Serve(ReadOnlySpan<byte> message, List<int> fds, Syscalls numbers, nint syscall, int* errno,
-        delegate* unmanaged[Cdecl, SuppressGCTransition]<long, ChildPlan*, nint, long> vfork)
+        delegate* unmanaged[Cdecl, SuppressGCTransition]<long, ChildPlan*, nint, long> vfork, out bool answered)
     {
+        answered = false;
         if (ForkRequest.Decode(message) is not { } request || fds.Count != 1 + request.OutputFds) return -Errno.EINVAL;
         if (ExecHelperOptions.Parse(request.HelperArguments, out _) is not { } options) return -Errno.EINVAL;
         // The child moves these onto 0-3: each must stand above them (they do: 0-2 and the socket are open).
@@ -92,6 +101,7 @@ public static class ForkServer
         using var arena = new NativeArena();
         var plan = Plan(arena, options, request, numbers, syscall, errno);
         plan->Vfork = vfork;
+        plan->AnswerFd = vfork != null ? SocketFd : -1;
         plan->StatusFd = fds[0];
         plan->OutFd = request.Out == ForkOutput.Fd ? fds[1] : -1;
         plan->ErrFd = request.Err switch
@@ -100,7 +110,12 @@ public static class ForkServer
             ForkOutput.SameAsOut => plan->OutFd,
             _ => -1,
         };
+        // The runtime's finalizer thread, the server's only other one, runs managed code (finalizers, ArrayPool's trim)
+        // only after a collection: let it finish now, so that nothing allocates, and no collection can start, while a
+        // vfork child runs on this thread's runtime state (ForkChild's remarks).
+        if (vfork != null) GC.WaitForPendingFinalizers();
         var pid = ForkChild.Clone(plan);
+        answered = vfork != null && pid > 0;
         return (int)pid;
     }
 

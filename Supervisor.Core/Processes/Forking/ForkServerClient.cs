@@ -150,7 +150,8 @@ internal sealed partial class ForkServerClient(IReadOnlyList<string> helperComma
             FailedToStart($"socketpair: {Errno.Last.Message}");
             return;
         }
-        var argv = helperCommand.Append(ForkServer.Flag).ToList();
+        var argv = helperCommand.Append(ForkServer.Flag).Append(ForkServer.SayCloneFlag).ToList();
+        Vfork = false;
         var environment = new List<string>();
         foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
             if (entry.Key is string name && !ExecHelper.RuntimeVariables().Any(v => v.Name == name))

@@ -37,13 +37,13 @@ internal static unsafe class VforkTrampoline
 
     /// <summary>
     /// The trampoline, made once (a page of its own, never freed); null where there is none (a JIT runtime, not x86-64,
-    /// no executable page, a shadow stack) or <c>SUPD_FORK_SERVER_CLONE=fork</c> asks for the fork.
+    /// no executable page) or <c>SUPD_FORK_SERVER_CLONE=fork</c> asks for the fork. A user shadow stack (Intel CET) is
+    /// no obstacle: a vfork child shares it, but only pushes below the server's entries, never returning through them.
     /// </summary>
     public static delegate* unmanaged[Cdecl, SuppressGCTransition]<long, ChildPlan*, nint, long> Create()
     {
         if (RuntimeInformation.ProcessArchitecture != Architecture.X64 || ForkChild.UnderJit) return null;
         if (Environment.GetEnvironmentVariable(DisableVariable) == "fork") return null;
-        if (HasShadowStack()) return null;
         const nuint pageBytes = 4096;
         var page = Libc.Mmap(0, pageBytes, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
         if (page == Libc.MapFailed) return null;
@@ -55,17 +55,6 @@ internal static unsafe class VforkTrampoline
             return null;
         }
         return (delegate* unmanaged[Cdecl, SuppressGCTransition]<long, ChildPlan*, nint, long>)page;
-    }
-
-    // A user shadow stack (Intel CET, Linux 6.6+, only for programs marked for it, which supd's are not) would be shared
-    // with a vfork child, whose first call would then overwrite the entry the trampoline's ret checks against.
-    private static bool HasShadowStack()
-    {
-        var status = ProcFs.ReadText("/proc/self/status");
-        if (status is null) return false;
-        foreach (var line in status.Split('\n'))
-            if (line.StartsWith("x86_Thread_features:", StringComparison.Ordinal)) return line.Contains("shstk", StringComparison.Ordinal);
-        return false;
     }
 
     /// <summary>Set to <c>fork</c> in the server's environment, the server clones as fork(2) does (a test compares both).</summary>

@@ -27,6 +27,8 @@ public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer, bool f
         foreach (var flavorData in BinaryFlavor.Selected())
             foreach (var (way, forkClone, name) in new[] { (false, false, "helper per spawn"), (true, false, "fork server"), (true, true, "fork server, fork clone") })
             {
+                // A JIT server always forks: its "fork clone" way would be its "fork server" way again.
+                if (forkClone && !((BinaryFlavor)flavorData.Arguments[0]!).IsNative) continue;
                 var data = new TestFixtureData(flavorData.Arguments[0], way, forkClone)
                     .SetArgDisplayNames(flavorData.Arguments[0]!.ToString()!, name);
                 foreach (var category in flavorData.Properties["Category"]) data.Properties.Add("Category", category!);
@@ -138,6 +140,49 @@ public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer, bool f
             _processes.Signal(pid, 9);
             await ExitAsync(pid);
         }
+    }
+
+    [Test]
+    public async Task The_fork_server_keeps_its_own_directory_umask_nice_and_limits_whatever_its_children_set()
+    {
+        if (!forkServer) Assert.Ignore("the fork server's own test");
+        var server = _processes.ForkServerState.Pid;
+        Assert.That(server, Is.GreaterThan(0), "the fork server runs");
+        var before = ServerState(server);
+
+        // A vfork child runs on the server's memory: what it changes must be its own (no CLONE_FS, no CLONE_THREAD).
+        var result = await Spawn(_processes, new ProcessSettings
+        {
+            Umask = 0x3F,
+            Nice = 7,
+            Limits = new Dictionary<string, ResourceLimit> { ["nofile"] = new(123, 456), ["stack"] = new(1 << 20, 1 << 20) },
+        }, "/bin/sleep", "30");
+        Assert.That(result.Succeeded, Is.True, result.Error);
+        try
+        {
+            await ProcessTable.WaitForProgramAsync(result.Pid, "sleep", "the exec of sleep");
+            Assert.That(File.ReadAllText($"/proc/{result.Pid}/limits"), Does.Match(@"Max open files\s+123\s+456"), "the job got its limits");
+            Assert.That(_processes.ForkServerState.Pid, Is.EqualTo(server), "the same server");
+            Assert.That(ServerState(server), Is.EqualTo(before), "the server's own directory, umask, nice, limits and signal state");
+        }
+        finally
+        {
+            _processes.Signal(result.Pid, Signals.SIGKILL);
+            await ExitAsync(result.Pid);
+        }
+    }
+
+    // What a child of the server could have changed in it, as /proc shows it.
+    private static string ServerState(int pid)
+    {
+        var status = File.ReadAllLines($"/proc/{pid}/status")
+            .Where(line => line.StartsWith("Umask:", StringComparison.Ordinal) || line.StartsWith("SigBlk:", StringComparison.Ordinal)
+                || line.StartsWith("SigIgn:", StringComparison.Ordinal) || line.StartsWith("SigCgt:", StringComparison.Ordinal)
+                || line.StartsWith("Uid:", StringComparison.Ordinal) || line.StartsWith("Gid:", StringComparison.Ordinal)
+                || line.StartsWith("Groups:", StringComparison.Ordinal));
+        var nice = File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].Split(' ')[16];
+        return string.Join("\n", [new FileInfo($"/proc/{pid}/cwd").LinkTarget, new FileInfo($"/proc/{pid}/root").LinkTarget,
+            .. status, "nice " + nice, File.ReadAllText($"/proc/{pid}/limits"), File.ReadAllText($"/proc/{pid}/oom_score_adj")]);
     }
 
     [Test]
