@@ -1,12 +1,14 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using NUnit.Framework;
 using Supervisor.Core;
 using Supervisor.Core.Interop;
 using Supervisor.Core.Language;
 using Supervisor.Core.Processes;
+using Supervisor.Core.Processes.Containment;
 using Supervisor.Core.Processes.Forking;
 using Supervisor.Tests.Support;
 
@@ -55,9 +57,9 @@ public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer, bool f
     }
 
     private NativeProcessControl Control(IReadOnlyList<string> helper, TimeSpan? timeout = null, bool forkServer = false,
-        TimeSpan? retryDelay = null)
+        TimeSpan? retryDelay = null, IJobContainment? containment = null)
     {
-        var control = new NativeProcessControl(NullLogger<NativeProcessControl>.Instance, childSubreaper: false)
+        var control = new NativeProcessControl(NullLogger<NativeProcessControl>.Instance, childSubreaper: false, containment)
         {
             ExecHelperCommand = helper,
             ExecHelperTimeout = timeout ?? TimeSpan.FromSeconds(10),
@@ -183,6 +185,62 @@ public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer, bool f
         var nice = File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].Split(' ')[16];
         return string.Join("\n", [new FileInfo($"/proc/{pid}/cwd").LinkTarget, new FileInfo($"/proc/{pid}/root").LinkTarget,
             .. status, "nice " + nice, File.ReadAllText($"/proc/{pid}/limits"), File.ReadAllText($"/proc/{pid}/oom_score_adj")]);
+    }
+
+    [Test]
+    public async Task A_spawn_whose_process_stalls_before_its_exec_returns_at_once_and_reports_when_it_goes_on()
+    {
+        // The unit's "cgroup" is a directory whose cgroup.procs is a FIFO: the child's join (its first step after
+        // posix_spawn's part) blocks until this test reads it, as a chdir into a slow automount would.
+        var group = Directory.CreateTempSubdirectory("fifo-group-").FullName;
+        var fifo = Path.Join(group, "cgroup.procs");
+        using (var mkfifo = Process.Start("mkfifo", [fifo])) await mkfifo.WaitForExitAsync();
+        using var control = Control([Binaries.Supd], forkServer: forkServer, containment: new FifoGroup(group));
+        var tracked = 0;
+        try
+        {
+            if (forkServer) await Eventually.TrueAsync(control.ForkServerReady, "the fork server ready");
+            var result = control.Spawn(new SpawnRequest("stalled process", "/bin/sleep", ["/bin/sleep", "30"], ["PATH=/usr/bin:/bin"], "/",
+                null, ProcessSettings.Default, new ContainmentUnit("k", "stalled")));
+
+            // Spawn came back with the pid while its process still waits in its join, not yet the job's program: a
+            // vfork child sends its pid before that step, so neither supd nor its reaper lock waits for it.
+            Assert.That(result.ReportPending, Is.True, result.Error);
+            tracked = result.Pid;
+            Assert.That(ReportOf(result.Pid).Task.IsCompleted, Is.False, "no report while the process waits");
+            Assert.That(File.ReadAllText($"/proc/{result.Pid}/comm").Trim(), Is.Not.EqualTo("sleep"), "not exec'd yet");
+            if (forkServer) Assert.That(control.ForkServerState.Spawns, Is.EqualTo(1), "through the server");
+
+            // Let it go on: it writes its "0", then runs the job.
+            await using (var reader = new FileStream(fifo, FileMode.Open, FileAccess.Read))
+            {
+                var joined = new byte[8];
+                Assert.That(Encoding.ASCII.GetString(joined, 0, await reader.ReadAsync(joined)), Is.EqualTo("0"), "what it wrote to join");
+            }
+            var report = await ReportOf(result.Pid).Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.That(report.Succeeded, Is.True, report.Error);
+            await ProcessTable.WaitForProgramAsync(result.Pid, "sleep", "the exec of sleep");
+        }
+        finally
+        {
+            // Whether it got to the job or still waits in its join, it ends here (SIGKILL ends a wait on a FIFO).
+            if (tracked > 0)
+            {
+                control.Signal(tracked, Signals.SIGKILL);
+                await ExitAsync(tracked);
+            }
+            Directory.Delete(group, recursive: true);
+        }
+    }
+
+    /// <summary>Puts every unit in one directory, whose cgroup.procs the test made: nothing else of a cgroup.</summary>
+    private sealed class FifoGroup(string directory) : IJobContainment
+    {
+        public ContainmentMode Mode { get; } = ContainmentMode.ProcessGroups("a test's directory as the cgroup");
+        public string? Prepare(ContainmentUnit unit) => directory;
+        public void Signal(string key, int signal) { }
+        public void End(string key, TimeSpan killTimeout) { }
+        public Task EndAllAsync(TimeSpan wait) => Task.CompletedTask;
     }
 
     [Test]
