@@ -298,8 +298,15 @@ public sealed partial class NativeProcessControl : IProcessControl
     {
         get
         {
-            lock (_reaper.Gate) return _forkServer is { } server ? (server.Pid, server.Spawns, server.Failures) : (0, 0, 0);
+            var (pid, spawns, failures, _) = ForkServerSnapshot();
+            return (pid, spawns, failures);
         }
+    }
+
+    // The fork server's figures, read together under the Gate.
+    private (int Pid, long Spawns, long Failures, bool Vfork) ForkServerSnapshot()
+    {
+        lock (_reaper.Gate) return _forkServer is { } server ? (server.Pid, server.Spawns, server.Failures, server.Vfork) : (0, 0, 0, false);
     }
 
     public string ForkServerDescription
@@ -308,10 +315,7 @@ public sealed partial class NativeProcessControl : IProcessControl
         {
             if (!UseForkServer) return "off (SUPD_FORK_SERVER=off)";
             if (!Syscalls.ForThisMachine(out _)) return $"none (no system call table for {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture})";
-            int pid;
-            long spawns, failures;
-            bool vfork;
-            lock (_reaper.Gate) (pid, spawns, failures, vfork) = _forkServer is { } server ? (server.Pid, server.Spawns, server.Failures, server.Vfork) : (0, 0, 0, false);
+            var (pid, spawns, failures, vfork) = ForkServerSnapshot();
             var counts = $"{spawns} spawns, {failures} failures";
             return pid > 0 ? $"pid {pid} ({(vfork ? "vfork" : "fork")} clone), {counts}"
                 : _forkServer is null ? "not started yet (no spawn has needed it)"

@@ -129,9 +129,7 @@ internal static class ProcFs
     /// </summary>
     private static bool ScanEnvironment(int pid, ReadOnlySpan<byte> prefix, Func<ReadOnlySpan<byte>, bool> match)
     {
-        Span<byte> path = stackalloc byte[48];
-        if (!Utf8.TryWrite(path, CultureInfo.InvariantCulture, $"/proc/{pid}/environ\0", out var pathLength)) return false;
-        var fd = Open(path[..pathLength]);
+        var fd = OpenProc(pid, "environ");
         if (fd < 0) return false;
         var chunk = ArrayPool<byte>.Shared.Rent(EnvironChunkBytes);
         var value = ArrayPool<byte>.Shared.Rent(Limits.MaxEnvironValueBytes);
@@ -211,11 +209,7 @@ internal static class ProcFs
     }
 
     /// <summary>/proc/PID/FILE into <paramref name="buffer"/> (no path string is made).</summary>
-    public static int Read(int pid, string file, Span<byte> buffer)
-    {
-        Span<byte> path = stackalloc byte[64 + file.Length * 3];
-        return Utf8.TryWrite(path, CultureInfo.InvariantCulture, $"/proc/{pid}/{file}\0", out _) ? Read(path, buffer) : -1;
-    }
+    public static int Read(int pid, string file, Span<byte> buffer) => ReadAndClose(OpenProc(pid, file), buffer);
 
     /// <summary>Reads a file into <paramref name="buffer"/> until its end or the buffer's: the bytes read, or -1 when it cannot be opened or read.</summary>
     public static int Read(string path, Span<byte> buffer)
@@ -228,9 +222,18 @@ internal static class ProcFs
     }
 
     // path: NUL-terminated.
-    private static int Read(ReadOnlySpan<byte> path, Span<byte> buffer)
+    private static int Read(ReadOnlySpan<byte> path, Span<byte> buffer) => ReadAndClose(Open(path), buffer);
+
+    // /proc/PID/FILE opened read-only (no path string is made): the fd, or -1.
+    private static int OpenProc(int pid, string file)
     {
-        var fd = Open(path);
+        Span<byte> path = stackalloc byte[64 + file.Length * 3];
+        return Utf8.TryWrite(path, CultureInfo.InvariantCulture, $"/proc/{pid}/{file}\0", out _) ? Open(path) : -1;
+    }
+
+    // Reads fd into buffer until its end or the buffer's, then closes it: the bytes read, or -1 (fd -1 included).
+    private static int ReadAndClose(int fd, Span<byte> buffer)
+    {
         if (fd < 0) return -1;
         try
         {

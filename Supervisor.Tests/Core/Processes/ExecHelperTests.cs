@@ -208,7 +208,7 @@ public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer, bool f
             Assert.That(result.ReportPending, Is.True, result.Error);
             tracked = result.Pid;
             Assert.That(ReportOf(result.Pid).Task.IsCompleted, Is.False, "no report while the process waits");
-            Assert.That(File.ReadAllText($"/proc/{result.Pid}/comm").Trim(), Is.Not.EqualTo("sleep"), "not exec'd yet");
+            Assert.That(ProcessTable.Comm(result.Pid), Is.Not.EqualTo("sleep"), "not exec'd yet");
             if (forkServer) Assert.That(control.ForkServerState.Spawns, Is.EqualTo(1), "through the server");
 
             // Let it go on: it writes its "0", then runs the job.

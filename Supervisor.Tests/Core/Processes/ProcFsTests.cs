@@ -3,6 +3,7 @@ using System.Text;
 using NUnit.Framework;
 using Supervisor.Core;
 using Supervisor.Core.Processes;
+using Supervisor.Tests.Support;
 
 namespace Supervisor.Tests.Core.Processes;
 
@@ -139,7 +140,7 @@ public sealed class ProcFsTests
         {
             // Until env has exec'd sleep (the same pid, another program); env's own error when it could not.
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (!sleeper.Process.HasExited && ReadComm(sleeper.Id) != "sleep")
+            while (!sleeper.Process.HasExited && ProcessTable.Comm(sleeper.Id) != "sleep")
             {
                 if (DateTime.UtcNow > deadline) throw new TimeoutException("env did not exec sleep");
                 Thread.Sleep(10);
@@ -151,18 +152,6 @@ public sealed class ProcFsTests
         {
             sleeper.Dispose();
             throw;
-        }
-    }
-
-    private static string? ReadComm(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/comm").Trim();
-        }
-        catch (IOException)
-        {
-            return null;
         }
     }
 
