@@ -62,15 +62,16 @@ public static class ForkServer
                 return received == 0 ? 0 : 1;
             }
             int answer;
-            var answered = false;
             try
             {
-                answer = truncated ? -7 /* E2BIG */ : Serve(buffer.AsSpan(0, received), fds, numbers, syscall, errno, vfork, out answered);
+                answer = truncated ? -7 /* E2BIG */ : Serve(buffer.AsSpan(0, received), fds, numbers, syscall, errno, vfork);
             }
             finally
             {
                 foreach (var fd in fds) Libc.Close(fd);
             }
+            // A vfork clone's child sent its pid itself (every other answer is minus an errno).
+            var answered = vfork != null && answer > 0;
             if (!answered && !Answer(answer)) return 1;
         }
     }
@@ -82,11 +83,10 @@ public static class ForkServer
         return Libc.SendWithFds(SocketFd, bytes, []) == 0;
     }
 
-    // The answer for supd; answered: the child sent it itself (a vfork clone's child, its pid).
+    // The answer for supd: the job's pid, or minus an errno.
     private static unsafe int Serve(ReadOnlySpan<byte> message, List<int> fds, Syscalls numbers, nint syscall, int* errno,
-        delegate* unmanaged[Cdecl, SuppressGCTransition]<long, ChildPlan*, nint, long> vfork, out bool answered)
+        delegate* unmanaged[Cdecl, SuppressGCTransition]<long, ChildPlan*, nint, long> vfork)
     {
-        answered = false;
         if (ForkRequest.Decode(message) is not { } request || fds.Count != 1 + request.OutputFds) return -Errno.EINVAL;
         if (ExecHelperOptions.Parse(request.HelperArguments, out _) is not { } options) return -Errno.EINVAL;
         // The child moves these onto 0-3: each must stand above them (they do: 0-2 and the socket are open).
@@ -110,13 +110,26 @@ public static class ForkServer
             ForkOutput.SameAsOut => plan->OutFd,
             _ => -1,
         };
-        // The runtime's finalizer thread, the server's only other one, runs managed code (finalizers, ArrayPool's trim)
-        // only after a collection: let it finish now, so that nothing allocates, and no collection can start, while a
-        // vfork child runs on this thread's runtime state (ForkChild's remarks).
-        if (vfork != null) GC.WaitForPendingFinalizers();
+        if (vfork != null) LetFinalizerFinish();
         var pid = ForkChild.Clone(plan);
-        answered = vfork != null && pid > 0;
         return (int)pid;
+    }
+
+    // Collections the finalizer thread was last waited for after (-1: none yet).
+    private static int s_collectionsWaitedFor = -1;
+
+    // The runtime's finalizer thread, the server's only other one, runs managed code (finalizers, ArrayPool's trim) only
+    // after a collection: let it finish now, so that nothing allocates, and no collection can start, while a vfork
+    // child runs on this thread's runtime state (ForkChild's remarks). Without a collection since the last wait it has
+    // nothing to do, and the wait (a round trip to that thread) is skipped; one that comes during the wait is waited for too.
+    private static void LetFinalizerFinish()
+    {
+        int collections;
+        while ((collections = GC.CollectionCount(0)) != s_collectionsWaitedFor)
+        {
+            GC.WaitForPendingFinalizers();
+            s_collectionsWaitedFor = collections;
+        }
     }
 
     private static unsafe ChildPlan* Plan(NativeArena arena, ExecHelperOptions options, ForkRequest request, Syscalls numbers,
