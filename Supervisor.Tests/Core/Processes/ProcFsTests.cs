@@ -138,9 +138,11 @@ public sealed class ProcFsTests
         var sleeper = new Sleeper(Process.Start(start)!);
         try
         {
-            // Until env has exec'd sleep (the same pid, another program); env's own error when it could not.
+            // Until env has exec'd sleep (the same pid, another program) and the kernel has set up sleep's environment
+            // (the name changes first: until the new stack's tables are written, /proc/PID/environ reads empty);
+            // env's own error when it could not.
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (!sleeper.Process.HasExited && ProcessTable.Comm(sleeper.Id) != "sleep")
+            while (!sleeper.Process.HasExited && (ProcessTable.Comm(sleeper.Id) != "sleep" || !HasEnvironment(sleeper.Id)))
             {
                 if (DateTime.UtcNow > deadline) throw new TimeoutException("env did not exec sleep");
                 Thread.Sleep(10);
@@ -156,6 +158,19 @@ public sealed class ProcFsTests
     }
 
     /// <summary>A child this test owns: killed and reaped when disposed.</summary>
+    private static bool HasEnvironment(int pid)
+    {
+        try
+        {
+            using var environ = File.OpenRead($"/proc/{pid}/environ");
+            return environ.ReadByte() != -1;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     private sealed class Sleeper(Process process) : IDisposable
     {
         public Process Process { get; } = process;
