@@ -32,6 +32,13 @@ public sealed class BinaryFlavor
 
     public bool IsNative => Directory is not null;
 
+    /// <summary>
+    /// How this flavour's fork server clones, as <c>supctl version</c> says it: as vfork does for NativeAOT on x86-64
+    /// (VforkTrampoline), else as fork does.
+    /// </summary>
+    public string ForkServerClone => IsNative && System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture ==
+        System.Runtime.InteropServices.Architecture.X64 ? "(vfork clone)" : "(fork clone)";
+
     public string Supd => Binary("Supervisor.Daemon", "supd");
     public string Supctl => Binary("Supervisor.Ctl", "supctl");
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using NUnit.Framework;
@@ -106,8 +105,8 @@ public sealed class ExecHelperTests(BinaryFlavor flavor, bool forkServer, bool f
         {
             Assert.That(control.ForkServerState.Spawns - before, Is.EqualTo(forkServer ? 1 : 0), "the way this fixture tests");
             if (forkServer)
-                Assert.That(control.ForkServerDescription, Does.Contain(!forkClone && Flavor.IsNative && RuntimeInformation.ProcessArchitecture == Architecture.X64
-                    ? "(vfork clone)" : "(fork clone)"), "the clone this fixture tests (vfork: NativeAOT on x86-64)");
+                Assert.That(control.ForkServerDescription, Does.Contain(forkClone ? "(fork clone)" : Flavor.ForkServerClone),
+                    "the clone this fixture tests (vfork: NativeAOT on x86-64)");
         }
         if (!result.ReportPending) return result;
         var report = await ReportOf(result.Pid).Task.WaitAsync(TimeSpan.FromSeconds(30));

@@ -157,20 +157,9 @@ public sealed class ProcFsTests
         }
     }
 
-    /// <summary>A child this test owns: killed and reaped when disposed.</summary>
-    private static bool HasEnvironment(int pid)
-    {
-        try
-        {
-            using var environ = File.OpenRead($"/proc/{pid}/environ");
-            return environ.ReadByte() != -1;
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    private static bool HasEnvironment(int pid) => ProcFs.Read(pid, "environ", stackalloc byte[1]) > 0;
 
+    /// <summary>A child this test owns: killed and reaped when disposed.</summary>
     private sealed class Sleeper(Process process) : IDisposable
     {
         public Process Process { get; } = process;
