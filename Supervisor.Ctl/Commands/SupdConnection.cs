@@ -1,48 +1,29 @@
 using System.Net.Sockets;
 using Grpc.Core;
-using Grpc.Net.Client;
 using Supervisor.Core.Configuration;
+using Supervisor.Ctl.Transport;
 using ProtoClient = Supervisor.Protocol.Supervisor.SupervisorClient;
 
 namespace Supervisor.Ctl.Commands;
 
 /// <summary>
-/// The gRPC client for supd on its Unix socket: Grpc.Net.Client over <see cref="SocketsHttpHandler"/>, whose
-/// <see cref="SocketsHttpHandler.ConnectCallback"/> opens the socket; an <c>http://</c> address makes it HTTP/2 with
-/// prior knowledge (h2c), as supd's Kestrel expects. One connection, no proxy, no retries or service config.
+/// The gRPC client for supd on its Unix socket: the generated client over <see cref="SupdCallInvoker"/>, which makes
+/// each call on a connection of its own (HTTP/2 with prior knowledge, as supd's Kestrel expects). Not Grpc.Net.Client:
+/// over HttpClient it cost a short-lived supctl about 19 ms of CPU per run (docs/ARCHITECTURE.md, "supctl's transport").
 /// </summary>
 internal sealed class SupdConnection : IDisposable
 {
-    private readonly GrpcChannel _channel;
-
     public SupdConnection(string socketPath)
     {
         SocketPath = socketPath;
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = (_, ct) => ConnectAsync(socketPath, ct),
-            UseProxy = false,
-            UseCookies = false,
-            AllowAutoRedirect = false,
-        };
-        // The host name only fills the :authority header; the socket is the address. Given an HttpClient rather
-        // than the handler, the channel sends through it as it is: given a SocketsHttpHandler, it would set up
-        // client-side load balancing (subchannels, a pick-first balancer, connectivity tracking) for the one socket,
-        // ~200 more methods for a JIT supctl to compile on every run.
-        _channel = GrpcChannel.ForAddress("http://supd", new GrpcChannelOptions
-        {
-            // No HttpClient timeout (its default is 100 s): `log -f`, `events -f` and a start that waits for a long
-            // pre-start run as long as they must; Ctrl-C ends them.
-            HttpClient = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan },
-            DisposeHttpClient = true,
-        });
-        Client = new ProtoClient(_channel);
+        Client = new ProtoClient(new SupdCallInvoker(socketPath));
     }
 
     public string SocketPath { get; }
     public ProtoClient Client { get; }
 
-    public void Dispose() => _channel.Dispose();
+    // Every call owns its connection; nothing is left open between calls.
+    public void Dispose() { }
 
     /// <summary>--socket, else SUPD_SOCKET, else supd's default for this user.</summary>
     public static string ResolveSocket(string? option)
@@ -51,27 +32,6 @@ internal sealed class SupdConnection : IDisposable
         var fromEnvironment = Environment.GetEnvironmentVariable("SUPD_SOCKET");
         if (!string.IsNullOrEmpty(fromEnvironment)) return fromEnvironment;
         return DefaultPaths.Socket(DefaultPaths.CurrentUid, Environment.GetEnvironmentVariable);
-    }
-
-    private static async ValueTask<Stream> ConnectAsync(string socketPath, CancellationToken ct)
-    {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct).ConfigureAwait(false);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch (SocketException e)
-        {
-            socket.Dispose();
-            throw new ConnectFailedException(socketPath, Reason(socketPath, e),
-                e.SocketErrorCode == SocketError.AccessDenied ? Outcome.PermissionDenied : Outcome.Unreachable);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
     }
 
     // .NET reports a missing socket file as "Cannot assign requested address"; say what happened instead. The

@@ -205,7 +205,9 @@ public sealed partial class SupdHarness : IAsyncDisposable
     {
         try
         {
-            var (status, stdout, stderr) = await ctl::Supervisor.Ctl.Commands.CtlStreams.RunCapturedAsync(args).WaitAsync(TimeSpan.FromSeconds(60));
+            // On a thread of its own: supctl's calls block their thread (Transport/Http2Call), and the bound must hold.
+            var (status, stdout, stderr) = await Task.Run(() => ctl::Supervisor.Ctl.Commands.CtlStreams.RunCapturedAsync(args))
+                .WaitAsync(TimeSpan.FromSeconds(60));
             return new CtlResult(status, stdout, stderr);
         }
         catch (TimeoutException)
