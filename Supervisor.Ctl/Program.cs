@@ -1,4 +1,5 @@
 using Supervisor.Ctl.Commands;
 
 // supctl: parse, call, format. Exit statuses: Commands/ExitCodes.cs.
-return await new CtlCommandLine().RunAsync(Invocation.Rewrite(args));
+var arguments = Invocation.Rewrite(args);
+return await CtlCommandLine.For(arguments).RunAsync(arguments);

@@ -16,8 +16,10 @@ internal static class Arguments
     public static Argument<string?> OptionalJob() =>
         new("job") { Description = "Only this job (default: every job)", Arity = ArgumentArity.ZeroOrOne };
 
+    // The empty default given, not left to System.CommandLine: it would make the array type by reflection, which in a
+    // NativeAOT supctl starts the run-time type loader on every call.
     public static Argument<string[]> Env(string description) =>
-        new("KEY=VALUE") { Description = description, Arity = ArgumentArity.ZeroOrMore };
+        new("KEY=VALUE") { Description = description, Arity = ArgumentArity.ZeroOrMore, DefaultValueFactory = static _ => [] };
 
     /// <summary>The status of one job: by instance name inside a job, else by the KEY=VALUE pairs given.</summary>
     public static StatusRequest StatusRequest(string job, string? instance, string[]? env)

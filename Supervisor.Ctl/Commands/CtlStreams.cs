@@ -12,7 +12,6 @@ namespace Supervisor.Ctl.Commands;
 internal static class CtlStreams
 {
     private static readonly AsyncLocal<Captured?> Current = new();
-    private static readonly Lock Building = new();
 
     public static TextWriter Out => Current.Value?.Out ?? Console.Out;
 
@@ -35,11 +34,7 @@ internal static class CtlStreams
         // Set inside this async method, the value is this call's alone: its caller's context comes back when it returns.
         var captured = new Captured();
         Current.Value = captured;
-        CtlCommandLine line;
-        // The shared options (--socket, --json) are added to each new root; System.CommandLine's parent lists are not
-        // made for two trees being built at once.
-        lock (Building) line = new CtlCommandLine();
-        var status = await line.RunAsync(args).ConfigureAwait(false);
+        var status = await CtlCommandLine.For(args).RunAsync(args).ConfigureAwait(false);
         return (status, Encoding.UTF8.GetString(captured.StdoutBytes.GetBuffer(), 0, (int)captured.StdoutBytes.Length), captured.Error.ToString());
     }
 

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Grpc.Core;
 using Supervisor.Core.Configuration;
 using Supervisor.Ctl.Transport;
@@ -34,13 +33,12 @@ internal sealed class SupdConnection : IDisposable
         return DefaultPaths.Socket(DefaultPaths.CurrentUid, Environment.GetEnvironmentVariable);
     }
 
-    // .NET reports a missing socket file as "Cannot assign requested address"; say what happened instead. The
-    // message is rebuilt from the error code: a connect's own message also names the endpoint. EACCES comes first:
-    // a socket in a directory supctl may not search looks missing to File.Exists, but connect(2) says.
-    public static string Reason(string socketPath, SocketException e) =>
-        e.SocketErrorCode == SocketError.AccessDenied ? "Permission denied"
+    // connect(2) says ENOENT for a missing file but also ECONNREFUSED for a socket file nobody listens on: say which.
+    // EACCES comes first: a socket in a directory supctl may not search looks missing to File.Exists, but connect says.
+    internal static string Reason(string socketPath, Transport.UnixSocket.UnixSocketException e) =>
+        e.AccessDenied ? "Permission denied"
         : File.Exists(socketPath) || Directory.Exists(socketPath)
-            ? e.SocketErrorCode == SocketError.ConnectionRefused ? "Connection refused (is supd running?)" : new SocketException((int)e.SocketErrorCode).Message
+            ? e.Refused ? "Connection refused (is supd running?)" : e.Message
             : "No such file or directory (is supd running?)";
 
     /// <summary>Finds the connect failure inside the exception a call's failure to connect is reported as.</summary>

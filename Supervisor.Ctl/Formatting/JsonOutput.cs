@@ -19,8 +19,6 @@ namespace Supervisor.Ctl.Formatting;
 /// </summary>
 internal static class JsonOutput
 {
-    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
-
     /// <summary>The recursive <c>--json</c> option (added to the root command).</summary>
     public static Option<bool> Option { get; } = new("--json")
     {
@@ -28,8 +26,15 @@ internal static class JsonOutput
         Recursive = true,
     };
 
-    /// <summary>The writer's options: compact, escaping only what JSON and UTF-8 need (not '+', '&lt;', '=', '\'').</summary>
-    public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    // Apart from the option, which every run builds: their initialisers (the encoder's tables, protobuf's formatter) cost
+    // a short-lived supctl about 5 % of a call, and only --json needs them.
+    private static class Writing
+    {
+        public static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
+
+        /// <summary>The writer's options: compact, escaping only what JSON and UTF-8 need (not '+', '&lt;', '=', '\'').</summary>
+        public static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    }
 
     /// <summary>A reply message as one line.</summary>
     public static string Document(IMessage reply) => Line(writer => WriteMessage(writer, reply));
@@ -56,7 +61,7 @@ internal static class JsonOutput
     public static string Line(Action<Utf8JsonWriter> body)
     {
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions)) body(writer);
+        using (var writer = new Utf8JsonWriter(buffer, Writing.Options)) body(writer);
         return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
@@ -73,7 +78,7 @@ internal static class JsonOutput
     // display names ("running", not "STATE_RUNNING"): the walk follows the message's descriptor to know which are enums.
     private static void WriteMessage(Utf8JsonWriter writer, IMessage message)
     {
-        using var document = JsonDocument.Parse(Formatter.Format(message));
+        using var document = JsonDocument.Parse(Writing.Formatter.Format(message));
         WriteObject(writer, document.RootElement, message.Descriptor);
     }
 

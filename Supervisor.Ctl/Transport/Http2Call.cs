@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Net.Sockets;
 using System.Text;
 using Grpc.Core;
 
@@ -31,9 +30,10 @@ internal sealed class Http2Call : IDisposable
 
     private static ReadOnlySpan<byte> Preface => "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8;
 
-    private readonly Socket _socket;
+    private readonly UnixSocket _socket;
     private readonly HpackDecoder _hpack = new();
-    private readonly byte[] _in = new byte[9 + MaxFrameBytes];
+    // Not zeroed: only what recv writes is read, and a fresh process then faults in only the pages a reply touches.
+    private readonly byte[] _in = GC.AllocateUninitializedArray<byte>(9 + MaxFrameBytes);
     private int _inStart, _inEnd;
 
     // Send side: supd's windows for what supctl sends (its SETTINGS may change the stream's).
@@ -53,7 +53,7 @@ internal sealed class Http2Call : IDisposable
     public Metadata Trailers { get; private set; } = [];
     public bool Ended { get; private set; }
 
-    private Http2Call(Socket socket) => _socket = socket;
+    private Http2Call(UnixSocket socket) => _socket = socket;
 
     /// <summary>Connects and sends the request; supd's answer is read by <see cref="ReadHeaders"/> and <see cref="ReadMessage"/>.</summary>
     public static Http2Call Start(string socketPath, string path, IEnumerable<(string, string)> extraHeaders, byte[] message,
@@ -77,34 +77,26 @@ internal sealed class Http2Call : IDisposable
     public void Dispose() => _socket.Dispose();
 
     /// <summary>Ends the call when <paramref name="ct"/> fires: a shut-down socket wakes the blocked read.</summary>
-    public CancellationTokenRegistration CancelOn(CancellationToken ct) => ct.Register(static s =>
-    {
-        try { ((Socket)s!).Shutdown(SocketShutdown.Both); }
-        catch (ObjectDisposedException) { }
-        catch (SocketException) { }
-    }, _socket);
+    public CancellationTokenRegistration CancelOn(CancellationToken ct) => ct.Register(static s => ((UnixSocket)s!).Shutdown(), _socket);
 
     /// <summary>A read may wait at most this long (the call's deadline); infinite by default.</summary>
     public void SetDeadline(DateTime? deadline)
     {
         if (deadline is not { } d || d == DateTime.MaxValue) return;
         var left = (d.ToUniversalTime() - DateTime.UtcNow).TotalMilliseconds;
-        _socket.ReceiveTimeout = (int)Math.Clamp(Math.Ceiling(left), 1, int.MaxValue);
+        _socket.SetReceiveTimeout(TimeSpan.FromMilliseconds(Math.Clamp(Math.Ceiling(left), 1, int.MaxValue)));
     }
 
-    private static Socket Connect(string socketPath)
+    private static UnixSocket Connect(string socketPath)
     {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            socket.Connect(new UnixDomainSocketEndPoint(socketPath));
-            return socket;
+            return UnixSocket.Connect(socketPath);
         }
-        catch (SocketException e)
+        catch (UnixSocket.UnixSocketException e)
         {
-            socket.Dispose();
             throw new Commands.ConnectFailedException(socketPath, Commands.SupdConnection.Reason(socketPath, e),
-                e.SocketErrorCode == SocketError.AccessDenied ? Commands.Outcome.PermissionDenied : Commands.Outcome.Unreachable);
+                e.AccessDenied ? Commands.Outcome.PermissionDenied : Commands.Outcome.Unreachable);
         }
     }
 
@@ -374,13 +366,13 @@ internal sealed class Http2Call : IDisposable
             int n;
             try
             {
-                n = _socket.Receive(_in, _inEnd, _in.Length - _inEnd, SocketFlags.None);
+                n = _socket.Receive(_in.AsSpan(_inEnd));
             }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
+            catch (UnixSocket.UnixSocketException e) when (e.TimedOut)
             {
                 throw new RpcException(new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded"));
             }
-            catch (SocketException e)
+            catch (UnixSocket.UnixSocketException e)
             {
                 ct.ThrowIfCancellationRequested();
                 throw Lost($"lost the connection to supd: {e.Message}");
@@ -403,7 +395,7 @@ internal sealed class Http2Call : IDisposable
         {
             while (bytes.Length > 0) bytes = bytes[_socket.Send(bytes)..];
         }
-        catch (SocketException e)
+        catch (UnixSocket.UnixSocketException e)
         {
             throw Lost($"lost the connection to supd: {e.Message}");
         }

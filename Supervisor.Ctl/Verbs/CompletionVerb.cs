@@ -14,6 +14,7 @@ internal static class CompletionVerb
         {
             Description = "More command names to complete as supctl (your aliases of it)",
             Arity = ArgumentArity.ZeroOrMore,
+            DefaultValueFactory = static _ => [],
         };
         var command = new Command("completion", "Print a bash completion script for this supctl: source <(supctl completion bash)") { shell, names };
         command.SetAction(parse =>

@@ -9,7 +9,7 @@ namespace Supervisor.Tests.Ctl;
 [TestFixture]
 public sealed class CtlCommandLineTests
 {
-    private static readonly CtlCommandLine CommandLine = new();
+    private static readonly CtlCommandLine CommandLine = CtlCommandLine.Whole();
 
     [TestCase("list")]
     [TestCase("status", "web")]
@@ -41,6 +41,38 @@ public sealed class CtlCommandLineTests
         Assert.That(parse.Errors.Select(e => e.Message), Is.Empty);
         Assert.That(parse.CommandResult.Command.Name, Is.EqualTo(args[0]));
     }
+
+    // A call builds only its own verb when nothing in it needs the others (CtlCommandLine.For): the same command, the
+    // same values, no errors.
+    [TestCase("status", "web")]
+    [TestCase("--socket", "/tmp/x.sock", "--json", "list")]
+    [TestCase("--socket=/tmp/x.sock", "start", "web", "PORT=80", "--no-wait")]
+    [TestCase("log", "web", "-n", "5", "-f")]
+    [TestCase("emit", "deploy", "A=/h", "-n")]
+    public void A_call_with_one_verb_builds_that_verb_alone_and_parses_as_the_whole_tree_does(params string[] args)
+    {
+        var one = CtlCommandLine.For(args);
+        Assert.That(one.Root.Subcommands.Select(c => c.Name), Is.EquivalentTo(new[] { args.First(a => !a.StartsWith('-') && a != "/tmp/x.sock") }));
+        var alone = one.Root.Parse(args);
+        var whole = CommandLine.Root.Parse(args);
+        Assert.That(alone.Errors, Is.Empty);
+        Assert.That(alone.CommandResult.Command.Name, Is.EqualTo(whole.CommandResult.Command.Name));
+        Assert.That(alone.GetValue(CtlCommandLine.Socket), Is.EqualTo(whole.GetValue(CtlCommandLine.Socket)));
+        Assert.That(string.Join(' ', alone.CommandResult.Tokens.Select(t => t.Value)), Is.EqualTo(string.Join(' ', whole.CommandResult.Tokens.Select(t => t.Value))));
+    }
+
+    // Help, version, a response file, the help verb, no verb or an unknown one: the whole tree.
+    [TestCase("status", "--help")]
+    [TestCase("-h")]
+    [TestCase("log", "web", "-?")]
+    [TestCase("--version")]
+    [TestCase("@args.txt")]
+    [TestCase("help", "start")]
+    [TestCase("stauts", "web")]
+    [TestCase("--json")]
+    [TestCase]
+    public void A_call_that_needs_more_than_its_verb_gets_the_whole_tree(params string[] args) =>
+        Assert.That(CtlCommandLine.For(args).Root.Subcommands, Has.Count.EqualTo(24));
 
     [Test]
     public void Every_verb_has_its_own_command_and_a_description()
