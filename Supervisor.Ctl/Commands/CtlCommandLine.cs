@@ -77,19 +77,24 @@ internal sealed class CtlCommandLine
     // than help, and nothing that needs the whole tree; else null. A parse error with one verb parses again whole.
     private static Func<Command, Command>? OneVerb(string[] args)
     {
-        Func<Command, Command>? found = null;
+        foreach (var token in args)
+        {
+            // Looked for in every token, option values included: the whole tree reads them so too.
+            if (token.StartsWith('@') || WholeTreeTokens.Contains(token)) return null;
+            // A bundle of short options (-nh, -fq…) is split by the options the tree knows: with --help's -h and -? in
+            // the whole tree only, the two trees could read it differently.
+            if (token.Length > 2 && token[0] == '-' && token[1] != '-') return null;
+        }
         for (var i = 0; i < args.Length; i++)
         {
             var token = args[i];
-            if (token.StartsWith('@') || WholeTreeTokens.Contains(token)) return null;
-            if (found is not null) continue;
             if (token == Socket.Name) i++;
             else if (token == JsonOutput.Option.Name || token.StartsWith(Socket.Name + "=", StringComparison.Ordinal)
                      || token.StartsWith(Socket.Name + ":", StringComparison.Ordinal)) { }
-            else if (Array.FindIndex(Verbs, v => v.Name == token) is var index and >= 0 && token != "help") found = Verbs[index].Create;
+            else if (token != "help" && Array.FindIndex(Verbs, v => v.Name == token) is var index and >= 0) return Verbs[index].Create;
             else return null;
         }
-        return found;
+        return null;
     }
 
     /// <summary>Parses the command line (as <see cref="Invocation.Rewrite"/> made it) and runs the verb; the exit status.</summary>

@@ -122,16 +122,19 @@ internal sealed class HpackDecoder
     internal static int ReadInteger(ReadOnlySpan<byte> block, ref int position, int prefixBits)
     {
         var mask = (1 << prefixBits) - 1;
-        var value = block[position++] & mask;
-        if (value < mask) return value;
-        for (var shift = 0; ; shift += 7)
+        long value = block[position++] & mask;
+        if (value < mask) return (int)value;
+        // Four continuation bytes carry 28 bits, more than the bound: a fifth is refused before it could shift past
+        // what a long holds (a shift count wraps in C#).
+        for (var shift = 0; shift <= 21; shift += 7)
         {
             if (position >= block.Length) throw new Http2ProtocolException("a header block ends inside an integer");
             var b = block[position++];
-            value += (b & 0x7f) << shift;
-            if (value > 1 << 24) throw new Http2ProtocolException("an HPACK integer over 2^24");
-            if ((b & 0x80) == 0) return value;
+            value += (long)(b & 0x7f) << shift;
+            if (value > 1 << 24) break;
+            if ((b & 0x80) == 0) return (int)value;
         }
+        throw new Http2ProtocolException("an HPACK integer over 2^24");
     }
 
     private static string ReadString(ReadOnlySpan<byte> block, ref int position, int maxLength)

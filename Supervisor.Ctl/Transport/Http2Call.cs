@@ -77,7 +77,15 @@ internal sealed class Http2Call : IDisposable
     public void Dispose() => _socket.Dispose();
 
     /// <summary>Ends the call when <paramref name="ct"/> fires: a shut-down socket wakes the blocked read.</summary>
-    public CancellationTokenRegistration CancelOn(CancellationToken ct) => ct.Register(static s => ((UnixSocket)s!).Shutdown(), _socket);
+    public CancellationTokenRegistration CancelOn(CancellationToken ct) => ct.Register(static s =>
+    {
+        var call = (Http2Call)s!;
+        Volatile.Write(ref call._cancelled, true);
+        call._socket.Shutdown();
+    }, this);
+
+    // Set before a cancellation shuts the socket: a write that fails then is the cancellation, not a lost connection.
+    private bool _cancelled;
 
     /// <summary>A read may wait at most this long (the call's deadline); infinite by default.</summary>
     public void SetDeadline(DateTime? deadline)
@@ -397,6 +405,7 @@ internal sealed class Http2Call : IDisposable
         }
         catch (UnixSocket.UnixSocketException e)
         {
+            if (Volatile.Read(ref _cancelled)) throw new OperationCanceledException();
             throw Lost($"lost the connection to supd: {e.Message}");
         }
         output.Clear();

@@ -70,6 +70,9 @@ public sealed class CtlCommandLineTests
     [TestCase("help", "start")]
     [TestCase("stauts", "web")]
     [TestCase("--json")]
+    [TestCase("stop", "-nh")]                  // a bundle: -n -h in the whole tree
+    [TestCase("log", "web", "-fh")]
+    [TestCase("--socket", "@args.txt", "stop")]  // a response file as an option's value
     [TestCase]
     public void A_call_that_needs_more_than_its_verb_gets_the_whole_tree(params string[] args) =>
         Assert.That(CtlCommandLine.For(args).Root.Subcommands, Has.Count.EqualTo(24));

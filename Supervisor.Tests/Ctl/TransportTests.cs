@@ -61,6 +61,9 @@ public sealed class TransportTests
     [TestCase("3fe2 1f", "dynamic table of")]       // a size update to 4097, above what supctl advertises
     [TestCase("82 3f00", "after a header field")]   // a size update after a field
     [TestCase("ff ffff ffff 0f", "over 2^24")]      // an integer that does not end in bounds
+    [TestCase("0f 10 7f 80 80 80 80 08", "over 2^24")] // a string length whose fifth continuation byte would wrap an int negative
+    [TestCase("3f 80 80 80 80 08", "over 2^24")]    // the same in a table size update
+    [TestCase("7f 80 80 80 80 80 80 00", "over 2^24")] // zeros that go on past four continuation bytes
     [TestCase("be", "not in the table")]           // index 62 with an empty dynamic table
     [TestCase("80", "not in the table")]           // index 0
     [TestCase("0f 10 7f 00", "runs past")]          // a string longer than the block
