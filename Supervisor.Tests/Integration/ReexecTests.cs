@@ -32,6 +32,7 @@ public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor
         // Status asked all along, each on a connection of its own as supctl does: every one must be answered.
         using var stop = new CancellationTokenSource();
         var answered = 0;
+        var round = 0;
         var failures = new List<string>();
         var poller = Task.Run(async () =>
         {
@@ -46,7 +47,7 @@ public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor
                 }
                 catch (Grpc.Core.RpcException e)
                 {
-                    lock (failures) failures.Add(e.Status.ToString());
+                    lock (failures) failures.Add($"during re-exec {Volatile.Read(ref round)}: {e.Status}");
                 }
                 await Task.Delay(20);
             }
@@ -54,6 +55,7 @@ public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor
 
         for (var i = 1; i <= 20; i++)
         {
+            Volatile.Write(ref round, i);
             var reexec = await supd.CtlAsync("daemon-reexec");
             Assert.That(reexec.ExitCode, Is.EqualTo(0), reexec.Stderr);
             Assert.That(reexec.Stdout, Does.Contain($"pid {supdPid},").And.Contain($"re-exec {i} since it started"));
@@ -61,7 +63,8 @@ public sealed class ReexecTests(BinaryFlavor flavor) : IntegrationFixture(flavor
         stop.Cancel();
         await poller;
 
-        Assert.That(failures, Is.Empty, "status requests that failed during the re-execs");
+        // Seen 3 times in ~35 runs under load (a Broken pipe as the call started): supd's own account is kept with it.
+        Assert.That(failures, Is.Empty, $"status requests that failed during the re-execs; supd's output:\n{supd.DaemonOutput}");
         Assert.That(answered, Is.GreaterThan(20));
         Assert.That(supd.SupdPid, Is.EqualTo(supdPid));
         Assert.That(SupdHarness.PidOf((await supd.CtlAsync("status", "counter")).Stdout), Is.EqualTo(counterPid));
