@@ -6,8 +6,8 @@ namespace Supervisor.Ctl.Transport;
 
 /// <summary>
 /// One gRPC call on a connection of its own to supd's socket: HTTP/2 with prior knowledge (h2c), one stream (id 1),
-/// blocking reads on the calling thread. supctl makes one call after another, so nothing is multiplexed, no thread
-/// reads for it, and a Ctrl-C or a deadline ends the call by shutting its socket down.
+/// blocking reads on the calling thread. supctl makes one call after another, so nothing is multiplexed and no thread
+/// reads for it; a cancelled call shuts its socket down (which wakes the read), a deadline is a receive timeout.
 /// What supd sends is bounded before it is held: frames (<see cref="MaxFrameBytes"/>), the header list
 /// (<see cref="MaxHeaderListBytes"/>), the HPACK table (<see cref="HpackDecoder.MaxTableSize"/>) and each message
 /// (<see cref="MaxMessageBytes"/>).
@@ -41,9 +41,10 @@ internal sealed class Http2Call : IDisposable
     private int _peerInitialWindow = DefaultWindow, _peerMaxFrame = MaxFrameBytes;
     // Receive side: bytes consumed since the last WINDOW_UPDATE.
     private int _unacknowledged;
+    // Set before a cancellation shuts the socket: a write that fails then is the cancellation, not a lost connection.
+    private bool _cancelled;
 
     // The response: headers, then messages, then trailers (or headers alone: "trailers-only").
-    private List<(string Name, string Value)>? _headerBlockFields;
     private readonly List<byte> _headerBlock = [];
     private bool _headerBlockEndsStream, _inHeaderBlock;
     private readonly MessageBuffer _messages = new();
@@ -83,9 +84,6 @@ internal sealed class Http2Call : IDisposable
         Volatile.Write(ref call._cancelled, true);
         call._socket.Shutdown();
     }, this);
-
-    // Set before a cancellation shuts the socket: a write that fails then is the cancellation, not a lost connection.
-    private bool _cancelled;
 
     /// <summary>A read may wait at most this long (the call's deadline); infinite by default.</summary>
     public void SetDeadline(DateTime? deadline)
@@ -262,10 +260,10 @@ internal sealed class Http2Call : IDisposable
         _headerBlock.AddRange(fragment);
         _inHeaderBlock = (flags & EndHeaders) == 0;
         if (_inHeaderBlock) return;
-        _headerBlockFields = [];
-        _hpack.Decode(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_headerBlock), _headerBlockFields, MaxHeaderListBytes);
-        if (ResponseHeaders is null) ResponseHeadersArrived(_headerBlockFields);
-        else if (_headerBlockEndsStream) TrailersArrived(_headerBlockFields);
+        List<(string Name, string Value)> fields = [];
+        _hpack.Decode(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_headerBlock), fields, MaxHeaderListBytes);
+        if (ResponseHeaders is null) ResponseHeadersArrived(fields);
+        else if (_headerBlockEndsStream) TrailersArrived(fields);
         else throw new Http2ProtocolException("a second header block that does not end the reply");
     }
 
@@ -516,18 +514,13 @@ internal sealed class Http2Call : IDisposable
                 data[..part].CopyTo(_message.AsSpan(_messageHave));
                 _messageHave += part;
                 data = data[part..];
+                // A zero-length message completes here too, in the pass that read its prefix.
                 if (_messageHave == _message.Length)
                 {
                     _ready.Enqueue(_message);
                     _message = null;
                     _messageHave = 0;
                 }
-            }
-            // A zero-length message completes at once.
-            if (_message is { Length: 0 })
-            {
-                _ready.Enqueue(_message);
-                _message = null;
             }
         }
 

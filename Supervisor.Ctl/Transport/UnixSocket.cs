@@ -29,8 +29,9 @@ internal sealed partial class UnixSocket : IDisposable
     {
         // struct sockaddr_un: sa_family_t (2 bytes), then the path, NUL-terminated.
         var pathBytes = Encoding.UTF8.GetBytes(path);
-        if (pathBytes.Length >= MaxPathBytes || pathBytes.Contains((byte)0))
+        if (pathBytes.Length >= MaxPathBytes)
             throw new UnixSocketException(36 /* ENAMETOOLONG */, "the socket path is too long for a Unix socket (at most 107 bytes)");
+        if (pathBytes.Contains((byte)0)) throw new UnixSocketException(22 /* EINVAL */, "the socket path holds a NUL byte");
         Span<byte> address = stackalloc byte[2 + MaxPathBytes];
         address.Clear();
         BitConverter.TryWriteBytes(address, (ushort)AfUnix);

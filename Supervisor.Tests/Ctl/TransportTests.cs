@@ -113,6 +113,25 @@ public sealed class TransportTests
         Assert.That(answer.Status.Job, Is.EqualTo("web"));
     }
 
+    // A reply whose every field has its default value is a message of no bytes: its 5-byte prefix alone, in one DATA
+    // frame or a byte a frame.
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task An_empty_reply_message_is_a_message(bool inOneFrame)
+    {
+        await using var server = ScriptedServer.Start(out var path, (s, _) =>
+        {
+            var headers = new List<byte> { 0x88, 0x0f, 0x10 };
+            Str(headers, "application/grpc");
+            s.Headers(headers, endStream: false);
+            if (inOneFrame) s.Data(Message([]), endStream: false);
+            else foreach (var b in Message([])) s.Data([b], endStream: false);
+            s.Headers(Trailers(0, null), endStream: true);
+        });
+        var answer = await new SupervisorClient(new SupdCallInvoker(path)).StatusAsync(new StatusRequest { Job = "web" });
+        Assert.That(answer, Is.EqualTo(new StatusReply()));
+    }
+
     [Test]
     public void A_refusal_in_trailers_only_carries_its_code_and_its_decoded_message()
     {
